@@ -1,0 +1,4 @@
+//! authprobe: checks that a web authentication service keeps the promises that session
+//! cookies and tokens are supposed to keep, and shows the smallest request sequence that
+//! proves it when it does not.
+#![deny(missing_docs)]
