@@ -1,0 +1,141 @@
+//! Typed errors of the probe client: a kind the engine can match on, the (redacted) URL that
+//! was being probed and a short lowercase detail.
+
+use std::fmt;
+
+/// Why a probe could not produce an [`Exchange`](super::Exchange).
+///
+/// A response with any status (including 5xx) is *not* an error; only the failure to obtain
+/// a response, or a refusal by the client itself, is.
+#[derive(Debug)]
+pub struct HttpError {
+    /// What went wrong, for matching.
+    pub kind: HttpErrorKind,
+    /// The URL of the request, already passed through the client's redactor
+    /// (empty when the error concerns the client configuration).
+    pub url: String,
+    /// A lowercase one-line detail, e.g. `connection refused`.
+    pub message: String,
+}
+
+/// The category of an [`HttpError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HttpErrorKind {
+    /// The TCP connection (or DNS resolution) to the target failed.
+    Connect,
+    /// The request did not complete within the configured timeout.
+    Timeout,
+    /// The run's request budget (`max_requests`) is used up; nothing was sent.
+    BudgetExhausted,
+    /// The URL's origin is not in `allowed_origins`; nothing was sent.
+    ForbiddenOrigin,
+    /// The request (method, header, URL scheme) or the client configuration is malformed.
+    InvalidRequest,
+    /// The TLS handshake or certificate verification failed.
+    Tls,
+    /// The connection broke while the response body was being read.
+    Body,
+    /// Any other transport failure.
+    Other,
+}
+
+impl HttpError {
+    pub(crate) fn new(
+        kind: HttpErrorKind,
+        url: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        HttpError {
+            kind,
+            url: url.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (url, msg) = (&self.url, &self.message);
+        if url.is_empty() {
+            return write!(f, "invalid http client configuration: {msg}");
+        }
+        match self.kind {
+            HttpErrorKind::Connect => write!(f, "cannot connect to {url}: {msg}"),
+            HttpErrorKind::Timeout => write!(f, "request to {url} timed out: {msg}"),
+            HttpErrorKind::BudgetExhausted => {
+                write!(f, "request budget exhausted, not sending to {url}: {msg}")
+            }
+            HttpErrorKind::ForbiddenOrigin => write!(f, "refusing to send to {url}: {msg}"),
+            HttpErrorKind::InvalidRequest => write!(f, "invalid request to {url}: {msg}"),
+            HttpErrorKind::Tls => write!(f, "tls failure with {url}: {msg}"),
+            HttpErrorKind::Body => write!(f, "cannot read the response body from {url}: {msg}"),
+            HttpErrorKind::Other => write!(f, "request to {url} failed: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// Classifies a reqwest error and extracts a short lowercase cause from its source chain.
+pub(crate) fn classify(err: &reqwest::Error, reading_body: bool) -> (HttpErrorKind, String) {
+    let detail = root_cause(err);
+    let chain = chain_text(err);
+    let kind = if err.is_timeout() || chain.contains("timed out") {
+        HttpErrorKind::Timeout
+    } else if chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("ssl")
+        || chain.contains("handshake")
+    {
+        HttpErrorKind::Tls
+    } else if err.is_connect() {
+        HttpErrorKind::Connect
+    } else if reading_body || err.is_body() || err.is_decode() {
+        HttpErrorKind::Body
+    } else if err.is_builder() {
+        HttpErrorKind::InvalidRequest
+    } else {
+        HttpErrorKind::Other
+    };
+    (kind, detail)
+}
+
+fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        text.push_str(&e.to_string().to_lowercase());
+        text.push('\n');
+        cur = e.source();
+    }
+    text
+}
+
+/// The most specific cause: an `io::ErrorKind` description when there is one
+/// ("connection refused"), otherwise the innermost source's message, lowercased first letter.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut deepest: &(dyn std::error::Error + 'static) = err;
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let kind = io.kind().to_string();
+            if kind != "other error" && kind != "uncategorized error" {
+                return kind;
+            }
+        }
+        deepest = e;
+        cur = e.source();
+    }
+    one_line_lower(&deepest.to_string())
+}
+
+/// Keeps the first line and lowercases the first character (house style for messages).
+pub(crate) fn one_line_lower(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut chars = line.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "unknown error".to_owned(),
+    }
+}

@@ -1,0 +1,265 @@
+//! The probe client: sends one [`ProbeRequest`] at a time on reqwest and records the
+//! [`Exchange`] as evidence.
+//!
+//! It owns the transport safety rails of a run: the origin allow-list (checked before
+//! anything is sent), the request budget, the global rate limit, the per-request timeout, the
+//! response-body cap, and secret redaction ([`Redactor`], [`curl_line`]). Redirects are never
+//! followed — the caller sees the 3xx and decides — so credentials never travel to another
+//! origin by accident. There is no cookie jar: every header sent is one the caller put there.
+//!
+//! It must not know anything about rules, specs, profiles or verdicts, and it never prints:
+//! it returns typed [`HttpError`]s and plain data.
+
+mod error;
+mod exchange;
+mod redact;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+pub use error::{HttpError, HttpErrorKind};
+pub use exchange::{Exchange, ProbeRequest, Response};
+pub use redact::{Redactor, curl_line, shell_quote};
+
+/// Settings of a [`Client`], fixed for the whole run.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Per-request timeout, from connecting to the end of the body (default 10 s).
+    pub timeout: Duration,
+    /// Response bodies are read up to this many bytes, then cut and flagged `truncated`
+    /// (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Request budget for the whole run, shared by all clones (default 10 000).
+    pub max_requests: u64,
+    /// Global rate limit in requests per second across all clones; `None` = unlimited.
+    pub max_rps: Option<f64>,
+    /// The only origins requests may go to. Empty means no request is allowed.
+    pub allowed_origins: Vec<url::Origin>,
+    /// `User-Agent` sent when the request does not set one (default `authprobe/<version>`).
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+            max_requests: 10_000,
+            max_rps: None,
+            allowed_origins: Vec::new(),
+            user_agent: concat!("authprobe/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// The probe client. Cheap to clone; clones share the budget, the rate limiter and the
+/// redactor.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    sent: AtomicU64,
+    /// Rate limiter: the spacing between requests and the next free slot.
+    limiter: Option<(Duration, Mutex<Option<Instant>>)>,
+    redactor: Redactor,
+}
+
+impl Client {
+    /// Builds the client. Fails with [`HttpErrorKind::InvalidRequest`] when `max_rps` is not a
+    /// positive finite number or the user agent is not a valid header value.
+    pub fn new(config: ClientConfig) -> Result<Client, HttpError> {
+        let limiter = match config.max_rps {
+            None => None,
+            Some(rps) if rps.is_finite() && rps > 0.0 => Some((
+                Duration::try_from_secs_f64(1.0 / rps).unwrap_or(Duration::MAX),
+                Mutex::new(None),
+            )),
+            Some(rps) => {
+                return Err(HttpError::new(
+                    HttpErrorKind::InvalidRequest,
+                    "",
+                    format!("max_rps must be a positive number, got {rps}"),
+                ));
+            }
+        };
+        let user_agent = HeaderValue::from_str(&config.user_agent).map_err(|_| {
+            HttpError::new(
+                HttpErrorKind::InvalidRequest,
+                "",
+                "user agent is not a valid header value",
+            )
+        })?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(config.timeout)
+            .user_agent(user_agent)
+            .build()
+            .map_err(|e| {
+                let (kind, message) = error::classify(&e, false);
+                HttpError::new(kind, "", message)
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                sent: AtomicU64::new(0),
+                limiter,
+                redactor: Redactor::default(),
+            }),
+        })
+    }
+
+    /// Sends `request` and reads the response (never following redirects).
+    ///
+    /// Checked before anything is sent, in this order: the origin is allowed, the request is
+    /// well formed, the budget has room (one request is reserved), the rate limit slot.
+    /// A response of any status is `Ok`.
+    pub async fn send(&self, request: ProbeRequest) -> Result<Exchange, HttpError> {
+        let inner = &*self.inner;
+        let err = |kind, message: String| {
+            HttpError::new(
+                kind,
+                inner.redactor.redact_url(&request.url).as_str(),
+                message,
+            )
+        };
+
+        let origin = request.url.origin();
+        if !inner.config.allowed_origins.contains(&origin) {
+            return Err(err(
+                HttpErrorKind::ForbiddenOrigin,
+                format!(
+                    "origin {} is not one of the allowed origins",
+                    origin.ascii_serialization()
+                ),
+            ));
+        }
+        let wire = self
+            .build(&request)
+            .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
+
+        let max = inner.config.max_requests;
+        if inner
+            .sent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return Err(err(
+                HttpErrorKind::BudgetExhausted,
+                format!("all {max} requests of the budget are used"),
+            ));
+        }
+
+        if let Some((spacing, next)) = &inner.limiter {
+            let slot = {
+                let mut next = next.lock().await;
+                let now = Instant::now();
+                let slot = next.map_or(now, |n| n.max(now));
+                *next = Some(slot + *spacing);
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
+        }
+
+        let started = std::time::Instant::now();
+        let mut response = inner.http.execute(wire).await.map_err(|e| {
+            let (kind, message) = error::classify(&e, false);
+            err(kind, message)
+        })?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = inner.config.max_body_bytes;
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = cap - body.len();
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let (kind, message) = error::classify(&e, true);
+                    return Err(err(kind, message));
+                }
+            }
+        }
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(Exchange {
+            request,
+            response: Response {
+                status,
+                headers,
+                body,
+                truncated,
+            },
+            elapsed_ms,
+        })
+    }
+
+    /// Requests sent (or reserved and being sent) so far by this client and its clones.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::SeqCst)
+    }
+
+    /// The redactor shared by this client and its clones; register secrets here.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Translates a [`ProbeRequest`] to a reqwest request, or says what is malformed.
+    fn build(&self, request: &ProbeRequest) -> Result<reqwest::Request, String> {
+        if !matches!(request.url.scheme(), "http" | "https") {
+            return Err(format!("unsupported url scheme {:?}", request.url.scheme()));
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("invalid method {:?}", request.method))?;
+        let mut wire = reqwest::Request::new(method, request.url.clone());
+        for (name, value) in &request.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            // The value itself is not quoted in the message: it may be a secret.
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| format!("invalid value for header {name}"))?;
+            wire.headers_mut().append(name, value);
+        }
+        if let Some(body) = &request.body {
+            *wire.body_mut() = Some(reqwest::Body::from(body.clone()));
+        }
+        Ok(wire)
+    }
+}
