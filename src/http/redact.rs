@@ -56,7 +56,7 @@ impl Redactor {
                 list.push((variant, label.to_owned()));
             }
         }
-        list.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        list.sort_by_key(|entry| std::cmp::Reverse(entry.0.len()));
     }
 
     /// Replaces every occurrence of every registered secret in `text`.
