@@ -1,0 +1,897 @@
+//! Target profiles: how to talk to one auth service — base URL, users, flows (login, logout,
+//! logout-everywhere, anonymous visit), the protected request and what counts as allowed,
+//! and policy overrides.
+//!
+//! Owns the profile format, its validation (with `file:line:col` diagnostics) and the
+//! resolution of secrets: passwords come from environment variables or files named in the
+//! profile, never from the profile text — except `public_demo` credentials, accepted only
+//! for loopback targets (the testbed's). It reads files and environment variables and does
+//! no other I/O; it never sends a request.
+
+mod template;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use url::Url;
+
+use crate::diag::{self, Diagnostic, Diagnostics};
+use crate::spec::{Capability, PolicyOverrides, Seconds};
+pub use template::{Template, TemplateError, Vars, render_json};
+
+/// The profile for the embedded testbed (`authprobe demo` uses it with its ephemeral port).
+pub const TESTBED_PROFILE: &str = include_str!("../../specs/profiles/testbed.yaml");
+
+/// A profile file as written.
+///
+/// ```yaml
+/// name: my service
+/// base_url: https://app.example.com
+/// users:
+///   alice: {username: alice@example.com, password: {env: ALICE_PASSWORD}}
+/// flows:
+///   login:
+///     - request: {method: POST, path: /login, json: {user: "{{user.username}}", pass: "{{user.password}}"}}
+///   access:
+///     request: {path: /api/me}
+///     allowed: {status: [200]}
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileFile {
+    /// A name for reports, e.g. `billing staging`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where the service lives, e.g. `https://app.example.com`. Requests never leave its origin.
+    pub base_url: Spanned<String>,
+    /// Headers sent with every request, e.g. `{X-Requested-With: authprobe}`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Test accounts: `alice` (required) and `bob` (optional second user).
+    pub users: BTreeMap<String, Spanned<UserSpec>>,
+    /// Session cookie settings.
+    #[serde(default)]
+    pub session: SessionSpec,
+    /// The flows.
+    pub flows: Flows,
+    /// Policy overrides, e.g. `{cookie_max_lifetime: 12h}`.
+    #[serde(default)]
+    pub policy: PolicyOverrides,
+    /// Request limits for runs against this service.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Session cookie settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSpec {
+    /// The session cookie's name, e.g. `__Host-session`; absent: detected after login (the
+    /// cookie whose absence turns an allowed request into a denied one).
+    #[serde(default)]
+    pub cookie: Option<String>,
+}
+
+/// A test account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The login name, e.g. `alice@example.com`.
+    pub username: String,
+    /// Where the password comes from: `{env: ALICE_PASSWORD}` or `{file: secrets/alice}`.
+    pub password: SecretSource,
+}
+
+/// Where a secret comes from. Never the profile text, except public demo credentials.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretSource {
+    /// An environment variable: `{env: ALICE_PASSWORD}`.
+    Env(String),
+    /// A file whose content (trailing newline removed) is the secret: `{file: secrets/alice}`;
+    /// a relative path is relative to the profile.
+    File(PathBuf),
+    /// A credential that is public by design (the testbed's demo users). Accepted only when
+    /// `base_url` is a loopback address.
+    PublicDemo(String),
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(v) => write!(f, "Env({v})"),
+            SecretSource::File(p) => write!(f, "File({})", p.display()),
+            SecretSource::PublicDemo(_) => f.write_str("PublicDemo(..)"),
+        }
+    }
+}
+
+/// The flows of a profile, each a short list of requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flows {
+    /// Logs a user in; must leave a session cookie. Variables: `user.username`, `user.password`.
+    pub login: Vec<Spanned<FlowStep>>,
+    /// Logs the client out.
+    #[serde(default)]
+    pub logout: Option<Vec<Spanned<FlowStep>>>,
+    /// Ends every session of the user.
+    #[serde(default)]
+    pub logout_everywhere: Option<Vec<Spanned<FlowStep>>>,
+    /// A pre-login visit that gives an anonymous session (used for session-fixation checks).
+    #[serde(default)]
+    pub anonymous: Option<Vec<Spanned<FlowStep>>>,
+    /// The protected request and how to read its answer.
+    pub access: AccessSpec,
+}
+
+/// Which flow; used in messages and evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowName {
+    /// `flows.login`.
+    Login,
+    /// `flows.logout`.
+    Logout,
+    /// `flows.logout_everywhere`.
+    LogoutEverywhere,
+    /// `flows.anonymous`.
+    Anonymous,
+}
+
+impl fmt::Display for FlowName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlowName::Login => "login",
+            FlowName::Logout => "logout",
+            FlowName::LogoutEverywhere => "logout_everywhere",
+            FlowName::Anonymous => "anonymous",
+        })
+    }
+}
+
+impl Flows {
+    /// The steps of a flow, if the profile defines it.
+    pub fn get(&self, name: FlowName) -> Option<&[Spanned<FlowStep>]> {
+        match name {
+            FlowName::Login => Some(&self.login),
+            FlowName::Logout => self.logout.as_deref(),
+            FlowName::LogoutEverywhere => self.logout_everywhere.as_deref(),
+            FlowName::Anonymous => self.anonymous.as_deref(),
+        }
+    }
+}
+
+/// One request of a flow, with what to extract from its answer.
+///
+/// ```yaml
+/// - request: {path: /api/csrf}
+///   extract: {csrf: "json:/csrf_token"}
+/// - request: {method: POST, path: /api/login, headers: {X-CSRF-Token: "{{csrf}}"}, json: {...}}
+///   expect_status: [200]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStep {
+    /// The request.
+    pub request: RequestSpec,
+    /// Variables to take from the answer: `cookie:NAME`, `json:/pointer`, `header:NAME` or
+    /// `regex:PATTERN` (first capture group in the body).
+    #[serde(default)]
+    pub extract: BTreeMap<String, String>,
+    /// Statuses that mean the step worked (default: any 2xx or 3xx).
+    #[serde(default)]
+    pub expect_status: Option<Vec<u16>>,
+}
+
+/// A templated request; `{{var}}` is replaced in the path, header values and bodies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// HTTP method, default `GET`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Path (and query) relative to the base URL's origin, starting with `/`.
+    pub path: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body (sent with `Content-Type: application/json`).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// A form body (sent as `application/x-www-form-urlencoded`).
+    #[serde(default)]
+    pub form: Option<BTreeMap<String, String>>,
+    /// A raw body, sent as is (set `Content-Type` in `headers`).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+/// The protected request and the classifiers of its answer.
+///
+/// ```yaml
+/// access:
+///   request: {path: /api/me}
+///   allowed: {status: [200], body_contains: '"user"'}
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSpec {
+    /// The request that needs a session.
+    pub request: RequestSpec,
+    /// What an authenticated answer looks like.
+    pub allowed: Classifier,
+}
+
+/// Matches a response.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Classifier {
+    /// Acceptable statuses, e.g. `[200]`.
+    pub status: Vec<u16>,
+    /// Text the body must contain, e.g. `"\"user\""`.
+    #[serde(default)]
+    pub body_contains: Option<String>,
+}
+
+impl Classifier {
+    /// True when a response with this status and body matches.
+    pub fn matches(&self, status: u16, body: &str) -> bool {
+        self.status.contains(&status)
+            && self
+                .body_contains
+                .as_deref()
+                .is_none_or(|needle| body.contains(needle))
+    }
+}
+
+/// Request limits for a profile; command-line flags override them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most requests one run may send, e.g. `5000`.
+    #[serde(default)]
+    pub max_requests: Option<u64>,
+    /// Most requests per second, e.g. `20`.
+    #[serde(default)]
+    pub max_rps: Option<f64>,
+    /// Per-request timeout, e.g. `10s`.
+    #[serde(default)]
+    pub timeout: Option<Seconds>,
+}
+
+/// An extractor parsed from `kind:arg`.
+#[derive(Debug, Clone)]
+pub enum Extractor {
+    /// `cookie:NAME`: the value a Set-Cookie header of this response gives NAME.
+    Cookie(String),
+    /// `json:/pointer`: a JSON pointer into the body (strings as is, other values as JSON).
+    Json(String),
+    /// `header:NAME`: the first header of that name.
+    Header(String),
+    /// `regex:PATTERN`: the first capture group (or the whole match) in the body.
+    Regex(regex::Regex),
+}
+
+impl Extractor {
+    /// Parses `kind:arg`.
+    pub fn parse(s: &str) -> Result<Extractor, String> {
+        let (kind, arg) = s.split_once(':').ok_or_else(|| {
+            format!("extractor `{s}` has no kind; use cookie:, json:, header: or regex:")
+        })?;
+        if arg.is_empty() {
+            return Err(format!("extractor `{s}` has an empty argument"));
+        }
+        match kind {
+            "cookie" => Ok(Extractor::Cookie(arg.to_string())),
+            "json" if arg.starts_with('/') => Ok(Extractor::Json(arg.to_string())),
+            "json" => Err(format!(
+                "json pointer `{arg}` must start with `/`, e.g. json:/csrf_token"
+            )),
+            "header" => Ok(Extractor::Header(arg.to_string())),
+            "regex" => regex::RegexBuilder::new(arg)
+                .size_limit(1 << 20)
+                .build()
+                .map(Extractor::Regex)
+                .map_err(|e| format!("invalid regex `{arg}`: {}", diag::lower(&e.to_string()))),
+            other => Err(format!(
+                "unknown extractor kind `{other}`; use cookie:, json:, header: or regex:"
+            )),
+        }
+    }
+}
+
+/// A test user with the password resolved.
+#[derive(Clone)]
+pub struct User {
+    /// Login name.
+    pub username: String,
+    /// Password (never printed; registered with the redactor).
+    pub password: String,
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "User {{ username: {:?}, password: <redacted> }}",
+            self.username
+        )
+    }
+}
+
+/// A validated profile with secrets resolved: what the engine runs against.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Display name.
+    pub name: String,
+    /// Base URL.
+    pub base_url: Url,
+    /// Default headers.
+    pub headers: BTreeMap<String, String>,
+    /// Users by spec name (`alice`, `bob`).
+    pub users: BTreeMap<String, User>,
+    /// Configured session cookie name (None: auto-detect).
+    pub session_cookie: Option<String>,
+    /// The flows.
+    pub flows: Flows,
+    /// Extractors of every flow step, parsed: (flow, step index) → (var, extractor).
+    pub extractors: BTreeMap<(u8, usize), Vec<(String, Extractor)>>,
+    /// Policy overrides from the profile.
+    pub policy: PolicyOverrides,
+    /// Limits from the profile.
+    pub limits: Limits,
+}
+
+impl Target {
+    /// What this profile provides.
+    pub fn capabilities(&self) -> BTreeSet<Capability> {
+        let mut c = BTreeSet::from([Capability::Session]);
+        if self.flows.logout.is_some() {
+            c.insert(Capability::Logout);
+        }
+        if self.flows.logout_everywhere.is_some() {
+            c.insert(Capability::LogoutEverywhere);
+        }
+        if self.flows.anonymous.is_some() {
+            c.insert(Capability::AnonymousSession);
+        }
+        if self.users.contains_key("bob") {
+            c.insert(Capability::SecondUser);
+        }
+        c
+    }
+
+    /// The parsed extractors of one step.
+    pub fn step_extractors(&self, flow: FlowName, index: usize) -> &[(String, Extractor)] {
+        self.extractors
+            .get(&(flow_key(flow), index))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Builds the absolute URL for a path of this target.
+    pub fn url(&self, path: &str) -> Result<Url, String> {
+        let url = self
+            .base_url
+            .join(path)
+            .map_err(|e| format!("invalid path `{path}`: {e}"))?;
+        if url.origin() != self.base_url.origin() {
+            return Err(format!("path `{path}` leaves the target's origin"));
+        }
+        Ok(url)
+    }
+}
+
+fn flow_key(flow: FlowName) -> u8 {
+    flow as u8
+}
+
+/// True for `localhost`, `*.localhost`, 127.0.0.0/8 and `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A profile file with its location, parsed and statically checked.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The parsed content.
+    pub spec: ProfileFile,
+}
+
+/// Reads and checks a profile file (no secrets are read yet).
+pub fn load_profile(file: &Path) -> Result<Profile, Diagnostics> {
+    let src = diag::read_file(file).map_err(|d| Diagnostics(vec![d]))?;
+    parse_profile(&src, file)
+}
+
+/// Parses and checks profile text.
+pub fn parse_profile(src: &str, file: &Path) -> Result<Profile, Diagnostics> {
+    let spec: ProfileFile = diag::from_yaml(src, file, 0, "").map_err(|d| Diagnostics(vec![d]))?;
+    let profile = Profile {
+        file: file.to_path_buf(),
+        spec,
+    };
+    let diags = profile.check();
+    if diags.is_empty() {
+        Ok(profile)
+    } else {
+        Err(diags)
+    }
+}
+
+impl Profile {
+    /// The testbed profile pointed at `base_url`.
+    pub fn testbed(base_url: &str) -> Result<Profile, Diagnostics> {
+        let mut p = parse_profile(TESTBED_PROFILE, Path::new("specs/profiles/testbed.yaml"))?;
+        p.spec.base_url.value = base_url.to_string();
+        let d = p.check();
+        if d.is_empty() { Ok(p) } else { Err(d) }
+    }
+
+    fn d(
+        &self,
+        loc: &serde_saphyr::Location,
+        path: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> Diagnostic {
+        Diagnostic::new(&self.file, loc.line(), loc.column(), path, msg)
+    }
+
+    /// Static checks: URL, users, templates, extractors, demo credentials.
+    fn check(&self) -> Diagnostics {
+        let mut out = Diagnostics::default();
+        let s = &self.spec;
+        let base = &s.base_url;
+        let url = match Url::parse(&base.value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+            Ok(u) => {
+                out.push(self.d(
+                    &base.referenced,
+                    "base_url",
+                    format!("`{}` is not an http(s) URL with a host", u),
+                ));
+                None
+            }
+            Err(e) => {
+                out.push(
+                    self.d(
+                        &base.referenced,
+                        "base_url",
+                        format!("invalid URL `{}`: {e}", base.value),
+                    )
+                    .with_hint("write it like https://app.example.com"),
+                );
+                None
+            }
+        };
+        if let Some(u) = &url
+            && (!u.username().is_empty() || u.password().is_some())
+        {
+            out.push(
+                self.d(
+                    &base.referenced,
+                    "base_url",
+                    "base_url must not contain credentials",
+                )
+                .with_hint("put passwords in environment variables named by `users`"),
+            );
+        }
+        if !s.users.contains_key("alice") {
+            out.push(
+                Diagnostic::new(&self.file, 0, 0, "users", "the profile must define user `alice`")
+                    .with_hint("`alice` and `bob` are the names specs use for your first and second test account"),
+            );
+        }
+        for (name, user) in &s.users {
+            if name != "alice" && name != "bob" {
+                out.push(
+                    self.d(
+                        &user.referenced,
+                        format!("users.{name}"),
+                        format!("unknown user `{name}`"),
+                    )
+                    .with_hint("specs know `alice` (required) and `bob` (optional)"),
+                );
+            }
+            if let SecretSource::PublicDemo(_) = user.value.password
+                && !url.as_ref().is_some_and(is_loopback)
+            {
+                out.push(
+                    self.d(&user.referenced, format!("users.{name}.password"), "`public_demo` passwords are accepted only for loopback targets")
+                        .with_hint("read real passwords from the environment: `password: {env: ALICE_PASSWORD}`"),
+                );
+            }
+            if let SecretSource::Env(var) = &user.value.password
+                && (var.is_empty() || var.contains('='))
+            {
+                out.push(self.d(
+                    &user.referenced,
+                    format!("users.{name}.password.env"),
+                    format!("invalid environment variable name `{var}`"),
+                ));
+            }
+        }
+        if let Some(name) = &s.session.cookie
+            && (name.is_empty()
+                || name
+                    .bytes()
+                    .any(|b| b <= 0x20 || b >= 0x7f || b"=;,".contains(&b)))
+        {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "session.cookie",
+                format!("`{name}` is not a valid cookie name"),
+            ));
+        }
+        // Templates and extractors, flow by flow.
+        let mut login_vars: BTreeSet<String> = BTreeSet::new();
+        for (flow, steps) in [
+            (FlowName::Login, Some(&s.flows.login)),
+            (FlowName::Anonymous, s.flows.anonymous.as_ref()),
+            (FlowName::Logout, s.flows.logout.as_ref()),
+            (
+                FlowName::LogoutEverywhere,
+                s.flows.logout_everywhere.as_ref(),
+            ),
+        ] {
+            let Some(steps) = steps else { continue };
+            if steps.is_empty() {
+                out.push(Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    format!("flows.{flow}"),
+                    "a flow needs at least one request",
+                ));
+            }
+            let mut vars: BTreeSet<String> = match flow {
+                FlowName::Login => ["user.username", "user.password"].map(String::from).into(),
+                FlowName::Anonymous => BTreeSet::new(),
+                _ => login_vars.clone(),
+            };
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("flows.{flow}[{i}]");
+                self.check_request(
+                    &step.value.request,
+                    &vars,
+                    &step.referenced,
+                    &path,
+                    &mut out,
+                );
+                for (var, ex) in &step.value.extract {
+                    if let Err(msg) = Extractor::parse(ex) {
+                        out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
+                    }
+                    vars.insert(var.clone());
+                    if flow == FlowName::Login {
+                        login_vars.insert(var.clone());
+                    }
+                }
+            }
+        }
+        let access_vars = login_vars;
+        let loc = &s.base_url.referenced;
+        self.check_request(
+            &s.flows.access.request,
+            &access_vars,
+            loc,
+            "flows.access.request",
+            &mut out,
+        );
+        if s.flows.access.allowed.status.is_empty() {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "flows.access.allowed.status",
+                "list at least one status",
+            ));
+        }
+        for (key, msg) in s.policy.problems() {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                format!("policy.{key}"),
+                msg,
+            ));
+        }
+        if let Some(rps) = s.limits.max_rps
+            && !(rps > 0.0 && rps.is_finite())
+        {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "limits.max_rps",
+                "must be a positive number",
+            ));
+        }
+        out
+    }
+
+    fn check_request(
+        &self,
+        r: &RequestSpec,
+        vars: &BTreeSet<String>,
+        loc: &serde_saphyr::Location,
+        path: &str,
+        out: &mut Diagnostics,
+    ) {
+        if !r.path.starts_with('/') {
+            out.push(self.d(
+                loc,
+                format!("{path}.path"),
+                format!("path `{}` must start with `/`", r.path),
+            ));
+        }
+        if r.method.is_empty() || !r.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            out.push(self.d(
+                loc,
+                format!("{path}.method"),
+                format!("invalid method `{}`", r.method),
+            ));
+        }
+        let bodies = [r.json.is_some(), r.form.is_some(), r.body.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if bodies > 1 {
+            out.push(self.d(loc, path, "give at most one of `json`, `form`, `body`"));
+        }
+        let mut texts: Vec<(String, &str)> = vec![("path".into(), r.path.as_str())];
+        for (k, v) in &r.headers {
+            texts.push((format!("headers.{k}"), v));
+        }
+        for (k, v) in r.form.iter().flatten() {
+            texts.push((format!("form.{k}"), v));
+        }
+        if let Some(b) = &r.body {
+            texts.push(("body".into(), b));
+        }
+        let mut json_strings = Vec::new();
+        if let Some(j) = &r.json {
+            collect_json_strings(j, &mut json_strings);
+        }
+        for s in &json_strings {
+            texts.push(("json".into(), s));
+        }
+        for (sub, text) in texts {
+            match Template::parse(text) {
+                Ok(t) => {
+                    for var in t.vars() {
+                        if !vars.contains(var) {
+                            let known: Vec<&str> = vars.iter().map(String::as_str).collect();
+                            out.push(
+                                self.d(loc, format!("{path}.{sub}"), format!("unknown template variable `{{{{{var}}}}}`"))
+                                    .with_hint(if known.is_empty() {
+                                        "no variables are available here; extract one in an earlier step".to_string()
+                                    } else {
+                                        format!("variables available here: {}", known.join(", "))
+                                    }),
+                            );
+                        }
+                    }
+                }
+                Err(e) => out.push(self.d(loc, format!("{path}.{sub}"), e.to_string())),
+            }
+        }
+    }
+
+    /// Reads the secrets (environment variables, files) and builds the [`Target`].
+    pub fn resolve(&self) -> Result<Target, Diagnostics> {
+        let mut out = Diagnostics::default();
+        let s = &self.spec;
+        let mut users = BTreeMap::new();
+        for (name, user) in &s.users {
+            let password = match &user.value.password {
+                SecretSource::Env(var) => match std::env::var(var) {
+                    Ok(v) if !v.is_empty() => Some(v),
+                    Ok(_) | Err(std::env::VarError::NotPresent) => {
+                        out.push(
+                            self.d(
+                                &user.referenced,
+                                format!("users.{name}.password"),
+                                format!("environment variable `{var}` is not set"),
+                            )
+                            .with_hint(format!("export {var}=... before running authprobe")),
+                        );
+                        None
+                    }
+                    Err(std::env::VarError::NotUnicode(_)) => {
+                        out.push(self.d(
+                            &user.referenced,
+                            format!("users.{name}.password"),
+                            format!("environment variable `{var}` is not valid utf-8"),
+                        ));
+                        None
+                    }
+                },
+                SecretSource::File(p) => {
+                    let full = if p.is_absolute() {
+                        p.clone()
+                    } else {
+                        self.file.parent().unwrap_or(Path::new(".")).join(p)
+                    };
+                    match std::fs::read_to_string(&full) {
+                        Ok(v) => Some(v.trim_end_matches(['\n', '\r']).to_string()),
+                        Err(e) => {
+                            out.push(self.d(
+                                &user.referenced,
+                                format!("users.{name}.password"),
+                                format!(
+                                    "cannot read password file {}: {}",
+                                    full.display(),
+                                    diag::lower(&e.to_string())
+                                ),
+                            ));
+                            None
+                        }
+                    }
+                }
+                SecretSource::PublicDemo(v) => Some(v.clone()),
+            };
+            if let Some(password) = password {
+                users.insert(
+                    name.clone(),
+                    User {
+                        username: user.value.username.clone(),
+                        password,
+                    },
+                );
+            }
+        }
+        let mut extractors = BTreeMap::new();
+        for flow in [
+            FlowName::Login,
+            FlowName::Logout,
+            FlowName::LogoutEverywhere,
+            FlowName::Anonymous,
+        ] {
+            for (i, step) in s.flows.get(flow).unwrap_or(&[]).iter().enumerate() {
+                let mut list = Vec::new();
+                for (var, ex) in &step.value.extract {
+                    if let Ok(e) = Extractor::parse(ex) {
+                        list.push((var.clone(), e));
+                    }
+                }
+                extractors.insert((flow_key(flow), i), list);
+            }
+        }
+        if !out.is_empty() {
+            return Err(out);
+        }
+        let base_url = Url::parse(&s.base_url.value).map_err(|e| {
+            Diagnostics(vec![self.d(
+                &s.base_url.referenced,
+                "base_url",
+                format!("invalid URL: {e}"),
+            )])
+        })?;
+        Ok(Target {
+            name: s.name.clone().unwrap_or_else(|| base_url.to_string()),
+            base_url,
+            headers: s.headers.clone(),
+            users,
+            session_cookie: s.session.cookie.clone(),
+            flows: s.flows.clone(),
+            extractors,
+            policy: s.policy.clone(),
+            limits: s.limits.clone(),
+        })
+    }
+}
+
+fn collect_json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_json_strings(x, out)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k);
+            collect_json_strings(x, out)
+        }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn testbed_profile_parses_and_resolves_without_environment() {
+        let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
+        let t = p.resolve().unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(t.users["alice"].username, "alice");
+        assert!(t.capabilities().contains(&Capability::LogoutEverywhere));
+    }
+
+    #[test]
+    fn public_demo_password_is_refused_for_remote_targets() {
+        let d = Profile::testbed("https://app.example.com").unwrap_err();
+        assert!(
+            d.0.iter().any(|x| x.message.contains("only for loopback")),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn missing_environment_variable_is_a_located_diagnostic() {
+        let src = TESTBED_PROFILE.replace(
+            "{public_demo: alice-demo-password}",
+            "{env: AUTHPROBE_TEST_SURELY_UNSET_VAR}",
+        );
+        let p = parse_profile(&src, Path::new("p.yaml")).unwrap_or_else(|d| panic!("{d}"));
+        let d = p.resolve().unwrap_err();
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].message.contains("AUTHPROBE_TEST_SURELY_UNSET_VAR"));
+        assert!(d.0[0].line > 0);
+    }
+
+    #[test]
+    fn unknown_template_variable_is_reported_with_the_available_ones() {
+        let src = TESTBED_PROFILE.replace("{{csrf}}", "{{crsf}}");
+        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
+        assert!(d.0.iter().any(|x| x.message.contains("`{{crsf}}`")), "{d}");
+        assert!(d.0[0].hint.as_deref().unwrap_or("").contains("csrf"), "{d}");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line_and_column() {
+        let src = TESTBED_PROFILE.replace("base_url:", "base_ur:");
+        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
+        assert!(d.0[0].message.contains("base_ur"), "{d}");
+        assert!(d.0[0].line > 0);
+    }
+
+    #[test]
+    fn extractors_parse_and_reject_nonsense() {
+        assert!(matches!(
+            Extractor::parse("json:/a/b"),
+            Ok(Extractor::Json(_))
+        ));
+        assert!(Extractor::parse("json:a").is_err());
+        assert!(Extractor::parse("xml:/a").is_err());
+        assert!(Extractor::parse("regex:(").is_err());
+        assert!(Extractor::parse("cookie").is_err());
+    }
+
+    #[test]
+    fn loopback_detection() {
+        for u in [
+            "http://127.0.0.1:1",
+            "http://localhost",
+            "http://a.localhost",
+            "http://[::1]:8",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://10.0.0.1",
+            "https://example.com",
+            "http://localhost.example.com",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
+}

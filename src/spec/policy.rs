@@ -1,0 +1,243 @@
+//! Policy values that rules read (allowed SameSite values, maximum cookie lifetime, ...):
+//! built-in defaults, overridden by a spec file's `policy:` block, overridden again by the
+//! profile's `policy:` block.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration in whole seconds, written in YAML as `90`, `"90s"`, `"15m"`, `"12h"` or `"1d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seconds(pub u64);
+
+impl Seconds {
+    /// Parses `90`, `90s`, `15m`, `12h`, `1d`, `2w`.
+    pub fn parse(s: &str) -> Option<Seconds> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let n: u64 = num.parse().ok()?;
+        let mult = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => return None,
+        };
+        n.checked_mul(mult).map(Seconds)
+    }
+}
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        if s != 0 && s % 86_400 == 0 {
+            write!(f, "{}d", s / 86_400)
+        } else if s != 0 && s % 3600 == 0 {
+            write!(f, "{}h", s / 3600)
+        } else if s != 0 && s % 60 == 0 {
+            write!(f, "{}m", s / 60)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Seconds;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 90, \"90s\", \"15m\", \"12h\" or \"1d\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Seconds, E> {
+                Ok(Seconds(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Seconds, E> {
+                u64::try_from(v)
+                    .map(Seconds)
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seconds, E> {
+                Seconds::parse(v).ok_or_else(|| {
+                    E::custom(format!(
+                        "invalid duration `{v}`: use a number with s, m, h, d or w, e.g. \"15m\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for Seconds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// A `SameSite` value a policy allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SameSiteValue {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None` (only for cookies that must travel cross-site).
+    None,
+}
+
+/// Which cookie-name prefix the session cookie must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefixPolicy {
+    /// `__Host-` (Secure, Path=/, no Domain): the strongest binding to one origin.
+    Host,
+    /// `__Secure-` or `__Host-`.
+    Secure,
+    /// No prefix required, but a prefix that is present must be honoured.
+    Optional,
+}
+
+/// Effective policy values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Allowed `SameSite` values for the session cookie.
+    pub same_site: Vec<SameSiteValue>,
+    /// Longest acceptable session-cookie lifetime (`Max-Age`/`Expires`).
+    pub cookie_max_lifetime: Seconds,
+    /// Required name prefix.
+    pub cookie_prefix: PrefixPolicy,
+    /// A `Domain` attribute value the owner accepts (none: host-only required).
+    pub cookie_domain: Option<String>,
+    /// Fresh logins sampled by `session.id-entropy`.
+    pub session_id_samples: u32,
+    /// Minimum estimated entropy of a session id, in bits.
+    pub session_id_min_entropy_bits: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            same_site: vec![SameSiteValue::Lax, SameSiteValue::Strict],
+            cookie_max_lifetime: Seconds(86_400),
+            cookie_prefix: PrefixPolicy::Host,
+            cookie_domain: None,
+            session_id_samples: 32,
+            session_id_min_entropy_bits: 128,
+        }
+    }
+}
+
+/// Policy values set by a spec file or a profile; absent keys keep the value below them.
+///
+/// ```yaml
+/// policy:
+///   same_site: [lax, strict]
+///   cookie_max_lifetime: 1d
+///   cookie_prefix: host
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyOverrides {
+    /// Allowed `SameSite` values, e.g. `[lax, strict]`.
+    #[serde(default)]
+    pub same_site: Option<Vec<SameSiteValue>>,
+    /// Longest session-cookie lifetime, e.g. `12h`.
+    #[serde(default)]
+    pub cookie_max_lifetime: Option<Seconds>,
+    /// Required prefix: `host`, `secure` or `optional`.
+    #[serde(default)]
+    pub cookie_prefix: Option<PrefixPolicy>,
+    /// Accepted `Domain` attribute, e.g. `example.com`.
+    #[serde(default)]
+    pub cookie_domain: Option<String>,
+    /// Logins sampled for the entropy estimate (4..=1000), e.g. `32`.
+    #[serde(default)]
+    pub session_id_samples: Option<u32>,
+    /// Minimum session-id entropy in bits, e.g. `128`.
+    #[serde(default)]
+    pub session_id_min_entropy_bits: Option<u32>,
+}
+
+impl PolicyOverrides {
+    /// Applies these overrides on top of `base`.
+    pub fn apply(&self, base: &Policy) -> Policy {
+        Policy {
+            same_site: self
+                .same_site
+                .clone()
+                .unwrap_or_else(|| base.same_site.clone()),
+            cookie_max_lifetime: self.cookie_max_lifetime.unwrap_or(base.cookie_max_lifetime),
+            cookie_prefix: self.cookie_prefix.unwrap_or(base.cookie_prefix),
+            cookie_domain: self
+                .cookie_domain
+                .clone()
+                .or_else(|| base.cookie_domain.clone()),
+            session_id_samples: self.session_id_samples.unwrap_or(base.session_id_samples),
+            session_id_min_entropy_bits: self
+                .session_id_min_entropy_bits
+                .unwrap_or(base.session_id_min_entropy_bits),
+        }
+    }
+
+    /// Problems with the values themselves (ranges), as (key, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(n) = self.session_id_samples
+            && !(4..=1000).contains(&n)
+        {
+            out.push((
+                "session_id_samples",
+                format!("{n} is out of range 4..=1000"),
+            ));
+        }
+        if let Some(v) = &self.same_site
+            && v.is_empty()
+        {
+            out.push((
+                "same_site",
+                "the list of allowed values is empty".to_string(),
+            ));
+        }
+        if let Some(n) = self.session_id_min_entropy_bits
+            && n > 1024
+        {
+            out.push((
+                "session_id_min_entropy_bits",
+                format!("{n} is out of range 0..=1024"),
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_parse_units() {
+        assert_eq!(Seconds::parse("90"), Some(Seconds(90)));
+        assert_eq!(Seconds::parse("15m"), Some(Seconds(900)));
+        assert_eq!(Seconds::parse("1d"), Some(Seconds(86_400)));
+        assert_eq!(Seconds::parse("1y"), None);
+        assert_eq!(Seconds::parse("m"), None);
+        assert_eq!(Seconds::parse("99999999999999999999d"), None);
+        assert_eq!(Seconds(900).to_string(), "15m");
+    }
+
+    #[test]
+    fn overrides_apply_on_top_of_base() {
+        let o = PolicyOverrides {
+            cookie_max_lifetime: Some(Seconds(60)),
+            ..Default::default()
+        };
+        let p = o.apply(&Policy::default());
+        assert_eq!(p.cookie_max_lifetime, Seconds(60));
+        assert_eq!(p.same_site, Policy::default().same_site);
+    }
+}
