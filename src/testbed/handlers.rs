@@ -174,7 +174,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
     };
     let request = match parse_login(&headers, &bytes) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let now = Instant::now();
     let Some(presented) = presented_session(&headers) else {
@@ -249,7 +249,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         let mut store = state.store();
         let (id, _user) = match authenticate(&mut store, &headers, prefix_match, now) {
             Ok(found) => found,
-            Err(response) => return response,
+            Err(refusal) => return refusal.into_response(),
         };
         // Flaw: the record survives logout, so the old cookie keeps working.
         if !state.has(Flaw::LogoutKeepsSession) {
@@ -267,7 +267,7 @@ async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap) ->
         let mut store = state.store();
         let (id, user) = match authenticate(&mut store, &headers, prefix_match, now) {
             Ok(found) => found,
-            Err(response) => return response,
+            Err(refusal) => return refusal.into_response(),
         };
         if state.has(Flaw::LogoutEverywherePartial) {
             // Flaw: only the current session ends.
@@ -317,25 +317,25 @@ fn authenticate(
     headers: &HeaderMap,
     prefix_match: bool,
     now: Instant,
-) -> Result<(String, String), Response> {
+) -> Result<(String, String), ApiError> {
     let found = presented_session(headers)
         .and_then(|p| store.lookup(&p, prefix_match, now))
         .and_then(|(id, s)| Some((id, s.user?, s.csrf_token)));
     let Some((id, user, csrf_token)) = found else {
-        return Err(error(StatusCode::UNAUTHORIZED, "unauthenticated"));
+        return Err(ApiError(StatusCode::UNAUTHORIZED, "unauthenticated"));
     };
     let csrf_ok = header_str(headers, &HeaderName::from_static(CSRF_HEADER))
         .is_some_and(|t| constant_time_eq(t.as_bytes(), csrf_token.as_bytes()));
     if !csrf_ok {
-        return Err(error(StatusCode::FORBIDDEN, "csrf"));
+        return Err(ApiError(StatusCode::FORBIDDEN, "csrf"));
     }
     Ok((id, user))
 }
 
-fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, Response> {
+fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, ApiError> {
     let content_type = header_str(headers, &header::CONTENT_TYPE).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
-    let bad_request = || error(StatusCode::BAD_REQUEST, "bad_request");
+    let bad_request = || ApiError(StatusCode::BAD_REQUEST, "bad_request");
     if mime.eq_ignore_ascii_case("application/json") {
         let JsonLogin { username, password } =
             serde_json::from_slice(body).map_err(|_| bad_request())?;
@@ -370,7 +370,7 @@ fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, Respons
             _ => Err(bad_request()),
         }
     } else {
-        Err(error(
+        Err(ApiError(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ))
@@ -540,6 +540,15 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 
 fn error(status: StatusCode, code: &str) -> Response {
     json_response(status, json!({ "error": code }))
+}
+
+/// A refusal: the status and the `{"error": code}` body to answer with.
+struct ApiError(StatusCode, &'static str);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
 }
 
 #[cfg(test)]
