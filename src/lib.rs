@@ -6,3 +6,4 @@ pub mod diag;
 pub mod http;
 pub mod profile;
 pub mod spec;
+pub mod testbed;

@@ -1,0 +1,271 @@
+//! The flaw switches: each [`Flaw`] breaks exactly one promise of the reference service.
+//!
+//! This file owns the closed list of flaws, their names (the `--flaw NAME` spelling), the
+//! promise each one breaks and the rule ids that must (or may) fail because of it. It must not
+//! implement any behaviour: the server consults [`super::TestbedConfig::flaws`] where the
+//! behaviour lives, so every flaw stays visible at the one place it changes.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate defect the testbed can be started with.
+///
+/// Flaws combine freely (a set of them is kept in [`super::TestbedConfig`]); each changes only
+/// the behaviour its documentation names, so an audit against a flawed testbed must fail the
+/// rules in [`Flaw::breaks`] and no rule outside `breaks` and [`Flaw::may_break`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Flaw {
+    /// The session cookie lacks `HttpOnly`.
+    CookieNoHttpOnly,
+    /// The session cookie lacks `Secure` (its name keeps the `__Host-` prefix).
+    CookieNoSecure,
+    /// The session cookie says `SameSite=None` (`Secure` kept).
+    CookieSameSiteNone,
+    /// The session cookie has no `SameSite` attribute.
+    CookieNoSameSite,
+    /// The session cookie carries `Domain=` the parent domain of the request's host.
+    CookieParentDomain,
+    /// The `__Host-` session cookie is set with `Path=/api` instead of `Path=/`.
+    CookiePrefixBroken,
+    /// The login cookie lives two years (`Max-Age=63072000`).
+    CookieLongLived,
+    /// Logout revokes the session on the server but sends no clearing `Set-Cookie`.
+    CookieNotClearedOnLogout,
+    /// The session id is base64url JSON naming the user, readable by anyone.
+    SessionIdReadable,
+    /// Session ids are a sequential counter.
+    SessionIdPredictable,
+    /// An attacker-chosen session id is adopted and kept across login.
+    SessionFixation,
+    /// Logout clears the cookie but keeps the server-side session alive.
+    LogoutKeepsSession,
+    /// "Log out everywhere" ends only the current session.
+    LogoutEverywherePartial,
+    /// Session lookup accepts any id sharing the first 16 characters of a live one.
+    SessionPrefixMatch,
+    /// `/api/me?session=ID` authenticates when no cookie is sent.
+    SessionIdInUrl,
+}
+
+impl Flaw {
+    /// Every flaw, in declaration (and `Ord`) order.
+    pub const ALL: &'static [Flaw] = &[
+        Flaw::CookieNoHttpOnly,
+        Flaw::CookieNoSecure,
+        Flaw::CookieSameSiteNone,
+        Flaw::CookieNoSameSite,
+        Flaw::CookieParentDomain,
+        Flaw::CookiePrefixBroken,
+        Flaw::CookieLongLived,
+        Flaw::CookieNotClearedOnLogout,
+        Flaw::SessionIdReadable,
+        Flaw::SessionIdPredictable,
+        Flaw::SessionFixation,
+        Flaw::LogoutKeepsSession,
+        Flaw::LogoutEverywherePartial,
+        Flaw::SessionPrefixMatch,
+        Flaw::SessionIdInUrl,
+    ];
+
+    /// The kebab-case name used by `--flaw NAME`, e.g. `cookie-no-httponly`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flaw::CookieNoHttpOnly => "cookie-no-httponly",
+            Flaw::CookieNoSecure => "cookie-no-secure",
+            Flaw::CookieSameSiteNone => "cookie-samesite-none",
+            Flaw::CookieNoSameSite => "cookie-no-samesite",
+            Flaw::CookieParentDomain => "cookie-parent-domain",
+            Flaw::CookiePrefixBroken => "cookie-prefix-broken",
+            Flaw::CookieLongLived => "cookie-long-lived",
+            Flaw::CookieNotClearedOnLogout => "cookie-not-cleared-on-logout",
+            Flaw::SessionIdReadable => "session-id-readable",
+            Flaw::SessionIdPredictable => "session-id-predictable",
+            Flaw::SessionFixation => "session-fixation",
+            Flaw::LogoutKeepsSession => "logout-keeps-session",
+            Flaw::LogoutEverywherePartial => "logout-everywhere-partial",
+            Flaw::SessionPrefixMatch => "session-prefix-match",
+            Flaw::SessionIdInUrl => "session-id-in-url",
+        }
+    }
+
+    /// One sentence: the promise this flaw breaks.
+    pub fn description(self) -> &'static str {
+        match self {
+            Flaw::CookieNoHttpOnly => {
+                "The session cookie is set without HttpOnly, so page scripts (and any XSS) can read it."
+            }
+            Flaw::CookieNoSecure => {
+                "The session cookie is set without Secure, so it may travel over plain HTTP (and its __Host- prefix is invalid)."
+            }
+            Flaw::CookieSameSiteNone => {
+                "The session cookie is set with SameSite=None, so browsers send it on cross-site requests."
+            }
+            Flaw::CookieNoSameSite => {
+                "The session cookie is set without a SameSite attribute, leaving cross-site behaviour to browser defaults."
+            }
+            Flaw::CookieParentDomain => {
+                "The session cookie is scoped with Domain= to the parent domain, so sibling hosts receive it."
+            }
+            Flaw::CookiePrefixBroken => {
+                "The __Host- session cookie is set with Path=/api, breaking the prefix's Path=/ requirement."
+            }
+            Flaw::CookieLongLived => {
+                "The session cookie set at login persists for two years instead of ending with the browser session."
+            }
+            Flaw::CookieNotClearedOnLogout => {
+                "Logout ends the session on the server but does not tell the browser to delete the cookie."
+            }
+            Flaw::SessionIdReadable => {
+                "The session id is base64url JSON carrying the user name and role instead of an opaque random value."
+            }
+            Flaw::SessionIdPredictable => {
+                "Session ids come from a counter, so one id reveals its neighbours."
+            }
+            Flaw::SessionFixation => {
+                "An attacker-chosen session id is adopted and survives login, because no new id is issued at login."
+            }
+            Flaw::LogoutKeepsSession => {
+                "Logout clears the cookie but keeps the server-side session, so a replayed cookie still works."
+            }
+            Flaw::LogoutEverywherePartial => {
+                "Logging out everywhere ends only the current session; the user's other sessions stay alive."
+            }
+            Flaw::SessionPrefixMatch => {
+                "Session lookup accepts an altered id that shares its first 16 characters with a live one."
+            }
+            Flaw::SessionIdInUrl => {
+                "The protected endpoint accepts the session id from the URL query string."
+            }
+        }
+    }
+
+    /// Rule ids that must fail against a testbed running with this flaw.
+    pub fn breaks(self) -> &'static [&'static str] {
+        match self {
+            Flaw::CookieNoHttpOnly => &["cookie.http-only"],
+            Flaw::CookieNoSecure => &["cookie.secure", "cookie.prefix"],
+            Flaw::CookieSameSiteNone => &["cookie.same-site"],
+            Flaw::CookieNoSameSite => &["cookie.same-site"],
+            Flaw::CookieParentDomain => &["cookie.scope", "cookie.prefix"],
+            Flaw::CookiePrefixBroken => &["cookie.prefix"],
+            Flaw::CookieLongLived => &["cookie.lifetime"],
+            Flaw::CookieNotClearedOnLogout => &["cookie.cleared-on-logout"],
+            Flaw::SessionIdReadable => &["session.opaque-id"],
+            Flaw::SessionIdPredictable => &["session.id-entropy"],
+            Flaw::SessionFixation => &["session.rotated-on-login"],
+            Flaw::LogoutKeepsSession => &["session.revoked-on-logout"],
+            Flaw::LogoutEverywherePartial => &["session.logout-everywhere"],
+            Flaw::SessionPrefixMatch => &["session.tamper-rejected"],
+            Flaw::SessionIdInUrl => &["session.not-in-url"],
+        }
+    }
+
+    /// Rule ids that may also fail with this flaw (a side effect, not the point of the flaw).
+    pub fn may_break(self) -> &'static [&'static str] {
+        match self {
+            Flaw::SessionIdPredictable => &["session.tamper-rejected"],
+            _ => &[],
+        }
+    }
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of [`Flaw::from_str`]: the name is not one of [`Flaw::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown flaw `{name}`; valid flaws: {}", valid_names())]
+pub struct UnknownFlaw {
+    /// The name that was given.
+    pub name: String,
+}
+
+fn valid_names() -> String {
+    Flaw::ALL
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl FromStr for Flaw {
+    type Err = UnknownFlaw;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Flaw::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFlaw { name: s.to_owned() })
+    }
+}
+
+impl serde::Serialize for Flaw {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Flaw {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_round_trips_through_from_str() {
+        for &flaw in Flaw::ALL {
+            assert_eq!(flaw.name().parse::<Flaw>(), Ok(flaw));
+            assert_eq!(flaw.to_string(), flaw.name());
+        }
+    }
+
+    #[test]
+    fn all_is_sorted_unique_and_complete() {
+        assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Flaw::ALL.len(), 15);
+    }
+
+    #[test]
+    fn names_are_kebab_case_and_every_flaw_breaks_something() {
+        for &flaw in Flaw::ALL {
+            let name = flaw.name();
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{name}"
+            );
+            assert!(!flaw.breaks().is_empty(), "{name}");
+            assert!(flaw.description().ends_with('.'), "{name}");
+            for id in flaw.may_break() {
+                assert!(!flaw.breaks().contains(id), "{name}: {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_name_error_lists_valid_names() {
+        let err = "cookie-no-http-only".parse::<Flaw>().unwrap_err();
+        assert_eq!(err.name, "cookie-no-http-only");
+        let message = err.to_string();
+        for &flaw in Flaw::ALL {
+            assert!(message.contains(flaw.name()), "{message}");
+        }
+    }
+
+    #[test]
+    fn serializes_as_name() {
+        let json = serde_json::to_string(&Flaw::ALL).unwrap();
+        assert!(json.starts_with("[\"cookie-no-httponly\","), "{json}");
+        let back: Vec<Flaw> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, Flaw::ALL);
+    }
+}
