@@ -40,29 +40,22 @@ pub fn parse_cookie_date(s: &str) -> Option<i64> {
         if token.is_empty() {
             continue;
         }
-        if time.is_none() {
-            if let Some(t) = match_time(token) {
-                time = Some(t);
-                continue;
-            }
-        }
-        if day.is_none() {
-            if let Some(d) = leading_digits(token, 1, 2) {
-                day = Some(d);
-                continue;
-            }
-        }
-        if month.is_none() {
-            if let Some(m) = match_month(token) {
-                month = Some(m);
-                continue;
-            }
-        }
-        if year.is_none() {
-            if let Some(y) = leading_digits(token, 2, 4) {
-                year = Some(y);
-                continue;
-            }
+        if time.is_none()
+            && let Some(t) = match_time(token)
+        {
+            time = Some(t);
+        } else if day.is_none()
+            && let Some(d) = leading_digits(token, 1, 2)
+        {
+            day = Some(d);
+        } else if month.is_none()
+            && let Some(m) = match_month(token)
+        {
+            month = Some(m);
+        } else if year.is_none()
+            && let Some(y) = leading_digits(token, 2, 4)
+        {
+            year = Some(y);
         }
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Owns [`Inspection`] (serialisable for `--format json`) and its plain-text rendering. It
 //! must not print, read the clock or do I/O: the caller passes `now` and writes the output.
-//! Text output escapes control characters so a hostile header cannot drive the terminal.
+//! Text output escapes control characters in input-derived text (anomaly and rejection
+//! messages quote input with `{:?}`), so a hostile header cannot drive the terminal.
 
 use std::fmt::Write as _;
 
@@ -209,18 +210,13 @@ fn render_into(out: &mut String, ins: &Inspection) -> std::fmt::Result {
             writeln!(out, "    anomalies:")?;
             for a in &sc.anomalies {
                 let at = a.attribute.map(|i| format!(" #{i}")).unwrap_or_default();
-                writeln!(
-                    out,
-                    "      - {}{at}: {}",
-                    tag(&a.kind),
-                    a.message.escape_debug()
-                )?;
+                writeln!(out, "      - {}{at}: {}", tag(&a.kind), a.message)?;
             }
         }
         match (&h.rejection, &h.cookie) {
             (Some(r), _) => {
                 writeln!(out, "    browser: IGNORED ({})", tag(&r.kind))?;
-                writeln!(out, "      {}", r.message.escape_debug())?;
+                writeln!(out, "      {}", r.message)?;
                 writeln!(out, "      see {}", r.section)?;
             }
             (None, Some(c)) => {

@@ -605,16 +605,14 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
                 }
             }
         }
-        AttributeKind::SameSite => {
-            if parse_same_site(v) == SameSite::Default {
-                out.push(anomaly(
-                    AnomalyKind::InvalidSameSite,
-                    at,
-                    format!(
-                        "samesite {v:?} is not strict, lax or none: the browser applies its default enforcement"
-                    ),
-                ));
-            }
+        AttributeKind::SameSite if parse_same_site(v) == SameSite::Default => {
+            out.push(anomaly(
+                AnomalyKind::InvalidSameSite,
+                at,
+                format!(
+                    "samesite {v:?} is not strict, lax or none: the browser applies its default enforcement"
+                ),
+            ));
         }
         AttributeKind::Domain => {
             if v.strip_prefix('.').unwrap_or(v).is_empty() {

@@ -334,23 +334,24 @@ impl CookieStore {
         }
 
         // Step 16: a non-secure origin may not overlay a Secure cookie.
-        if !eff.secure && !secure_origin {
-            if let Some(old) = self.cookies.iter().find(|old| {
+        if !eff.secure
+            && !secure_origin
+            && let Some(old) = self.cookies.iter().find(|old| {
                 old.name == header.name
                     && old.secure_only
                     && !old.is_expired(now)
                     && (domain_match(&old.domain, &domain) || domain_match(&domain, &old.domain))
                     && path_match(&path, &old.path)
-            }) {
-                return Err(reject(
-                    RejectionKind::OverwriteOfSecureFromInsecure,
-                    "RFC 6265bis §5.7 step 16",
-                    format!(
-                        "a non-secure origin cannot overwrite the secure cookie set for domain {:?} path {:?}",
-                        old.domain, old.path
-                    ),
-                ));
-            }
+            })
+        {
+            return Err(reject(
+                RejectionKind::OverwriteOfSecureFromInsecure,
+                "RFC 6265bis §5.7 step 16",
+                format!(
+                    "a non-secure origin cannot overwrite the secure cookie set for domain {:?} path {:?}",
+                    old.domain, old.path
+                ),
+            ));
         }
 
         // Step 19: SameSite=None requires Secure.
