@@ -2,6 +2,7 @@
 //! cookies and tokens are supposed to keep, and shows the smallest request sequence that
 //! proves it when it does not.
 #![deny(missing_docs)]
+pub mod cookie;
 pub mod diag;
 pub mod http;
 pub mod profile;

@@ -1,0 +1,1040 @@
+//! Lossless `Set-Cookie` parsing and the RFC 6265bis §5.6 attribute processing.
+//!
+//! Owns [`SetCookie`], its attributes and anomalies, and [`Effective`] (what a user agent's
+//! attribute processing yields). It keeps every byte of the input (`to_header_string` gives it
+//! back exactly), never fails and never panics. It must not decide whether a cookie is
+//! stored: that depends on the request URL and the jar, and belongs to `store`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::date::{format_http_date, parse_cookie_date};
+
+/// Longest name + value (in bytes) a user agent accepts (RFC 6265bis §5.6 step 5).
+pub const MAX_NAME_VALUE_LEN: usize = 4096;
+
+/// Longest attribute value (in bytes) a user agent processes (RFC 6265bis §5.6, attributes step 6).
+pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 1024;
+
+/// One `Set-Cookie` header value, kept losslessly, with the anomalies found in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetCookie {
+    /// The exact input.
+    pub raw: String,
+    /// The exact text before the first `;` (the name-value pair, untrimmed).
+    pub name_value_raw: String,
+    /// The cookie name: text before the first `=`, trimmed of SP/HTAB; empty for a nameless cookie.
+    pub name: String,
+    /// The cookie value: text after the first `=` (or the whole pair when there is no `=`),
+    /// trimmed of SP/HTAB; surrounding DQUOTEs are kept, as browsers do.
+    pub value: String,
+    /// Every `;`-separated attribute, in order, with its original spelling.
+    pub attributes: Vec<Attribute>,
+    /// What is odd about this header, in the order found.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// One attribute (`cookie-av`) between two `;`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    /// The exact text between the `;` separators (untrimmed).
+    pub raw: String,
+    /// The attribute name in its original spelling, trimmed of SP/HTAB (e.g. `max-AGE`).
+    pub name: String,
+    /// The trimmed text after the first `=`; `None` when there is no `=`.
+    pub value: Option<String>,
+    /// Which attribute this is, matched case-insensitively.
+    pub kind: AttributeKind,
+}
+
+/// The attributes a user agent recognises (case-insensitive names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributeKind {
+    /// `Expires=<cookie-date>`.
+    Expires,
+    /// `Max-Age=<delta-seconds>`.
+    MaxAge,
+    /// `Domain=<domain>`.
+    Domain,
+    /// `Path=<path>`.
+    Path,
+    /// `Secure` flag.
+    Secure,
+    /// `HttpOnly` flag.
+    HttpOnly,
+    /// `SameSite=Strict|Lax|None`.
+    SameSite,
+    /// `Partitioned` flag (CHIPS).
+    Partitioned,
+    /// Anything else; user agents ignore it.
+    Unknown,
+}
+
+impl AttributeKind {
+    const KNOWN: usize = 8;
+
+    /// Classifies an attribute name, case-insensitively.
+    pub fn from_name(name: &str) -> Self {
+        const TABLE: [(&str, AttributeKind); 8] = [
+            ("expires", AttributeKind::Expires),
+            ("max-age", AttributeKind::MaxAge),
+            ("domain", AttributeKind::Domain),
+            ("path", AttributeKind::Path),
+            ("secure", AttributeKind::Secure),
+            ("httponly", AttributeKind::HttpOnly),
+            ("samesite", AttributeKind::SameSite),
+            ("partitioned", AttributeKind::Partitioned),
+        ];
+        TABLE
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(AttributeKind::Unknown, |&(_, k)| k)
+    }
+
+    /// The spelling used by the RFC (`Max-Age`, `HttpOnly`, ...); `unknown` for [`Self::Unknown`].
+    pub fn canonical_name(self) -> &'static str {
+        match self {
+            AttributeKind::Expires => "Expires",
+            AttributeKind::MaxAge => "Max-Age",
+            AttributeKind::Domain => "Domain",
+            AttributeKind::Path => "Path",
+            AttributeKind::Secure => "Secure",
+            AttributeKind::HttpOnly => "HttpOnly",
+            AttributeKind::SameSite => "SameSite",
+            AttributeKind::Partitioned => "Partitioned",
+            AttributeKind::Unknown => "unknown",
+        }
+    }
+
+    fn is_flag(self) -> bool {
+        matches!(
+            self,
+            AttributeKind::Secure | AttributeKind::HttpOnly | AttributeKind::Partitioned
+        )
+    }
+
+    fn index(self) -> Option<usize> {
+        match self {
+            AttributeKind::Expires => Some(0),
+            AttributeKind::MaxAge => Some(1),
+            AttributeKind::Domain => Some(2),
+            AttributeKind::Path => Some(3),
+            AttributeKind::Secure => Some(4),
+            AttributeKind::HttpOnly => Some(5),
+            AttributeKind::SameSite => Some(6),
+            AttributeKind::Partitioned => Some(7),
+            AttributeKind::Unknown => None,
+        }
+    }
+}
+
+/// Something odd in a `Set-Cookie` header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// What kind of oddity.
+    pub kind: AnomalyKind,
+    /// Index into [`SetCookie::attributes`] when the anomaly is about one attribute.
+    pub attribute: Option<usize>,
+    /// A lowercase, human-readable explanation.
+    pub message: String,
+}
+
+/// The kinds of [`Anomaly`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// The same attribute appears more than once; the last valid one wins.
+    DuplicateAttribute,
+    /// An attribute name the user agent does not recognise (ignored).
+    UnknownAttribute,
+    /// An empty attribute, e.g. from `;;` or a trailing `;` (ignored).
+    EmptyAttribute,
+    /// `Max-Age` is not `-?DIGIT+` (ignored).
+    InvalidMaxAge,
+    /// `Expires` is not a cookie-date (ignored).
+    InvalidExpires,
+    /// `Expires` parses but is not the IMF-fixdate servers must send.
+    NonStandardExpires,
+    /// Both `Max-Age` and `Expires`: `Expires` is ignored.
+    MaxAgeOverridesExpires,
+    /// `SameSite` value is not strict/lax/none: "Default" enforcement applies.
+    InvalidSameSite,
+    /// A flag attribute carries a value (`Secure=yes`); the value is ignored, the flag is set.
+    ValueOnFlag,
+    /// `Domain` is empty (or just `.`): the cookie becomes host-only.
+    EmptyDomain,
+    /// `Domain` starts with `.`; the user agent strips it.
+    LeadingDotDomain,
+    /// `Path` is empty or does not start with `/`: the default path is used.
+    InvalidPath,
+    /// A control character other than HTAB: browsers ignore the whole header.
+    ControlCharacter,
+    /// Name + value exceed 4096 bytes: browsers ignore the whole header.
+    NameValueTooLong,
+    /// An attribute value exceeds 1024 bytes: that attribute is ignored.
+    AttributeValueTooLong,
+    /// No `=` in the name-value pair: a cookie with an empty name and this value.
+    NamelessCookie,
+    /// `=` present but the name is empty.
+    EmptyName,
+    /// Both name and value are empty: browsers ignore the cookie.
+    EmptyNameAndValue,
+    /// The value is wrapped in DQUOTEs; they are part of the value.
+    QuotedValue,
+    /// Bytes outside US-ASCII.
+    NonAscii,
+    /// The name contains a character that is not an RFC 9110 token character.
+    InvalidNameCharacter,
+    /// The value contains a character outside RFC 6265bis `cookie-octet`.
+    InvalidValueCharacter,
+    /// `SameSite=None` without `Secure`: browsers reject the cookie.
+    SameSiteNoneWithoutSecure,
+    /// `Partitioned` without `Secure`: browsers reject the cookie.
+    PartitionedWithoutSecure,
+}
+
+/// The `SameSite` enforcement a user agent applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None` (cross-site allowed; requires `Secure`).
+    None,
+    /// No valid `SameSite` attribute: the browser's default enforcement (Lax in Chromium).
+    #[default]
+    Default,
+}
+
+impl SameSite {
+    /// The RFC spelling: `Strict`, `Lax`, `None` or `Default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+            SameSite::Default => "Default",
+        }
+    }
+}
+
+/// What RFC 6265bis §5.6 attribute processing yields: for each attribute the last valid
+/// occurrence wins.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Effective {
+    /// `HttpOnly` present.
+    pub http_only: bool,
+    /// `Secure` present.
+    pub secure: bool,
+    /// The enforcement of the last `SameSite` attribute ([`SameSite::Default`] if absent or unrecognised).
+    pub same_site: SameSite,
+    /// The raw value of the last `SameSite` attribute, if any.
+    pub same_site_raw: Option<String>,
+    /// Lowercased domain without its leading dot; `None` = host-only (absent or empty).
+    pub domain: Option<String>,
+    /// The last valid `Path`; `None` = the default path of the request URL (absent or not
+    /// starting with `/`).
+    pub path: Option<String>,
+    /// Last valid `Max-Age` in seconds (may be zero or negative: delete).
+    pub max_age: Option<i64>,
+    /// Last valid `Expires` as Unix seconds.
+    pub expires: Option<i64>,
+    /// `Partitioned` present.
+    pub partitioned: bool,
+}
+
+/// The result of processing one attribute; `None` from [`Attribute::process`] = ignored.
+enum Processed {
+    Expires(i64),
+    MaxAge(i64),
+    Domain(Option<String>),
+    Path(Option<String>),
+    Secure,
+    HttpOnly,
+    SameSite(SameSite),
+    Partitioned,
+}
+
+impl Attribute {
+    fn value_str(&self) -> &str {
+        self.value.as_deref().unwrap_or("")
+    }
+
+    fn too_long(&self) -> bool {
+        self.value_str().len() > MAX_ATTRIBUTE_VALUE_LEN
+    }
+
+    /// §5.6 attribute processing; `None` when the user agent ignores this cookie-av.
+    fn process(&self) -> Option<Processed> {
+        if self.too_long() {
+            return None;
+        }
+        let v = self.value_str();
+        Some(match self.kind {
+            AttributeKind::Expires => Processed::Expires(parse_cookie_date(v)?),
+            AttributeKind::MaxAge => Processed::MaxAge(parse_max_age(v)?),
+            AttributeKind::Domain => {
+                let d = v.strip_prefix('.').unwrap_or(v).to_ascii_lowercase();
+                Processed::Domain(if d.is_empty() { None } else { Some(d) })
+            }
+            AttributeKind::Path => Processed::Path(if v.starts_with('/') {
+                Some(v.to_owned())
+            } else {
+                None
+            }),
+            AttributeKind::Secure => Processed::Secure,
+            AttributeKind::HttpOnly => Processed::HttpOnly,
+            AttributeKind::SameSite => Processed::SameSite(parse_same_site(v)),
+            AttributeKind::Partitioned => Processed::Partitioned,
+            AttributeKind::Unknown => return None,
+        })
+    }
+}
+
+fn parse_same_site(v: &str) -> SameSite {
+    if v.eq_ignore_ascii_case("strict") {
+        SameSite::Strict
+    } else if v.eq_ignore_ascii_case("lax") {
+        SameSite::Lax
+    } else if v.eq_ignore_ascii_case("none") {
+        SameSite::None
+    } else {
+        SameSite::Default
+    }
+}
+
+/// `Max-Age`: first char DIGIT or `-`, the rest DIGITs; saturates at the `i64` range.
+fn parse_max_age(v: &str) -> Option<i64> {
+    let (&first, rest) = v.as_bytes().split_first()?;
+    let (negative, digits) = match first {
+        b'-' => (true, rest),
+        b'0'..=b'9' => (false, v.as_bytes()),
+        _ => return None,
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i64, |acc, b| {
+        acc.saturating_mul(10).saturating_add(i64::from(b - b'0'))
+    });
+    Some(if negative { -n } else { n })
+}
+
+fn trim_wsp(s: &str) -> &str {
+    s.trim_matches([' ', '\t'])
+}
+
+/// CTL other than HTAB: `%x00-08 / %x0A-1F / %x7F`.
+fn is_ctl(b: u8) -> bool {
+    matches!(b, 0x00..=0x08 | 0x0A..=0x1F | 0x7F)
+}
+
+fn first_ctl(s: &str) -> Option<u8> {
+    s.bytes().find(|&b| is_ctl(b))
+}
+
+/// RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// RFC 6265bis `cookie-octet`.
+fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+/// Parses one `Set-Cookie` header value. Never fails: oddities become [`Anomaly`]s.
+///
+/// ```
+/// use authprobe::cookie::{parse_set_cookie, AnomalyKind};
+/// let c = parse_set_cookie("SID=31d4d96e407aad42; Path=/; secure; Secure=yes");
+/// assert_eq!((c.name.as_str(), c.value.as_str()), ("SID", "31d4d96e407aad42"));
+/// assert_eq!(c.attributes[1].name, "secure");
+/// assert!(c.anomalies.iter().any(|a| a.kind == AnomalyKind::DuplicateAttribute));
+/// assert_eq!(c.to_header_string(), c.raw);
+/// ```
+pub fn parse_set_cookie(header: &str) -> SetCookie {
+    let (pair, rest) = match header.split_once(';') {
+        Some((pair, rest)) => (pair, Some(rest)),
+        None => (header, None),
+    };
+    let (name, value, has_eq) = match pair.split_once('=') {
+        Some((n, v)) => (trim_wsp(n), trim_wsp(v), true),
+        None => ("", trim_wsp(pair), false),
+    };
+    let attributes = rest
+        .map(|rest| {
+            rest.split(';')
+                .map(|av| {
+                    let (n, v) = match av.split_once('=') {
+                        Some((n, v)) => (trim_wsp(n), Some(trim_wsp(v).to_owned())),
+                        None => (trim_wsp(av), None),
+                    };
+                    Attribute {
+                        raw: av.to_owned(),
+                        name: n.to_owned(),
+                        value: v,
+                        kind: AttributeKind::from_name(n),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut cookie = SetCookie {
+        raw: header.to_owned(),
+        name_value_raw: pair.to_owned(),
+        name: name.to_owned(),
+        value: value.to_owned(),
+        attributes,
+        anomalies: Vec::new(),
+    };
+    cookie.anomalies = find_anomalies(&cookie, has_eq);
+    cookie
+}
+
+fn anomaly(kind: AnomalyKind, attribute: Option<usize>, message: String) -> Anomaly {
+    Anomaly {
+        kind,
+        attribute,
+        message,
+    }
+}
+
+fn find_anomalies(c: &SetCookie, has_eq: bool) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    name_value_anomalies(c, has_eq, &mut out);
+    for (i, a) in c.attributes.iter().enumerate() {
+        attribute_anomalies(i, a, &mut out);
+    }
+    duplicate_anomalies(c, &mut out);
+    let e = c.effective();
+    if e.max_age.is_some() && e.expires.is_some() {
+        out.push(anomaly(
+            AnomalyKind::MaxAgeOverridesExpires,
+            None,
+            "both max-age and expires are set: max-age wins and expires is ignored".into(),
+        ));
+    }
+    if e.same_site == SameSite::None && !e.secure {
+        out.push(anomaly(
+            AnomalyKind::SameSiteNoneWithoutSecure,
+            None,
+            "samesite=none without secure: browsers reject the cookie".into(),
+        ));
+    }
+    if e.partitioned && !e.secure {
+        out.push(anomaly(
+            AnomalyKind::PartitionedWithoutSecure,
+            None,
+            "partitioned without secure: browsers reject the cookie".into(),
+        ));
+    }
+    out
+}
+
+fn name_value_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
+    if let Some(b) = first_ctl(&c.name_value_raw) {
+        out.push(anomaly(
+            AnomalyKind::ControlCharacter,
+            None,
+            format!(
+                "control character 0x{b:02x} in the name-value pair: browsers ignore the whole header (rfc 6265bis §5.6 step 1)"
+            ),
+        ));
+    }
+    let len = c.name.len() + c.value.len();
+    if len > MAX_NAME_VALUE_LEN {
+        out.push(anomaly(
+            AnomalyKind::NameValueTooLong,
+            None,
+            format!(
+                "name and value are {len} bytes, more than {MAX_NAME_VALUE_LEN}: browsers ignore the whole header"
+            ),
+        ));
+    }
+    if c.name.is_empty() && c.value.is_empty() {
+        out.push(anomaly(
+            AnomalyKind::EmptyNameAndValue,
+            None,
+            "empty name and empty value: browsers ignore the cookie".into(),
+        ));
+    } else if !has_eq {
+        out.push(anomaly(
+            AnomalyKind::NamelessCookie,
+            None,
+            format!(
+                "no '=' in the name-value pair: a cookie with an empty name and the value {:?}",
+                c.value
+            ),
+        ));
+    } else if c.name.is_empty() {
+        out.push(anomaly(
+            AnomalyKind::EmptyName,
+            None,
+            "the cookie name is empty".into(),
+        ));
+    }
+    let quoted = c.value.len() >= 2 && c.value.starts_with('"') && c.value.ends_with('"');
+    if quoted {
+        out.push(anomaly(
+            AnomalyKind::QuotedValue,
+            None,
+            "the value is wrapped in double quotes; browsers keep the quotes as part of the value"
+                .into(),
+        ));
+    }
+    if !c.name.is_ascii() || !c.value.is_ascii() {
+        out.push(anomaly(
+            AnomalyKind::NonAscii,
+            None,
+            "non-ascii bytes in the cookie name or value".into(),
+        ));
+    }
+    if let Some(b) = c
+        .name
+        .bytes()
+        .find(|&b| b.is_ascii() && !is_ctl(b) && !is_tchar(b))
+    {
+        out.push(anomaly(
+            AnomalyKind::InvalidNameCharacter,
+            None,
+            format!(
+                "the name contains {:?}, which is not a token character (rfc 6265bis §4.1.1)",
+                char::from(b)
+            ),
+        ));
+    }
+    let inner = if quoted {
+        c.value
+            .get(1..c.value.len() - 1)
+            .unwrap_or(c.value.as_str())
+    } else {
+        c.value.as_str()
+    };
+    if let Some(b) = inner
+        .bytes()
+        .find(|&b| b.is_ascii() && !is_ctl(b) && !is_cookie_octet(b))
+    {
+        out.push(anomaly(
+            AnomalyKind::InvalidValueCharacter,
+            None,
+            format!(
+                "the value contains {:?}, which is not a cookie-octet (rfc 6265bis §4.1.1)",
+                char::from(b)
+            ),
+        ));
+    }
+}
+
+fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
+    let at = Some(i);
+    let name = a.kind.canonical_name();
+    if let Some(b) = first_ctl(&a.raw) {
+        out.push(anomaly(
+            AnomalyKind::ControlCharacter,
+            at,
+            format!(
+                "control character 0x{b:02x} in attribute {:?}: browsers ignore the whole header (rfc 6265bis §5.6 step 1)",
+                a.name
+            ),
+        ));
+    }
+    if !a.raw.is_ascii() {
+        out.push(anomaly(
+            AnomalyKind::NonAscii,
+            at,
+            format!("non-ascii bytes in attribute {:?}", a.name),
+        ));
+    }
+    if a.too_long() {
+        out.push(anomaly(
+            AnomalyKind::AttributeValueTooLong,
+            at,
+            format!(
+                "{name} value is {} bytes, more than {MAX_ATTRIBUTE_VALUE_LEN}: the attribute is ignored",
+                a.value_str().len()
+            ),
+        ));
+        return;
+    }
+    let v = a.value_str();
+    match a.kind {
+        AttributeKind::Unknown if a.name.is_empty() && a.value.is_none() => {
+            out.push(anomaly(
+                AnomalyKind::EmptyAttribute,
+                at,
+                "empty attribute (stray ';'), ignored".into(),
+            ));
+        }
+        AttributeKind::Unknown => out.push(anomaly(
+            AnomalyKind::UnknownAttribute,
+            at,
+            format!("unknown attribute {:?}, ignored by browsers", a.name),
+        )),
+        k if k.is_flag() && a.value.is_some() => out.push(anomaly(
+            AnomalyKind::ValueOnFlag,
+            at,
+            format!("{name} takes no value; {v:?} is ignored and the flag is set"),
+        )),
+        AttributeKind::MaxAge if parse_max_age(v).is_none() => out.push(anomaly(
+            AnomalyKind::InvalidMaxAge,
+            at,
+            format!("max-age {v:?} is not an integer number of seconds, ignored"),
+        )),
+        AttributeKind::Expires => {
+            match parse_cookie_date(v) {
+                None => out.push(anomaly(
+                    AnomalyKind::InvalidExpires,
+                    at,
+                    format!("expires {v:?} is not a cookie-date (rfc 6265bis §5.1.1), ignored"),
+                )),
+                Some(t) => {
+                    let canonical = format_http_date(t);
+                    if canonical != v {
+                        out.push(anomaly(
+                        AnomalyKind::NonStandardExpires,
+                        at,
+                        format!("expires {v:?} is not an imf-fixdate; servers should send {canonical:?}"),
+                    ));
+                    }
+                }
+            }
+        }
+        AttributeKind::SameSite if parse_same_site(v) == SameSite::Default => {
+            out.push(anomaly(
+                AnomalyKind::InvalidSameSite,
+                at,
+                format!(
+                    "samesite {v:?} is not strict, lax or none: the browser applies its default enforcement"
+                ),
+            ));
+        }
+        AttributeKind::Domain => {
+            if v.strip_prefix('.').unwrap_or(v).is_empty() {
+                out.push(anomaly(
+                    AnomalyKind::EmptyDomain,
+                    at,
+                    "empty domain: the cookie becomes host-only".into(),
+                ));
+            } else if v.starts_with('.') {
+                out.push(anomaly(
+                    AnomalyKind::LeadingDotDomain,
+                    at,
+                    format!("domain {v:?} has a leading dot, which browsers strip"),
+                ));
+            }
+        }
+        AttributeKind::Path if !v.starts_with('/') => out.push(anomaly(
+            AnomalyKind::InvalidPath,
+            at,
+            format!("path {v:?} does not start with '/': the default path is used"),
+        )),
+        _ => {}
+    }
+}
+
+fn duplicate_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
+    let mut seen: [Vec<usize>; AttributeKind::KNOWN] = Default::default();
+    for (i, a) in c.attributes.iter().enumerate() {
+        if let Some(slot) = a.kind.index().and_then(|k| seen.get_mut(k)) {
+            slot.push(i);
+        }
+    }
+    for indices in seen.iter().filter(|v| v.len() > 1) {
+        let winner = indices
+            .iter()
+            .rev()
+            .copied()
+            .find(|&i| c.attributes.get(i).and_then(Attribute::process).is_some());
+        for &i in indices {
+            if Some(i) == winner {
+                continue;
+            }
+            let Some(a) = c.attributes.get(i) else {
+                continue;
+            };
+            let name = a.kind.canonical_name();
+            let message = match winner.and_then(|w| c.attributes.get(w)) {
+                Some(w) => format!(
+                    "{name} appears {} times; {:?} is overridden by the last valid one, {:?}",
+                    indices.len(),
+                    trim_wsp(&a.raw),
+                    trim_wsp(&w.raw)
+                ),
+                None => format!(
+                    "{name} appears {} times and none is valid; all are ignored",
+                    indices.len()
+                ),
+            };
+            out.push(anomaly(AnomalyKind::DuplicateAttribute, Some(i), message));
+        }
+    }
+}
+
+impl SetCookie {
+    /// Serialises the parsed parts back; always equal to [`SetCookie::raw`].
+    pub fn to_header_string(&self) -> String {
+        let mut s = String::with_capacity(self.raw.len());
+        s.push_str(&self.name_value_raw);
+        for a in &self.attributes {
+            s.push(';');
+            s.push_str(&a.raw);
+        }
+        s
+    }
+
+    /// What the user agent's attribute processing yields (RFC 6265bis §5.6): last valid
+    /// occurrence of each attribute wins; invalid, too-long and unknown ones are ignored.
+    pub fn effective(&self) -> Effective {
+        let mut e = Effective::default();
+        for a in &self.attributes {
+            match a.process() {
+                None => {}
+                Some(Processed::Expires(t)) => e.expires = Some(t),
+                Some(Processed::MaxAge(s)) => e.max_age = Some(s),
+                Some(Processed::Domain(d)) => e.domain = d,
+                Some(Processed::Path(p)) => e.path = p,
+                Some(Processed::Secure) => e.secure = true,
+                Some(Processed::HttpOnly) => e.http_only = true,
+                Some(Processed::SameSite(s)) => {
+                    e.same_site = s;
+                    e.same_site_raw = Some(a.value_str().to_owned());
+                }
+                Some(Processed::Partitioned) => e.partitioned = true,
+            }
+        }
+        e
+    }
+
+    /// True when any anomaly of `kind` was found.
+    pub fn has_anomaly(&self, kind: AnomalyKind) -> bool {
+        self.anomalies.iter().any(|a| a.kind == kind)
+    }
+}
+
+impl fmt::Display for SetCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_header_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(c: &SetCookie) -> Vec<AnomalyKind> {
+        c.anomalies.iter().map(|a| a.kind).collect()
+    }
+
+    #[test]
+    fn rfc_example_plain_cookie_has_no_anomalies() {
+        let c = parse_set_cookie("SID=31d4d96e407aad42");
+        assert_eq!(c.name, "SID");
+        assert_eq!(c.value, "31d4d96e407aad42");
+        assert!(c.attributes.is_empty());
+        assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+    }
+
+    #[test]
+    fn rfc_example_path_and_domain() {
+        let c = parse_set_cookie("SID=31d4d96e407aad42; Path=/; Domain=example.com");
+        assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+        assert_eq!(c.attributes.len(), 2);
+        assert_eq!(c.attributes[0].kind, AttributeKind::Path);
+        assert_eq!(c.attributes[0].raw, " Path=/");
+        assert_eq!(c.attributes[1].value.as_deref(), Some("example.com"));
+        let e = c.effective();
+        assert_eq!(e.path.as_deref(), Some("/"));
+        assert_eq!(e.domain.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn rfc_example_expires() {
+        let c = parse_set_cookie("lang=en-US; Expires=Wed, 09 Jun 2021 10:18:14 GMT");
+        assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+        assert_eq!(c.effective().expires, Some(1_623_233_894));
+    }
+
+    #[test]
+    fn rfc_example_deletion_by_max_age_zero_and_past_expires() {
+        let c = parse_set_cookie("lang=; Max-Age=0");
+        assert_eq!(c.effective().max_age, Some(0));
+        let c = parse_set_cookie("lang=; Expires=Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(c.effective().expires, Some(784_111_777));
+    }
+
+    #[test]
+    fn attribute_names_are_case_insensitive_and_keep_spelling() {
+        let c = parse_set_cookie("a=b; sEcUrE; HTTPONLY; max-AGE=5; samesite=STRICT");
+        let e = c.effective();
+        assert!(e.secure && e.http_only);
+        assert_eq!(e.max_age, Some(5));
+        assert_eq!(e.same_site, SameSite::Strict);
+        assert_eq!(e.same_site_raw.as_deref(), Some("STRICT"));
+        assert_eq!(c.attributes[2].name, "max-AGE");
+    }
+
+    #[test]
+    fn duplicates_last_wins_and_are_reported() {
+        let c = parse_set_cookie("a=b; Max-Age=10; Path=/x; Max-Age=20; Path=/y");
+        let e = c.effective();
+        assert_eq!(e.max_age, Some(20));
+        assert_eq!(e.path.as_deref(), Some("/y"));
+        let dups: Vec<_> = c
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::DuplicateAttribute)
+            .collect();
+        assert_eq!(dups.len(), 2);
+        assert_eq!(dups[0].attribute, Some(0));
+        assert!(
+            dups[0].message.contains("Max-Age=20"),
+            "{}",
+            dups[0].message
+        );
+    }
+
+    #[test]
+    fn invalid_later_duplicate_does_not_override_valid_one() {
+        let c = parse_set_cookie("a=b; Max-Age=10; Max-Age=soon");
+        assert_eq!(c.effective().max_age, Some(10));
+        assert!(c.has_anomaly(AnomalyKind::InvalidMaxAge));
+        let dup = c
+            .anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyKind::DuplicateAttribute)
+            .unwrap();
+        assert_eq!(dup.attribute, Some(1));
+    }
+
+    #[test]
+    fn unknown_same_site_value_means_default_and_overrides_earlier() {
+        let c = parse_set_cookie("a=b; SameSite=Lax; SameSite=Lenient");
+        let e = c.effective();
+        assert_eq!(e.same_site, SameSite::Default);
+        assert_eq!(e.same_site_raw.as_deref(), Some("Lenient"));
+        assert!(c.has_anomaly(AnomalyKind::InvalidSameSite));
+    }
+
+    #[test]
+    fn leading_dot_domain_is_stripped_and_lowercased() {
+        let c = parse_set_cookie("a=b; Domain=.Example.COM");
+        assert_eq!(c.effective().domain.as_deref(), Some("example.com"));
+        assert!(c.has_anomaly(AnomalyKind::LeadingDotDomain));
+        assert_eq!(c.attributes[0].value.as_deref(), Some(".Example.COM"));
+    }
+
+    #[test]
+    fn empty_domain_makes_cookie_host_only_even_after_a_valid_one() {
+        let c = parse_set_cookie("a=b; Domain=example.com; Domain=");
+        assert_eq!(c.effective().domain, None);
+        assert!(c.has_anomaly(AnomalyKind::EmptyDomain));
+        let c = parse_set_cookie("a=b; Domain=.");
+        assert_eq!(c.effective().domain, None);
+        assert!(c.has_anomaly(AnomalyKind::EmptyDomain));
+    }
+
+    #[test]
+    fn path_without_leading_slash_means_default_path() {
+        let c = parse_set_cookie("a=b; Path=/x; Path=docs");
+        assert_eq!(c.effective().path, None);
+        assert!(c.has_anomaly(AnomalyKind::InvalidPath));
+    }
+
+    #[test]
+    fn max_age_accepts_negative_and_saturates() {
+        assert_eq!(parse_max_age("-5"), Some(-5));
+        assert_eq!(parse_max_age("007"), Some(7));
+        assert_eq!(parse_max_age("99999999999999999999999"), Some(i64::MAX));
+        for bad in ["", "-", "+5", "5s", " 5", "1e3", "--1"] {
+            assert_eq!(parse_max_age(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_expires_is_ignored_and_reported() {
+        let c = parse_set_cookie("a=b; Expires=tomorrow");
+        assert_eq!(c.effective().expires, None);
+        assert!(c.has_anomaly(AnomalyKind::InvalidExpires));
+    }
+
+    #[test]
+    fn non_imf_fixdate_expires_is_reported_but_used() {
+        let c = parse_set_cookie("a=b; Expires=Sunday, 06-Nov-94 08:49:37 GMT");
+        assert_eq!(c.effective().expires, Some(784_111_777));
+        assert!(c.has_anomaly(AnomalyKind::NonStandardExpires));
+    }
+
+    #[test]
+    fn max_age_with_expires_is_reported() {
+        let c = parse_set_cookie("a=b; Max-Age=60; Expires=Wed, 09 Jun 2021 10:18:14 GMT");
+        assert!(c.has_anomaly(AnomalyKind::MaxAgeOverridesExpires));
+    }
+
+    #[test]
+    fn value_on_flag_still_sets_flag() {
+        let c = parse_set_cookie("a=b; Secure=yes; HttpOnly=1; Partitioned=");
+        let e = c.effective();
+        assert!(e.secure && e.http_only && e.partitioned);
+        assert_eq!(
+            kinds(&c),
+            vec![AnomalyKind::ValueOnFlag; 3],
+            "{:?}",
+            c.anomalies
+        );
+    }
+
+    #[test]
+    fn nameless_cookie_takes_whole_pair_as_value() {
+        let c = parse_set_cookie("justavalue; Path=/");
+        assert_eq!(c.name, "");
+        assert_eq!(c.value, "justavalue");
+        assert!(c.has_anomaly(AnomalyKind::NamelessCookie));
+    }
+
+    #[test]
+    fn empty_name_with_equals_is_reported() {
+        let c = parse_set_cookie("=v");
+        assert_eq!((c.name.as_str(), c.value.as_str()), ("", "v"));
+        assert!(c.has_anomaly(AnomalyKind::EmptyName));
+        assert!(parse_set_cookie("=").has_anomaly(AnomalyKind::EmptyNameAndValue));
+        assert!(parse_set_cookie("").has_anomaly(AnomalyKind::EmptyNameAndValue));
+    }
+
+    #[test]
+    fn value_splits_at_first_equals_and_trims_wsp() {
+        let c = parse_set_cookie(" \ttoken = a=b=c \t; Path=/");
+        assert_eq!(c.name, "token");
+        assert_eq!(c.value, "a=b=c");
+    }
+
+    #[test]
+    fn quoted_value_is_kept_with_quotes() {
+        let c = parse_set_cookie("a=\"quoted\"");
+        assert_eq!(c.value, "\"quoted\"");
+        assert_eq!(kinds(&c), vec![AnomalyKind::QuotedValue]);
+    }
+
+    #[test]
+    fn control_characters_are_reported_for_pair_and_attributes() {
+        let c = parse_set_cookie("a=b\x07c; Path=/\x01");
+        let ctl: Vec<_> = c
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::ControlCharacter)
+            .map(|a| a.attribute)
+            .collect();
+        assert_eq!(ctl, vec![None, Some(0)]);
+        // HTAB is whitespace, not a forbidden CTL.
+        assert!(!parse_set_cookie("a=b\tc").has_anomaly(AnomalyKind::ControlCharacter));
+    }
+
+    #[test]
+    fn name_value_over_4096_bytes_is_reported() {
+        let c = parse_set_cookie(&format!("n={}", "v".repeat(4096)));
+        assert!(c.has_anomaly(AnomalyKind::NameValueTooLong));
+        let c = parse_set_cookie(&format!("n={}", "v".repeat(4095)));
+        assert!(!c.has_anomaly(AnomalyKind::NameValueTooLong));
+    }
+
+    #[test]
+    fn attribute_value_over_1024_bytes_is_ignored() {
+        let long = format!("/{}", "p".repeat(1024));
+        let c = parse_set_cookie(&format!("a=b; Path=/ok; Path={long}"));
+        assert_eq!(c.effective().path.as_deref(), Some("/ok"));
+        assert!(c.has_anomaly(AnomalyKind::AttributeValueTooLong));
+    }
+
+    #[test]
+    fn unknown_and_empty_attributes_are_reported() {
+        let c = parse_set_cookie("a=b; Comment=hi;; Version=1;");
+        assert_eq!(c.attributes.len(), 4);
+        assert_eq!(
+            kinds(&c),
+            vec![
+                AnomalyKind::UnknownAttribute,
+                AnomalyKind::EmptyAttribute,
+                AnomalyKind::UnknownAttribute,
+                AnomalyKind::EmptyAttribute
+            ]
+        );
+    }
+
+    #[test]
+    fn grammar_violations_in_name_and_value_are_reported() {
+        let c = parse_set_cookie("my name=a b,c");
+        assert!(c.has_anomaly(AnomalyKind::InvalidNameCharacter));
+        assert!(c.has_anomaly(AnomalyKind::InvalidValueCharacter));
+        let c = parse_set_cookie("caf\u{e9}=\u{2603}");
+        assert_eq!(kinds(&c), vec![AnomalyKind::NonAscii]);
+    }
+
+    #[test]
+    fn same_site_none_and_partitioned_need_secure() {
+        let c = parse_set_cookie("a=b; SameSite=None; Partitioned");
+        assert!(c.has_anomaly(AnomalyKind::SameSiteNoneWithoutSecure));
+        assert!(c.has_anomaly(AnomalyKind::PartitionedWithoutSecure));
+        let c = parse_set_cookie("a=b; SameSite=None; Partitioned; Secure");
+        assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+    }
+
+    #[test]
+    fn lossless_round_trip() {
+        let inputs = [
+            "",
+            ";",
+            ";;;",
+            "=",
+            "a",
+            "a=b",
+            "  a  =  b  ;  Path = /x ;Secure;;  ",
+            "SID=31d4d96e407aad42; Path=/; Domain=example.com",
+            "lang=en-US; Expires=Wed, 09 Jun 2021 10:18:14 GMT",
+            "__Host-SID=x; Secure; Path=/; SameSite=Lax; HttpOnly",
+            "a=\"q;uoted\"; x=y=z; =; Max-Age=-0",
+            "caf\u{e9}=\u{2603}; Domain=\u{e9}.example",
+            "a=b\r\n; \x00",
+            "\t=\t;\t",
+        ];
+        for input in inputs {
+            let c = parse_set_cookie(input);
+            assert_eq!(c.to_header_string(), input);
+            assert_eq!(c.to_string(), input);
+            assert_eq!(c.raw, input);
+            // Parsing the serialisation again gives the same structure.
+            assert_eq!(parse_set_cookie(&c.to_header_string()), c);
+        }
+    }
+
+    #[test]
+    fn pseudo_random_input_never_panics_and_round_trips() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let alphabet =
+            b"a=; ,\"\t\x00\x7f\xff\xc3\xa9-._/:0123456789SecureMax-AgeDomainPathExpiresSameSite";
+        for round in 0..4000 {
+            let len = (round % 97) as usize;
+            let mut bytes = Vec::with_capacity(len);
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let b = if x & 1 == 0 {
+                    alphabet[(x >> 8) as usize % alphabet.len()]
+                } else {
+                    (x >> 16) as u8
+                };
+                bytes.push(b);
+            }
+            let s = String::from_utf8_lossy(&bytes);
+            let c = parse_set_cookie(&s);
+            assert_eq!(c.to_header_string(), s);
+            let _ = c.effective();
+            let _ = parse_cookie_date(&s);
+        }
+    }
+}
