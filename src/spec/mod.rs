@@ -13,7 +13,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use load::{BUILTIN_SPECS, builtin_catalogue, load_catalogue, load_spec_file, validate_rule};
+pub use load::{
+    BUILTIN_SPECS, SPEC_USERS, builtin_catalogue, catalogue_from_sources, load_catalogue,
+    load_spec_file, validate_rule,
+};
 pub use policy::{Policy, PolicyOverrides, PrefixPolicy, SameSiteValue, Seconds};
 
 /// A loaded, validated set of rules with the policy defaults the spec files declare.

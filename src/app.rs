@@ -1,0 +1,443 @@
+//! The command line: argument definitions (clap) and one function per command. `main.rs`
+//! only parses, calls [`run`], and exits with the code it returns.
+//!
+//! Exit codes: 0 every selected rule passed or was skipped · 1 a rule failed · 2 bad input
+//! (CLI, spec, profile) · 3 the target could not be tested (unreachable, login failed, or a
+//! rule was inconclusive or errored with no failure).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diag::{self, Diagnostics};
+use crate::engine::{self, Event, RunOptions};
+use crate::http::ClientConfig;
+use crate::profile::{self, Profile, Target};
+use crate::report::{self, Format};
+use crate::spec::{self, Catalogue};
+use crate::testbed::{self, Flaw, TestbedConfig};
+
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code: the target could not be tested.
+pub const EXIT_UNTESTABLE: i32 = 3;
+
+/// authprobe — does your auth service keep the promises of session cookies and tokens?
+#[derive(Debug, Parser)]
+#[command(name = "authprobe", version, about, long_about = None)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the reference testbed in-process and run the whole catalogue against it.
+    Demo(DemoArgs),
+    /// Run the catalogue against the service a profile describes.
+    Check(CheckArgs),
+    /// Serve the reference testbed on loopback until Ctrl-C.
+    Testbed(TestbedArgs),
+    /// Check spec and profile files and print every problem.
+    Validate(ValidateArgs),
+    /// Show what a header or token really does, offline.
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Readable text.
+    Human,
+    /// JSON.
+    Json,
+}
+
+/// Options shared by `demo` and `check`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Output format on stdout (progress goes to stderr).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// Seed for generated cases; the same seed replays the same cases (default: random, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run only these rules (id or glob, e.g. `cookie.*`); repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub only: Vec<String>,
+    /// Skip these rules (id or glob); repeatable.
+    #[arg(long, value_name = "RULE")]
+    pub skip: Vec<String>,
+    /// Most rules in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Most requests per second (default: unlimited, or the profile's `limits.max_rps`).
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Most requests in the whole run.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_requests: u64,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Use the spec files in DIR instead of the shipped catalogue.
+    #[arg(long, value_name = "DIR")]
+    pub specs: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Break one promise of the testbed (repeatable); `--list-flaws` lists them.
+    #[arg(long, value_name = "NAME")]
+    pub flaw: Vec<String>,
+    /// List the testbed's flaws with the rules each breaks, and exit.
+    #[arg(long)]
+    pub list_flaws: bool,
+    /// Run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The target profile (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// Run options.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `testbed` arguments.
+#[derive(Debug, Args)]
+pub struct TestbedArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Break one promise (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub flaw: Vec<String>,
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Spec files (with a `rules:` list) and profiles.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `inspect` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InspectCommand {
+    /// Parse Set-Cookie headers losslessly and show what a browser on URL would store and send back.
+    SetCookie(InspectSetCookieArgs),
+}
+
+/// `inspect set-cookie` arguments.
+#[derive(Debug, Args)]
+pub struct InspectSetCookieArgs {
+    /// The URL of the response that carried the headers.
+    #[arg(long)]
+    pub url: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// Set-Cookie header values, in the order received.
+    #[arg(required = true, value_name = "HEADER")]
+    pub headers: Vec<String>,
+}
+
+fn err(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("authprobe: error: {msg}");
+    EXIT_BAD_INPUT
+}
+
+fn print_diagnostics(d: &Diagnostics) -> i32 {
+    eprintln!("{d}");
+    EXIT_BAD_INPUT
+}
+
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) is not an error worth a panic.
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Demo(a) => demo(a).await,
+        Command::Check(a) => check(a).await,
+        Command::Testbed(a) => serve_testbed(a).await,
+        Command::Validate(a) => validate(&a.files),
+        Command::Inspect(InspectCommand::SetCookie(a)) => inspect_set_cookie(&a),
+    }
+}
+
+fn parse_flaws(names: &[String]) -> Result<TestbedConfig, i32> {
+    let mut flaws = std::collections::BTreeSet::new();
+    for n in names {
+        match n.parse::<Flaw>() {
+            Ok(f) => {
+                flaws.insert(f);
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok(TestbedConfig { flaws })
+}
+
+fn catalogue(specs: &Option<PathBuf>) -> Result<Catalogue, i32> {
+    match specs {
+        Some(dir) => spec::load_catalogue(dir).map_err(|d| print_diagnostics(&d)),
+        None => spec::builtin_catalogue().map_err(|d| print_diagnostics(&d)),
+    }
+}
+
+async fn demo(a: DemoArgs) -> i32 {
+    if a.list_flaws {
+        out(&match a.run.format {
+            OutputFormat::Human => report::flaws_text(),
+            OutputFormat::Json => report::flaws_json(),
+        });
+        return 0;
+    }
+    let config = match parse_flaws(&a.flaw) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let catalogue = match catalogue(&a.run.specs) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let bed = match testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone()).await {
+        Ok(b) => b,
+        Err(e) => {
+            return err(format!(
+                "cannot start the testbed: {}",
+                diag::lower(&e.to_string())
+            ));
+        }
+    };
+    let target = match Profile::testbed(&bed.base_url()).and_then(|p| p.resolve()) {
+        Ok(t) => t,
+        Err(d) => return print_diagnostics(&d),
+    };
+    let mut target = target;
+    if !config.flaws.is_empty() {
+        let names: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+        target.name = format!("{} (flaws: {})", target.name, names.join(", "));
+    }
+    let code = execute(&catalogue, target, &a.run).await;
+    bed.shutdown().await;
+    code
+}
+
+async fn check(a: CheckArgs) -> i32 {
+    let catalogue = match catalogue(&a.run.specs) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let target = match profile::load_profile(&a.profile).and_then(|p| p.resolve()) {
+        Ok(t) => t,
+        Err(d) => return print_diagnostics(&d),
+    };
+    execute(&catalogue, target, &a.run).await
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    engine::seed_for(nanos ^ u64::from(std::process::id()), "seed") % 1_000_000_000
+}
+
+async fn execute(catalogue: &Catalogue, target: Target, a: &RunArgs) -> i32 {
+    if let Some(rps) = a.max_rps
+        && !(rps > 0.0 && rps.is_finite())
+    {
+        return err("--max-rps must be a positive number");
+    }
+    let options = RunOptions {
+        seed: a.seed.unwrap_or_else(random_seed),
+        concurrency: usize::from(a.concurrency),
+        only: a.only.clone(),
+        skip: a.skip.clone(),
+    };
+    let config = ClientConfig {
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        max_requests: a.max_requests,
+        max_rps: a.max_rps,
+        ..ClientConfig::default()
+    };
+    let progress = !a.quiet && std::io::stderr().is_terminal();
+    let total = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let on_event = |e: &Event| {
+        use std::sync::atomic::Ordering;
+        let n = match e {
+            Event::Started { rules, .. } => {
+                total.store(*rules, Ordering::Relaxed);
+                0
+            }
+            Event::RuleFinished(_) => done.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        let show = progress || matches!(e, Event::Started { .. }) && !a.quiet;
+        if show && let Some(line) = report::progress_line(e, n, total.load(Ordering::Relaxed)) {
+            eprintln!("{line}");
+        }
+    };
+    let format = match a.format {
+        OutputFormat::Human => Format::Human,
+        OutputFormat::Json => Format::Json,
+    };
+    match engine::run(catalogue, target, config, &options, &on_event).await {
+        Ok(report) => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            out(&match format {
+                Format::Human => report::human(&report, color),
+                Format::Json => report::json(&report),
+            });
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("authprobe: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn serve_testbed(a: TestbedArgs) -> i32 {
+    if !a.listen.ip().is_loopback() {
+        return err(format!(
+            "the testbed is deliberately breakable and listens on loopback only; {} is not a loopback address",
+            a.listen.ip()
+        ));
+    }
+    let config = match parse_flaws(&a.flaw) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let listener = match tokio::net::TcpListener::bind(a.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            return err(format!(
+                "cannot listen on {}: {}",
+                a.listen,
+                diag::lower(&e.to_string())
+            ));
+        }
+    };
+    let names: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+    eprintln!(
+        "authprobe testbed listening on http://{} (flaws: {}); demo users alice/alice-demo-password, bob/bob-demo-password; Ctrl-C stops it",
+        a.listen,
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match testbed::serve(listener, config, shutdown).await {
+        Ok(()) => 0,
+        Err(e) => err(format!("testbed stopped: {}", diag::lower(&e.to_string()))),
+    }
+}
+
+fn looks_like_spec(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("rules:"))
+}
+
+fn validate(files: &[PathBuf]) -> i32 {
+    let mut problems = Diagnostics::default();
+    let mut spec_sources = Vec::new();
+    let mut lines = Vec::new();
+    for file in files {
+        let text = match diag::read_file(file) {
+            Ok(t) => t,
+            Err(d) => {
+                problems.push(d);
+                continue;
+            }
+        };
+        if looks_like_spec(&text) {
+            spec_sources.push((file.clone(), text));
+        } else {
+            match profile::parse_profile(&text, file) {
+                Ok(p) => lines.push(format!(
+                    "ok: {} (profile `{}`)",
+                    file.display(),
+                    p.spec.name.as_deref().unwrap_or("unnamed")
+                )),
+                Err(d) => problems.extend(d),
+            }
+        }
+    }
+    if !spec_sources.is_empty() {
+        match spec::catalogue_from_sources(&spec_sources) {
+            Ok(c) => lines.push(format!(
+                "ok: {} spec file(s), {} rules",
+                spec_sources.len(),
+                c.rules.len()
+            )),
+            Err(d) => problems.extend(d),
+        }
+    }
+    if problems.is_empty() {
+        out(&lines.join("\n"));
+        0
+    } else {
+        print_diagnostics(&problems)
+    }
+}
+
+fn inspect_set_cookie(a: &InspectSetCookieArgs) -> i32 {
+    let url = match url::Url::parse(&a.url) {
+        Ok(u) if u.host().is_some() => u,
+        Ok(_) => return err(format!("--url {} has no host", a.url)),
+        Err(e) => return err(format!("--url {}: {e}", a.url)),
+    };
+    let headers: Vec<&str> = a.headers.iter().map(|h| strip_header_name(h)).collect();
+    let inspection = crate::cookie::inspect(&headers, &url, engine_now());
+    out(&match a.format {
+        OutputFormat::Human => crate::cookie::render_text(&inspection),
+        OutputFormat::Json => serde_json::to_string_pretty(&inspection).unwrap_or_default(),
+    });
+    0
+}
+
+/// Accepts `Set-Cookie: a=b` as well as `a=b`.
+fn strip_header_name(h: &str) -> &str {
+    let t = h.trim_start();
+    match t.get(..11) {
+        Some(p) if p.eq_ignore_ascii_case("set-cookie:") => t[11..].trim_start(),
+        _ => h,
+    }
+}
+
+fn engine_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,402 @@
+//! A virtual browser: one client's cookies and variables, running the profile's flows and
+//! the protected request through the probe client.
+//!
+//! Cookies are kept explicitly (no automatic jar) so a stale one can be replayed. The jar is
+//! deliberately lenient — one value per cookie name for the target's origin, stored even when
+//! a browser would reject it — so that the *rules* report a broken cookie instead of the login
+//! silently failing. What a real browser would store is answered separately by
+//! [`crate::cookie::CookieStore`] where a rule needs it.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use crate::cookie::{SetCookie, parse_set_cookie};
+use crate::http::{Client, Exchange, HttpError, ProbeRequest};
+use crate::profile::{Extractor, FlowName, RequestSpec, Target, Template, User, Vars, render_json};
+
+/// Cookies by name.
+pub type Jar = BTreeMap<String, String>;
+
+/// What the protected request answered, in the profile's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessOutcome {
+    /// The `allowed` classifier matched.
+    Allowed,
+    /// Not allowed, and not a server error.
+    Denied,
+    /// A 5xx answer.
+    ServerError,
+}
+
+impl AccessOutcome {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessOutcome::Allowed => "allowed",
+            AccessOutcome::Denied => "denied",
+            AccessOutcome::ServerError => "server error",
+        }
+    }
+}
+
+/// Why a step could not be completed.
+#[derive(Debug)]
+pub enum StepError {
+    /// The request could not be sent or answered (connectivity, budget, origin).
+    Http(HttpError),
+    /// A flow request answered an unexpected status, or an extractor found nothing: the
+    /// service did not behave as the profile describes.
+    Flow(String),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::Http(e) => write!(f, "{e}"),
+            StepError::Flow(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<HttpError> for StepError {
+    fn from(e: HttpError) -> Self {
+        StepError::Http(e)
+    }
+}
+
+/// A labelled exchange in a transcript.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// What sent it, e.g. `login (victim) request 2`.
+    pub label: String,
+    /// The exchange, unredacted (redaction happens when evidence is made).
+    pub exchange: Exchange,
+}
+
+/// Shared, read-only context of a run.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The target.
+    pub target: std::sync::Arc<Target>,
+    /// The probe client (shared budget, rate limit, redactor).
+    pub client: Client,
+    /// The session cookie's name (configured or detected).
+    pub session_cookie: String,
+}
+
+/// Current Unix time in seconds.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// True when this Set-Cookie tells a browser to delete the cookie.
+pub fn is_deletion(sc: &SetCookie, now: i64) -> bool {
+    let e = sc.effective();
+    match (e.max_age, e.expires) {
+        (Some(m), _) => m <= 0,
+        (None, Some(exp)) => exp <= now,
+        (None, None) => false,
+    }
+}
+
+/// One client (browser) of a scenario.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// Name in transcripts.
+    pub name: String,
+    /// Cookies it holds.
+    pub jar: Jar,
+    /// Variables extracted by its last login (e.g. a CSRF token).
+    pub vars: Vars,
+    /// Every Set-Cookie it received, with the request URL, in order.
+    pub set_cookies: Vec<(Url, String)>,
+    /// Set-Cookie headers received during its most recent flow.
+    pub last_flow_set_cookies: Vec<(Url, String)>,
+    /// Requests it sent.
+    pub requests: u64,
+}
+
+impl Browser {
+    /// A browser with no cookies.
+    pub fn new(name: impl Into<String>) -> Browser {
+        Browser {
+            name: name.into(),
+            jar: Jar::new(),
+            vars: Vars::new(),
+            set_cookies: Vec::new(),
+            last_flow_set_cookies: Vec::new(),
+            requests: 0,
+        }
+    }
+
+    /// The session id it holds.
+    pub fn session_id<'a>(&'a self, ctx: &Ctx) -> Option<&'a str> {
+        self.jar.get(&ctx.session_cookie).map(String::as_str)
+    }
+
+    /// Builds a request from a templated spec.
+    pub fn build(ctx: &Ctx, spec: &RequestSpec, vars: &Vars) -> Result<ProbeRequest, StepError> {
+        let t = |text: &str| {
+            Template::render_str(text, vars).map_err(|e| StepError::Flow(e.to_string()))
+        };
+        let path = t(&spec.path)?;
+        let url = ctx.target.url(&path).map_err(StepError::Flow)?;
+        let mut req = ProbeRequest::new(spec.method.to_ascii_uppercase(), url);
+        for (k, v) in &ctx.target.headers {
+            req = req.header(k.clone(), t(v)?);
+        }
+        for (k, v) in &spec.headers {
+            req = req.header(k.clone(), t(v)?);
+        }
+        if let Some(j) = &spec.json {
+            let body = render_json(j, vars).map_err(|e| StepError::Flow(e.to_string()))?;
+            req = req.body(
+                serde_json::to_vec(&body).unwrap_or_default(),
+                "application/json",
+            );
+        } else if let Some(form) = &spec.form {
+            let mut ser = url::form_urlencoded::Serializer::new(String::new());
+            for (k, v) in form {
+                ser.append_pair(k, &t(v)?);
+            }
+            req = req.body(
+                ser.finish().into_bytes(),
+                "application/x-www-form-urlencoded",
+            );
+        } else if let Some(b) = &spec.body {
+            let body = t(b)?;
+            let has_ct = spec
+                .headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("content-type"));
+            req.body = Some(body.into_bytes());
+            if !has_ct {
+                req = req.header("Content-Type", "text/plain");
+            }
+        }
+        Ok(req)
+    }
+
+    /// Sends `req` with cookies from `jar` (or none), without touching this browser's state.
+    pub async fn send_with(
+        ctx: &Ctx,
+        mut req: ProbeRequest,
+        jar: Option<&Jar>,
+    ) -> Result<Exchange, HttpError> {
+        if let Some(jar) = jar
+            && !jar.is_empty()
+        {
+            let cookie = jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header("Cookie", cookie);
+        }
+        ctx.client.send(req).await
+    }
+
+    /// Sends `req` with this browser's cookies and takes its Set-Cookie headers.
+    pub async fn send(&mut self, ctx: &Ctx, req: ProbeRequest) -> Result<Exchange, HttpError> {
+        self.requests += 1;
+        let ex = Browser::send_with(ctx, req, Some(&self.jar)).await?;
+        self.absorb(ctx, &ex);
+        Ok(ex)
+    }
+
+    /// Applies the response's Set-Cookie headers to the jar.
+    pub fn absorb(&mut self, ctx: &Ctx, ex: &Exchange) {
+        let now = now_unix();
+        for raw in ex.response.set_cookies() {
+            let sc = parse_set_cookie(raw);
+            self.set_cookies
+                .push((ex.request.url.clone(), raw.to_string()));
+            self.last_flow_set_cookies
+                .push((ex.request.url.clone(), raw.to_string()));
+            if sc.name.is_empty() {
+                continue;
+            }
+            if is_deletion(&sc, now) {
+                self.jar.remove(&sc.name);
+            } else {
+                if sc.value.len() >= 4 {
+                    ctx.client
+                        .redactor()
+                        .register(&sc.value, &format!("cookie:{}", sc.name));
+                }
+                self.jar.insert(sc.name.clone(), sc.value.clone());
+            }
+        }
+    }
+
+    /// Runs a flow. `user` supplies `user.username`/`user.password` for login.
+    pub async fn run_flow(
+        &mut self,
+        ctx: &Ctx,
+        flow: FlowName,
+        user: Option<&User>,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<(), StepError> {
+        let steps = ctx
+            .target
+            .flows
+            .get(flow)
+            .ok_or_else(|| StepError::Flow(format!("the profile defines no {flow} flow")))?;
+        self.last_flow_set_cookies.clear();
+        let mut vars = if flow == FlowName::Login || flow == FlowName::Anonymous {
+            Vars::new()
+        } else {
+            self.vars.clone()
+        };
+        if let Some(u) = user {
+            vars.insert("user.username".into(), u.username.clone());
+            vars.insert("user.password".into(), u.password.clone());
+        }
+        let mut extracted = Vars::new();
+        for (i, step) in steps.iter().enumerate() {
+            let req = Browser::build(ctx, &step.value.request, &vars)?;
+            let ex = self.send(ctx, req).await?;
+            let label = if steps.len() > 1 {
+                format!("{flow} ({}) request {}", self.name, i + 1)
+            } else {
+                format!("{flow} ({})", self.name)
+            };
+            transcript.push(Recorded {
+                label: label.clone(),
+                exchange: ex.clone(),
+            });
+            let status = ex.response.status;
+            let ok = match &step.value.expect_status {
+                Some(list) => list.contains(&status),
+                None => (200..400).contains(&status),
+            };
+            if !ok {
+                return Err(StepError::Flow(format!(
+                    "{label} answered {status}{}",
+                    match &step.value.expect_status {
+                        Some(list) => format!(", expected one of {list:?}"),
+                        None => ", expected 2xx or 3xx".to_string(),
+                    }
+                )));
+            }
+            for (var, ex_kind) in ctx.target.step_extractors(flow, i) {
+                let value = extract(ex_kind, &ex).ok_or_else(|| {
+                    StepError::Flow(format!(
+                        "{label}: extractor for `{var}` found nothing in the answer"
+                    ))
+                })?;
+                ctx.client
+                    .redactor()
+                    .register(&value, &format!("var:{var}"));
+                vars.insert(var.clone(), value.clone());
+                extracted.insert(var.clone(), value);
+            }
+        }
+        if flow == FlowName::Login {
+            self.vars = extracted;
+        }
+        Ok(())
+    }
+
+    /// Logs `user` in.
+    pub async fn login(
+        &mut self,
+        ctx: &Ctx,
+        user: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<(), StepError> {
+        let u = ctx
+            .target
+            .users
+            .get(user)
+            .ok_or_else(|| StepError::Flow(format!("the profile defines no user `{user}`")))?
+            .clone();
+        self.run_flow(ctx, FlowName::Login, Some(&u), transcript)
+            .await?;
+        if self.session_id(ctx).is_none() {
+            return Err(StepError::Flow(format!(
+                "login ({}) left no `{}` cookie",
+                self.name, ctx.session_cookie
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends the protected request with `jar` (this browser's own when `None`).
+    pub async fn access(
+        &mut self,
+        ctx: &Ctx,
+        jar: Option<&Jar>,
+        label: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<AccessOutcome, StepError> {
+        let req = Browser::build(ctx, &ctx.target.flows.access.request, &self.vars)?;
+        self.requests += 1;
+        let ex = match jar {
+            Some(j) => Browser::send_with(ctx, req, Some(j)).await?,
+            None => {
+                let own = self.jar.clone();
+                let ex = Browser::send_with(ctx, req, Some(&own)).await?;
+                self.absorb(ctx, &ex);
+                ex
+            }
+        };
+        let outcome = classify(ctx, &ex);
+        transcript.push(Recorded {
+            label: label.to_string(),
+            exchange: ex,
+        });
+        Ok(outcome)
+    }
+}
+
+/// Classifies an answer to the protected request.
+pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
+    let r = &ex.response;
+    if ctx
+        .target
+        .flows
+        .access
+        .allowed
+        .matches(r.status, &r.body_text())
+    {
+        AccessOutcome::Allowed
+    } else if r.is_server_error() {
+        AccessOutcome::ServerError
+    } else {
+        AccessOutcome::Denied
+    }
+}
+
+/// Runs an extractor on an answer.
+pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
+    match ex_kind {
+        Extractor::Cookie(name) => ex
+            .response
+            .set_cookies()
+            .map(parse_set_cookie)
+            .filter(|sc| &sc.name == name)
+            .last()
+            .map(|sc| sc.value),
+        Extractor::Header(name) => ex.response.header(name).map(str::to_string),
+        Extractor::Json(pointer) => {
+            let v: serde_json::Value = serde_json::from_slice(&ex.response.body).ok()?;
+            match v.pointer(pointer)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        }
+        Extractor::Regex(re) => {
+            let text = ex.response.body_text();
+            let caps = re.captures(&text)?;
+            caps.get(1)
+                .or_else(|| caps.get(0))
+                .map(|m| m.as_str().to_string())
+        }
+    }
+}

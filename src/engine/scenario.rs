@@ -1,0 +1,410 @@
+//! Kind `scenario`: a fixed sequence of steps over named clients. The first step that does
+//! not meet its expectation decides the verdict: a positive control (login, an `access`
+//! expected to be allowed, a flow) makes the rule inconclusive; a probe makes it fail.
+
+use std::collections::BTreeMap;
+
+use crate::cookie::parse_set_cookie;
+use crate::profile::FlowName;
+use crate::spec::{Expect, PlantValue, Rule, Step, Via};
+
+use super::browser::{AccessOutcome, Browser, Jar, Recorded, now_unix};
+use super::{RuleCtx, RuleResult, Status, StepError, evidence, step_error};
+
+struct State {
+    clients: BTreeMap<String, Browser>,
+    snapshots: BTreeMap<String, Jar>,
+    transcript: Vec<Recorded>,
+    notes: Vec<String>,
+    probes_checked: usize,
+    rng: u64,
+}
+
+impl State {
+    fn client(&mut self, name: &str) -> &mut Browser {
+        self.clients
+            .entry(name.to_string())
+            .or_insert_with(|| Browser::new(name))
+    }
+}
+
+enum Verdict {
+    /// The step failed as a probe: expected, observed.
+    Fail(String, String),
+    /// A control failed.
+    Inconclusive(String),
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A random value shaped like `like`: same length, characters from its alphabet class.
+fn random_like(like: &str, rng: &mut u64) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let alphabet = if !like.is_empty()
+        && like
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        HEX
+    } else {
+        B64
+    };
+    let len = like.len().clamp(16, 256);
+    (0..len)
+        .map(|_| alphabet[(splitmix(rng) % alphabet.len() as u64) as usize] as char)
+        .collect()
+}
+
+pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, steps: &[Step]) -> RuleResult {
+    let mut st = State {
+        clients: BTreeMap::new(),
+        snapshots: BTreeMap::new(),
+        transcript: Vec::new(),
+        notes: Vec::new(),
+        probes_checked: 0,
+        rng: rc.seed,
+    };
+    for (i, step) in steps.iter().enumerate() {
+        match run_step(rc, &mut st, i + 1, step).await {
+            Ok(None) => {}
+            Ok(Some(Verdict::Fail(expected, observed))) => {
+                let mut r = RuleResult::new(rule, Status::Fail)
+                    .because(format!("step {}: {observed}", i + 1));
+                r.expected = Some(expected);
+                r.observed = Some(observed);
+                r.evidence = evidence(&rc.ctx, &st.transcript);
+                r.notes = st.notes;
+                r.requests = st.transcript.len() as u64;
+                return r;
+            }
+            Ok(Some(Verdict::Inconclusive(why))) => {
+                let mut r = RuleResult::new(rule, Status::Inconclusive)
+                    .because(format!("step {}: positive control failed: {why}", i + 1));
+                r.evidence = evidence(&rc.ctx, &st.transcript);
+                r.notes = st.notes;
+                r.requests = st.transcript.len() as u64;
+                return r;
+            }
+            Err(e) => {
+                let mut r = step_error(&rc.ctx, rule, e, &st.transcript);
+                if let Some(reason) = r.reason.take() {
+                    r.reason = Some(format!("step {}: {reason}", i + 1));
+                }
+                r.notes = st.notes;
+                return r;
+            }
+        }
+    }
+    let requests = st.transcript.len() as u64;
+    let mut r = if st.probes_checked == 0 {
+        RuleResult::new(rule, Status::Inconclusive)
+            .because("every check of this scenario was vacuous (see notes)")
+    } else {
+        RuleResult::new(rule, Status::Pass)
+    };
+    r.notes = st.notes;
+    r.requests = requests;
+    r
+}
+
+async fn run_step(
+    rc: &RuleCtx,
+    st: &mut State,
+    n: usize,
+    step: &Step,
+) -> Result<Option<Verdict>, StepError> {
+    let ctx = &rc.ctx;
+    let cookie = ctx.session_cookie.clone();
+    match step {
+        Step::Anonymous(c) => {
+            if ctx.target.flows.anonymous.is_none() {
+                st.notes.push(format!("step {n}: the profile defines no anonymous flow; `{c}` starts without a pre-login session"));
+                return Ok(None);
+            }
+            let mut t = std::mem::take(&mut st.transcript);
+            let res = st
+                .client(c)
+                .run_flow(ctx, FlowName::Anonymous, None, &mut t)
+                .await;
+            st.transcript = t;
+            res?;
+        }
+        Step::Login(l) => {
+            let mut t = std::mem::take(&mut st.transcript);
+            let res = st.client(&l.client).login(ctx, &l.user, &mut t).await;
+            st.transcript = t;
+            if let Err(StepError::Flow(m)) = res {
+                return Ok(Some(Verdict::Inconclusive(m)));
+            }
+            res?;
+        }
+        Step::Logout(c) | Step::LogoutEverywhere(c) => {
+            let flow = if matches!(step, Step::Logout(_)) {
+                FlowName::Logout
+            } else {
+                FlowName::LogoutEverywhere
+            };
+            let mut t = std::mem::take(&mut st.transcript);
+            let res = st.client(c).run_flow(ctx, flow, None, &mut t).await;
+            st.transcript = t;
+            if let Err(StepError::Flow(m)) = res {
+                return Ok(Some(Verdict::Inconclusive(m)));
+            }
+            res?;
+        }
+        Step::Save(s) => {
+            let jar = st.client(&s.client).jar.clone();
+            if !jar.contains_key(&cookie) {
+                st.notes.push(format!(
+                    "step {n}: `{}` held no `{cookie}` cookie when saved as `{}`",
+                    s.client, s.name
+                ));
+            }
+            st.snapshots.insert(s.name.clone(), jar);
+        }
+        Step::Plant(p) => {
+            let value = match &p.value {
+                PlantValue::Random => random_like(&rc.baseline.session_id, &mut st.rng),
+                PlantValue::Snapshot(name) => {
+                    match st.snapshots.get(name).and_then(|j| j.get(&cookie)) {
+                        Some(v) => v.clone(),
+                        None => {
+                            st.notes.push(format!(
+                                "step {n}: snapshot `{name}` holds no session id; nothing planted"
+                            ));
+                            return Ok(None);
+                        }
+                    }
+                }
+            };
+            ctx.client.redactor().register(&value, "planted-session-id");
+            st.client(&p.client).jar.insert(cookie, value);
+        }
+        Step::Access(a) => {
+            let replay = match &a.replay {
+                Some(name) => Some(st.snapshots.get(name).cloned().unwrap_or_default()),
+                None => None,
+            };
+            let label_base = format!(
+                "step {n}: access ({}{})",
+                a.client,
+                a.replay
+                    .as_ref()
+                    .map(|r| format!(", replaying `{r}`"))
+                    .unwrap_or_default()
+            );
+            match &a.via {
+                Via::Cookie => {
+                    if let Some(j) = &replay
+                        && !j.contains_key(&cookie)
+                    {
+                        st.notes.push(format!(
+                            "step {n}: the replayed snapshot holds no session id; nothing to replay"
+                        ));
+                        return Ok(None);
+                    }
+                    let mut t = std::mem::take(&mut st.transcript);
+                    let res = st
+                        .client(&a.client)
+                        .access(ctx, replay.as_ref(), &label_base, &mut t)
+                        .await;
+                    st.transcript = t;
+                    let outcome = res?;
+                    if let Some(v) = judge(
+                        a.expect,
+                        a.is_control(),
+                        outcome,
+                        &label_base,
+                        &st.transcript,
+                    ) {
+                        return Ok(Some(v));
+                    }
+                    if !a.is_control() {
+                        st.probes_checked += 1;
+                    }
+                }
+                Via::Query(names) | Via::PathParam(names) => {
+                    let jar = replay.unwrap_or_else(|| st.client(&a.client).jar.clone());
+                    let Some(id) = jar.get(&cookie).cloned() else {
+                        st.notes.push(format!(
+                            "step {n}: `{}` holds no session id to put in the URL",
+                            a.client
+                        ));
+                        return Ok(None);
+                    };
+                    let vars = st.client(&a.client).vars.clone();
+                    for name in names {
+                        let param = if name == "$cookie" {
+                            cookie.clone()
+                        } else {
+                            name.clone()
+                        };
+                        let mut req = Browser::build(ctx, &ctx.target.flows.access.request, &vars)?;
+                        let label = match &a.via {
+                            Via::Query(_) => {
+                                req.url.query_pairs_mut().append_pair(&param, &id);
+                                format!(
+                                    "{label_base}: session id in query parameter `{param}`, no cookie"
+                                )
+                            }
+                            _ => {
+                                let path = format!("{};{}={}", req.url.path(), param, id);
+                                req.url.set_path(&path);
+                                format!(
+                                    "{label_base}: session id in path parameter `;{param}=`, no cookie"
+                                )
+                            }
+                        };
+                        let ex = Browser::send_with(ctx, req, None).await?;
+                        let outcome = super::browser::classify(ctx, &ex);
+                        st.transcript.push(Recorded {
+                            label: label.clone(),
+                            exchange: ex,
+                        });
+                        if let Some(v) =
+                            judge(a.expect, a.is_control(), outcome, &label, &st.transcript)
+                        {
+                            return Ok(Some(v));
+                        }
+                    }
+                    if !a.is_control() {
+                        st.probes_checked += 1;
+                    }
+                }
+            }
+        }
+        Step::ExpectSessionId(e) => {
+            let before = st
+                .snapshots
+                .get(&e.differs_from)
+                .and_then(|j| j.get(&cookie))
+                .cloned();
+            let now = st.client(&e.client).jar.get(&cookie).cloned();
+            match (before, now) {
+                (None, _) => st.notes.push(format!(
+                    "step {n}: no session id was saved as `{}`, so there was nothing for login to rotate",
+                    e.differs_from
+                )),
+                (Some(_), None) => {
+                    return Ok(Some(Verdict::Inconclusive(format!("`{}` holds no session id after login", e.client))));
+                }
+                (Some(b), Some(a)) if a == b => {
+                    return Ok(Some(Verdict::Fail(
+                        format!("a session id different from the one saved as `{}`", e.differs_from),
+                        format!(
+                            "after login `{}` still holds the session id saved as `{}` (the server kept or adopted it)",
+                            e.client, e.differs_from
+                        ),
+                    )));
+                }
+                (Some(_), Some(_)) => st.probes_checked += 1,
+            }
+        }
+        Step::ExpectCookieCleared(c) => {
+            return Ok(expect_cleared(rc, st, n, c));
+        }
+    }
+    Ok(None)
+}
+
+fn judge(
+    expect: Expect,
+    control: bool,
+    outcome: AccessOutcome,
+    label: &str,
+    transcript: &[Recorded],
+) -> Option<Verdict> {
+    let ok = match expect {
+        Expect::Allowed => outcome == AccessOutcome::Allowed,
+        Expect::Denied => outcome == AccessOutcome::Denied,
+    };
+    if ok {
+        return None;
+    }
+    let status = transcript
+        .last()
+        .map(|r| r.exchange.response.status)
+        .unwrap_or(0);
+    let observed = format!("{label} was {} (status {status})", outcome.as_str());
+    if control {
+        Some(Verdict::Inconclusive(format!(
+            "{observed}, expected {expect}"
+        )))
+    } else {
+        Some(Verdict::Fail(format!("{label}: {expect}"), observed))
+    }
+}
+
+/// The client's last flow (logout) must have sent a Set-Cookie that deletes the session
+/// cookie exactly as it was set: same name, same Domain (or none), same Path, expired.
+fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Option<Verdict> {
+    let cookie = rc.ctx.session_cookie.clone();
+    let now = now_unix();
+    let b = st.client(client);
+    let set_at_login = b
+        .set_cookies
+        .iter()
+        .filter(|(_, raw)| {
+            let sc = parse_set_cookie(raw);
+            sc.name == cookie && !super::browser::is_deletion(&sc, now)
+        })
+        .next_back()
+        .cloned();
+    let Some((login_url, login_raw)) = set_at_login else {
+        return Some(Verdict::Inconclusive(format!(
+            "`{client}` never received a `{cookie}` cookie"
+        )));
+    };
+    let login = parse_set_cookie(&login_raw).effective();
+    let login_path = login
+        .path
+        .clone()
+        .unwrap_or_else(|| crate::cookie::default_path(&login_url));
+    let clearing: Vec<(url::Url, String)> = b.last_flow_set_cookies.clone();
+    let candidates: Vec<_> = clearing
+        .iter()
+        .map(|(u, raw)| (u, parse_set_cookie(raw)))
+        .filter(|(_, sc)| sc.name == cookie)
+        .collect();
+    let redactor = rc.ctx.client.redactor();
+    if candidates.is_empty() {
+        return Some(Verdict::Fail(
+            format!("step {n}: the logout response expires `{cookie}`"),
+            format!(
+                "the logout response sent no Set-Cookie for `{cookie}`, so the browser keeps the cookie"
+            ),
+        ));
+    }
+    for (u, sc) in &candidates {
+        let e = sc.effective();
+        let path = e
+            .path
+            .clone()
+            .unwrap_or_else(|| crate::cookie::default_path(u));
+        if super::browser::is_deletion(sc, now) && e.domain == login.domain && path == login_path {
+            st.probes_checked += 1;
+            return None;
+        }
+    }
+    let shown: Vec<String> = candidates
+        .iter()
+        .map(|(_, sc)| redactor.redact(&sc.raw))
+        .collect();
+    Some(Verdict::Fail(
+        format!(
+            "step {n}: a Set-Cookie that expires `{cookie}` with Domain={} and Path={login_path}",
+            login.domain.as_deref().unwrap_or("(none)")
+        ),
+        format!(
+            "the logout response's Set-Cookie for `{cookie}` does not delete the stored cookie: {}",
+            shown.join(" | ")
+        ),
+    ))
+}
