@@ -223,3 +223,28 @@ pub fn flaws_text() -> String {
 pub fn flaws_json() -> String {
     serde_json::to_string_pretty(&flaws()).unwrap_or_default()
 }
+
+/// The catalogue as a Markdown table (the README's rule table is this, checked by a test).
+pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
+    let mut out = String::from("| id | level | severity | title | broken by testbed flaw |\n|---|---|---|---|---|\n");
+    for r in &catalogue.rules {
+        let flaws: Vec<&str> = Flaw::ALL
+            .iter()
+            .filter(|f| f.breaks().contains(&r.id.as_str()))
+            .map(|f| f.name())
+            .collect();
+        let level = match r.level {
+            crate::spec::Level::Must => "must",
+            crate::spec::Level::Should => "should",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {level} | {} | {} | {} |",
+            r.id,
+            r.severity,
+            r.title,
+            flaws.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    out
+}

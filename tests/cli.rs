@@ -1,0 +1,150 @@
+//! The command line's contract: exit codes, diagnostics with locations, JSON on stdout.
+
+use std::process::Command;
+
+fn authprobe(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_authprobe"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn demo_exits_zero_on_the_clean_testbed() {
+    let (code, out, err) = authprobe(&["demo", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("PASS"), "{out}");
+    assert!(out.contains("0 failed"), "{out}");
+}
+
+#[test]
+fn demo_with_a_flaw_exits_one_and_reports_json() {
+    let (code, out, err) = authprobe(&["demo", "--flaw", "session-fixation", "--format", "json", "--seed", "7"]);
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v["schema"], "authprobe.report/v1");
+    assert_eq!(v["seed"], 7);
+    let failed: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, vec!["session.rotated-on-login"]);
+    for key in ["pass", "fail", "skip", "inconclusive", "error"] {
+        assert!(v["summary"][key].is_number(), "summary.{key}");
+    }
+}
+
+#[test]
+fn demo_lists_flaws_as_text_and_json() {
+    let (code, out, _) = authprobe(&["demo", "--list-flaws"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("session-fixation") && out.contains("session.rotated-on-login"));
+    let (code, out, _) = authprobe(&["demo", "--list-flaws", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), authprobe::testbed::Flaw::ALL.len());
+}
+
+#[test]
+fn unknown_flaw_is_bad_input() {
+    let (code, _, err) = authprobe(&["demo", "--flaw", "no-such-flaw"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("session-fixation"), "the error lists valid names: {err}");
+}
+
+#[test]
+fn validate_reports_unknown_key_with_location_and_exits_two() {
+    let (code, _, err) = authprobe(&["validate", &data("bad-spec.yaml")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad-spec.yaml:12:5: error: unknown field `titel`"), "{err}");
+    assert!(err.contains("bad-spec.yaml:21:"), "every problem is reported, not only the first: {err}");
+}
+
+#[test]
+fn validate_accepts_the_shipped_specs_and_profile() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (code, out, err) = authprobe(&[
+        "validate",
+        &format!("{root}/specs/cookies.yaml"),
+        &format!("{root}/specs/sessions.yaml"),
+        &format!("{root}/specs/profiles/testbed.yaml"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("14 rules"), "{out}");
+}
+
+#[test]
+fn check_against_a_closed_port_exits_three() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let profile = std::fs::read_to_string(format!("{}/specs/profiles/testbed.yaml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));
+    let dir = std::env::temp_dir().join(format!("authprobe-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("closed.yaml");
+    std::fs::write(&file, profile).unwrap();
+    let (code, _, err) = authprobe(&["check", "--profile", file.to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("could not be reached"), "{err}");
+}
+
+#[test]
+fn profile_with_missing_environment_variable_is_bad_input() {
+    let (code, _, err) = authprobe(&["check", "--profile", &data("env-profile.yaml")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("AUTHPROBE_TEST_UNSET_PASSWORD"), "{err}");
+    assert!(err.contains("env-profile.yaml:"), "{err}");
+}
+
+#[test]
+fn inspect_set_cookie_explains_a_rejected_host_prefix() {
+    let (code, out, _) = authprobe(&[
+        "inspect",
+        "set-cookie",
+        "--url",
+        "https://app.example.com/login",
+        "--format",
+        "json",
+        "__Host-sid=abc; Path=/app; Secure",
+        "Set-Cookie: theme=dark; Path=/",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["headers"][0]["accepted"], false);
+    assert_eq!(v["headers"][0]["rejection"]["kind"], "host_prefix_violation");
+    assert_eq!(v["headers"][1]["accepted"], true);
+    assert_eq!(v["cookie_header"], "theme=dark");
+}
+
+#[test]
+fn testbed_refuses_a_non_loopback_address() {
+    let (code, _, err) = authprobe(&["testbed", "--listen", "0.0.0.0:0"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn readme_rule_table_is_current() {
+    let catalogue = authprobe::spec::builtin_catalogue().unwrap();
+    let table = authprobe::report::rule_table(&catalogue);
+    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        readme.contains(&table),
+        "README.md's rule table is stale; replace it with:\n{table}"
+    );
+}

@@ -1,0 +1,8 @@
+//! Integration tests: every rule passes on the clean testbed and fails on its flaw, every
+//! flaw is caught without collateral failures, and the command line keeps its contract.
+
+mod support;
+
+mod cli;
+mod coverage;
+mod rules;
