@@ -83,6 +83,24 @@ pub struct Ctx {
     pub client: Client,
     /// The session cookie's name (configured or detected).
     pub session_cookie: String,
+    /// Numbers secrets in redaction labels, so evidence shows which values are equal.
+    pub secret_seq: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Ctx {
+    /// Registers a secret for redaction as `<redacted:KIND#N>`, N counting distinct values in
+    /// this run, so a reader can see that two redacted values are the same.
+    pub fn register_secret(&self, value: &str, kind: &str) {
+        let redactor = self.client.redactor();
+        if value.chars().count() < 4 || redactor.redact(value) != value {
+            return;
+        }
+        let n = self
+            .secret_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        redactor.register(value, &format!("{kind}#{n}"));
+    }
 }
 
 /// Current Unix time in seconds.
@@ -223,11 +241,7 @@ impl Browser {
             if is_deletion(&sc, now) {
                 self.jar.remove(&sc.name);
             } else {
-                if sc.value.len() >= 4 {
-                    ctx.client
-                        .redactor()
-                        .register(&sc.value, &format!("cookie:{}", sc.name));
-                }
+                ctx.register_secret(&sc.value, &format!("cookie:{}", sc.name));
                 self.jar.insert(sc.name.clone(), sc.value.clone());
             }
         }
@@ -289,9 +303,7 @@ impl Browser {
                         "{label}: extractor for `{var}` found nothing in the answer"
                     ))
                 })?;
-                ctx.client
-                    .redactor()
-                    .register(&value, &format!("var:{var}"));
+                ctx.register_secret(&value, &format!("var:{var}"));
                 vars.insert(var.clone(), value.clone());
                 extracted.insert(var.clone(), value);
             }

@@ -133,7 +133,11 @@ fn cookie(rc: &RuleCtx, rule: &Rule, a: CookieAssertion) -> RuleResult {
                 rc,
                 rule,
                 "no Domain attribute (a host-only cookie)".into(),
-                format!("`{name}` has Domain={d}, so every host under {d} receives it: {shown}"),
+                if d.parse::<std::net::IpAddr>().is_ok() {
+                    format!("`{name}` has Domain={d}, which turns off the host-only flag: {shown}")
+                } else {
+                    format!("`{name}` has Domain={d}, so every host under {d} receives it: {shown}")
+                },
             ),
         },
         CookieAssertion::Prefix => {

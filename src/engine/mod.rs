@@ -221,6 +221,7 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
         target: target.clone(),
         client,
         session_cookie: target.session_cookie.clone().unwrap_or_default(),
+        secret_seq: Default::default(),
     };
     let mut transcript = Vec::new();
     let mut b = Browser::new("preflight");

@@ -203,9 +203,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
             }
         }
     }
-    ctx.client
-        .redactor()
-        .register(&best.value, "mutated-session-id");
+    ctx.register_secret(&best.value, "mutated-session-id");
     let input: Vec<String> = {
         let mut current = original.clone();
         best.mutations

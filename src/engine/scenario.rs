@@ -72,7 +72,14 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, steps: &[Step]) -> RuleResult
         rng: rc.seed,
     };
     for (i, step) in steps.iter().enumerate() {
-        match run_step(rc, &mut st, i + 1, step).await {
+        let before = st.transcript.len();
+        let outcome = run_step(rc, &mut st, i + 1, step).await;
+        for rec in &mut st.transcript[before..] {
+            if !rec.label.starts_with("step ") {
+                rec.label = format!("step {}: {}", i + 1, rec.label);
+            }
+        }
+        match outcome {
             Ok(None) => {}
             Ok(Some(Verdict::Fail(expected, observed))) => {
                 let mut r = RuleResult::new(rule, Status::Fail)
@@ -184,7 +191,7 @@ async fn run_step(
                     }
                 }
             };
-            ctx.client.redactor().register(&value, "planted-session-id");
+            ctx.register_secret(&value, "planted-session-id");
             st.client(&p.client).jar.insert(cookie, value);
         }
         Step::Access(a) => {
