@@ -1,10 +1,24 @@
 //! authprobe: checks that a web authentication service keeps the promises that session
 //! cookies and tokens are supposed to keep, and shows the smallest request sequence that
 //! proves it when it does not.
+//!
+//! Modules, in the order data flows through them: [`spec`] (the rule catalogue),
+//! [`profile`] (how to talk to a service), [`engine`] (runs rules through the probe client
+//! [`http`], reading cookies with [`cookie`], session ids with [`analysis`] and generating
+//! cases with [`gen`](crate::r#gen)), [`report`] (text and JSON), [`testbed`] (the reference
+//! server with flaw switches) and [`app`] (the command line).
+//!
+//! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
+//! rule failed; 2 bad input (CLI, spec, profile); 3 the target could not be tested.
 #![deny(missing_docs)]
+pub mod analysis;
+pub mod app;
 pub mod cookie;
 pub mod diag;
+pub mod engine;
+pub mod r#gen;
 pub mod http;
 pub mod profile;
+pub mod report;
 pub mod spec;
 pub mod testbed;

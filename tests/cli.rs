@@ -29,7 +29,15 @@ fn demo_exits_zero_on_the_clean_testbed() {
 
 #[test]
 fn demo_with_a_flaw_exits_one_and_reports_json() {
-    let (code, out, err) = authprobe(&["demo", "--flaw", "session-fixation", "--format", "json", "--seed", "7"]);
+    let (code, out, err) = authprobe(&[
+        "demo",
+        "--flaw",
+        "session-fixation",
+        "--format",
+        "json",
+        "--seed",
+        "7",
+    ]);
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
     assert_eq!(v["schema"], "authprobe.report/v1");
@@ -55,22 +63,34 @@ fn demo_lists_flaws_as_text_and_json() {
     let (code, out, _) = authprobe(&["demo", "--list-flaws", "--format", "json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), authprobe::testbed::Flaw::ALL.len());
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        authprobe::testbed::Flaw::ALL.len()
+    );
 }
 
 #[test]
 fn unknown_flaw_is_bad_input() {
     let (code, _, err) = authprobe(&["demo", "--flaw", "no-such-flaw"]);
     assert_eq!(code, 2);
-    assert!(err.contains("session-fixation"), "the error lists valid names: {err}");
+    assert!(
+        err.contains("session-fixation"),
+        "the error lists valid names: {err}"
+    );
 }
 
 #[test]
 fn validate_reports_unknown_key_with_location_and_exits_two() {
     let (code, _, err) = authprobe(&["validate", &data("bad-spec.yaml")]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bad-spec.yaml:12:5: error: unknown field `titel`"), "{err}");
-    assert!(err.contains("bad-spec.yaml:21:"), "every problem is reported, not only the first: {err}");
+    assert!(
+        err.contains("bad-spec.yaml:12:5: error: unknown field `titel`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad-spec.yaml:21:"),
+        "every problem is reported, not only the first: {err}"
+    );
 }
 
 #[test]
@@ -92,9 +112,12 @@ fn check_against_a_closed_port_exits_three() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let profile = std::fs::read_to_string(format!("{}/specs/profiles/testbed.yaml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));
+    let profile = std::fs::read_to_string(format!(
+        "{}/specs/profiles/testbed.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));
     let dir = std::env::temp_dir().join(format!("authprobe-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("closed.yaml");
@@ -127,7 +150,10 @@ fn inspect_set_cookie_explains_a_rejected_host_prefix() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["headers"][0]["accepted"], false);
-    assert_eq!(v["headers"][0]["rejection"]["kind"], "host_prefix_violation");
+    assert_eq!(
+        v["headers"][0]["rejection"]["kind"],
+        "host_prefix_violation"
+    );
     assert_eq!(v["headers"][1]["accepted"], true);
     assert_eq!(v["cookie_header"], "theme=dark");
 }
@@ -142,7 +168,8 @@ fn testbed_refuses_a_non_loopback_address() {
 fn readme_rule_table_is_current() {
     let catalogue = authprobe::spec::builtin_catalogue().unwrap();
     let table = authprobe::report::rule_table(&catalogue);
-    let readme = std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     assert!(
         readme.contains(&table),
         "README.md's rule table is stale; replace it with:\n{table}"

@@ -13,9 +13,15 @@ use crate::support::run;
 fn every_rule_has_a_flaw_and_every_flaw_names_real_rules() {
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
     let ids: BTreeSet<&str> = catalogue.rules.iter().map(|r| r.id.as_str()).collect();
-    let broken: BTreeSet<&str> = Flaw::ALL.iter().flat_map(|f| f.breaks().iter().copied()).collect();
+    let broken: BTreeSet<&str> = Flaw::ALL
+        .iter()
+        .flat_map(|f| f.breaks().iter().copied())
+        .collect();
     for id in &ids {
-        assert!(broken.contains(id), "rule {id} has no testbed flaw that breaks it");
+        assert!(
+            broken.contains(id),
+            "rule {id} has no testbed flaw that breaks it"
+        );
     }
     for f in Flaw::ALL {
         assert!(!f.breaks().is_empty(), "flaw {f} breaks nothing");
@@ -29,7 +35,15 @@ fn every_rule_has_a_flaw_and_every_flaw_names_real_rules() {
 async fn clean_testbed_passes_every_rule() {
     let report = run(&[], &[]).await;
     for r in &report.results {
-        assert_eq!(r.status, Status::Pass, "{}: {:?} {:?} {:?}", r.id, r.status, r.reason, r.notes);
+        assert_eq!(
+            r.status,
+            Status::Pass,
+            "{}: {:?} {:?} {:?}",
+            r.id,
+            r.status,
+            r.reason,
+            r.notes
+        );
     }
     assert_eq!(report.exit_code(), 0);
 }
@@ -42,9 +56,24 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
             let must = flaw.breaks().contains(&r.id.as_str());
             let may = flaw.may_break().contains(&r.id.as_str());
             if must {
-                assert_eq!(r.status, Status::Fail, "flaw {flaw}: {} should fail: {:?} {:?}", r.id, r.reason, r.notes);
+                assert_eq!(
+                    r.status,
+                    Status::Fail,
+                    "flaw {flaw}: {} should fail: {:?} {:?}",
+                    r.id,
+                    r.reason,
+                    r.notes
+                );
             } else if !may {
-                assert_eq!(r.status, Status::Pass, "flaw {flaw}: {} should pass: {:?} {:?} {:?}", r.id, r.status, r.reason, r.observed);
+                assert_eq!(
+                    r.status,
+                    Status::Pass,
+                    "flaw {flaw}: {} should pass: {:?} {:?} {:?}",
+                    r.id,
+                    r.status,
+                    r.reason,
+                    r.observed
+                );
             }
         }
         assert_eq!(report.exit_code(), 1, "flaw {flaw}");

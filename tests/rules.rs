@@ -57,9 +57,20 @@ rule_tests!(session_not_in_url, "session.not-in-url", fails_with_session_id_in_u
 async fn tamper_counterexample_is_shrunk_to_one_mutation_and_replays_with_the_same_seed() {
     let a = run(&[Flaw::SessionPrefixMatch], &["session.tamper-rejected"]).await;
     let b = run(&[Flaw::SessionPrefixMatch], &["session.tamper-rejected"]).await;
-    let ca = a.results[0].counterexample.as_ref().expect("counterexample");
-    let cb = b.results[0].counterexample.as_ref().expect("counterexample");
-    assert_eq!(ca.input.len(), 1, "shrunk to a single mutation: {:?}", ca.input);
+    let ca = a.results[0]
+        .counterexample
+        .as_ref()
+        .expect("counterexample");
+    let cb = b.results[0]
+        .counterexample
+        .as_ref()
+        .expect("counterexample");
+    assert_eq!(
+        ca.input.len(),
+        1,
+        "shrunk to a single mutation: {:?}",
+        ca.input
+    );
     assert_eq!(ca.input, cb.input, "same seed, same counterexample");
     assert_eq!(ca.seed, crate::support::SEED);
 }
@@ -69,5 +80,9 @@ async fn session_fixation_is_shown_by_the_attackers_replay() {
     let report = run(&[Flaw::SessionFixation], &["session.rotated-on-login"]).await;
     let r = &report.results[0];
     assert_eq!(r.status, Status::Fail);
-    assert!(r.reason.as_deref().unwrap_or("").contains("pre_login"), "{:?}", r.reason);
+    assert!(
+        r.reason.as_deref().unwrap_or("").contains("pre_login"),
+        "{:?}",
+        r.reason
+    );
 }

@@ -29,9 +29,15 @@ pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
         only: only.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
-    let report = engine::run(&catalogue, target, ClientConfig::default(), &options, &|_| {})
-        .await
-        .unwrap_or_else(|e| panic!("run failed: {e}"));
+    let report = engine::run(
+        &catalogue,
+        target,
+        ClientConfig::default(),
+        &options,
+        &|_| {},
+    )
+    .await
+    .unwrap_or_else(|e| panic!("run failed: {e}"));
     bed.shutdown().await;
     report
 }
@@ -48,7 +54,11 @@ pub fn status(report: &Report, id: &str) -> Status {
 
 /// Panics with the rule's details unless it has `want`.
 pub fn assert_status(report: &Report, id: &str, want: Status) {
-    let r = report.results.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("rule {id} not in report"));
+    let r = report
+        .results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("rule {id} not in report"));
     assert_eq!(
         r.status, want,
         "{id}: expected {want:?}, got {:?}: reason {:?}, observed {:?}, notes {:?}",

@@ -226,7 +226,9 @@ pub fn flaws_json() -> String {
 
 /// The catalogue as a Markdown table (the README's rule table is this, checked by a test).
 pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
-    let mut out = String::from("| id | level | severity | title | broken by testbed flaw |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| id | level | severity | title | broken by testbed flaw |\n|---|---|---|---|---|\n",
+    );
     for r in &catalogue.rules {
         let flaws: Vec<&str> = Flaw::ALL
             .iter()
@@ -243,7 +245,11 @@ pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
             r.id,
             r.severity,
             r.title,
-            flaws.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            flaws
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     out
