@@ -237,6 +237,35 @@ fn cookie(rc: &RuleCtx, rule: &Rule, a: CookieAssertion) -> RuleResult {
     }
 }
 
+/// Masks long token-like runs (16+ base64/hex characters) in text derived from a session id,
+/// so a report shows the shape of what is readable without handing out the secret part.
+pub(crate) fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 16 {
+            let head: String = run.chars().take(4).collect();
+            out.push_str(&format!(
+                "{head}…[{} chars masked]",
+                run.chars().count() - 4
+            ));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 fn usernames(rc: &RuleCtx) -> Vec<String> {
     rc.ctx
         .target
@@ -252,13 +281,26 @@ fn opaque(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     match readable_content(&rc.baseline.session_id, &refs) {
         None => pass(rule, "the session id decodes to nothing readable (tried percent, base64, base64url, hex, JSON, JWT)".into()),
         Some(found) => {
-            let mut observed = format!("the session id is {:?}-encoded readable data: {}", found.encoding, found.text);
+            let mut observed = format!(
+                "the session id is {:?}-encoded readable data: {}",
+                found.encoding,
+                mask_tokens(&found.text)
+            );
             if let Some(u) = &found.contains_username {
                 observed.push_str(&format!(" (it contains the user name `{u}`)"));
             }
             fail(rc, rule, "an opaque random value".into(), observed)
         }
     }
+}
+
+/// Shows at most 4 characters of a prefix that all sampled ids share.
+fn mask_prefix(text: &str, prefix: &str) -> String {
+    if prefix.chars().count() <= 4 {
+        return text.to_string();
+    }
+    let head: String = prefix.chars().take(4).collect();
+    text.replace(prefix, &format!("{head}…"))
 }
 
 async fn entropy(rc: &RuleCtx, rule: &Rule) -> RuleResult {
@@ -305,7 +347,10 @@ async fn entropy(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     ids.sort();
     let ids: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
     let a = analyse_sample(&ids);
-    let problems = problems_with_min_bits(&a, rc.policy.session_id_min_entropy_bits);
+    let problems: Vec<String> = problems_with_min_bits(&a, rc.policy.session_id_min_entropy_bits)
+        .into_iter()
+        .map(|p| mask_prefix(&p, &a.common_prefix_text))
+        .collect();
     let summary = format!(
         "{} ids from {} fresh logins: {} unique, length {}..={}, {:?} alphabet, about {:.0} bits of entropy, common prefix {} chars",
         a.samples, n, a.unique, a.min_len, a.max_len, a.alphabet, a.estimated_bits, a.common_prefix
@@ -326,4 +371,19 @@ async fn entropy(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     };
     r.requests = (n as u64) * rc.ctx.target.flows.login.len() as u64;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_tokens_are_masked_and_words_kept() {
+        let t = mask_tokens(r#"{"nonce":"f668ae0cd729a595fb2e5aad","user":"alice"}"#);
+        assert_eq!(t, r#"{"nonce":"f668…[20 chars masked]","user":"alice"}"#);
+        assert_eq!(
+            mask_prefix("start \"0000000000ab\" x", "0000000000ab"),
+            "start \"0000…\" x"
+        );
+    }
 }
