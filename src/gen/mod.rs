@@ -1,0 +1,23 @@
+//! Generators for tampered credentials: proptest strategies that mutate a live session id.
+//!
+//! Owns the mutation vocabulary ([`MutationKind`], [`Mutation`]), its pure application
+//! ([`apply`]) and human-readable description ([`Mutation::describe`]), and the strategy
+//! [`session_id_mutations`] whose value trees shrink toward the mutation a reader wants to
+//! see: one mutation, at the earliest position, with the shortest suffix and the first
+//! character of the id's alphabet.
+//!
+//! It must not do I/O, print, or know about HTTP, rules or verdicts: the engine draws values
+//! from a seeded `TestRunner`, sends them, and drives `simplify`/`complicate` itself. Nothing
+//! here panics on any input.
+//!
+//! The module is declared as `r#gen` because `gen` is reserved in Rust 2024; refer to it as
+//! `authprobe::r#gen`.
+
+mod mutation;
+mod strategy;
+
+pub use mutation::{Mutation, MutationKind, apply, is_cookie_octet, is_cookie_octet_string};
+pub use strategy::{MutatedId, id_alphabet, session_id_mutations};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,200 @@
+//! The mutation vocabulary, its application to an id and its description.
+
+use serde::{Deserialize, Serialize};
+
+/// One way of changing a session id; a spec picks a set of them for
+/// [`session_id_mutations`](super::session_id_mutations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationKind {
+    /// Flip one of the low six bits of one character (`bit_flip`: `k` → `o`).
+    BitFlip,
+    /// Keep only a non-empty proper prefix of the id (`truncate`).
+    Truncate,
+    /// Append one to eight characters from the id's alphabet (`extend`).
+    Extend,
+    /// Flip the case of one ASCII letter (`case_flip`: `q` → `Q`).
+    CaseFlip,
+    /// Replace one character with a different one from the id's alphabet (`substitute`).
+    Substitute,
+}
+
+impl MutationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [MutationKind; 5] = [
+        MutationKind::BitFlip,
+        MutationKind::Truncate,
+        MutationKind::Extend,
+        MutationKind::CaseFlip,
+        MutationKind::Substitute,
+    ];
+}
+
+/// One concrete edit of an id. Positions are 0-based character offsets; [`apply`] takes
+/// them modulo the length of the id at that point, so no value of a field is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mutation {
+    /// Flip bit `bit` (0 = least significant) of the character at `index`.
+    BitFlip {
+        /// Position of the character, e.g. `7`.
+        index: usize,
+        /// Bit to flip, e.g. `2` turns `k` into `o`.
+        bit: u8,
+    },
+    /// Keep the first `keep` characters.
+    Truncate {
+        /// Number of characters kept, e.g. `12`.
+        keep: usize,
+    },
+    /// Append `suffix`.
+    Extend {
+        /// The appended characters, e.g. `"A"`.
+        suffix: String,
+    },
+    /// Flip the case of the ASCII letter at `index` (no change if it is not a letter).
+    CaseFlip {
+        /// Position of the letter, e.g. `3`.
+        index: usize,
+    },
+    /// Put `with` in place of the character at `index`.
+    Substitute {
+        /// Position of the replaced character, e.g. `16`.
+        index: usize,
+        /// The new character, e.g. `'A'`.
+        with: char,
+    },
+}
+
+impl Mutation {
+    /// The kind of this mutation.
+    pub fn kind(&self) -> MutationKind {
+        match self {
+            Mutation::BitFlip { .. } => MutationKind::BitFlip,
+            Mutation::Truncate { .. } => MutationKind::Truncate,
+            Mutation::Extend { .. } => MutationKind::Extend,
+            Mutation::CaseFlip { .. } => MutationKind::CaseFlip,
+            Mutation::Substitute { .. } => MutationKind::Substitute,
+        }
+    }
+
+    /// Describes the mutation as applied to `before` (the id just before this mutation),
+    /// e.g. `substitute 'A' for 'x' at position 16` or `truncate to 12 of 43 characters`.
+    /// It names single characters and lengths only, never the id itself, so it is safe to
+    /// put in a report.
+    pub fn describe(&self, before: &str) -> String {
+        let chars: Vec<char> = before.chars().collect();
+        match self {
+            Mutation::BitFlip { index, bit } => match locate(&chars, *index) {
+                None => format!("flip bit {bit} at position {index} (no-op: the id is empty)"),
+                Some((pos, c)) => match flip_bit(c, *bit) {
+                    Some(flipped) => {
+                        format!("flip bit {bit} of {c:?} at position {pos} (→ {flipped:?})")
+                    }
+                    None => format!("flip bit {bit} of {c:?} at position {pos} (no-op)"),
+                },
+            },
+            Mutation::Truncate { keep } => {
+                if *keep >= chars.len() {
+                    format!("truncate to {keep} of {} characters (no-op)", chars.len())
+                } else {
+                    format!("truncate to {keep} of {} characters", chars.len())
+                }
+            }
+            Mutation::Extend { suffix } => format!("append {suffix:?}"),
+            Mutation::CaseFlip { index } => match locate(&chars, *index) {
+                None => format!("flip the case at position {index} (no-op: the id is empty)"),
+                Some((pos, c)) if c.is_ascii_alphabetic() => {
+                    format!("flip the case of {c:?} at position {pos}")
+                }
+                Some((pos, c)) => {
+                    format!("flip the case of {c:?} at position {pos} (no-op: not a letter)")
+                }
+            },
+            Mutation::Substitute { index, with } => match locate(&chars, *index) {
+                None => {
+                    format!("substitute {with:?} at position {index} (no-op: the id is empty)")
+                }
+                Some((pos, c)) if c == *with => {
+                    format!("substitute {with:?} for {c:?} at position {pos} (no-op)")
+                }
+                Some((pos, c)) => format!("substitute {with:?} for {c:?} at position {pos}"),
+            },
+        }
+    }
+
+    /// Applies the mutation in place.
+    pub(super) fn apply_to(&self, chars: &mut Vec<char>) {
+        match self {
+            Mutation::BitFlip { index, bit } => {
+                if let Some((pos, c)) = locate(chars, *index)
+                    && let Some(flipped) = flip_bit(c, *bit)
+                    && let Some(slot) = chars.get_mut(pos)
+                {
+                    *slot = flipped;
+                }
+            }
+            Mutation::Truncate { keep } => chars.truncate(*keep),
+            Mutation::Extend { suffix } => chars.extend(suffix.chars()),
+            Mutation::CaseFlip { index } => {
+                if let Some((pos, c)) = locate(chars, *index)
+                    && let Some(slot) = chars.get_mut(pos)
+                {
+                    *slot = flip_case(c);
+                }
+            }
+            Mutation::Substitute { index, with } => {
+                if let Some((pos, _)) = locate(chars, *index)
+                    && let Some(slot) = chars.get_mut(pos)
+                {
+                    *slot = *with;
+                }
+            }
+        }
+    }
+}
+
+/// Applies `mutations` to `original` in order and returns the result. Indices are taken
+/// modulo the length of the id at that point; an index into an empty id, a bit flip that
+/// does not give a character, a case flip of a non-letter and a truncation to at least the
+/// current length change nothing. `Truncate { keep: 0 }` gives the empty string.
+pub fn apply(original: &str, mutations: &[Mutation]) -> String {
+    let mut chars: Vec<char> = original.chars().collect();
+    for mutation in mutations {
+        mutation.apply_to(&mut chars);
+    }
+    chars.into_iter().collect()
+}
+
+/// Whether `c` is an RFC 6265 `cookie-octet`
+/// (`%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E`).
+pub fn is_cookie_octet(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x2B' | '\x2D'..='\x3A' | '\x3C'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// Whether every character of `s` is a `cookie-octet`, so `s` can be sent as a cookie value
+/// unquoted and unchanged. The empty string is `*cookie-octet` too and gives `true`.
+pub fn is_cookie_octet_string(s: &str) -> bool {
+    s.chars().all(is_cookie_octet)
+}
+
+/// The effective position (`index` modulo the length) and the character there.
+pub(super) fn locate(chars: &[char], index: usize) -> Option<(usize, char)> {
+    let pos = index.checked_rem(chars.len())?;
+    chars.get(pos).map(|&c| (pos, c))
+}
+
+/// `c` with bit `bit` flipped, if that is a character.
+pub(super) fn flip_bit(c: char, bit: u8) -> Option<char> {
+    let mask = 1u32.checked_shl(u32::from(bit))?;
+    char::from_u32(u32::from(c) ^ mask)
+}
+
+/// `c` with its ASCII case flipped; anything else unchanged.
+pub(super) fn flip_case(c: char) -> char {
+    if c.is_ascii_lowercase() {
+        c.to_ascii_uppercase()
+    } else {
+        c.to_ascii_lowercase()
+    }
+}
