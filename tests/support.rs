@@ -42,16 +42,6 @@ pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
     report
 }
 
-/// The status of one rule in a report.
-pub fn status(report: &Report, id: &str) -> Status {
-    report
-        .results
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("rule {id} not in report"))
-        .status
-}
-
 /// Panics with the rule's details unless it has `want`.
 pub fn assert_status(report: &Report, id: &str, want: Status) {
     let r = report

@@ -89,7 +89,9 @@ pub struct Ctx {
 
 impl Ctx {
     /// Registers a secret for redaction as `<redacted:KIND#N>`, N counting distinct values in
-    /// this run, so a reader can see that two redacted values are the same.
+    /// this run, so a reader can see that two redacted values are the same. A value that
+    /// already redacts to something else (it contains a registered secret, like an extended
+    /// session id) is left alone, so evidence reads `<redacted:cookie:sid#3>A`.
     pub fn register_secret(&self, value: &str, kind: &str) {
         let redactor = self.client.redactor();
         if value.chars().count() < 4 || redactor.redact(value) != value {

@@ -358,11 +358,10 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
     let set_at_login = b
         .set_cookies
         .iter()
-        .filter(|(_, raw)| {
+        .rfind(|(_, raw)| {
             let sc = parse_set_cookie(raw);
             sc.name == cookie && !super::browser::is_deletion(&sc, now)
         })
-        .next_back()
         .cloned();
     let Some((login_url, login_raw)) = set_at_login else {
         return Some(Verdict::Inconclusive(format!(
