@@ -79,3 +79,100 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
         assert_eq!(report.exit_code(), 1, "flaw {flaw}");
     }
 }
+
+mod preflight {
+    use std::net::SocketAddr;
+    use std::path::Path;
+
+    use authprobe::engine::{self, RunError, RunOptions};
+    use authprobe::http::ClientConfig;
+    use authprobe::profile::{TESTBED_PROFILE, parse_profile};
+    use authprobe::spec;
+    use authprobe::testbed::{self, TestbedConfig};
+
+    async fn run_with_profile(edit: impl Fn(String) -> String) -> Result<engine::Report, RunError> {
+        let bed = testbed::spawn(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            TestbedConfig::default(),
+        )
+        .await
+        .unwrap();
+        let text = edit(TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()));
+        let target = parse_profile(&text, Path::new("edited.yaml"))
+            .and_then(|p| p.resolve())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let catalogue = spec::builtin_catalogue().unwrap();
+        let options = RunOptions {
+            seed: 3,
+            only: vec!["cookie.*".into()],
+            ..RunOptions::default()
+        };
+        let r = engine::run(
+            &catalogue,
+            target,
+            ClientConfig::default(),
+            &options,
+            &|_| {},
+        )
+        .await;
+        bed.shutdown().await;
+        r
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn session_cookie_is_detected_when_the_profile_does_not_name_it() {
+        let report = run_with_profile(|t| t.replace("session:\n  cookie: __Host-session\n", ""))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            report.target.session_cookie.as_deref(),
+            Some("__Host-session")
+        );
+        assert_eq!(report.exit_code(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wrong_password_means_the_target_cannot_be_tested() {
+        let err = run_with_profile(|t| t.replace("alice-demo-password", "wrong-password"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RunError::LoginFailed(_)), "{err}");
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            !err.to_string().contains("wrong-password"),
+            "no secret in messages: {err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_allowed_classifier_that_never_matches_stops_the_run_instead_of_passing() {
+        let err = run_with_profile(|t| {
+            t.replace(r#"body_contains: '"user"'"#, "body_contains: 'never-there'")
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 3, "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rule_whose_capability_is_missing_is_skipped_with_the_reason() {
+        let report = run_with_profile(|t| {
+            let start = t.find("  logout:\n").unwrap();
+            let end = t.find("  logout_everywhere:\n").unwrap();
+            format!("{}{}", &t[..start], &t[end..])
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let r = report
+            .results
+            .iter()
+            .find(|r| r.id == "cookie.cleared-on-logout")
+            .unwrap();
+        assert_eq!(r.status, authprobe::engine::Status::Skip);
+        assert!(
+            r.reason.as_deref().unwrap_or("").contains("logout"),
+            "{:?}",
+            r.reason
+        );
+    }
+}
