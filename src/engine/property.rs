@@ -8,23 +8,13 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::r#gen::{self as generate, MutatedId};
-use crate::spec::{Expect, Generator, MutationKind, Property, Rule};
+use crate::spec::{Expect, Generator, Property, Rule};
 
 use super::browser::{AccessOutcome, Browser, Ctx, Jar, Recorded, classify};
 use super::{Counterexample, RuleCtx, RuleResult, Status, evidence, step_error};
 
 /// Most shrink steps (live requests) spent on one counterexample.
 pub const MAX_SHRINK_STEPS: u32 = 128;
-
-fn kind(k: MutationKind) -> generate::MutationKind {
-    match k {
-        MutationKind::BitFlip => generate::MutationKind::BitFlip,
-        MutationKind::Truncate => generate::MutationKind::Truncate,
-        MutationKind::Extend => generate::MutationKind::Extend,
-        MutationKind::CaseFlip => generate::MutationKind::CaseFlip,
-        MutationKind::Substitute => generate::MutationKind::Substitute,
-    }
-}
 
 fn meets(expect: Expect, outcome: AccessOutcome) -> bool {
     match expect {
@@ -82,8 +72,8 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
     }
     let original = b.session_id(ctx).unwrap_or_default().to_string();
     let Generator::SessionId(g) = &p.for_all;
-    let kinds: Vec<generate::MutationKind> = g.mutations.iter().map(|k| kind(*k)).collect();
-    let strategy = generate::session_id_mutations(&original, &kinds, g.max_mutations as usize);
+    let strategy =
+        generate::session_id_mutations(&original, &g.mutations, g.max_mutations as usize);
     let mut seed = [0u8; 32];
     seed[..8].copy_from_slice(&rc.seed.to_le_bytes());
     seed[8..16].copy_from_slice(&rc.seed.rotate_left(17).to_le_bytes());

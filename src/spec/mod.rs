@@ -13,6 +13,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Session-id mutation operators (`bit_flip`, `truncate`, `extend`, `case_flip`,
+/// `substitute`), defined next to the generator that implements them.
+pub use crate::r#gen::MutationKind;
+
 pub use load::{
     BUILTIN_SPECS, SPEC_USERS, builtin_catalogue, catalogue_from_sources, load_catalogue,
     load_spec_file, validate_rule,
@@ -433,20 +437,4 @@ pub struct SessionIdGenerator {
 
 fn default_max_mutations() -> u32 {
     3
-}
-
-/// A session-id mutation operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MutationKind {
-    /// Flip one low bit of one character (staying printable).
-    BitFlip,
-    /// Keep only a prefix.
-    Truncate,
-    /// Append characters.
-    Extend,
-    /// Change the case of one letter.
-    CaseFlip,
-    /// Replace one character with another from the id's alphabet.
-    Substitute,
 }
