@@ -107,6 +107,17 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+impl From<StepError> for RunError {
+    /// During the preflight, a request that fails means the target is unreachable; a flow
+    /// that misbehaves means login did not give a testable session.
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::Http(e) => RunError::Unreachable(e),
+            StepError::Flow(m) => RunError::LoginFailed(m),
+        }
+    }
+}
+
 /// Matches `text` against a glob with `*` (any run) and `?` (one char).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -260,10 +271,7 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
     let outcome = b
         .access(&ctx, None, "access (preflight)", &mut transcript)
         .await
-        .map_err(|e| match e {
-            StepError::Http(e) => RunError::Unreachable(e),
-            StepError::Flow(m) => RunError::LoginFailed(m),
-        })?;
+        .map_err(RunError::from)?;
     if outcome != AccessOutcome::Allowed {
         let status = transcript
             .last()
@@ -332,10 +340,7 @@ async fn detect_session_cookie(
                         transcript,
                     )
                     .await
-                    .map_err(|e| match e {
-                        StepError::Http(e) => RunError::Unreachable(e),
-                        StepError::Flow(m) => RunError::LoginFailed(m),
-                    })?;
+                    .map_err(RunError::from)?;
                 if outcome != AccessOutcome::Allowed {
                     return Ok(name.clone());
                 }
