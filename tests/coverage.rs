@@ -80,7 +80,7 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
     }
 }
 
-mod preflight {
+mod preflight_support {
     use std::net::SocketAddr;
     use std::path::Path;
 
@@ -90,7 +90,10 @@ mod preflight {
     use authprobe::spec;
     use authprobe::testbed::{self, TestbedConfig};
 
-    async fn run_with_profile(edit: impl Fn(String) -> String) -> Result<engine::Report, RunError> {
+    pub async fn run_with_profile(
+        only: &[&str],
+        edit: impl Fn(String) -> String,
+    ) -> Result<engine::Report, RunError> {
         let bed = testbed::spawn(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             TestbedConfig::default(),
@@ -104,7 +107,7 @@ mod preflight {
         let catalogue = spec::builtin_catalogue().unwrap();
         let options = RunOptions {
             seed: 3,
-            only: vec!["cookie.*".into()],
+            only: only.iter().map(|s| s.to_string()).collect(),
             ..RunOptions::default()
         };
         let r = engine::run(
@@ -118,12 +121,19 @@ mod preflight {
         bed.shutdown().await;
         r
     }
+}
+
+mod preflight {
+    use super::preflight_support::run_with_profile;
+    use authprobe::engine::RunError;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn session_cookie_is_detected_when_the_profile_does_not_name_it() {
-        let report = run_with_profile(|t| t.replace("session:\n  cookie: __Host-session\n", ""))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let report = run_with_profile(&["cookie.*"], |t| {
+            t.replace("session:\n  cookie: __Host-session\n", "")
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             report.target.session_cookie.as_deref(),
             Some("__Host-session")
@@ -133,9 +143,11 @@ mod preflight {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn wrong_password_means_the_target_cannot_be_tested() {
-        let err = run_with_profile(|t| t.replace("alice-demo-password", "wrong-password"))
-            .await
-            .unwrap_err();
+        let err = run_with_profile(&["cookie.*"], |t| {
+            t.replace("alice-demo-password", "wrong-password")
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(err, RunError::LoginFailed(_)), "{err}");
         assert_eq!(err.exit_code(), 3);
         assert!(
@@ -146,7 +158,7 @@ mod preflight {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_allowed_classifier_that_never_matches_stops_the_run_instead_of_passing() {
-        let err = run_with_profile(|t| {
+        let err = run_with_profile(&["cookie.*"], |t| {
             t.replace(r#"body_contains: '"user"'"#, "body_contains: 'never-there'")
         })
         .await
@@ -156,7 +168,7 @@ mod preflight {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_rule_whose_capability_is_missing_is_skipped_with_the_reason() {
-        let report = run_with_profile(|t| {
+        let report = run_with_profile(&["cookie.*"], |t| {
             let start = t.find("  logout:\n").unwrap();
             let end = t.find("  logout_everywhere:\n").unwrap();
             format!("{}{}", &t[..start], &t[end..])
@@ -174,5 +186,48 @@ mod preflight {
             "{:?}",
             r.reason
         );
+    }
+}
+
+mod profiles {
+    use super::preflight_support::run_with_profile;
+    use authprobe::engine::Status;
+
+    const FORM_LOGIN: &str = r#"  login:
+    - request: {method: GET, path: /api/csrf}
+      extract: {csrf: "json:/csrf_token"}
+    - request:
+        method: POST
+        path: /api/login
+        form: {username: "{{user.username}}", password: "{{user.password}}", csrf_token: "{{csrf}}"}
+      expect_status: [303]
+"#;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn form_login_with_a_csrf_field_works() {
+        let report = run_with_profile(&["cookie.*", "session.revoked-on-logout"], |t| {
+            let start = t.find("  login:\n").unwrap();
+            let end = t.find("  logout:\n").unwrap();
+            format!("{}{FORM_LOGIN}{}", &t[..start], &t[end..])
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        for r in &report.results {
+            assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_matching_neither_classifier_is_inconclusive_never_a_pass() {
+        let report = run_with_profile(
+            &["session.revoked-on-logout", "session.tamper-rejected"],
+            |t| t.replace("denied: {status: [401]}", "denied: {status: [403]}"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        for r in &report.results {
+            assert_eq!(r.status, Status::Inconclusive, "{}: {:?}", r.id, r.reason);
+        }
+        assert_eq!(report.exit_code(), 3);
     }
 }

@@ -27,6 +27,8 @@ pub enum AccessOutcome {
     Denied,
     /// A 5xx answer.
     ServerError,
+    /// Neither the `allowed` nor the (given) `denied` classifier matched.
+    Unexpected,
 }
 
 impl AccessOutcome {
@@ -36,6 +38,7 @@ impl AccessOutcome {
             AccessOutcome::Allowed => "allowed",
             AccessOutcome::Denied => "denied",
             AccessOutcome::ServerError => "server error",
+            AccessOutcome::Unexpected => "neither allowed nor denied",
         }
     }
 }
@@ -371,18 +374,17 @@ impl Browser {
 /// Classifies an answer to the protected request.
 pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
     let r = &ex.response;
-    if ctx
-        .target
-        .flows
-        .access
-        .allowed
-        .matches(r.status, &r.body_text())
-    {
+    let access = &ctx.target.flows.access;
+    let body = r.body_text();
+    if access.allowed.matches(r.status, &body) {
         AccessOutcome::Allowed
     } else if r.is_server_error() {
         AccessOutcome::ServerError
     } else {
-        AccessOutcome::Denied
+        match &access.denied {
+            Some(d) if !d.matches(r.status, &body) => AccessOutcome::Unexpected,
+            _ => AccessOutcome::Denied,
+        }
     }
 }
 

@@ -109,11 +109,17 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
         });
     }
     let mut first_fail: Option<(usize, AccessOutcome, crate::http::Exchange)> = None;
+    let mut unexpected: Option<(u32, u16)> = None;
     let mut http_error = None;
     while let Some(j) = set.join_next().await {
         let Ok((i, res)) = j else { continue };
         match res {
             Ok((outcome, ex)) => {
+                if outcome == AccessOutcome::Unexpected {
+                    let e = unexpected.get_or_insert((0, ex.response.status));
+                    e.0 += 1;
+                    continue;
+                }
                 if !meets(p.expect, outcome) && first_fail.as_ref().is_none_or(|(k, _, _)| i < *k) {
                     first_fail = Some((i, outcome, ex));
                 }
@@ -154,6 +160,14 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
         Err(e) => return step_error(ctx, rule, e, &transcript),
     }
     requests += 1;
+    if let (None, Some((n, status))) = (&first_fail, unexpected) {
+        let mut r = RuleResult::new(rule, Status::Inconclusive).because(format!(
+            "{n} of {} cases answered neither allowed nor denied (e.g. status {status}); refine the profile's classifiers",
+            p.cases
+        ));
+        r.requests = requests;
+        return r;
+    }
     let Some((index, mut outcome, mut exchange)) = first_fail else {
         let mut r = RuleResult::new(rule, Status::Pass);
         r.notes.push(format!(
@@ -176,7 +190,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
             let res = probe(ctx, &b.jar, &b.vars, &candidate.value).await;
             requests += 1;
             match res {
-                Ok((o, ex)) if !meets(p.expect, o) => {
+                Ok((o, ex)) if !meets(p.expect, o) && o != AccessOutcome::Unexpected => {
                     best = candidate;
                     outcome = o;
                     exchange = ex;

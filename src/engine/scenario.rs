@@ -340,6 +340,11 @@ fn judge(
         .map(|r| r.exchange.response.status)
         .unwrap_or(0);
     let observed = format!("{label} was {} (status {status})", outcome.as_str());
+    if outcome == AccessOutcome::Unexpected {
+        return Some(Verdict::Inconclusive(format!(
+            "{observed}: the answer matches neither the profile's `allowed` nor its `denied`, so it proves nothing"
+        )));
+    }
     if control {
         Some(Verdict::Inconclusive(format!(
             "{observed}, expected {expect}"

@@ -228,6 +228,11 @@ pub struct AccessSpec {
     pub request: RequestSpec,
     /// What an authenticated answer looks like.
     pub allowed: Classifier,
+    /// What a refusal looks like, e.g. `{status: [401, 403]}`. Optional: without it every
+    /// answer that is neither allowed nor 5xx counts as a refusal; with it, an answer that
+    /// matches neither classifier makes the check inconclusive instead.
+    #[serde(default)]
+    pub denied: Option<Classifier>,
 }
 
 /// Matches a response.
@@ -598,6 +603,20 @@ impl Profile {
             "flows.access.request",
             &mut out,
         );
+        if s.flows
+            .access
+            .denied
+            .as_ref()
+            .is_some_and(|d| d.status.is_empty())
+        {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "flows.access.denied.status",
+                "list at least one status",
+            ));
+        }
         if s.flows.access.allowed.status.is_empty() {
             out.push(Diagnostic::new(
                 &self.file,
