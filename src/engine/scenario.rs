@@ -92,8 +92,13 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, steps: &[Step]) -> RuleResult
                 return r;
             }
             Ok(Some(Verdict::Inconclusive(why))) => {
-                let mut r = RuleResult::new(rule, Status::Inconclusive)
-                    .because(format!("step {}: positive control failed: {why}", i + 1));
+                let mut r = RuleResult::new(rule, Status::Inconclusive).because(
+                    if why.starts_with("step ") {
+                        format!("positive control failed: {why}")
+                    } else {
+                        format!("step {}: positive control failed: {why}", i + 1)
+                    },
+                );
                 r.evidence = evidence(&rc.ctx, &st.transcript);
                 r.notes = st.notes;
                 r.requests = st.transcript.len() as u64;
