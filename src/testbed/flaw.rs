@@ -46,6 +46,44 @@ pub enum Flaw {
     SessionPrefixMatch,
     /// `/api/me?session=ID` authenticates when no cookie is sent.
     SessionIdInUrl,
+    /// Access tokens also carry a bcrypt `password_hash` and a live-looking `api_key` claim.
+    JwtSecretInPayload,
+    /// Access tokens also carry `email`, `phone` and `address` claims.
+    JwtPiiInPayload,
+    /// Access tokens live 24 hours (`exp = iat + 86400`).
+    JwtLongLived,
+    /// Access tokens have no `exp` claim and the verifier does not require one (it still checks
+    /// `exp` when present).
+    JwtNoExp,
+    /// The verifier also accepts `alg: none` (any casing) with an empty or missing signature.
+    JwtAlgNone,
+    /// The verifier checks the claims but never the signature, whatever the `alg`.
+    JwtSignatureUnchecked,
+    /// Tokens are signed RS256; the verifier also accepts HS256 keyed with the RSA public key's
+    /// SPKI PEM text.
+    JwtKeyConfusion,
+    /// Tokens are signed and verified HS256 with the secret `secret`.
+    JwtWeakSecret,
+    /// A token whose header carries a `jwk` is verified with that key.
+    JwtEmbeddedJwk,
+    /// A token whose header carries a loopback `jku` is verified with a key fetched from there.
+    JwtJkuFollowed,
+    /// For HS256 tokens the `kid` names a file whose bytes are the HMAC secret.
+    JwtKidTraversal,
+    /// The ES256 verifier accepts an all-zero signature (r = s = 0, CVE-2022-21449).
+    JwtPsychicSignature,
+    /// The verifier does not check `exp`.
+    JwtExpiredAccepted,
+    /// The verifier does not check `nbf`.
+    JwtNbfIgnored,
+    /// The verifier does not check `aud`.
+    JwtAudienceIgnored,
+    /// The verifier does not check `iss`.
+    JwtIssuerIgnored,
+    /// `/api/token/me?access_token=TOKEN` authenticates when no `Authorization` header is sent.
+    JwtInQuery,
+    /// A token that is not three base64url segments (JSON header and payload) gets a 500.
+    JwtMalformed500,
 }
 
 impl Flaw {
@@ -66,6 +104,24 @@ impl Flaw {
         Flaw::LogoutEverywherePartial,
         Flaw::SessionPrefixMatch,
         Flaw::SessionIdInUrl,
+        Flaw::JwtSecretInPayload,
+        Flaw::JwtPiiInPayload,
+        Flaw::JwtLongLived,
+        Flaw::JwtNoExp,
+        Flaw::JwtAlgNone,
+        Flaw::JwtSignatureUnchecked,
+        Flaw::JwtKeyConfusion,
+        Flaw::JwtWeakSecret,
+        Flaw::JwtEmbeddedJwk,
+        Flaw::JwtJkuFollowed,
+        Flaw::JwtKidTraversal,
+        Flaw::JwtPsychicSignature,
+        Flaw::JwtExpiredAccepted,
+        Flaw::JwtNbfIgnored,
+        Flaw::JwtAudienceIgnored,
+        Flaw::JwtIssuerIgnored,
+        Flaw::JwtInQuery,
+        Flaw::JwtMalformed500,
     ];
 
     /// The kebab-case name used by `--flaw NAME`, e.g. `cookie-no-httponly`.
@@ -86,6 +142,24 @@ impl Flaw {
             Flaw::LogoutEverywherePartial => "logout-everywhere-partial",
             Flaw::SessionPrefixMatch => "session-prefix-match",
             Flaw::SessionIdInUrl => "session-id-in-url",
+            Flaw::JwtSecretInPayload => "jwt-secret-in-payload",
+            Flaw::JwtPiiInPayload => "jwt-pii-in-payload",
+            Flaw::JwtLongLived => "jwt-long-lived",
+            Flaw::JwtNoExp => "jwt-no-exp",
+            Flaw::JwtAlgNone => "jwt-alg-none",
+            Flaw::JwtSignatureUnchecked => "jwt-signature-unchecked",
+            Flaw::JwtKeyConfusion => "jwt-key-confusion",
+            Flaw::JwtWeakSecret => "jwt-weak-secret",
+            Flaw::JwtEmbeddedJwk => "jwt-embedded-jwk",
+            Flaw::JwtJkuFollowed => "jwt-jku-followed",
+            Flaw::JwtKidTraversal => "jwt-kid-traversal",
+            Flaw::JwtPsychicSignature => "jwt-psychic-signature",
+            Flaw::JwtExpiredAccepted => "jwt-expired-accepted",
+            Flaw::JwtNbfIgnored => "jwt-nbf-ignored",
+            Flaw::JwtAudienceIgnored => "jwt-audience-ignored",
+            Flaw::JwtIssuerIgnored => "jwt-issuer-ignored",
+            Flaw::JwtInQuery => "jwt-in-query",
+            Flaw::JwtMalformed500 => "jwt-malformed-500",
         }
     }
 
@@ -137,6 +211,48 @@ impl Flaw {
             Flaw::SessionIdInUrl => {
                 "The protected endpoint accepts the session id from the URL query string."
             }
+            Flaw::JwtSecretInPayload => {
+                "Access tokens carry secrets (a password hash and an API key) in their readable payload."
+            }
+            Flaw::JwtPiiInPayload => {
+                "Access tokens carry personal data (email, phone, postal address) in their readable payload."
+            }
+            Flaw::JwtLongLived => "Access tokens stay valid for 24 hours instead of minutes.",
+            Flaw::JwtNoExp => {
+                "Access tokens carry no expiry, and the verifier accepts tokens without one."
+            }
+            Flaw::JwtAlgNone => "The verifier accepts unsigned tokens whose header says alg none.",
+            Flaw::JwtSignatureUnchecked => {
+                "The verifier checks a token's claims but never its signature."
+            }
+            Flaw::JwtKeyConfusion => {
+                "The verifier accepts HS256 tokens whose HMAC secret is the server's public RSA key (algorithm confusion)."
+            }
+            Flaw::JwtWeakSecret => {
+                "Tokens are signed with HS256 and a guessable secret, so anyone can forge them."
+            }
+            Flaw::JwtEmbeddedJwk => {
+                "The verifier trusts a public key embedded in the token's own header (jwk)."
+            }
+            Flaw::JwtJkuFollowed => {
+                "The verifier fetches the verification key from the URL named in the token's header (jku)."
+            }
+            Flaw::JwtKidTraversal => {
+                "The verifier reads the HMAC secret from the file path named by the token's kid, so kid ../../dev/null means an empty key."
+            }
+            Flaw::JwtPsychicSignature => {
+                "The ES256 verifier accepts an all-zero signature (r = s = 0), the psychic-signature bug."
+            }
+            Flaw::JwtExpiredAccepted => "The verifier accepts tokens after their expiry time.",
+            Flaw::JwtNbfIgnored => "The verifier accepts tokens before their not-before time.",
+            Flaw::JwtAudienceIgnored => "The verifier accepts tokens issued for another audience.",
+            Flaw::JwtIssuerIgnored => "The verifier accepts tokens from another issuer.",
+            Flaw::JwtInQuery => {
+                "The protected endpoint accepts the access token from the URL query string."
+            }
+            Flaw::JwtMalformed500 => {
+                "A malformed bearer token makes the server fail with 500 instead of refusing it with 401."
+            }
         }
     }
 
@@ -158,6 +274,24 @@ impl Flaw {
             Flaw::LogoutEverywherePartial => &["session.logout-everywhere"],
             Flaw::SessionPrefixMatch => &["session.tamper-rejected"],
             Flaw::SessionIdInUrl => &["session.not-in-url"],
+            Flaw::JwtSecretInPayload => &["jwt.payload-no-secrets"],
+            Flaw::JwtPiiInPayload => &["jwt.payload-no-personal-data"],
+            Flaw::JwtLongLived => &["jwt.short-lived"],
+            Flaw::JwtNoExp => &["jwt.expiry-present", "jwt.short-lived"],
+            Flaw::JwtAlgNone => &["jwt.alg-none-rejected"],
+            Flaw::JwtSignatureUnchecked => &["jwt.signature-required", "jwt.tamper-rejected"],
+            Flaw::JwtKeyConfusion => &["jwt.key-confusion-rejected"],
+            Flaw::JwtWeakSecret => &["jwt.weak-secret"],
+            Flaw::JwtEmbeddedJwk => &["jwt.embedded-key-rejected"],
+            Flaw::JwtJkuFollowed => &["jwt.jku-rejected"],
+            Flaw::JwtKidTraversal => &["jwt.kid-injection-rejected"],
+            Flaw::JwtPsychicSignature => &["jwt.psychic-signature-rejected"],
+            Flaw::JwtExpiredAccepted => &["jwt.expired-rejected"],
+            Flaw::JwtNbfIgnored => &["jwt.not-before-enforced"],
+            Flaw::JwtAudienceIgnored => &["jwt.audience-enforced"],
+            Flaw::JwtIssuerIgnored => &["jwt.issuer-enforced"],
+            Flaw::JwtInQuery => &["jwt.not-in-url"],
+            Flaw::JwtMalformed500 => &["jwt.malformed-no-server-error"],
         }
     }
 
@@ -165,6 +299,16 @@ impl Flaw {
     pub fn may_break(self) -> &'static [&'static str] {
         match self {
             Flaw::SessionIdPredictable => &["session.tamper-rejected"],
+            Flaw::JwtAlgNone => &["jwt.tamper-rejected"],
+            Flaw::JwtSignatureUnchecked => &[
+                "jwt.alg-none-rejected",
+                "jwt.key-confusion-rejected",
+                "jwt.embedded-key-rejected",
+                "jwt.jku-rejected",
+                "jwt.kid-injection-rejected",
+                "jwt.psychic-signature-rejected",
+            ],
+            Flaw::JwtMalformed500 => &["jwt.tamper-rejected"],
             _ => &[],
         }
     }
@@ -232,7 +376,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 15);
+        assert_eq!(Flaw::ALL.len(), 33);
     }
 
     #[test]
@@ -240,7 +384,8 @@ mod tests {
         for &flaw in Flaw::ALL {
             let name = flaw.name();
             assert!(
-                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{name}"
             );
             assert!(!flaw.breaks().is_empty(), "{name}");

@@ -67,6 +67,7 @@ pub(crate) fn build(config: TestbedConfig) -> Router {
         config,
         store: Mutex::new(Store::new(scheme)),
     }));
+    let tokens = super::jwt::routes(&state.0.config);
     Router::new()
         .route("/", get(index))
         .route("/api/csrf", get(csrf))
@@ -74,10 +75,11 @@ pub(crate) fn build(config: TestbedConfig) -> Router {
         .route("/api/me", get(me))
         .route("/api/logout", post(logout))
         .route("/api/logout-everywhere", post(logout_everywhere))
+        .with_state(state)
+        .merge(tokens)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(state)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,7 +380,7 @@ fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, ApiErro
 }
 
 /// The demo user these credentials belong to. Both comparisons always run.
-fn check_credentials(username: &str, password: &str) -> Option<&'static str> {
+pub(crate) fn check_credentials(username: &str, password: &str) -> Option<&'static str> {
     let mut found = None;
     for (user, expected) in DEMO_USERS {
         let user_ok = constant_time_eq(username.as_bytes(), user.as_bytes());
@@ -403,7 +405,7 @@ fn role_of(_user: &str) -> &'static str {
     "user"
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
+pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -420,7 +422,7 @@ fn presented_session(headers: &HeaderMap) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-fn query_param(uri: &Uri, name: &str) -> Option<String> {
+pub(crate) fn query_param(uri: &Uri, name: &str) -> Option<String> {
     url::form_urlencoded::parse(uri.query()?.as_bytes())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
@@ -534,11 +536,11 @@ fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn error(status: StatusCode, code: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str) -> Response {
     json_response(status, json!({ "error": code }))
 }
 

@@ -39,6 +39,7 @@
 
 mod flaw;
 mod handlers;
+mod jwt;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use flaw::{Flaw, UnknownFlaw};
+pub use jwt::{
+    ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_HS256_WEAK_SECRET,
+    DEMO_RS256_PRIVATE_KEY_PEM, ES256_KID, LONG_LIVED_TOKEN_TTL, RS256_KID, TOKEN_AUDIENCE,
+    TOKEN_ISSUER,
+};
 
 /// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
 pub const DEMO_USERS: &[(&str, &str)] = &[
