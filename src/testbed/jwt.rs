@@ -356,7 +356,9 @@ async fn jwks(State(state): State<JwtState>) -> Response {
 async fn token_me(State(state): State<JwtState>, headers: HeaderMap, uri: Uri) -> Response {
     let inner = &state.0;
     let presented = match headers.get(header::AUTHORIZATION) {
-        Some(value) => value.to_str().ok().and_then(bearer_token),
+        // Non-ASCII bytes are kept (lossily) so they reach the verifier and are refused as a
+        // malformed token, not mistaken for a missing one.
+        Some(value) => bearer_token(&String::from_utf8_lossy(value.as_bytes())),
         // Flaw: the token is also taken from the URL.
         None if inner.has(Flaw::JwtInQuery) => query_param(&uri, "access_token"),
         None => None,

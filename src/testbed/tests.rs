@@ -13,6 +13,8 @@ use tokio::net::TcpStream;
 
 use super::{Flaw, RunningTestbed, TestbedConfig, spawn};
 
+mod jwt;
+
 const SESSION: &str = "__Host-session";
 
 // ---------------------------------------------------------------------------------------------
