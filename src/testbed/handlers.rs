@@ -100,7 +100,7 @@ async fn index(State(state): State<AppState>) -> Response {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>authprobe testbed</title></head><body>\n\
          <h1>authprobe testbed</h1>\n\
-         <p>A reference session-cookie auth service for exercising authprobe. Not for real use.</p>\n\
+         <p>A reference session-cookie and bearer-token auth service for exercising authprobe. Not for real use.</p>\n\
          <p>Active flaws: <code>{flaws}</code></p>\n\
          <h2>Endpoints</h2><ul>\n\
          <li><code>GET /api/csrf</code> &rarr; <code>{{\"csrf_token\"}}</code>, starts an anonymous session</li>\n\
@@ -108,6 +108,8 @@ async fn index(State(state): State<AppState>) -> Response {
          or a form with <code>username</code>, <code>password</code>, <code>csrf_token</code></li>\n\
          <li><code>GET /api/me</code> (protected)</li>\n\
          <li><code>POST /api/logout</code>, <code>POST /api/logout-everywhere</code> with <code>X-CSRF-Token</code></li>\n\
+         <li><code>POST /api/token</code> JSON <code>{{\"username\",\"password\"}}</code> &rarr; a bearer access token</li>\n\
+         <li><code>GET /api/token/me</code> with <code>Authorization: Bearer</code> (protected); keys at <code>/.well-known/jwks.json</code></li>\n\
          </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
         users.join("\n")
     );

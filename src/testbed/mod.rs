@@ -1,15 +1,20 @@
-//! The embedded reference auth server (session-cookie mode) and its flaw switches.
+//! The embedded reference auth server (session-cookie and bearer-token modes) and its flaw
+//! switches.
 //!
 //! This module owns the testbed that `authprobe testbed`, `authprobe demo`, the integration
 //! tests and the benches run the audit against. Clean, it keeps every session-cookie promise:
 //! an opaque 256-bit id in a `__Host-session` cookie (`Path=/; Secure; HttpOnly;
 //! SameSite=Lax`, no lifetime), server-side records that expire (30 min idle, 8 h absolute),
 //! a new id at login, CSRF tokens bound to the session, revocation at logout and "log out
-//! everywhere". Each [`Flaw`] breaks exactly one promise.
+//! everywhere". Its bearer-token mode issues short-lived ES256 access tokens (`typ: at+jwt`,
+//! 300 s) whose verifier pins the algorithm, requires `iss`, `aud`, `sub` and `exp`, and checks
+//! `exp`/`nbf` with no leeway. Each [`Flaw`] breaks exactly one promise.
 //!
 //! It is an independent implementation: cookies are built with the third-party `cookie`
-//! crate, never with authprobe's own parser, so the tool is checked against code it did not
-//! write. It must not be used by `engine`, must not panic on hostile requests, and is a demo
+//! crate and tokens signed and verified with `jsonwebtoken`, never with authprobe's own parser
+//! or JWT code, so the tool is checked against code it did not write. Its signing keys
+//! ([`DEMO_ES256_PRIVATE_KEY_PEM`], [`DEMO_RS256_PRIVATE_KEY_PEM`], [`DEMO_HS256_WEAK_SECRET`])
+//! are public demo material, committed under `src/testbed/keys/`. It must not be used by `engine`, must not panic on hostile requests, and is a demo
 //! service, not a production one (its users and passwords are public).
 //!
 //! # HTTP contract
@@ -25,7 +30,15 @@
 //! | `GET /api/me` | 200 `{"user","role"}` for a live authenticated session, else 401 `unauthenticated` |
 //! | `POST /api/logout` | authenticated + `X-CSRF-Token` (else 401 / 403): deletes the session, clears the cookie, 200 `{"ok":true}` |
 //! | `POST /api/logout-everywhere` | as logout, for every session of the user: 200 `{"ok":true,"sessions_ended":N}` |
+//! | `POST /api/token` | JSON `{"username","password"}` (no CSRF: an API client's password grant; a missing `Content-Type` is read as JSON). 200 `{"access_token","token_type":"Bearer","expires_in":300,"refresh_token"}` with `Cache-Control: no-store` and `Pragma: no-cache`; 401 `invalid_grant`, 400 `invalid_request`, 415, 413 |
+//! | `GET /.well-known/jwks.json` | `{"keys":[…]}`: the public EC P-256 key, `kid` [`ES256_KID`], `alg` ES256, `use` sig |
+//! | `GET /api/token/me` | `Authorization: Bearer TOKEN` → 200 `{"user","role"}` (from `sub` and `role`); an invalid token → 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; no bearer token → 401 `unauthenticated` with `WWW-Authenticate: Bearer` |
 //! | anything else | 404 `not_found` (405 `method_not_allowed` for a known path) |
+//!
+//! Access-token claims: `iss` [`TOKEN_ISSUER`], `aud` [`TOKEN_AUDIENCE`], `sub`, `iat`, `nbf`,
+//! `exp` (`iat` + [`ACCESS_TOKEN_TTL`]), `jti` (32 hex digits), `scope` `profile`, `role`
+//! `user`. Refresh tokens (32 random bytes, base64url) are kept in memory; nothing redeems them
+//! yet.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
