@@ -548,7 +548,6 @@ mod der {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::encoding::AsDer as _;
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, crypto};
