@@ -18,6 +18,7 @@ pub mod diag;
 pub mod engine;
 pub mod r#gen;
 pub mod http;
+pub mod jwt;
 pub mod profile;
 pub mod report;
 pub mod spec;
