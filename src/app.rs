@@ -5,7 +5,7 @@
 //! (CLI, spec, profile) · 3 the target could not be tested (unreachable, login failed, or a
 //! rule was inconclusive or errored with no failure).
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read as _, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -143,6 +143,25 @@ pub struct ValidateArgs {
 pub enum InspectCommand {
     /// Parse Set-Cookie headers losslessly and show what a browser on URL would store and send back.
     SetCookie(InspectSetCookieArgs),
+    /// Decode a JWT offline: header, payload, anomalies, what anyone can read, lifetime, and
+    /// with a key whether it verifies. The token is never sent anywhere.
+    Jwt(InspectJwtArgs),
+}
+
+/// `inspect jwt` arguments.
+#[derive(Debug, Args)]
+pub struct InspectJwtArgs {
+    /// The token (compact serialisation); `-` reads it from stdin.
+    pub token: String,
+    /// A PEM public key file, or a file holding an HMAC secret.
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks")]
+    pub key: Option<PathBuf>,
+    /// A JWKS file, or an http(s) URL to fetch it from (only the key set is fetched).
+    #[arg(long, value_name = "FILE_OR_URL")]
+    pub jwks: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
 }
 
 /// `inspect set-cookie` arguments.
@@ -181,12 +200,16 @@ fn out(text: &str) {
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> i32 {
+    // Exactly one jsonwebtoken backend is compiled in; installing it explicitly guards
+    // against a build that enables none or both (which would panic at first use).
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
     match cli.command {
         Command::Demo(a) => demo(a).await,
         Command::Check(a) => check(a).await,
         Command::Testbed(a) => serve_testbed(a).await,
         Command::Validate(a) => validate(&a.files),
         Command::Inspect(InspectCommand::SetCookie(a)) => inspect_set_cookie(&a),
+        Command::Inspect(InspectCommand::Jwt(a)) => inspect_jwt(&a).await,
     }
 }
 
@@ -440,4 +463,88 @@ fn engine_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+async fn inspect_jwt(a: &InspectJwtArgs) -> i32 {
+    use crate::jwt::inspect::{VerifyKey, inspect, render_text};
+    let token = if a.token == "-" {
+        let mut s = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin().take(1 << 20), &mut s) {
+            return err(format!(
+                "cannot read the token from stdin: {}",
+                diag::lower(&e.to_string())
+            ));
+        }
+        s
+    } else {
+        a.token.clone()
+    };
+    let key = if let Some(path) = &a.key {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                if text.contains("-----BEGIN") {
+                    Some(VerifyKey::Pem(text.into_owned()))
+                } else {
+                    let trimmed = text.trim_end_matches(['\n', '\r']).as_bytes().to_vec();
+                    Some(VerifyKey::Secret(trimmed))
+                }
+            }
+            Err(e) => {
+                return err(format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    diag::lower(&e.to_string())
+                ));
+            }
+        }
+    } else if let Some(src) = &a.jwks {
+        if src.starts_with("http://") || src.starts_with("https://") {
+            let url = match url::Url::parse(src) {
+                Ok(u) => u,
+                Err(e) => return err(format!("--jwks {src}: {e}")),
+            };
+            let config = ClientConfig {
+                allowed_origins: vec![url.origin()],
+                max_requests: 1,
+                ..ClientConfig::default()
+            };
+            let client = match crate::http::Client::new(config) {
+                Ok(c) => c,
+                Err(e) => return err(e),
+            };
+            match client.send(crate::http::ProbeRequest::get(url)).await {
+                Ok(ex) if ex.response.status == 200 => {
+                    Some(VerifyKey::Jwks(ex.response.body_text().into_owned()))
+                }
+                Ok(ex) => return err(format!("--jwks {src} answered {}", ex.response.status)),
+                Err(e) => return err(e),
+            }
+        } else {
+            match std::fs::read_to_string(src) {
+                Ok(t) => Some(VerifyKey::Jwks(t)),
+                Err(e) => {
+                    return err(format!(
+                        "cannot read {src}: {}",
+                        diag::lower(&e.to_string())
+                    ));
+                }
+            }
+        }
+    } else {
+        None
+    };
+    match inspect(&token, key.as_ref(), engine_now()) {
+        Ok(i) => {
+            out(&match a.format {
+                OutputFormat::Human => render_text(&i),
+                OutputFormat::Json => serde_json::to_string_pretty(&i).unwrap_or_default(),
+            });
+            match &i.verification {
+                Some(v) if !v.verified => 1,
+                _ => 0,
+            }
+        }
+        Err(e) => err(format!("not a JWT: {e}")),
+    }
 }

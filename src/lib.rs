@@ -5,7 +5,7 @@
 //! Modules, in the order data flows through them: [`spec`] (the rule catalogue),
 //! [`profile`] (how to talk to a service), [`engine`] (runs rules through the probe client
 //! [`http`], reading cookies with [`cookie`], session ids with [`analysis`] and generating
-//! cases with [`gen`](crate::r#gen)), [`report`] (text and JSON), [`testbed`] (the reference
+//! cases with `gen`), [`report`] (text and JSON), [`testbed`] (the reference
 //! server with flaw switches) and [`app`] (the command line).
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one

@@ -111,3 +111,25 @@ async fn session_fixation_is_shown_by_the_attackers_replay() {
         r.reason
     );
 }
+
+rule_tests!(jwt_payload_no_secrets, "jwt.payload-no-secrets", fails_with_jwt_secret_in_payload => Flaw::JwtSecretInPayload);
+rule_tests!(jwt_payload_no_personal_data, "jwt.payload-no-personal-data", fails_with_jwt_pii_in_payload => Flaw::JwtPiiInPayload);
+rule_tests!(jwt_expiry_present, "jwt.expiry-present", fails_with_jwt_no_exp => Flaw::JwtNoExp);
+rule_tests!(jwt_short_lived, "jwt.short-lived",
+    fails_with_jwt_long_lived => Flaw::JwtLongLived,
+    fails_with_jwt_no_exp => Flaw::JwtNoExp);
+rule_tests!(jwt_alg_none_rejected, "jwt.alg-none-rejected", fails_with_jwt_alg_none => Flaw::JwtAlgNone);
+rule_tests!(jwt_signature_required, "jwt.signature-required", fails_with_jwt_signature_unchecked => Flaw::JwtSignatureUnchecked);
+rule_tests!(jwt_tamper_rejected, "jwt.tamper-rejected", fails_with_jwt_signature_unchecked => Flaw::JwtSignatureUnchecked);
+rule_tests!(jwt_key_confusion_rejected, "jwt.key-confusion-rejected", fails_with_jwt_key_confusion => Flaw::JwtKeyConfusion);
+rule_tests!(jwt_weak_secret, "jwt.weak-secret", fails_with_jwt_weak_secret => Flaw::JwtWeakSecret);
+rule_tests!(jwt_embedded_key_rejected, "jwt.embedded-key-rejected", fails_with_jwt_embedded_jwk => Flaw::JwtEmbeddedJwk);
+rule_tests!(jwt_jku_rejected, "jwt.jku-rejected", fails_with_jwt_jku_followed => Flaw::JwtJkuFollowed);
+rule_tests!(jwt_kid_injection_rejected, "jwt.kid-injection-rejected", fails_with_jwt_kid_traversal => Flaw::JwtKidTraversal);
+rule_tests!(jwt_psychic_signature_rejected, "jwt.psychic-signature-rejected", fails_with_jwt_psychic_signature => Flaw::JwtPsychicSignature);
+rule_tests!(jwt_expired_rejected, "jwt.expired-rejected", fails_with_jwt_expired_accepted => Flaw::JwtExpiredAccepted);
+rule_tests!(jwt_not_before_enforced, "jwt.not-before-enforced", fails_with_jwt_nbf_ignored => Flaw::JwtNbfIgnored);
+rule_tests!(jwt_audience_enforced, "jwt.audience-enforced", fails_with_jwt_audience_ignored => Flaw::JwtAudienceIgnored);
+rule_tests!(jwt_issuer_enforced, "jwt.issuer-enforced", fails_with_jwt_issuer_ignored => Flaw::JwtIssuerIgnored);
+rule_tests!(jwt_not_in_url, "jwt.not-in-url", fails_with_jwt_in_query => Flaw::JwtInQuery);
+rule_tests!(jwt_malformed_no_server_error, "jwt.malformed-no-server-error", fails_with_jwt_malformed_500 => Flaw::JwtMalformed500);

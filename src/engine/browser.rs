@@ -262,11 +262,13 @@ impl Browser {
     ) -> Result<(), StepError> {
         let steps = ctx
             .target
-            .flows
-            .get(flow)
+            .flow(flow)
             .ok_or_else(|| StepError::Flow(format!("the profile defines no {flow} flow")))?;
         self.last_flow_set_cookies.clear();
-        let mut vars = if flow == FlowName::Login || flow == FlowName::Anonymous {
+        let mut vars = if matches!(
+            flow,
+            FlowName::Login | FlowName::Anonymous | FlowName::TokenLogin
+        ) {
             Vars::new()
         } else {
             self.vars.clone()
@@ -313,8 +315,10 @@ impl Browser {
                 extracted.insert(var.clone(), value);
             }
         }
-        if flow == FlowName::Login {
-            self.vars = extracted;
+        match flow {
+            FlowName::Login => self.vars = extracted,
+            FlowName::TokenLogin => self.vars.extend(extracted),
+            _ => {}
         }
         Ok(())
     }
@@ -371,10 +375,14 @@ impl Browser {
     }
 }
 
-/// Classifies an answer to the protected request.
+/// Classifies an answer to the session-protected request.
 pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
+    classify_with(&ctx.target.flows.access, ex)
+}
+
+/// Classifies an answer with a profile's access classifiers.
+pub fn classify_with(access: &crate::profile::AccessSpec, ex: &Exchange) -> AccessOutcome {
     let r = &ex.response;
-    let access = &ctx.target.flows.access;
     let body = r.body_text();
     if access.allowed.matches(r.status, &body) {
         AccessOutcome::Allowed
@@ -385,6 +393,16 @@ pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
             Some(d) if !d.matches(r.status, &body) => AccessOutcome::Unexpected,
             _ => AccessOutcome::Denied,
         }
+    }
+}
+
+/// Whether an outcome meets an expectation.
+pub fn meets(expect: crate::spec::Expect, outcome: AccessOutcome) -> bool {
+    use crate::spec::Expect;
+    match expect {
+        Expect::Allowed => outcome == AccessOutcome::Allowed,
+        Expect::Denied => outcome == AccessOutcome::Denied,
+        Expect::NoServerError => outcome != AccessOutcome::ServerError,
     }
 }
 

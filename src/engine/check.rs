@@ -13,6 +13,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, check: &Check) -> RuleResult 
         Check::Cookie(a) => cookie(rc, rule, *a),
         Check::SessionId(SessionIdAssertion::Opaque) => opaque(rc, rule),
         Check::SessionId(SessionIdAssertion::Entropy) => entropy(rc, rule).await,
+        Check::Jwt(a) => super::token::check(rc, rule, *a),
     }
 }
 

@@ -15,6 +15,7 @@ mod check;
 mod property;
 mod result;
 mod scenario;
+mod token;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use result::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, REPORT_SCHEMA, Report, RuleResult, Status,
     Summary, TargetInfo, Tool,
 };
+pub use token::TokenBaseline;
 
 use crate::http::{Client, ClientConfig, Exchange, HttpError};
 use crate::profile::{FlowName, Target};
@@ -194,6 +196,8 @@ pub struct Baseline {
     pub session_id: String,
     /// The whole preflight transcript.
     pub transcript: Vec<Recorded>,
+    /// The access token of the token preflight, when the profile has a `token` section.
+    pub token: Option<TokenBaseline>,
 }
 
 /// Everything a rule needs.
@@ -223,6 +227,11 @@ pub fn client_for(target: &Target, mut config: ClientConfig) -> Result<Client, H
         client
             .redactor()
             .register(&user.password, &format!("password:{name}"));
+    }
+    for (i, key) in target.signing_keys.iter().enumerate() {
+        client
+            .redactor()
+            .register(&key.material, &format!("signing-key:{i}"));
     }
     Ok(client)
 }
@@ -304,6 +313,40 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
             RunError::LoginFailed(format!("no Set-Cookie for `{name}` was seen during login"))
         })?;
     let session_id = b.jar.get(&name).cloned().unwrap_or_default();
+    let token = if target.token.is_some() {
+        let mut tb = Browser::new("preflight (token)");
+        let before = transcript.len();
+        let t = tb
+            .token_login(&ctx, "alice", &mut transcript)
+            .await
+            .map_err(|e| match e {
+                StepError::Http(e) => RunError::Unreachable(e),
+                StepError::Flow(m) => {
+                    RunError::LoginFailed(format!("token login as alice failed: {m}"))
+                }
+            })?;
+        let exchange = transcript
+            .get(before..)
+            .and_then(|s| s.last())
+            .map(|r| r.exchange.clone())
+            .ok_or_else(|| RunError::LoginFailed("the token login sent no request".into()))?;
+        let outcomes = tb
+            .token_access(&ctx, &t, None, "token access (preflight)", &mut transcript)
+            .await
+            .map_err(RunError::from)?;
+        if outcomes.iter().any(|o| *o != AccessOutcome::Allowed) {
+            let status = transcript
+                .last()
+                .map(|r| r.exchange.response.status)
+                .unwrap_or(0);
+            return Err(RunError::LoginFailed(format!(
+                "with alice's access token the token-protected request answered {status}, not the profile's `token.access.allowed`"
+            )));
+        }
+        Some(TokenBaseline { token: t, exchange })
+    } else {
+        None
+    };
     Ok((
         ctx,
         Baseline {
@@ -312,6 +355,7 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
             url,
             session_id,
             transcript,
+            token,
         },
     ))
 }
@@ -482,6 +526,7 @@ async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         Some(RuleKind::Check(c)) => check::run(rc, rule, c).await,
         Some(RuleKind::Scenario(steps)) => scenario::run(rc, rule, steps).await,
         Some(RuleKind::Property(p)) => property::run(rc, rule, p).await,
+        Some(RuleKind::Attack(a)) => token::attack(rc, rule, a).await,
         None => RuleResult::new(rule, Status::Error)
             .because("the rule has no kind (spec validation should have caught this)"),
     };

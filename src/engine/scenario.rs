@@ -333,10 +333,7 @@ fn judge(
     label: &str,
     transcript: &[Recorded],
 ) -> Option<Verdict> {
-    let ok = match expect {
-        Expect::Allowed => outcome == AccessOutcome::Allowed,
-        Expect::Denied => outcome == AccessOutcome::Denied,
-    };
+    let ok = super::browser::meets(expect, outcome);
     if ok {
         return None;
     }

@@ -1,4 +1,5 @@
-//! Generators for tampered credentials: proptest strategies that mutate a live session id.
+//! Generators for tampered credentials: proptest strategies that mutate a live session id or
+//! access token, and malformed tokens.
 //!
 //! Owns the mutation vocabulary ([`MutationKind`], [`Mutation`]), its pure application
 //! ([`apply`]) and human-readable description ([`Mutation::describe`]), and the strategy
@@ -13,9 +14,11 @@
 //! The module is declared as `r#gen` because `gen` is reserved in Rust 2024; refer to it as
 //! `authprobe::r#gen`.
 
+mod malformed;
 mod mutation;
 mod strategy;
 
+pub use malformed::malformed_tokens;
 pub use mutation::{Mutation, MutationKind, apply, is_cookie_octet, is_cookie_octet_string};
 pub use strategy::{MutatedId, id_alphabet, session_id_mutations};
 

@@ -1,6 +1,23 @@
-//! JSON Web Tokens as an auditor sees them: public keys read from a JWKS ([`keys`]) and the
-//! forgery toolkit ([`dangerous`]) that builds the tokens a correct service must refuse.
+//! JSON Web Tokens as an auditor sees them.
 //!
-//! This module only builds and inspects tokens; it never does network I/O.
+//! - [`decode`]: the lossless compact-serialisation parser (anomalies, never a panic);
+//! - [`claims`]: what anyone holding a token can read (secrets, personal data) and its lifetime;
+//! - [`keys`]: public keys read from a JWKS and written in every serialisation a confused
+//!   verifier might use;
+//! - [`dangerous`]: the forgery toolkit that builds the tokens a correct service must refuse;
+//! - [`inspect`]: the offline report of `authprobe inspect jwt`.
+//!
+//! Nothing here does network I/O or prints; verification (in `inspect` only) uses the
+//! third-party `jsonwebtoken` crate, never our own code.
+
+pub mod claims;
 pub mod dangerous;
+pub mod decode;
+pub mod inspect;
 pub mod keys;
+
+pub use claims::{Exposure, ExposureClass, Lifetime, exposures, lifetime};
+pub use decode::{
+    Anomaly, AnomalyKind, DecodeError, DecodeErrorKind, Jws, Payload, Segment, b64url, decode,
+    encode_compact,
+};

@@ -57,6 +57,9 @@ pub struct ProfileFile {
     pub session: SessionSpec,
     /// The flows.
     pub flows: Flows,
+    /// Access tokens (JWTs): how to obtain one and where it is accepted.
+    #[serde(default)]
+    pub token: Option<TokenSpec>,
     /// Policy overrides, e.g. `{cookie_max_lifetime: 12h}`.
     #[serde(default)]
     pub policy: PolicyOverrides,
@@ -128,6 +131,78 @@ pub struct Flows {
     pub access: AccessSpec,
 }
 
+/// Access tokens: a login flow that yields one, the variable that holds it, and the request
+/// that accepts it.
+///
+/// ```yaml
+/// token:
+///   login:
+///     - request: {method: POST, path: /oauth/token, form: {grant_type: password, username: "{{user.username}}", password: "{{user.password}}"}}
+///       extract: {access_token: "json:/access_token"}
+///   from: access_token
+///   access:
+///     request: {path: /api/me, headers: {Authorization: "Bearer {{access_token}}"}}
+///     allowed: {status: [200]}
+///     denied: {status: [401]}
+///   jwks_url: /.well-known/jwks.json
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSpec {
+    /// Obtains a token; variables `user.username` and `user.password`.
+    pub login: Vec<Spanned<FlowStep>>,
+    /// The variable (extracted by `login`) holding the access token.
+    pub from: String,
+    /// The request that needs the token; it uses `{{<from>}}` in a header, cookie or body.
+    pub access: AccessSpec,
+    /// The service's JWKS (path on the target, or a URL on the same origin).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The service's signing keys (white-box mode): PEM private keys or HMAC secrets, from
+    /// files or environment variables. `{key: {file: keys/signing.pem}}` or
+    /// `{key: {env: JWT_SECRET}, alg: HS256}`.
+    #[serde(default)]
+    pub signing_keys: Vec<Spanned<KeySpec>>,
+    /// Claim names the owner accepts in token payloads (merged with the policy's).
+    #[serde(default)]
+    pub claims_allow: Vec<String>,
+}
+
+/// A signing key of the service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Where the key comes from (a PEM private key, or an HMAC secret with `alg: HS*`).
+    pub key: SecretSource,
+    /// The algorithm, e.g. `HS256`; for PEM keys it is inferred (EC → ES256, RSA → RS256).
+    #[serde(default)]
+    pub alg: Option<String>,
+    /// The key id tokens signed with it carry.
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// A resolved signing key (secret material; never printed).
+#[derive(Clone)]
+pub struct SigningKeyMaterial {
+    /// PEM text or HMAC secret.
+    pub material: String,
+    /// Declared algorithm.
+    pub alg: Option<String>,
+    /// Declared key id.
+    pub kid: Option<String>,
+}
+
+impl fmt::Debug for SigningKeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SigningKeyMaterial {{ alg: {:?}, kid: {:?}, material: <redacted> }}",
+            self.alg, self.kid
+        )
+    }
+}
+
 /// Which flow; used in messages and evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,6 +215,8 @@ pub enum FlowName {
     LogoutEverywhere,
     /// `flows.anonymous`.
     Anonymous,
+    /// `token.login`.
+    TokenLogin,
 }
 
 impl fmt::Display for FlowName {
@@ -149,6 +226,7 @@ impl fmt::Display for FlowName {
             FlowName::Logout => "logout",
             FlowName::LogoutEverywhere => "logout_everywhere",
             FlowName::Anonymous => "anonymous",
+            FlowName::TokenLogin => "token login",
         })
     }
 }
@@ -161,6 +239,7 @@ impl Flows {
             FlowName::Logout => self.logout.as_deref(),
             FlowName::LogoutEverywhere => self.logout_everywhere.as_deref(),
             FlowName::Anonymous => self.anonymous.as_deref(),
+            FlowName::TokenLogin => None,
         }
     }
 }
@@ -347,6 +426,10 @@ pub struct Target {
     pub session_cookie: Option<String>,
     /// The flows.
     pub flows: Flows,
+    /// The token section.
+    pub token: Option<TokenSpec>,
+    /// Resolved signing keys of the token section.
+    pub signing_keys: Vec<SigningKeyMaterial>,
     /// Extractors of every flow step, parsed: (flow, step index) → (var, extractor).
     pub extractors: BTreeMap<(u8, usize), Vec<(String, Extractor)>>,
     /// Policy overrides from the profile.
@@ -371,7 +454,27 @@ impl Target {
         if self.users.contains_key("bob") {
             c.insert(Capability::SecondUser);
         }
+        if let Some(t) = &self.token {
+            c.insert(Capability::Jwt);
+            if t.jwks_url.is_some() {
+                c.insert(Capability::Jwks);
+            }
+            if !self.signing_keys.is_empty() {
+                c.insert(Capability::SigningKey);
+            }
+        }
+        if is_loopback(&self.base_url) {
+            c.insert(Capability::Loopback);
+        }
         c
+    }
+
+    /// The steps of a flow, if the profile defines it.
+    pub fn flow(&self, name: FlowName) -> Option<&[Spanned<FlowStep>]> {
+        match name {
+            FlowName::TokenLogin => self.token.as_ref().map(|t| t.login.as_slice()),
+            other => self.flows.get(other),
+        }
     }
 
     /// The parsed extractors of one step.
@@ -626,6 +729,9 @@ impl Profile {
                 "list at least one status",
             ));
         }
+        if let Some(t) = &s.token {
+            self.check_token(t, url.as_ref(), &mut out);
+        }
         for (key, msg) in s.policy.problems() {
             out.push(Diagnostic::new(
                 &self.file,
@@ -647,6 +753,113 @@ impl Profile {
             ));
         }
         out
+    }
+
+    fn check_token(&self, t: &TokenSpec, url: Option<&Url>, out: &mut Diagnostics) {
+        let loc = &self.spec.base_url.referenced;
+        if t.login.is_empty() {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "token.login",
+                "a flow needs at least one request",
+            ));
+        }
+        let mut vars: BTreeSet<String> =
+            ["user.username", "user.password"].map(String::from).into();
+        for (i, step) in t.login.iter().enumerate() {
+            let path = format!("token.login[{i}]");
+            self.check_request(&step.value.request, &vars, &step.referenced, &path, out);
+            for (var, ex) in &step.value.extract {
+                if let Err(msg) = Extractor::parse(ex) {
+                    out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
+                }
+                vars.insert(var.clone());
+            }
+        }
+        if !vars.contains(&t.from) {
+            out.push(
+                self.d(
+                    loc,
+                    "token.from",
+                    format!("`{}` is not extracted by token.login", t.from),
+                )
+                .with_hint("extract it, e.g. `extract: {access_token: \"json:/access_token\"}`"),
+            );
+        }
+        self.check_request(&t.access.request, &vars, loc, "token.access.request", out);
+        let uses_token = |text: &str| {
+            text.contains(&format!("{{{{{}}}}}", t.from))
+                || text.contains(&format!("{{{{ {} }}}}", t.from))
+        };
+        let r = &t.access.request;
+        if !(uses_token(&r.path)
+            || r.headers.values().any(|v| uses_token(v))
+            || r.body.as_deref().is_some_and(uses_token)
+            || r.form.iter().flatten().any(|(_, v)| uses_token(v)))
+        {
+            out.push(
+                self.d(
+                    loc,
+                    "token.access.request",
+                    format!("the request does not use `{{{{{}}}}}`", t.from),
+                )
+                .with_hint(
+                    "send the token, e.g. `headers: {Authorization: \"Bearer {{access_token}}\"}`",
+                ),
+            );
+        }
+        if let Some(j) = &t.jwks_url {
+            let ok = match url {
+                Some(base) => base
+                    .join(j)
+                    .map(|u| u.origin() == base.origin())
+                    .unwrap_or(false),
+                None => true,
+            };
+            if !ok {
+                out.push(self.d(
+                    loc,
+                    "token.jwks_url",
+                    format!("`{j}` is not on the target's origin"),
+                ));
+            }
+        }
+        for (i, k) in t.signing_keys.iter().enumerate() {
+            if let SecretSource::PublicDemo(_) = k.value.key
+                && !url.is_some_and(is_loopback)
+            {
+                out.push(self.d(
+                    &k.referenced,
+                    format!("token.signing_keys[{i}].key"),
+                    "`public_demo` keys are accepted only for loopback targets",
+                ));
+            }
+            if let Some(alg) = &k.value.alg
+                && !matches!(
+                    alg.as_str(),
+                    "HS256"
+                        | "HS384"
+                        | "HS512"
+                        | "RS256"
+                        | "RS384"
+                        | "RS512"
+                        | "PS256"
+                        | "PS384"
+                        | "PS512"
+                        | "ES256"
+                        | "ES384"
+                        | "EdDSA"
+                )
+            {
+                out.push(self.d(
+                    &k.referenced,
+                    format!("token.signing_keys[{i}].alg"),
+                    format!("unknown algorithm `{alg}`"),
+                ));
+            }
+        }
     }
 
     fn check_request(
@@ -717,59 +930,76 @@ impl Profile {
         }
     }
 
+    /// Reads one secret; a problem becomes a located diagnostic. A file secret keeps its
+    /// content except one trailing newline (PEM keys keep their inner newlines).
+    fn read_secret(
+        &self,
+        source: &SecretSource,
+        loc: &serde_saphyr::Location,
+        path: &str,
+        out: &mut Diagnostics,
+    ) -> Option<String> {
+        match source {
+            SecretSource::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.is_empty() => Some(v),
+                Ok(_) | Err(std::env::VarError::NotPresent) => {
+                    out.push(
+                        self.d(
+                            loc,
+                            path,
+                            format!("environment variable `{var}` is not set"),
+                        )
+                        .with_hint(format!("export {var}=... before running authprobe")),
+                    );
+                    None
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    out.push(self.d(
+                        loc,
+                        path,
+                        format!("environment variable `{var}` is not valid utf-8"),
+                    ));
+                    None
+                }
+            },
+            SecretSource::File(p) => {
+                let full = if p.is_absolute() {
+                    p.clone()
+                } else {
+                    self.file.parent().unwrap_or(Path::new(".")).join(p)
+                };
+                match std::fs::read_to_string(&full) {
+                    Ok(v) => Some(v.trim_end_matches(['\n', '\r']).to_string()),
+                    Err(e) => {
+                        out.push(self.d(
+                            loc,
+                            path,
+                            format!(
+                                "cannot read secret file {}: {}",
+                                full.display(),
+                                diag::lower(&e.to_string())
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            SecretSource::PublicDemo(v) => Some(v.clone()),
+        }
+    }
+
     /// Reads the secrets (environment variables, files) and builds the [`Target`].
     pub fn resolve(&self) -> Result<Target, Diagnostics> {
         let mut out = Diagnostics::default();
         let s = &self.spec;
         let mut users = BTreeMap::new();
         for (name, user) in &s.users {
-            let password = match &user.value.password {
-                SecretSource::Env(var) => match std::env::var(var) {
-                    Ok(v) if !v.is_empty() => Some(v),
-                    Ok(_) | Err(std::env::VarError::NotPresent) => {
-                        out.push(
-                            self.d(
-                                &user.referenced,
-                                format!("users.{name}.password"),
-                                format!("environment variable `{var}` is not set"),
-                            )
-                            .with_hint(format!("export {var}=... before running authprobe")),
-                        );
-                        None
-                    }
-                    Err(std::env::VarError::NotUnicode(_)) => {
-                        out.push(self.d(
-                            &user.referenced,
-                            format!("users.{name}.password"),
-                            format!("environment variable `{var}` is not valid utf-8"),
-                        ));
-                        None
-                    }
-                },
-                SecretSource::File(p) => {
-                    let full = if p.is_absolute() {
-                        p.clone()
-                    } else {
-                        self.file.parent().unwrap_or(Path::new(".")).join(p)
-                    };
-                    match std::fs::read_to_string(&full) {
-                        Ok(v) => Some(v.trim_end_matches(['\n', '\r']).to_string()),
-                        Err(e) => {
-                            out.push(self.d(
-                                &user.referenced,
-                                format!("users.{name}.password"),
-                                format!(
-                                    "cannot read password file {}: {}",
-                                    full.display(),
-                                    diag::lower(&e.to_string())
-                                ),
-                            ));
-                            None
-                        }
-                    }
-                }
-                SecretSource::PublicDemo(v) => Some(v.clone()),
-            };
+            let password = self.read_secret(
+                &user.value.password,
+                &user.referenced,
+                &format!("users.{name}.password"),
+                &mut out,
+            );
             if let Some(password) = password {
                 users.insert(
                     name.clone(),
@@ -780,14 +1010,34 @@ impl Profile {
                 );
             }
         }
+        let mut signing_keys = Vec::new();
+        if let Some(t) = &s.token {
+            for (i, k) in t.signing_keys.iter().enumerate() {
+                let path = format!("token.signing_keys[{i}].key");
+                if let Some(material) =
+                    self.read_secret(&k.value.key, &k.referenced, &path, &mut out)
+                {
+                    signing_keys.push(SigningKeyMaterial {
+                        material,
+                        alg: k.value.alg.clone(),
+                        kid: k.value.kid.clone(),
+                    });
+                }
+            }
+        }
         let mut extractors = BTreeMap::new();
         for flow in [
+            FlowName::TokenLogin,
             FlowName::Login,
             FlowName::Logout,
             FlowName::LogoutEverywhere,
             FlowName::Anonymous,
         ] {
-            for (i, step) in s.flows.get(flow).unwrap_or(&[]).iter().enumerate() {
+            let steps = match flow {
+                FlowName::TokenLogin => s.token.as_ref().map(|t| t.login.as_slice()),
+                other => s.flows.get(other),
+            };
+            for (i, step) in steps.unwrap_or(&[]).iter().enumerate() {
                 let mut list = Vec::new();
                 for (var, ex) in &step.value.extract {
                     if let Ok(e) = Extractor::parse(ex) {
@@ -814,6 +1064,8 @@ impl Profile {
             users,
             session_cookie: s.session.cookie.clone(),
             flows: s.flows.clone(),
+            token: s.token.clone(),
+            signing_keys,
             extractors,
             policy: s.policy.clone(),
             limits: s.limits.clone(),

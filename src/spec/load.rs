@@ -28,6 +28,7 @@ pub const BUILTIN_SPECS: &[(&str, &str)] = &[
         "specs/sessions.yaml",
         include_str!("../../specs/sessions.yaml"),
     ),
+    ("specs/jwt.yaml", include_str!("../../specs/jwt.yaml")),
 ];
 
 /// Top level of a spec file, positions only.
@@ -182,6 +183,7 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         rule.check.is_some(),
         rule.scenario.is_some(),
         rule.property.is_some(),
+        rule.attack.is_some(),
     ]
     .iter()
     .filter(|k| **k)
@@ -189,17 +191,55 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
     if kinds != 1 {
         err(
             "",
-            format!("a rule needs exactly one of `check`, `scenario`, `property` (found {kinds})"),
+            format!(
+                "a rule needs exactly one of `check`, `scenario`, `property`, `attack` (found {kinds})"
+            ),
             None,
         );
     }
     let requires: BTreeSet<Capability> = rule.requires.iter().copied().collect();
-    if !requires.contains(&Capability::Session) {
+    if !requires.contains(&Capability::Session) && !requires.contains(&Capability::Jwt) {
         err(
             "requires",
-            "every rule of this catalogue needs the `session` capability".into(),
-            Some("add `session` to `requires`"),
+            "every rule needs the `session` or the `jwt` capability".into(),
+            Some("add `session` (cookie sessions) or `jwt` (access tokens) to `requires`"),
         );
+    }
+    let token_rule = matches!(rule.check, Some(super::Check::Jwt(_)))
+        || rule.attack.is_some()
+        || rule
+            .property
+            .as_ref()
+            .is_some_and(|p| !matches!(p.for_all, Generator::SessionId(_)));
+    if token_rule && !requires.contains(&Capability::Jwt) {
+        err(
+            "requires",
+            "a token check, attack or token generator needs the `jwt` capability".into(),
+            Some("add `jwt` to `requires`"),
+        );
+    }
+    if let Some(a) = &rule.attack {
+        if a.forge.is_empty() && a.resign.is_empty() && a.via.is_none() {
+            err(
+                "attack",
+                "the attack lists no `forge`, `resign` or `via`".into(),
+                None,
+            );
+        }
+        if !a.resign.is_empty() && !requires.contains(&Capability::SigningKey) {
+            err(
+                "attack.resign",
+                "re-signing needs the `signing_key` capability".into(),
+                Some("add `signing_key` to `requires`"),
+            );
+        }
+        if a.expect == super::Expect::Allowed {
+            err(
+                "attack.expect",
+                "an attack must expect `denied` or `no_server_error`".into(),
+                None,
+            );
+        }
     }
     let need_user = |user: &str, sub: String, err: &mut dyn FnMut(&str, String, Option<&str>)| {
         if !SPEC_USERS.contains(&user) {
@@ -274,6 +314,13 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
                     if !a.is_control() {
                         has_probe = true;
                     }
+                    if a.expect == super::Expect::NoServerError {
+                        err(
+                            &sub,
+                            "`access` steps expect `allowed` or `denied`".into(),
+                            None,
+                        );
+                    }
                 }
                 Step::ExpectSessionId(e) => {
                     if !snapshots.contains_key(e.differs_from.as_str()) {
@@ -310,7 +357,7 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         }
         need_user(&p.given.login, "property.given.login".into(), &mut err);
         match &p.for_all {
-            Generator::SessionId(g) => {
+            Generator::SessionId(g) | Generator::Token(g) => {
                 if g.mutations.is_empty() {
                     err(
                         "property.for_all.session_id.mutations",
@@ -322,6 +369,17 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
                     err(
                         "property.for_all.session_id.max_mutations",
                         format!("{} is out of range 1..=8", g.max_mutations),
+                        None,
+                    );
+                }
+            }
+            Generator::MalformedToken(m) => {
+                if let Some(n) = m.max_len
+                    && !(16..=65_536).contains(&n)
+                {
+                    err(
+                        "property.for_all.malformed_token.max_len",
+                        format!("{n} is out of range 16..=65536"),
                         None,
                     );
                 }
@@ -450,7 +508,7 @@ rules:
     #[test]
     fn builtin_catalogue_loads_without_problems() {
         let c = builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(c.rules.len(), 14);
+        assert_eq!(c.rules.len(), 33);
     }
 
     #[test]

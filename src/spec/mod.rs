@@ -95,6 +95,9 @@ pub struct Rule {
     /// Kind `property`: generated cases that must all meet an expectation.
     #[serde(default)]
     pub property: Option<Property>,
+    /// Kind `attack`: forged or re-signed access tokens that must all be refused.
+    #[serde(default)]
+    pub attack: Option<Attack>,
     /// Where the rule was defined (filled by the loader).
     #[serde(skip)]
     pub origin: Origin,
@@ -109,15 +112,18 @@ pub enum RuleKind<'a> {
     Scenario(&'a [Step]),
     /// Generated cases.
     Property(&'a Property),
+    /// Forged tokens.
+    Attack(&'a Attack),
 }
 
 impl Rule {
     /// The rule's kind; the loader guarantees exactly one is present.
     pub fn kind(&self) -> Option<RuleKind<'_>> {
-        match (&self.check, &self.scenario, &self.property) {
-            (Some(c), None, None) => Some(RuleKind::Check(c)),
-            (None, Some(s), None) => Some(RuleKind::Scenario(s)),
-            (None, None, Some(p)) => Some(RuleKind::Property(p)),
+        match (&self.check, &self.scenario, &self.property, &self.attack) {
+            (Some(c), None, None, None) => Some(RuleKind::Check(c)),
+            (None, Some(s), None, None) => Some(RuleKind::Scenario(s)),
+            (None, None, Some(p), None) => Some(RuleKind::Property(p)),
+            (None, None, None, Some(a)) => Some(RuleKind::Attack(a)),
             _ => None,
         }
     }
@@ -184,6 +190,17 @@ pub enum Capability {
     AnonymousSession,
     /// A second test user (`bob`) is defined.
     SecondUser,
+    /// The profile has a `token` section: login yields an access token (a JWT) that
+    /// authenticates the token-protected request.
+    Jwt,
+    /// The profile names the service's JWKS URL (`token.jwks_url`).
+    Jwks,
+    /// The profile gives the service's token signing key(s) (`token.signing_keys`): white-box
+    /// forging of expired, wrong-audience ... tokens signed with the real key.
+    SigningKey,
+    /// The target is on loopback, so authprobe may serve attacker material (a JWKS) that
+    /// the target can fetch.
+    Loopback,
 }
 
 impl Capability {
@@ -195,6 +212,10 @@ impl Capability {
             Capability::LogoutEverywhere => "logout_everywhere",
             Capability::AnonymousSession => "anonymous_session",
             Capability::SecondUser => "second_user",
+            Capability::Jwt => "jwt",
+            Capability::Jwks => "jwks",
+            Capability::SigningKey => "signing_key",
+            Capability::Loopback => "loopback",
         }
     }
 }
@@ -212,6 +233,66 @@ pub enum Check {
     Cookie(CookieAssertion),
     /// A property of the session id value.
     SessionId(SessionIdAssertion),
+    /// A property of the access token (a JWT) the token login returned.
+    Jwt(JwtAssertion),
+}
+
+/// What to assert about the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JwtAssertion {
+    /// No secrets (password fields and hashes, API keys, private keys) in the readable payload.
+    PayloadNoSecrets,
+    /// No personal data (email, phone, address, national ids, card numbers) in the payload.
+    PayloadNoPersonalData,
+    /// The token has an `exp` claim.
+    ExpiryPresent,
+    /// `exp - iat` is at most the policy's `access_token_max_lifetime`.
+    ShortLived,
+    /// An HMAC-signed token's secret is not in the dictionary of common secrets.
+    WeakSecret,
+}
+
+/// Kind `attack`: tokens derived from a live access token, each sent in place of it; every
+/// one must meet `expect`. A positive control (the untampered token is accepted) runs before
+/// and after.
+///
+/// ```yaml
+/// attack:
+///   forge: [none_algorithm]
+///   expect: denied
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attack {
+    /// Forgeries from the toolkit, in Wycheproof's vocabulary (`none_algorithm`,
+    /// `missing_signature`, `symmetry_confusion`, `attacker_provided_embedded_jwk`, ...).
+    #[serde(default)]
+    pub forge: Vec<crate::jwt::dangerous::ForgeryKind>,
+    /// Claim changes signed with the real key (white-box): `expired`, `not_yet_valid`,
+    /// `wrong_audience`, `wrong_issuer`.
+    #[serde(default)]
+    pub resign: Vec<ClaimAttack>,
+    /// Send the untampered token another way (e.g. `{query: [access_token]}`), without the
+    /// profile's own transport (Authorization header or cookie).
+    #[serde(default)]
+    pub via: Option<Via>,
+    /// What every derived request must answer.
+    pub expect: Expect,
+}
+
+/// A claim change signed with the service's real key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimAttack {
+    /// `exp` 10 minutes in the past.
+    Expired,
+    /// `nbf` 10 minutes in the future.
+    NotYetValid,
+    /// `aud` changed to another audience.
+    WrongAudience,
+    /// `iss` changed to another issuer.
+    WrongIssuer,
 }
 
 /// What to assert about the session cookie's `Set-Cookie`.
@@ -374,6 +455,9 @@ pub enum Expect {
     /// Access is not granted: the `allowed` classifier does not match and the answer is not
     /// a server error (5xx).
     Denied,
+    /// Anything but a server error (5xx): for malformed input, where refusal is expected
+    /// but the point is that the server copes.
+    NoServerError,
 }
 
 impl fmt::Display for Expect {
@@ -381,6 +465,7 @@ impl fmt::Display for Expect {
         f.write_str(match self {
             Expect::Allowed => "allowed",
             Expect::Denied => "denied",
+            Expect::NoServerError => "not a server error",
         })
     }
 }
@@ -422,6 +507,21 @@ pub struct Given {
 pub enum Generator {
     /// Mutations of the live session id, sent as the session cookie.
     SessionId(SessionIdGenerator),
+    /// Mutations of the live access token, sent in its place:
+    /// `{token: {mutations: [bit_flip, substitute]}}`.
+    Token(SessionIdGenerator),
+    /// Malformed tokens (garbage, wrong segment counts, bad base64, non-JSON, huge values),
+    /// sent in place of the access token: `{malformed_token: {}}`.
+    MalformedToken(MalformedTokenGenerator),
+}
+
+/// Parameters of the `malformed_token` generator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalformedTokenGenerator {
+    /// Longest generated token in bytes (default 4096).
+    #[serde(default)]
+    pub max_len: Option<u32>,
 }
 
 /// Parameters of the `session_id` generator.

@@ -117,6 +117,12 @@ pub struct Policy {
     pub session_id_samples: u32,
     /// Minimum estimated entropy of a session id, in bits.
     pub session_id_min_entropy_bits: u32,
+    /// Longest acceptable access-token lifetime (`exp - iat`).
+    pub access_token_max_lifetime: Seconds,
+    /// Claim names (or JSON pointers) the owner accepts in token payloads.
+    pub jwt_claims_allow: Vec<String>,
+    /// Longest authprobe waits for a real token to expire when no signing key is given.
+    pub max_wait: Seconds,
 }
 
 impl Default for Policy {
@@ -128,6 +134,9 @@ impl Default for Policy {
             cookie_domain: None,
             session_id_samples: 32,
             session_id_min_entropy_bits: 128,
+            access_token_max_lifetime: Seconds(900),
+            jwt_claims_allow: Vec::new(),
+            max_wait: Seconds(60),
         }
     }
 }
@@ -161,6 +170,15 @@ pub struct PolicyOverrides {
     /// Minimum session-id entropy in bits, e.g. `128`.
     #[serde(default)]
     pub session_id_min_entropy_bits: Option<u32>,
+    /// Longest access-token lifetime, e.g. `15m`.
+    #[serde(default)]
+    pub access_token_max_lifetime: Option<Seconds>,
+    /// Claims the owner accepts in token payloads, e.g. `[email]`.
+    #[serde(default)]
+    pub jwt_claims_allow: Option<Vec<String>>,
+    /// Longest wait for a real token to expire, e.g. `60s`.
+    #[serde(default)]
+    pub max_wait: Option<Seconds>,
 }
 
 impl PolicyOverrides {
@@ -181,6 +199,14 @@ impl PolicyOverrides {
             session_id_min_entropy_bits: self
                 .session_id_min_entropy_bits
                 .unwrap_or(base.session_id_min_entropy_bits),
+            access_token_max_lifetime: self
+                .access_token_max_lifetime
+                .unwrap_or(base.access_token_max_lifetime),
+            jwt_claims_allow: self
+                .jwt_claims_allow
+                .clone()
+                .unwrap_or_else(|| base.jwt_claims_allow.clone()),
+            max_wait: self.max_wait.unwrap_or(base.max_wait),
         }
     }
 

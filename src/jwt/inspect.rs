@@ -1,0 +1,245 @@
+//! `authprobe inspect jwt`: an offline report of one token — decoded header and payload,
+//! anomalies, what anyone can read in it, its lifetime and, given a key, whether its
+//! signature verifies. The token is never sent anywhere.
+//!
+//! Verification uses the `jsonwebtoken` crate with the algorithm family taken from the
+//! key (EC → ES*, RSA → RS*/PS*, Ed25519 → EdDSA, a secret → HS*), never from the token: a
+//! token whose `alg` is outside the key's family is reported as refused.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::claims::{Exposure, Lifetime, exposures, lifetime};
+use super::decode::{Anomaly, Jws, decode};
+
+/// A key to verify with.
+#[derive(Debug, Clone)]
+pub enum VerifyKey {
+    /// A PEM public key (EC, RSA or Ed25519).
+    Pem(String),
+    /// An HMAC secret.
+    Secret(Vec<u8>),
+    /// A JWKS document; the key is chosen by the token's `kid`.
+    Jwks(String),
+}
+
+/// The verification result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// True when the signature verifies with the key.
+    pub verified: bool,
+    /// The algorithm used (from the key's family).
+    pub algorithm: Option<String>,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct JwtInspection {
+    /// The decoded header.
+    pub header: Value,
+    /// The decoded payload (JSON when it is JSON).
+    pub payload: Value,
+    /// Signature length in bytes.
+    pub signature_bytes: usize,
+    /// Everything odd about the encoding.
+    pub anomalies: Vec<Anomaly>,
+    /// What anyone holding the token can read (secrets, personal data).
+    pub exposures: Vec<Exposure>,
+    /// exp/iat/nbf and the lifetime.
+    pub lifetime: Lifetime,
+    /// The verification result, when a key was given.
+    pub verification: Option<Verification>,
+}
+
+fn family(alg: &str) -> &'static str {
+    match alg.get(..2) {
+        Some("HS") => "hmac",
+        Some("RS") | Some("PS") => "rsa",
+        Some("ES") => "ec",
+        _ if alg == "EdDSA" => "ed",
+        _ => "unknown",
+    }
+}
+
+fn parse_alg(alg: &str) -> Option<jsonwebtoken::Algorithm> {
+    alg.parse().ok()
+}
+
+fn verify(jws: &Jws, key: &VerifyKey) -> Verification {
+    use jsonwebtoken::DecodingKey;
+    let alg = jws.alg().unwrap_or("").to_string();
+    let refuse = |reason: String| Verification {
+        verified: false,
+        algorithm: None,
+        reason,
+    };
+    let (dkey, fam, pinned): (DecodingKey, &str, Option<String>) = match key {
+        VerifyKey::Secret(s) => (DecodingKey::from_secret(s), "hmac", None),
+        VerifyKey::Pem(pem) => {
+            let bytes = pem.as_bytes();
+            if let Ok(k) = DecodingKey::from_ec_pem(bytes) {
+                (k, "ec", None)
+            } else if let Ok(k) = DecodingKey::from_rsa_pem(bytes) {
+                (k, "rsa", None)
+            } else if let Ok(k) = DecodingKey::from_ed_pem(bytes) {
+                (k, "ed", None)
+            } else {
+                return refuse("the key file is not a PEM public key (EC, RSA or Ed25519)".into());
+            }
+        }
+        VerifyKey::Jwks(text) => {
+            let set: jsonwebtoken::jwk::JwkSet = match serde_json::from_str(text) {
+                Ok(s) => s,
+                Err(e) => return refuse(format!("the JWKS is not valid: {e}")),
+            };
+            let jwk = match jws.kid() {
+                Some(kid) => set.find(kid),
+                None if set.keys.len() == 1 => set.keys.first(),
+                None => None,
+            };
+            let Some(jwk) = jwk else {
+                return refuse(format!("no key in the JWKS matches kid {:?}", jws.kid()));
+            };
+            let fam = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => "ec",
+                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => "rsa",
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => "ed",
+                jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_) => "hmac",
+                _ => "unknown",
+            };
+            let pinned = jwk.common.key_algorithm.map(|a| format!("{a:?}"));
+            match DecodingKey::from_jwk(jwk) {
+                Ok(k) => (k, fam, pinned),
+                Err(e) => return refuse(format!("the JWKS key cannot be used: {e}")),
+            }
+        }
+    };
+    if family(&alg) != fam {
+        return refuse(format!(
+            "the token says alg {alg:?} but the key is {fam}: refused (the algorithm comes from the key, never from the token)"
+        ));
+    }
+    if let Some(p) = pinned
+        && p != alg
+    {
+        return refuse(format!("the key is pinned to {p}, the token says {alg}"));
+    }
+    let Some(a) = parse_alg(&alg) else {
+        return refuse(format!("unsupported algorithm {alg:?}"));
+    };
+    let input = jws.signing_input();
+    match jsonwebtoken::crypto::verify(&jws.signature_b64, input.as_bytes(), &dkey, a) {
+        Ok(true) => Verification {
+            verified: true,
+            algorithm: Some(alg.clone()),
+            reason: format!("the {alg} signature verifies with the given key"),
+        },
+        Ok(false) => Verification {
+            verified: false,
+            algorithm: Some(alg.clone()),
+            reason: format!("the {alg} signature does not verify with the given key"),
+        },
+        Err(e) => Verification {
+            verified: false,
+            algorithm: Some(alg.clone()),
+            reason: format!("verification failed: {e}"),
+        },
+    }
+}
+
+/// Inspects one token.
+pub fn inspect(
+    token: &str,
+    key: Option<&VerifyKey>,
+    now: i64,
+) -> Result<JwtInspection, super::decode::DecodeError> {
+    let jws = decode(token.trim())?;
+    let payload = match jws.claims() {
+        Some(c) => Value::Object(c.clone()),
+        None => serde_json::to_value(&jws.payload).unwrap_or(Value::Null),
+    };
+    let empty = serde_json::Map::new();
+    let claims = jws.claims().unwrap_or(&empty);
+    Ok(JwtInspection {
+        header: Value::Object(jws.header.clone()),
+        payload,
+        signature_bytes: jws.signature.len(),
+        anomalies: jws.anomalies.clone(),
+        exposures: exposures(claims, &[]),
+        lifetime: lifetime(claims, now),
+        verification: key.map(|k| verify(&jws, k)),
+    })
+}
+
+/// A readable rendering (no colours).
+pub fn render_text(i: &JwtInspection) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let _ = writeln!(out, "header:\n{}", indent(&pretty(&i.header)));
+    let _ = writeln!(
+        out,
+        "payload (readable by anyone who holds the token):\n{}",
+        indent(&pretty(&i.payload))
+    );
+    let _ = writeln!(out, "signature: {} bytes", i.signature_bytes);
+    let l = &i.lifetime;
+    let _ = writeln!(
+        out,
+        "lifetime: exp {:?}, iat {:?}, nbf {:?}, lifetime {}, expires in {}",
+        l.exp,
+        l.iat,
+        l.nbf,
+        l.lifetime
+            .map(|s| format!("{s} s"))
+            .unwrap_or_else(|| "unbounded (no exp)".into()),
+        l.expires_in
+            .map(|s| format!("{s} s"))
+            .unwrap_or_else(|| "never".into())
+    );
+    if i.exposures.is_empty() {
+        let _ = writeln!(
+            out,
+            "exposed: nothing that looks like a secret or personal data"
+        );
+    } else {
+        let _ = writeln!(out, "exposed:");
+        for e in &i.exposures {
+            let _ = writeln!(
+                out,
+                "  - {} {:?} {}: {}",
+                e.path, e.class, e.category, e.excerpt
+            );
+        }
+    }
+    if i.anomalies.is_empty() {
+        let _ = writeln!(out, "anomalies: none");
+    } else {
+        let _ = writeln!(out, "anomalies:");
+        for a in &i.anomalies {
+            let _ = writeln!(out, "  - {:?}: {}", a.kind, a.message);
+        }
+    }
+    if let Some(v) = &i.verification {
+        let _ = writeln!(
+            out,
+            "verification: {} — {}",
+            if v.verified {
+                "VERIFIED"
+            } else {
+                "NOT VERIFIED"
+            },
+            v.reason
+        );
+    }
+    crate::report::sanitize(&out)
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
