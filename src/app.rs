@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Longest wait, in seconds, for a real token to expire when no signing key is given
+    /// (overrides the policy's `max_wait`, default 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wait: Option<u64>,
     /// Use the spec files in DIR instead of the shipped catalogue.
     #[arg(long, value_name = "DIR")]
     pub specs: Option<PathBuf>,
@@ -223,7 +227,10 @@ fn parse_flaws(names: &[String]) -> Result<TestbedConfig, i32> {
             Err(e) => return Err(err(e)),
         }
     }
-    Ok(TestbedConfig { flaws })
+    Ok(TestbedConfig {
+        flaws,
+        ..TestbedConfig::default()
+    })
 }
 
 fn catalogue(specs: &Option<PathBuf>) -> Result<Catalogue, i32> {
@@ -292,7 +299,10 @@ fn random_seed() -> u64 {
     engine::seed_for(nanos ^ u64::from(std::process::id()), "seed") % 1_000_000_000
 }
 
-async fn execute(catalogue: &Catalogue, target: Target, a: &RunArgs) -> i32 {
+async fn execute(catalogue: &Catalogue, mut target: Target, a: &RunArgs) -> i32 {
+    if let Some(w) = a.max_wait {
+        target.policy.max_wait = Some(crate::spec::Seconds(w));
+    }
     if let Some(rps) = a.max_rps
         && !(rps > 0.0 && rps.is_finite())
     {

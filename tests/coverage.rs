@@ -235,3 +235,77 @@ mod profiles {
         assert_eq!(report.exit_code(), 3);
     }
 }
+
+mod keyless_expiry {
+    use std::net::SocketAddr;
+    use std::path::Path;
+
+    use authprobe::engine::{self, RunOptions, Status};
+    use authprobe::http::ClientConfig;
+    use authprobe::profile::{TESTBED_PROFILE, parse_profile};
+    use authprobe::spec;
+    use authprobe::testbed::{self, Flaw, TestbedConfig};
+
+    /// Runs jwt.expired-rejected with the profile's signing keys removed.
+    async fn run(ttl: u64, flaws: &[Flaw]) -> engine::RuleResult {
+        let config = TestbedConfig {
+            flaws: flaws.iter().copied().collect(),
+            access_token_ttl: Some(ttl),
+        };
+        let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+            .await
+            .unwrap();
+        let text = TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url());
+        let cut = text.find("  signing_keys:").unwrap();
+        let text = format!("{}\n", &text[..cut]);
+        let mut target = parse_profile(&text, Path::new("keyless.yaml"))
+            .and_then(|p| p.resolve())
+            .unwrap_or_else(|d| panic!("{d}"));
+        target.policy.max_wait = Some(spec::Seconds(5));
+        let catalogue = spec::builtin_catalogue().unwrap();
+        let options = RunOptions {
+            seed: 1,
+            only: vec!["jwt.expired-rejected".into()],
+            ..RunOptions::default()
+        };
+        let report = engine::run(
+            &catalogue,
+            target,
+            ClientConfig::default(),
+            &options,
+            &|_| {},
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        bed.shutdown().await;
+        report.results.into_iter().next().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_key_a_short_lived_token_is_watched_until_it_expires() {
+        let r = run(2, &[]).await;
+        assert_eq!(r.status, Status::Pass, "{:?} {:?}", r.reason, r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("waited")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_key_an_expired_token_that_still_works_fails() {
+        let r = run(2, &[Flaw::JwtExpiredAccepted]).await;
+        assert_eq!(r.status, Status::Fail, "{:?} {:?}", r.reason, r.notes);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_key_a_long_lived_token_is_skipped_with_the_reason() {
+        let r = run(300, &[]).await;
+        assert_eq!(r.status, Status::Skip);
+        assert!(
+            r.reason.as_deref().unwrap_or("").contains("max_wait"),
+            "{:?}",
+            r.reason
+        );
+    }
+}

@@ -16,6 +16,7 @@ pub const SEED: u64 = 20261126;
 pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
     let config = TestbedConfig {
         flaws: flaws.iter().copied().collect::<BTreeSet<_>>(),
+        ..TestbedConfig::default()
     };
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
         .await

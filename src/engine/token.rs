@@ -576,6 +576,9 @@ pub(crate) async fn attack(rc: &RuleCtx, rule: &Rule, a: &Attack) -> RuleResult 
     }
     if !a.resign.is_empty() {
         let Some((key, source)) = signing_key_for(rc, &jws, &token) else {
+            if a.resign == [ClaimAttack::Expired] {
+                return wait_for_expiry(rc, rule, &mut b, &token, &jws, transcript).await;
+            }
             return RuleResult::new(rule, Status::Skip).because(format!(
                 "no signing key in the profile matches the token (alg {}, kid {:?})",
                 jws.alg().unwrap_or("?"),
@@ -762,4 +765,101 @@ pub(crate) async fn attack(rc: &RuleCtx, rule: &Rule, a: &Attack) -> RuleResult 
     r.notes.extend(notes);
     r.requests = requests;
     r
+}
+
+/// How long to wait for a token with `exp` to expire on the server's clock, judged from the
+/// server's `Date` header (`server_now`) against ours; `None` when it already expired.
+pub(crate) fn expiry_wait(exp: i64, server_now: Option<i64>, local_now: i64) -> i64 {
+    let now = server_now.unwrap_or(local_now);
+    // One second past exp: RFC 7519 says a token is invalid on or after exp, but common
+    // verifiers reject only when now > exp.
+    (exp - now + 1).max(0)
+}
+
+/// Without a signing key, `expired` waits for the real token to expire (when that takes at
+/// most the policy's `max_wait`) and replays it.
+async fn wait_for_expiry(
+    rc: &RuleCtx,
+    rule: &Rule,
+    b: &mut Browser,
+    token: &str,
+    jws: &Jws,
+    mut transcript: Vec<Recorded>,
+) -> RuleResult {
+    let ctx = &rc.ctx;
+    let Some(exp) = jws.claim_i64("exp") else {
+        return RuleResult::new(rule, Status::Skip)
+            .because("the token has no exp claim and the profile gives no signing key to forge an expired one");
+    };
+    let server_now = transcript
+        .iter()
+        .rev()
+        .find_map(|r| r.exchange.response.header("date"))
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64);
+    let local = now_unix();
+    let wait = expiry_wait(exp, server_now, local);
+    let max = rc.policy.max_wait.0 as i64;
+    if wait > max {
+        return RuleResult::new(rule, Status::Skip).because(format!(
+            "no signing key in the profile, and the token expires in {wait} s, longer than max_wait ({max} s); give a signing key or raise --max-wait"
+        ));
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(wait as u64)).await;
+    let outcomes = match b
+        .token_access(
+            ctx,
+            token,
+            None,
+            &format!("the same token after waiting {wait} s for it to expire"),
+            &mut transcript,
+        )
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return step_error(ctx, rule, e, &transcript),
+    };
+    // Control after: a fresh token still works, so the refusal is about expiry.
+    let fresh = match b.token_login(ctx, "alice", &mut transcript).await {
+        Ok(t) => t,
+        Err(e) => return step_error(ctx, rule, e, &transcript),
+    };
+    let control_ok = matches!(
+        b.token_access(ctx, &fresh, None, "positive control: a fresh token", &mut transcript).await,
+        Ok(ref o) if o.iter().all(|x| *x == AccessOutcome::Allowed)
+    );
+    let skew = server_now.map(|s| s - local).unwrap_or(0);
+    let note = format!("waited {wait} s for the real token to expire (server clock skew {skew} s)");
+    let requests = transcript.len() as u64;
+    let mut r = if outcomes.iter().any(|o| *o == AccessOutcome::Allowed) {
+        let mut r =
+            RuleResult::new(rule, Status::Fail).because("the expired token was still accepted");
+        r.expected = Some("the expired token denied".into());
+        r.observed = Some(format!(
+            "the token was accepted {wait} s after it was issued, past its exp"
+        ));
+        r.evidence = evidence(ctx, &transcript);
+        r
+    } else if !control_ok {
+        RuleResult::new(rule, Status::Inconclusive)
+            .because("positive control failed: a fresh token was not accepted after the wait")
+    } else {
+        RuleResult::new(rule, Status::Pass)
+    };
+    r.notes.push(note);
+    r.requests = requests;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_wait_uses_the_server_clock_and_one_second_past_exp() {
+        assert_eq!(expiry_wait(1_000, Some(990), 2_000), 11);
+        assert_eq!(expiry_wait(1_000, None, 990), 11);
+        assert_eq!(expiry_wait(1_000, Some(5_000), 0), 0);
+    }
 }

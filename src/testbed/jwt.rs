@@ -302,7 +302,7 @@ fn issue(inner: &Inner, user: &str) -> jsonwebtoken::errors::Result<(String, Opt
     let ttl = if inner.has(Flaw::JwtLongLived) {
         LONG_LIVED_TOKEN_TTL
     } else {
-        ACCESS_TOKEN_TTL
+        inner.config.access_token_ttl.unwrap_or(ACCESS_TOKEN_TTL)
     };
     // Flaw: no expiry at all.
     let expires_in = (!inner.has(Flaw::JwtNoExp)).then_some(ttl);

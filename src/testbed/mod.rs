@@ -87,6 +87,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct TestbedConfig {
     /// The flaws switched on; each breaks one promise, independently of the others.
     pub flaws: BTreeSet<Flaw>,
+    /// Access-token lifetime in seconds (default [`ACCESS_TOKEN_TTL`]); tests shorten it to
+    /// watch real tokens expire.
+    pub access_token_ttl: Option<u64>,
 }
 
 impl TestbedConfig {
@@ -106,6 +109,7 @@ impl FromIterator<Flaw> for TestbedConfig {
     fn from_iter<I: IntoIterator<Item = Flaw>>(flaws: I) -> Self {
         TestbedConfig {
             flaws: flaws.into_iter().collect(),
+            ..TestbedConfig::default()
         }
     }
 }
