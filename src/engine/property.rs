@@ -328,6 +328,11 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
         ctx.client.redactor(),
     ));
     r.evidence = ev;
+    if subject == Subject::Token && !best.mutations.is_empty() {
+        for line in super::token::token_diff(&original, &best.value) {
+            r.notes.push(format!("decoded difference: {line}"));
+        }
+    }
     r.counterexample = Some(Counterexample {
         seed: rc.run_seed,
         case: index as u32 + 1,

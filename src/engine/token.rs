@@ -767,6 +767,66 @@ pub(crate) async fn attack(rc: &RuleCtx, rule: &Rule, a: &Attack) -> RuleResult 
     r
 }
 
+/// The decoded difference between two tokens, one line per changed member (values masked),
+/// for reporting an altered token a service accepted.
+pub(crate) fn token_diff(original: &str, altered: &str) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (decode(original), decode(altered)) else {
+        return match decode(altered) {
+            Err(e) => vec![format!(
+                "the altered token does not even decode as a JWS ({e}), yet it was accepted"
+            )],
+            Ok(_) => Vec::new(),
+        };
+    };
+    let mut out = Vec::new();
+    let show = |v: Option<&Value>| {
+        v.map(|v| mask_tokens(&v.to_string()))
+            .unwrap_or_else(|| "(absent)".into())
+    };
+    let empty = Map::new();
+    for (part, x, y) in [
+        ("header", &a.header, &b.header),
+        (
+            "payload",
+            a.claims().unwrap_or(&empty),
+            b.claims().unwrap_or(&empty),
+        ),
+    ] {
+        let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+        for k in keys {
+            if x.get(k) != y.get(k) {
+                out.push(format!(
+                    "{part}.{k}: {} → {}",
+                    show(x.get(k)),
+                    show(y.get(k))
+                ));
+            }
+        }
+    }
+    if a.signature != b.signature {
+        let differing = a
+            .signature
+            .iter()
+            .zip(&b.signature)
+            .filter(|(p, q)| p != q)
+            .count()
+            + a.signature.len().abs_diff(b.signature.len());
+        out.push(format!(
+            "signature: {differing} of {} bytes differ{}",
+            a.signature.len(),
+            if b.signature.len() != a.signature.len() {
+                format!(" (length {} → {})", a.signature.len(), b.signature.len())
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if out.is_empty() && original != altered {
+        out.push("the decoded header, payload and signature are unchanged: only the encoding differs (non-canonical base64url or separators), and the service accepted it".into());
+    }
+    out
+}
+
 /// How long to wait for a token with `exp` to expire on the server's clock, judged from the
 /// server's `Date` header (`server_now`) against ours; `None` when it already expired.
 pub(crate) fn expiry_wait(exp: i64, server_now: Option<i64>, local_now: i64) -> i64 {
@@ -832,7 +892,7 @@ async fn wait_for_expiry(
     let skew = server_now.map(|s| s - local).unwrap_or(0);
     let note = format!("waited {wait} s for the real token to expire (server clock skew {skew} s)");
     let requests = transcript.len() as u64;
-    let mut r = if outcomes.iter().any(|o| *o == AccessOutcome::Allowed) {
+    let mut r = if outcomes.contains(&AccessOutcome::Allowed) {
         let mut r =
             RuleResult::new(rule, Status::Fail).because("the expired token was still accepted");
         r.expected = Some("the expired token denied".into());

@@ -417,11 +417,19 @@ fn personal_name(norm: &str, depth: usize) -> Option<&'static str> {
         None
     } else if norm.contains("email") {
         Some("email address")
-    } else if any(&["phone", "mobile", "msisdn"]) {
+    } else if any(&["phone", "msisdn"])
+        || matches!(
+            norm,
+            "mobile" | "mobilenumber" | "mobileno" | "tel" | "telephone"
+        )
+    {
         Some("phone number")
     } else if any(&["birthdate", "dateofbirth", "birthday"]) || norm == "dob" {
         Some("birth date")
-    } else if any(&["ssn", "nationalid", "socialsecurity", "passport", "taxid"]) {
+    } else if norm.starts_with("ssn")
+        || norm.ends_with("ssn")
+        || any(&["nationalid", "socialsecurity", "passport", "taxid"])
+    {
         Some("national id")
     } else if norm.contains("iban") {
         Some("iban")
@@ -642,6 +650,9 @@ mod tests {
             "email_verified": true,
             "tenant": {"name": "Acme", "plan": "pro"},
             "ver": 2,
+            "business_name": "Acme Ltd",
+            "mobile_app_version": "3.2.1",
+            "ip_address": "203.0.113.7",
             "amr": ["pwd", "mfa"],
         });
         assert_eq!(found(claims), vec![]);
@@ -780,6 +791,8 @@ mod tests {
             "birthdate": "1852-05-04",
             "address": {"street_address": "1 Christ Church", "locality": "Oxford", "postal_code": "OX1 1DP"},
             "phone": 441865276150u64,
+            "mobile": "01865 276150",
+            "user_ssn": "078051120",
             "passport": "X1234567",
             "national_id": "AB123456C",
             "zip": "OX1",
@@ -797,6 +810,8 @@ mod tests {
             personal("/national_id", "national id"),
             personal("/passport", "national id"),
             personal("/phone", "phone number"),
+            personal("/mobile", "phone number"),
+            personal("/user_ssn", "national id"),
             personal("/zip", "postal address"),
         ];
         want.sort();

@@ -392,49 +392,30 @@ fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
             });
             Payload::Bytes(e.into_bytes())
         }
-        Ok(text) if is_nested => {
-            if depth >= MAX_NESTING {
-                return Err(DecodeError::new(
-                    DecodeErrorKind::TooDeep,
-                    format!("more than {MAX_NESTING} nested jwts"),
-                ));
-            }
-            match decode_at(&text, depth + 1) {
-                Ok(inner) => nested = Some(Box::new(inner)),
-                Err(e) if e.kind == DecodeErrorKind::TooDeep => return Err(e),
-                Err(e) => anomalies.push(Anomaly {
-                    kind: AnomalyKind::NestedNotJws,
-                    segment: Segment::Payload,
-                    message: format!("cty says jwt but the payload is not a compact jws: {e}"),
-                }),
-            }
-            Payload::Text(text)
-        }
-        Ok(text) => match parse_json(&text) {
-            Ok((value, dups)) => {
-                push_duplicates(&dups, Segment::Payload, &mut anomalies);
-                match &value {
-                    Value::Object(claims) => check_claims(claims, &mut anomalies),
-                    other => anomalies.push(Anomaly {
-                        kind: AnomalyKind::PayloadNotObject,
+        Ok(text) => {
+            if is_nested {
+                if depth >= MAX_NESTING {
+                    return Err(DecodeError::new(
+                        DecodeErrorKind::TooDeep,
+                        format!("more than {MAX_NESTING} nested jwts"),
+                    ));
+                }
+                match decode_at(&text, depth + 1) {
+                    Ok(inner) => nested = Some(Box::new(inner)),
+                    Err(e) if e.kind == DecodeErrorKind::TooDeep => return Err(e),
+                    Err(e) => anomalies.push(Anomaly {
+                        kind: AnomalyKind::NestedNotJws,
                         segment: Segment::Payload,
-                        message: format!(
-                            "payload is a json {}, not an object of claims",
-                            json_type(other)
-                        ),
+                        message: format!("cty says jwt but the payload is not a compact jws: {e}"),
                     }),
                 }
-                Payload::Json(value)
             }
-            Err(e) => {
-                anomalies.push(Anomaly {
-                    kind: AnomalyKind::PayloadNotJson,
-                    segment: Segment::Payload,
-                    message: format!("payload is text, not json: {e}"),
-                });
+            if nested.is_some() {
                 Payload::Text(text)
+            } else {
+                text_payload(text, &mut anomalies)
             }
-        },
+        }
     };
 
     // Signature.
@@ -459,6 +440,35 @@ fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
         anomalies,
         nested,
     })
+}
+
+/// A UTF-8 payload: JSON (claims are checked) or, failing that, text.
+fn text_payload(text: String, anomalies: &mut Vec<Anomaly>) -> Payload {
+    match parse_json(&text) {
+        Ok((value, dups)) => {
+            push_duplicates(&dups, Segment::Payload, anomalies);
+            match &value {
+                Value::Object(claims) => check_claims(claims, anomalies),
+                other => anomalies.push(Anomaly {
+                    kind: AnomalyKind::PayloadNotObject,
+                    segment: Segment::Payload,
+                    message: format!(
+                        "payload is a json {}, not an object of claims",
+                        json_type(other)
+                    ),
+                }),
+            }
+            Payload::Json(value)
+        }
+        Err(e) => {
+            anomalies.push(Anomaly {
+                kind: AnomalyKind::PayloadNotJson,
+                segment: Segment::Payload,
+                message: format!("payload is text, not json: {e}"),
+            });
+            Payload::Text(text)
+        }
+    }
 }
 
 /// The error for a five-part token, naming `alg`/`enc` when the JWE header is readable.
@@ -1289,7 +1299,14 @@ mod tests {
     fn cty_jwt_without_a_jws_inside_is_reported() {
         let jws = decode(&token(r#"{"alg":"HS256","cty":"JWT"}"#, "hello")).unwrap();
         assert_eq!(jws.nested, None);
+        assert_eq!(
+            kinds(&jws),
+            vec![AnomalyKind::NestedNotJws, AnomalyKind::PayloadNotJson]
+        );
+        // Claims under a misused cty are still read.
+        let jws = decode(&token(r#"{"alg":"HS256","cty":"JWT"}"#, r#"{"sub":"a"}"#)).unwrap();
         assert_eq!(kinds(&jws), vec![AnomalyKind::NestedNotJws]);
+        assert_eq!(jws.claims().unwrap()["sub"], "a");
         let jws = decode(&token(r#"{"alg":"HS256","cty":"JWT"}"#, JWE)).unwrap();
         assert!(jws.anomalies[0].message.contains("jwe"));
     }
@@ -1317,6 +1334,27 @@ mod tests {
         })
         .unwrap();
         assert_eq!(e, json!({"kind": "bad_base64", "segment": "payload"}));
+    }
+
+    #[test]
+    fn deeply_nested_json_is_refused_without_overflowing_the_stack() {
+        let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+        assert_eq!(err(&token(&deep, "{}")), DecodeErrorKind::HeaderNotJson);
+        let jws = decode(&token(r#"{"alg":"HS256"}"#, &deep)).unwrap();
+        assert_eq!(kinds(&jws), vec![AnomalyKind::PayloadNotJson]);
+    }
+
+    #[test]
+    fn a_token_at_the_size_limit_decodes() {
+        let filler = "x".repeat(40_000);
+        let t = token(r#"{"alg":"HS256"}"#, &format!(r#"{{"pad":"{filler}"}}"#));
+        assert!(t.len() < MAX_TOKEN_LEN);
+        assert_eq!(
+            decode(&t).unwrap().claims().unwrap()["pad"],
+            filler.as_str()
+        );
+        let too_big = token(r#"{"alg":"HS256"}"#, &"y".repeat(50_000));
+        assert_eq!(err(&too_big), DecodeErrorKind::TooLarge);
     }
 
     /// Deterministic xorshift so failures reproduce; the seed is in the assertion message.
@@ -1399,13 +1437,13 @@ mod tests {
         }
     }
 
-    /// Throughput on a realistic ~300-byte ES256 access token. Run with
+    /// Throughput on a realistic 302-byte ES256 access token. Run with
     /// `cargo test --release --lib jwt::decode::tests::decode_throughput -- --ignored --nocapture`.
     #[test]
     #[ignore = "measurement, not a check"]
     fn decode_throughput() {
-        let header = r#"{"alg":"ES256","typ":"at+jwt","kid":"2024-05-rotation-key-1"}"#;
-        let payload = r#"{"iss":"https://auth.example.com","sub":"248289761001","aud":"https://api.example.com","exp":1716239022,"iat":1716235422,"jti":"9f1c2b7e-4c1d-4f8e-9a3b-2d6f0e8c7a51","scope":"openid profile orders:read","client_id":"s6BhdRkqt3"}"#;
+        let header = r#"{"alg":"ES256","typ":"JWT","kid":"k1"}"#;
+        let payload = r#"{"iss":"https://auth.example.com","sub":"248289761001","aud":"api","exp":1716239022,"iat":1716235422,"jti":"9f1c2b7e4c1d"}"#;
         let t = encode_compact(header, payload, &[0x5a; 64]);
         let n = 200_000u32;
         let start = std::time::Instant::now();
