@@ -175,3 +175,82 @@ fn readme_rule_table_is_current() {
         "README.md's rule table is stale; replace it with:\n{table}"
     );
 }
+
+mod inspect_jwt {
+    use super::authprobe;
+
+    fn token(claims: serde_json::Value) -> String {
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(
+            authprobe::testbed::DEMO_ES256_PRIVATE_KEY_PEM.as_bytes(),
+        )
+        .unwrap();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+            &claims,
+            &key,
+        )
+        .unwrap()
+    }
+
+    fn pubkey() -> String {
+        format!(
+            "{}/src/testbed/keys/es256-demo.pub.pem",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    }
+
+    #[test]
+    fn a_genuine_token_verifies_with_the_public_key() {
+        let t = token(
+            serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64, "email": "alice@example.com"}),
+        );
+        let (code, out, err) =
+            authprobe(&["inspect", "jwt", &t, "--key", &pubkey(), "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["verification"]["verified"], true);
+        assert_eq!(v["header"]["alg"], "ES256");
+        assert!(
+            v["exposures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["category"] == "email address"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_tampered_token_does_not_verify_and_exits_one() {
+        let t = token(serde_json::json!({"sub": "alice"}));
+        let mut parts: Vec<String> = t.split('.').map(String::from).collect();
+        parts[1] = authprobe::jwt::b64url(br#"{"sub":"admin"}"#);
+        let (code, out, _) = authprobe(&["inspect", "jwt", &parts.join("."), "--key", &pubkey()]);
+        assert_eq!(code, 1);
+        assert!(out.contains("NOT VERIFIED"), "{out}");
+    }
+
+    #[test]
+    fn the_algorithm_comes_from_the_key_not_the_token() {
+        let header = authprobe::jwt::b64url(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let payload = authprobe::jwt::b64url(br#"{"sub":"alice"}"#);
+        let (code, out, _) = authprobe(&[
+            "inspect",
+            "jwt",
+            &format!("{header}.{payload}.c2ln"),
+            "--key",
+            &pubkey(),
+        ]);
+        assert_eq!(code, 1);
+        assert!(out.contains("never from the token"), "{out}");
+    }
+
+    #[test]
+    fn garbage_and_jwe_are_bad_input_not_panics() {
+        let (code, _, err) = authprobe(&["inspect", "jwt", "not-a-token"]);
+        assert_eq!(code, 2, "{err}");
+        let (code, _, err) = authprobe(&["inspect", "jwt", "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"]);
+        assert_eq!(code, 2);
+        assert!(err.to_lowercase().contains("jwe"), "{err}");
+    }
+}
