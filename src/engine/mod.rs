@@ -397,6 +397,22 @@ async fn detect_session_cookie(
     }
 }
 
+/// What a profile needs to provide a capability.
+fn missing_hint(c: crate::spec::Capability) -> &'static str {
+    use crate::spec::Capability as C;
+    match c {
+        C::Session => "define flows.login and flows.access",
+        C::Logout => "define flows.logout",
+        C::LogoutEverywhere => "define flows.logout_everywhere",
+        C::AnonymousSession => "define flows.anonymous",
+        C::SecondUser => "define user bob",
+        C::Jwt => "add a token section",
+        C::Jwks => "set token.jwks_url",
+        C::SigningKey => "add token.signing_keys for white-box checks",
+        C::Loopback => "authprobe serves attacker material only to targets on loopback",
+    }
+}
+
 /// Runs the selected rules of `catalogue` against `target`.
 pub async fn run(
     catalogue: &Catalogue,
@@ -427,16 +443,16 @@ pub async fn run(
     let mut pending: Vec<(usize, Rule)> = Vec::new();
     let mut exclusive: Vec<(usize, Rule)> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let missing: Vec<&str> = rule
+        let missing: Vec<String> = rule
             .requires
             .iter()
             .filter(|c| !caps.contains(c))
-            .map(|c| c.name())
+            .map(|c| format!("{} ({})", c.name(), missing_hint(*c)))
             .collect();
         if !missing.is_empty() {
             let r = RuleResult::new(rule, Status::Skip).because(format!(
-                "the profile does not provide: {} (define the matching flow or user to run this rule)",
-                missing.join(", ")
+                "the profile does not provide: {}",
+                missing.join("; ")
             ));
             events(&Event::RuleFinished(r.clone()));
             results.insert(i, r);
