@@ -45,6 +45,10 @@ pub enum Command {
     Testbed(TestbedArgs),
     /// Check spec and profile files and print every problem.
     Validate(ValidateArgs),
+    /// Send generated malformed and adversarial credentials to a service until a duration,
+    /// the request budget or Ctrl-C; report 5xx, timeouts, dropped connections, accepted
+    /// forgeries and response-time outliers.
+    Fuzz(FuzzArgs),
     /// Show what a header or token really does, offline.
     #[command(subcommand)]
     Inspect(InspectCommand),
@@ -121,6 +125,47 @@ pub struct CheckArgs {
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `fuzz` arguments.
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// The target profile (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// How long to run, e.g. `30s`, `10m`.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub duration: crate::spec::Seconds,
+    /// Most requests per second.
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Most requests in the whole run.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub max_requests: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+    /// Per-request timeout in seconds (a timeout is a finding).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Seed of the generators (default: random, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Directory for finding files; each run writes a new subdirectory and never overwrites.
+    #[arg(long, default_value = "authprobe-fuzz", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output format of the summary on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_duration(s: &str) -> Result<crate::spec::Seconds, String> {
+    crate::spec::Seconds::parse(s)
+        .filter(|d| d.0 > 0)
+        .ok_or_else(|| format!("invalid duration `{s}`: use e.g. 30s, 10m, 1h"))
 }
 
 /// `testbed` arguments.
@@ -211,6 +256,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Demo(a) => demo(a).await,
         Command::Check(a) => check(a).await,
         Command::Testbed(a) => serve_testbed(a).await,
+        Command::Fuzz(a) => fuzz(a).await,
         Command::Validate(a) => validate(&a.files),
         Command::Inspect(InspectCommand::SetCookie(a)) => inspect_set_cookie(&a),
         Command::Inspect(InspectCommand::Jwt(a)) => inspect_jwt(&a).await,
@@ -557,4 +603,119 @@ async fn inspect_jwt(a: &InspectJwtArgs) -> i32 {
         }
         Err(e) => err(format!("not a JWT: {e}")),
     }
+}
+
+async fn fuzz(a: FuzzArgs) -> i32 {
+    use crate::engine::fuzz::{FuzzEvent, FuzzOptions};
+    if let Some(rps) = a.max_rps
+        && !(rps > 0.0 && rps.is_finite())
+    {
+        return err("--max-rps must be a positive number");
+    }
+    let target = match profile::load_profile(&a.profile).and_then(|p| p.resolve()) {
+        Ok(t) => t,
+        Err(d) => return print_diagnostics(&d),
+    };
+    let seed = a.seed.unwrap_or_else(random_seed);
+    let options = FuzzOptions {
+        seed,
+        duration: Duration::from_secs(a.duration.0),
+        concurrency: usize::from(a.concurrency),
+    };
+    let config = ClientConfig {
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        max_requests: a.max_requests,
+        max_rps: a.max_rps,
+        ..ClientConfig::default()
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    let progress = !a.quiet;
+    if progress {
+        eprintln!(
+            "authprobe fuzz: seed {seed}, up to {} against {}",
+            a.duration, target.base_url
+        );
+    }
+    let on_event = |e: &FuzzEvent| {
+        if !progress {
+            return;
+        }
+        match e {
+            FuzzEvent::Progress {
+                cases,
+                rate,
+                findings,
+            } => {
+                eprintln!("fuzz: {cases} cases, {rate:.0}/s, {findings} findings")
+            }
+            FuzzEvent::Found(f) => eprintln!(
+                "fuzz: finding: {:?} from {} — {}",
+                f.kind,
+                f.generator,
+                report::sanitize(&f.observed)
+            ),
+        }
+    };
+    let report = match crate::engine::fuzz::fuzz(target, config, &options, rx, &on_event).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("authprobe: {e}");
+            return e.exit_code();
+        }
+    };
+    let mut written = None;
+    if !report.findings.is_empty() {
+        match write_findings(&a.out, &report) {
+            Ok(dir) => written = Some(dir),
+            Err(e) => eprintln!("authprobe: warning: cannot write finding files: {e}"),
+        }
+    }
+    out(&match a.format {
+        OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
+        OutputFormat::Human => report::fuzz_human(&report, written.as_deref()),
+    });
+    report.exit_code()
+}
+
+/// Writes one JSON file per finding plus the summary into a new subdirectory of `out`.
+fn write_findings(
+    out: &std::path::Path,
+    report: &crate::engine::fuzz::FuzzReport,
+) -> std::io::Result<PathBuf> {
+    let stamp = engine_now();
+    let mut dir = out.join(format!("{stamp}-seed-{}", report.seed));
+    let mut n = 1;
+    while dir.exists() {
+        n += 1;
+        dir = out.join(format!("{stamp}-seed-{}-{n}", report.seed));
+    }
+    std::fs::create_dir_all(&dir)?;
+    for (i, f) in report.findings.iter().enumerate() {
+        let name = format!("finding-{:03}-{:?}-{}.json", i + 1, f.kind, f.generator).to_lowercase();
+        let path = dir.join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        file.write_all(
+            serde_json::to_string_pretty(f)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("summary.json"))?;
+    file.write_all(
+        serde_json::to_string_pretty(report)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok(dir)
 }

@@ -12,6 +12,7 @@
 
 mod browser;
 mod check;
+pub mod fuzz;
 mod property;
 mod result;
 mod scenario;

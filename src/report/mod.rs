@@ -254,3 +254,54 @@ pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
     }
     out
 }
+
+/// The readable summary of a fuzz run.
+pub fn fuzz_human(
+    r: &crate::engine::fuzz::FuzzReport,
+    written: Option<&std::path::Path>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "authprobe fuzz — {} — {} cases in {:.1} s (stopped by {}), seed {}",
+        r.target,
+        r.cases,
+        r.duration_ms as f64 / 1000.0,
+        r.stopped_by,
+        r.seed
+    );
+    for (g, n) in &r.per_generator {
+        let _ = writeln!(out, "  {g:<28} {n} cases");
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "no findings");
+        return out;
+    }
+    let _ = writeln!(out, "{} distinct findings:", r.findings.len());
+    for (i, f) in r.findings.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {}. {:?} from {} ({} cases): {}",
+            i + 1,
+            f.kind,
+            f.generator,
+            f.occurrences,
+            sanitize(&f.observed)
+        );
+        let _ = writeln!(out, "     case: {}", sanitize(&f.case));
+        if let Some(v) = &f.value {
+            let shown: String = v.chars().take(120).collect();
+            let _ = writeln!(
+                out,
+                "     value: {}{}",
+                sanitize(&shown),
+                if v.chars().count() > 120 { "…" } else { "" }
+            );
+        }
+        let _ = writeln!(out, "     $ {}", sanitize(&f.curl));
+    }
+    if let Some(dir) = written {
+        let _ = writeln!(out, "finding files: {}", dir.display());
+    }
+    out
+}
