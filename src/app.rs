@@ -100,6 +100,42 @@ pub struct RunArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only failures at or above this severity fail the run (default: every failure does).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+    /// With --fail-on, also count `should`-level rules.
+    #[arg(long)]
+    pub strict: bool,
+    /// Expected-failures baseline (YAML): listed failures do not fail the run until they expire.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Severities for `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Critical only.
+    Critical,
+    /// High and above.
+    High,
+    /// Medium and above.
+    Medium,
+    /// Low and above.
+    Low,
+    /// Everything.
+    Info,
+}
+
+impl From<SeverityArg> for crate::spec::Severity {
+    fn from(s: SeverityArg) -> Self {
+        match s {
+            SeverityArg::Critical => crate::spec::Severity::Critical,
+            SeverityArg::High => crate::spec::Severity::High,
+            SeverityArg::Medium => crate::spec::Severity::Medium,
+            SeverityArg::Low => crate::spec::Severity::Low,
+            SeverityArg::Info => crate::spec::Severity::Info,
+        }
+    }
 }
 
 /// `demo` arguments.
@@ -387,8 +423,38 @@ async fn execute(catalogue: &Catalogue, mut target: Target, a: &RunArgs) -> i32 
         OutputFormat::Human => Format::Human,
         OutputFormat::Json => Format::Json,
     };
+    let baseline = match &a.baseline {
+        Some(path) => match crate::gate::load_baseline(path, Some(catalogue)) {
+            Ok(b) => Some(b),
+            Err(d) => return print_diagnostics(&d),
+        },
+        None => None,
+    };
+    let gate_options = crate::gate::GateOptions {
+        fail_on: a.fail_on.map(Into::into),
+        strict: a.strict,
+    };
     match engine::run(catalogue, target, config, &options, &on_event).await {
-        Ok(report) => {
+        Ok(mut report) => {
+            if baseline.is_some() || gate_options.fail_on.is_some() {
+                let g = crate::gate::decide(
+                    &report,
+                    &gate_options,
+                    baseline.as_ref(),
+                    crate::gate::today(),
+                );
+                for id in &g.stale {
+                    eprintln!(
+                        "authprobe: baseline entry `{id}` is stale: the rule now passes; remove it"
+                    );
+                }
+                for id in &g.expired {
+                    eprintln!(
+                        "authprobe: baseline entry `{id}` has expired; it fails the run until it is renewed or fixed"
+                    );
+                }
+                report.gate = Some(g);
+            }
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             out(&match format {
                 Format::Human => report::human(&report, color),
@@ -461,6 +527,16 @@ fn validate(files: &[PathBuf]) -> i32 {
         };
         if looks_like_spec(&text) {
             spec_sources.push((file.clone(), text));
+        } else if crate::gate::looks_like_baseline(&text) {
+            let catalogue = spec::builtin_catalogue().ok();
+            match crate::gate::parse_baseline(&text, file, catalogue.as_ref()) {
+                Ok(b) => lines.push(format!(
+                    "ok: {} (baseline, {} entries)",
+                    file.display(),
+                    b.entries.len()
+                )),
+                Err(d) => problems.extend(d),
+            }
         } else {
             match profile::parse_profile(&text, file) {
                 Ok(p) => lines.push(format!(

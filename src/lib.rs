@@ -16,6 +16,7 @@ pub mod app;
 pub mod cookie;
 pub mod diag;
 pub mod engine;
+pub mod gate;
 pub mod r#gen;
 pub mod http;
 pub mod jwt;

@@ -254,3 +254,121 @@ mod inspect_jwt {
         assert!(err.to_lowercase().contains("jwe"), "{err}");
     }
 }
+
+mod gating {
+    use super::authprobe;
+
+    fn baseline(name: &str, body: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("authprobe-gate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(name);
+        std::fs::write(&file, body).unwrap();
+        file.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn a_baselined_failure_passes_the_gate_until_it_expires() {
+        let ok = baseline(
+            "ok.yaml",
+            "expected_failures:\n  - rule: cookie.http-only\n    reason: legacy widget, SEC-1\n    expires: 2999-12-31\n",
+        );
+        let (code, out, err) = authprobe(&[
+            "demo",
+            "--flaw",
+            "cookie-no-httponly",
+            "--only",
+            "cookie.*",
+            "--baseline",
+            &ok,
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("baselined: cookie.http-only"), "{out}");
+        let expired = baseline(
+            "expired.yaml",
+            "expected_failures:\n  - rule: cookie.http-only\n    reason: legacy widget, SEC-1\n    expires: 2020-01-01\n",
+        );
+        let (code, _, err) = authprobe(&[
+            "demo",
+            "--flaw",
+            "cookie-no-httponly",
+            "--only",
+            "cookie.*",
+            "--baseline",
+            &expired,
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("expired"), "{err}");
+    }
+
+    #[test]
+    fn a_stale_entry_is_reported_and_does_not_fail() {
+        let stale = baseline(
+            "stale.yaml",
+            "expected_failures:\n  - rule: cookie.secure\n    reason: old\n",
+        );
+        let (code, _, err) = authprobe(&[
+            "demo",
+            "--only",
+            "cookie.*",
+            "--baseline",
+            &stale,
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("stale"), "{err}");
+    }
+
+    #[test]
+    fn fail_on_ignores_failures_below_the_threshold_and_strict_counts_should_rules() {
+        // cookie.http-only is high: ignored with --fail-on critical.
+        let (code, _, _) = authprobe(&[
+            "demo",
+            "--flaw",
+            "cookie-no-httponly",
+            "--only",
+            "cookie.*",
+            "--fail-on",
+            "critical",
+            "--seed",
+            "1",
+        ]);
+        assert_eq!(code, 0);
+        // cookie.prefix is a low, should-level rule: counted only with --strict.
+        let args = [
+            "demo",
+            "--flaw",
+            "cookie-prefix-broken",
+            "--only",
+            "cookie.prefix",
+            "--fail-on",
+            "low",
+            "--seed",
+            "1",
+        ];
+        assert_eq!(authprobe(&args).0, 0);
+        let mut strict = args.to_vec();
+        strict.push("--strict");
+        assert_eq!(authprobe(&strict).0, 1);
+        // Without --fail-on every failure counts (the core contract).
+        assert_eq!(authprobe(&args[..5]).0, 1);
+    }
+
+    #[test]
+    fn validate_checks_baselines_against_the_catalogue() {
+        let bad = baseline(
+            "bad.yaml",
+            "expected_failures:\n  - rule: cookie.nope\n    reason: x\n",
+        );
+        let (code, _, err) = authprobe(&["validate", &bad]);
+        assert_eq!(code, 2);
+        assert!(
+            err.contains("bad.yaml:2:") && err.contains("unknown rule id"),
+            "{err}"
+        );
+    }
+}

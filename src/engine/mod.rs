@@ -522,6 +522,7 @@ pub async fn run(
         results,
         requests: client.requests_sent(),
         duration_ms: started.elapsed().as_millis() as u64,
+        gate: None,
     })
 }
 

@@ -217,6 +217,9 @@ pub struct Report {
     pub requests: u64,
     /// Wall time of the run.
     pub duration_ms: u64,
+    /// The CI gate's decision (`--fail-on`, `--strict`, `--baseline`), when one was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<crate::gate::Gate>,
 }
 
 /// The report schema id.
@@ -228,6 +231,9 @@ impl Report {
     /// when some rules were inconclusive or errored and none failed (the target could not
     /// be fully tested); 0 otherwise.
     pub fn exit_code(&self) -> i32 {
+        if let Some(g) = &self.gate {
+            return crate::gate::exit_code(self, g);
+        }
         let s = self.summary;
         if s.fail > 0 {
             1

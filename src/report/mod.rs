@@ -164,6 +164,27 @@ pub fn human(report: &Report, color: bool) -> String {
         }
     }
     let s = report.summary;
+    if let Some(g) = &report.gate {
+        let _ = writeln!(out);
+        for (id, reason) in &g.baselined {
+            let _ = writeln!(out, "  baselined: {id} — {}", sanitize(reason));
+        }
+        for id in &g.below_threshold {
+            let _ = writeln!(out, "  below --fail-on: {id}");
+        }
+        for id in &g.stale {
+            let _ = writeln!(out, "  stale baseline entry (the rule passes now): {id}");
+        }
+        for id in &g.expired {
+            let _ = writeln!(out, "  expired baseline entry (fails the run): {id}");
+        }
+        let _ = writeln!(
+            out,
+            "  gate: {} ({} counted failures)",
+            if g.fails() { "FAIL" } else { "pass" },
+            g.counted.len()
+        );
+    }
     let _ = writeln!(out);
     let _ = writeln!(
         out,
