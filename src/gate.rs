@@ -250,11 +250,11 @@ pub fn decide(
         }
     }
     for r in report.results.iter().filter(|r| r.status == Status::Fail) {
-        if let Some(e) = entries.iter().find(|e| e.rule == r.id) {
-            if !g.expired.contains(&e.rule) {
-                g.baselined.push((r.id.clone(), e.reason.clone()));
-                continue;
-            }
+        if let Some(e) = entries.iter().find(|e| e.rule == r.id)
+            && !g.expired.contains(&e.rule)
+        {
+            g.baselined.push((r.id.clone(), e.reason.clone()));
+            continue;
         }
         let counts = match options.fail_on {
             None => true,
