@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn dates_parse_and_compare() {
         assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2026-11-26"), Some(20_418));
+        assert_eq!(parse_date("2026-11-26"), Some(20_783));
         assert_eq!(parse_date("2024-02-29"), Some(19_782));
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("2026-13-01"), None);

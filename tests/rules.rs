@@ -133,3 +133,11 @@ rule_tests!(jwt_audience_enforced, "jwt.audience-enforced", fails_with_jwt_audie
 rule_tests!(jwt_issuer_enforced, "jwt.issuer-enforced", fails_with_jwt_issuer_ignored => Flaw::JwtIssuerIgnored);
 rule_tests!(jwt_not_in_url, "jwt.not-in-url", fails_with_jwt_in_query => Flaw::JwtInQuery);
 rule_tests!(jwt_malformed_no_server_error, "jwt.malformed-no-server-error", fails_with_jwt_malformed_500 => Flaw::JwtMalformed500);
+
+rule_tests!(transport_no_store, "transport.no-store", fails_with_token_cacheable => Flaw::TokenCacheable);
+rule_tests!(transport_csp, "transport.csp",
+    fails_with_no_csp => Flaw::NoCsp,
+    fails_with_csp_unsafe_inline => Flaw::CspUnsafeInline);
+rule_tests!(transport_cors_credentials, "transport.cors-credentials", fails_with_cors_reflects_origin => Flaw::CorsReflectsOrigin);
+rule_tests!(transport_csrf, "transport.csrf", fails_with_csrf_unprotected => Flaw::CsrfUnprotected);
+rule_tests!(storage_token_in_body, "storage.token-in-body", fails_with_token_in_body => Flaw::TokenInBody);

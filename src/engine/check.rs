@@ -14,6 +14,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, check: &Check) -> RuleResult 
         Check::SessionId(SessionIdAssertion::Opaque) => opaque(rc, rule),
         Check::SessionId(SessionIdAssertion::Entropy) => entropy(rc, rule).await,
         Check::Jwt(a) => super::token::check(rc, rule, *a),
+        Check::Transport(a) => super::transport::run(rc, rule, *a).await,
     }
 }
 

@@ -17,6 +17,7 @@ mod property;
 mod result;
 mod scenario;
 mod token;
+mod transport;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -60,6 +60,9 @@ pub struct ProfileFile {
     /// Access tokens (JWTs): how to obtain one and where it is accepted.
     #[serde(default)]
     pub token: Option<TokenSpec>,
+    /// HTML pages whose security headers (CSP) are checked, e.g. `[/, /login]`; default `[/]`.
+    #[serde(default)]
+    pub pages: Option<Vec<String>>,
     /// Policy overrides, e.g. `{cookie_max_lifetime: 12h}`.
     #[serde(default)]
     pub policy: PolicyOverrides,
@@ -166,6 +169,21 @@ pub struct TokenSpec {
     /// Claim names the owner accepts in token payloads (merged with the policy's).
     #[serde(default)]
     pub claims_allow: Vec<String>,
+    /// Who receives the token: `api` (a server-side or native client, the default) or
+    /// `browser` (a page's scripts — then the token belongs in an HttpOnly cookie).
+    #[serde(default)]
+    pub client: ClientKind,
+}
+
+/// Who receives a token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// A server-side or native API client.
+    #[default]
+    Api,
+    /// Scripts in a browser page.
+    Browser,
 }
 
 /// A signing key of the service.
@@ -436,6 +454,8 @@ pub struct Target {
     pub policy: PolicyOverrides,
     /// Limits from the profile.
     pub limits: Limits,
+    /// HTML pages to check.
+    pub pages: Vec<String>,
 }
 
 impl Target {
@@ -1069,6 +1089,7 @@ impl Profile {
             extractors,
             policy: s.policy.clone(),
             limits: s.limits.clone(),
+            pages: s.pages.clone().unwrap_or_else(|| vec!["/".to_string()]),
         })
     }
 }

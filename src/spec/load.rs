@@ -29,6 +29,10 @@ pub const BUILTIN_SPECS: &[(&str, &str)] = &[
         include_str!("../../specs/sessions.yaml"),
     ),
     ("specs/jwt.yaml", include_str!("../../specs/jwt.yaml")),
+    (
+        "specs/transport.yaml",
+        include_str!("../../specs/transport.yaml"),
+    ),
 ];
 
 /// Top level of a spec file, positions only.
@@ -510,7 +514,7 @@ rules:
     #[test]
     fn builtin_catalogue_loads_without_problems() {
         let c = builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(c.rules.len(), 33);
+        assert_eq!(c.rules.len(), 38);
     }
 
     #[test]

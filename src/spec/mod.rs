@@ -235,6 +235,24 @@ pub enum Check {
     SessionId(SessionIdAssertion),
     /// A property of the access token (a JWT) the token login returned.
     Jwt(JwtAssertion),
+    /// Transport and storage: caching, CSP, CORS, CSRF, where tokens are delivered.
+    Transport(TransportAssertion),
+}
+
+/// What to assert about transport and storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransportAssertion {
+    /// Login and token responses carry `Cache-Control: no-store`.
+    NoStore,
+    /// HTML pages (profile `pages`) carry a CSP that restricts scripts, objects and base URIs.
+    Csp,
+    /// An arbitrary or `null` Origin is never reflected with credentials allowed.
+    CorsCredentials,
+    /// The logout request forged cross-site without the CSRF token does not end the session.
+    Csrf,
+    /// Browser clients get session and access tokens in HttpOnly cookies, not JSON bodies.
+    TokenInBody,
 }
 
 /// What to assert about the access token.

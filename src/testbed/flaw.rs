@@ -84,6 +84,18 @@ pub enum Flaw {
     JwtInQuery,
     /// A token that is not three base64url segments (JSON header and payload) gets a 500.
     JwtMalformed500,
+    /// Login and token responses are cacheable (no `Cache-Control: no-store`).
+    TokenCacheable,
+    /// The HTML page has no Content-Security-Policy.
+    NoCsp,
+    /// The HTML page's CSP allows inline scripts (`'unsafe-inline'`).
+    CspUnsafeInline,
+    /// Any `Origin` is reflected with `Access-Control-Allow-Credentials: true`.
+    CorsReflectsOrigin,
+    /// Logout and logout-everywhere do not check the CSRF token.
+    CsrfUnprotected,
+    /// The JSON login response also returns the session id in its body.
+    TokenInBody,
 }
 
 impl Flaw {
@@ -122,6 +134,12 @@ impl Flaw {
         Flaw::JwtIssuerIgnored,
         Flaw::JwtInQuery,
         Flaw::JwtMalformed500,
+        Flaw::TokenCacheable,
+        Flaw::NoCsp,
+        Flaw::CspUnsafeInline,
+        Flaw::CorsReflectsOrigin,
+        Flaw::CsrfUnprotected,
+        Flaw::TokenInBody,
     ];
 
     /// The kebab-case name used by `--flaw NAME`, e.g. `cookie-no-httponly`.
@@ -160,6 +178,12 @@ impl Flaw {
             Flaw::JwtIssuerIgnored => "jwt-issuer-ignored",
             Flaw::JwtInQuery => "jwt-in-query",
             Flaw::JwtMalformed500 => "jwt-malformed-500",
+            Flaw::TokenCacheable => "token-cacheable",
+            Flaw::NoCsp => "no-csp",
+            Flaw::CspUnsafeInline => "csp-unsafe-inline",
+            Flaw::CorsReflectsOrigin => "cors-reflects-origin",
+            Flaw::CsrfUnprotected => "csrf-unprotected",
+            Flaw::TokenInBody => "token-in-body",
         }
     }
 
@@ -253,6 +277,22 @@ impl Flaw {
             Flaw::JwtMalformed500 => {
                 "A malformed bearer token makes the server fail with 500 instead of refusing it with 401."
             }
+            Flaw::TokenCacheable => {
+                "Login and token responses carry Cache-Control: public, max-age=300 instead of no-store."
+            }
+            Flaw::NoCsp => "The HTML page is served without a Content-Security-Policy.",
+            Flaw::CspUnsafeInline => {
+                "The HTML page's CSP allows inline scripts with 'unsafe-inline'."
+            }
+            Flaw::CorsReflectsOrigin => {
+                "Every Origin is reflected in Access-Control-Allow-Origin with Access-Control-Allow-Credentials: true."
+            }
+            Flaw::CsrfUnprotected => {
+                "Logout and logout-everywhere accept requests without the CSRF token."
+            }
+            Flaw::TokenInBody => {
+                "The JSON login response also returns the session id in its body, for scripts to store."
+            }
         }
     }
 
@@ -292,6 +332,12 @@ impl Flaw {
             Flaw::JwtIssuerIgnored => &["jwt.issuer-enforced"],
             Flaw::JwtInQuery => &["jwt.not-in-url"],
             Flaw::JwtMalformed500 => &["jwt.malformed-no-server-error"],
+            Flaw::TokenCacheable => &["transport.no-store"],
+            Flaw::NoCsp => &["transport.csp"],
+            Flaw::CspUnsafeInline => &["transport.csp"],
+            Flaw::CorsReflectsOrigin => &["transport.cors-credentials"],
+            Flaw::CsrfUnprotected => &["transport.csrf"],
+            Flaw::TokenInBody => &["storage.token-in-body"],
         }
     }
 
@@ -376,7 +422,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 33);
+        assert_eq!(Flaw::ALL.len(), 39);
     }
 
     #[test]

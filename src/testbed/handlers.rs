@@ -35,6 +35,10 @@ const MAX_ADOPTED_ID: usize = 256;
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 const PAGE_CSP: &str =
     "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The page CSP under `csp-unsafe-inline`: otherwise strict, but inline scripts run.
+const PAGE_CSP_UNSAFE_INLINE: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+/// `Cache-Control` of login and token responses under `token-cacheable`.
+pub(crate) const CACHEABLE: &str = "public, max-age=300";
 
 /// Shared server state: the flaws and the session store.
 #[derive(Clone)]
@@ -68,6 +72,7 @@ pub(crate) fn build(config: TestbedConfig) -> Router {
         store: Mutex::new(Store::new(scheme)),
     }));
     let tokens = super::jwt::routes(&state.0.config);
+    let cors_config = state.0.config.clone();
     Router::new()
         .route("/", get(index))
         .route("/api/csrf", get(csrf))
@@ -80,6 +85,10 @@ pub(crate) fn build(config: TestbedConfig) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            cors_config,
+            reflect_origin,
+        ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,15 +122,33 @@ async fn index(State(state): State<AppState>) -> Response {
          </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
         users.join("\n")
     );
-    (
-        [
-            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        Html(page),
-    )
-        .into_response()
+    let mut response = ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response();
+    // Flaws: no CSP at all, or one that lets inline scripts run. With no CSP the API
+    // default must not fill in either, so an empty marker header is never set.
+    let csp = if state.has(Flaw::NoCsp) {
+        None
+    } else if state.has(Flaw::CspUnsafeInline) {
+        Some(PAGE_CSP_UNSAFE_INLINE)
+    } else {
+        Some(PAGE_CSP)
+    };
+    match csp {
+        Some(csp) => {
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(csp),
+            );
+        }
+        None => {
+            response.extensions_mut().insert(NoCspMarker);
+        }
+    }
+    response
 }
+
+/// Marks a response that must go out without a CSP (the `no-csp` flaw).
+#[derive(Clone, Copy)]
+struct NoCspMarker;
 
 async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
@@ -214,11 +241,22 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
         (user, new_id)
     };
     let cookie = session_cookie(&state, &headers, new_id, CookieUse::Login);
-    let response = if request.form {
+    let mut response = if request.form {
         (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response()
+    } else if state.has(Flaw::TokenInBody) {
+        // Flaw: the session id is also handed to scripts in the body.
+        json_response(
+            StatusCode::OK,
+            json!({ "user": user, "session_token": cookie.value() }),
+        )
     } else {
         json_response(StatusCode::OK, json!({ "user": user }))
     };
+    if state.has(Flaw::TokenCacheable) {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHEABLE));
+    }
     with_cookie(response, &cookie)
 }
 
@@ -251,7 +289,13 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
     {
         let mut store = state.store();
-        let (id, _user) = match authenticate(&mut store, &headers, prefix_match, now) {
+        let (id, _user) = match authenticate(
+            &mut store,
+            &headers,
+            prefix_match,
+            !state.has(Flaw::CsrfUnprotected),
+            now,
+        ) {
             Ok(found) => found,
             Err(refusal) => return refusal.into_response(),
         };
@@ -269,7 +313,13 @@ async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap) ->
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
     let ended = {
         let mut store = state.store();
-        let (id, user) = match authenticate(&mut store, &headers, prefix_match, now) {
+        let (id, user) = match authenticate(
+            &mut store,
+            &headers,
+            prefix_match,
+            !state.has(Flaw::CsrfUnprotected),
+            now,
+        ) {
             Ok(found) => found,
             Err(refusal) => return refusal.into_response(),
         };
@@ -297,15 +347,40 @@ async fn method_not_allowed() -> Response {
 
 /// Adds the API security headers to every response that has not set its own.
 async fn security_headers(mut response: Response) -> Response {
+    let no_csp = response.extensions().get::<NoCspMarker>().is_some();
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CACHE_CONTROL, "no-store"),
         (header::CONTENT_SECURITY_POLICY, API_CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ] {
+        if no_csp && name == header::CONTENT_SECURITY_POLICY {
+            continue;
+        }
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The `cors-reflects-origin` flaw: echoes any Origin with credentials allowed.
+async fn reflect_origin(
+    State(config): State<TestbedConfig>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = next.run(request).await;
+    if config.has(Flaw::CorsReflectsOrigin)
+        && let Some(origin) = origin
+    {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }
@@ -320,6 +395,7 @@ fn authenticate(
     store: &mut Store,
     headers: &HeaderMap,
     prefix_match: bool,
+    check_csrf: bool,
     now: Instant,
 ) -> Result<(String, String), ApiError> {
     let found = presented_session(headers)
@@ -330,7 +406,7 @@ fn authenticate(
     };
     let csrf_ok = header_str(headers, &HeaderName::from_static(CSRF_HEADER))
         .is_some_and(|t| constant_time_eq(t.as_bytes(), csrf_token.as_bytes()));
-    if !csrf_ok {
+    if check_csrf && !csrf_ok {
         return Err(ApiError(StatusCode::FORBIDDEN, "csrf"));
     }
     Ok((id, user))

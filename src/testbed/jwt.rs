@@ -285,8 +285,15 @@ async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) ->
     }
     let mut response = json_response(StatusCode::OK, body);
     let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if inner.has(Flaw::TokenCacheable) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(super::handlers::CACHEABLE),
+        );
+    } else {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
     response
 }
 
