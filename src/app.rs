@@ -49,6 +49,14 @@ pub enum Command {
     /// the request budget or Ctrl-C; report 5xx, timeouts, dropped connections, accepted
     /// forgeries and response-time outliers.
     Fuzz(FuzzArgs),
+    /// List the catalogue's rules.
+    Rules(RulesArgs),
+    /// Explain one rule: requirement, rationale, references, how to fix, how to check by hand.
+    Explain(ExplainArgs),
+    /// Write a commented profile skeleton (optionally filled from OIDC discovery).
+    Init(InitArgs),
+    /// Print the JSON Schema of spec files, profiles or baselines (for editors).
+    Schema(SchemaArgs),
     /// Show what a header or token really does, offline.
     #[command(subcommand)]
     Inspect(InspectCommand),
@@ -161,6 +169,61 @@ pub struct CheckArgs {
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `rules` arguments.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
+    /// Use the spec files in DIR instead of the shipped catalogue.
+    #[arg(long, value_name = "DIR")]
+    pub specs: Option<PathBuf>,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule id, e.g. `session.revoked-on-logout`.
+    pub rule: String,
+    /// Use the spec files in DIR instead of the shipped catalogue.
+    #[arg(long, value_name = "DIR")]
+    pub specs: Option<PathBuf>,
+}
+
+/// `init` arguments.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The service's base URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// An OpenID Connect discovery document URL (`.../.well-known/openid-configuration`)
+    /// whose endpoints fill the token section.
+    #[arg(long, value_name = "DISCOVERY_URL")]
+    pub oidc: Option<String>,
+    /// Write to FILE (never overwrites) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Spec files (`specs/*.yaml`).
+    Spec,
+    /// Target profiles.
+    Profile,
+    /// Expected-failures baselines.
+    Baseline,
+}
+
+/// `schema` arguments.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file kind.
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
 }
 
 /// `fuzz` arguments.
@@ -293,6 +356,38 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Check(a) => check(a).await,
         Command::Testbed(a) => serve_testbed(a).await,
         Command::Fuzz(a) => fuzz(a).await,
+        Command::Rules(a) => match catalogue(&a.specs) {
+            Ok(c) => {
+                out(&match a.format {
+                    OutputFormat::Human => report::rules_text(&c),
+                    OutputFormat::Json => report::rules_json(&c),
+                });
+                0
+            }
+            Err(code) => code,
+        },
+        Command::Explain(a) => match catalogue(&a.specs) {
+            Ok(c) => match c.rule(&a.rule) {
+                Some(rule) => {
+                    out(&report::explain(rule));
+                    0
+                }
+                None => err(format!(
+                    "no rule `{}`; `authprobe rules` lists them",
+                    a.rule
+                )),
+            },
+            Err(code) => code,
+        },
+        Command::Init(a) => init(a).await,
+        Command::Schema(a) => {
+            out(&crate::schema::render(match a.kind {
+                SchemaKind::Spec => crate::schema::Kind::Spec,
+                SchemaKind::Profile => crate::schema::Kind::Profile,
+                SchemaKind::Baseline => crate::schema::Kind::Baseline,
+            }));
+            0
+        }
         Command::Validate(a) => validate(&a.files),
         Command::Inspect(InspectCommand::SetCookie(a)) => inspect_set_cookie(&a),
         Command::Inspect(InspectCommand::Jwt(a)) => inspect_jwt(&a).await,
@@ -794,4 +889,68 @@ fn write_findings(
             .as_bytes(),
     )?;
     Ok(dir)
+}
+
+async fn init(a: InitArgs) -> i32 {
+    let mut discovery: Option<serde_json::Value> = None;
+    if let Some(src) = &a.oidc {
+        let url = match url::Url::parse(src) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            Ok(_) => return err(format!("--oidc {src}: not an http(s) URL")),
+            Err(e) => return err(format!("--oidc {src}: {e}")),
+        };
+        let config = ClientConfig {
+            allowed_origins: vec![url.origin()],
+            max_requests: 1,
+            ..ClientConfig::default()
+        };
+        let client = match crate::http::Client::new(config) {
+            Ok(c) => c,
+            Err(e) => return err(e),
+        };
+        match client.send(crate::http::ProbeRequest::get(url)).await {
+            Ok(ex) if ex.response.status == 200 => {
+                match serde_json::from_slice::<serde_json::Value>(&ex.response.body) {
+                    Ok(v) if v.is_object() => discovery = Some(v),
+                    _ => return err(format!("--oidc {src}: the answer is not a JSON object")),
+                }
+            }
+            Ok(ex) => return err(format!("--oidc {src} answered {}", ex.response.status)),
+            Err(e) => {
+                eprintln!("authprobe: {e}");
+                return EXIT_UNTESTABLE;
+            }
+        }
+    }
+    let text = match crate::profile::skeleton(a.url.as_deref(), discovery.as_ref()) {
+        Ok(t) => t,
+        Err(e) => return err(e),
+    };
+    match &a.out {
+        None => {
+            out(&text);
+            0
+        }
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path);
+            match file.and_then(|mut f| f.write_all(text.as_bytes())) {
+                Ok(()) => {
+                    eprintln!(
+                        "authprobe: wrote {}; fill in the flows, then `authprobe validate {}`",
+                        path.display(),
+                        path.display()
+                    );
+                    0
+                }
+                Err(e) => err(format!(
+                    "cannot write {} (it is never overwritten): {}",
+                    path.display(),
+                    diag::lower(&e.to_string())
+                )),
+            }
+        }
+    }
 }

@@ -22,15 +22,16 @@ use crate::spec::{Catalogue, Level, Severity};
 ///     reason: the legacy widget reads the cookie; removal tracked in SEC-123
 ///     expires: 2027-03-31
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineFile {
     /// Failures the owner expects and accepts for now.
+    #[schemars(with = "Vec<BaselineEntry>")]
     pub expected_failures: Vec<Spanned<BaselineEntry>>,
 }
 
 /// One expected failure.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
     /// The rule id, e.g. `cookie.http-only`.

@@ -22,5 +22,6 @@ pub mod http;
 pub mod jwt;
 pub mod profile;
 pub mod report;
+pub mod schema;
 pub mod spec;
 pub mod testbed;

@@ -372,3 +372,128 @@ mod gating {
         );
     }
 }
+
+mod schemas {
+    use authprobe::schema::{Kind, render};
+
+    fn root() -> String {
+        env!("CARGO_MANIFEST_DIR").to_string()
+    }
+
+    fn yaml_to_json(path: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(path).unwrap();
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn validate(kind: Kind, files: &[String]) {
+        let schema: serde_json::Value = serde_json::from_str(&render(kind)).unwrap();
+        let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+        for f in files {
+            let doc = yaml_to_json(f);
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{f} does not validate: {errors:#?}");
+        }
+    }
+
+    #[test]
+    fn committed_schemas_are_current() {
+        for (kind, name) in [
+            (Kind::Spec, "spec"),
+            (Kind::Profile, "profile"),
+            (Kind::Baseline, "baseline"),
+        ] {
+            let file = format!("{}/schemas/{name}.schema.json", root());
+            let committed = std::fs::read_to_string(&file).unwrap_or_default();
+            assert_eq!(
+                committed.trim_end(),
+                render(kind).trim_end(),
+                "{file} is stale: run `authprobe schema {name} > {file}`"
+            );
+        }
+    }
+
+    #[test]
+    fn every_shipped_file_validates_against_its_schema() {
+        let specs: Vec<String> = ["cookies", "sessions", "jwt", "transport"]
+            .iter()
+            .map(|n| format!("{}/specs/{n}.yaml", root()))
+            .collect();
+        validate(Kind::Spec, &specs);
+        validate(
+            Kind::Profile,
+            &[
+                format!("{}/specs/profiles/testbed.yaml", root()),
+                format!("{}/tests/data/env-profile.yaml", root()),
+            ],
+        );
+        validate(
+            Kind::Baseline,
+            &[format!("{}/tests/data/baseline.yaml", root())],
+        );
+    }
+
+    #[test]
+    fn the_schema_rejects_what_the_loader_rejects() {
+        let schema: serde_json::Value = serde_json::from_str(&render(Kind::Spec)).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let bad = yaml_to_json(&format!("{}/tests/data/bad-spec.yaml", root()));
+        assert!(!validator.is_valid(&bad));
+    }
+}
+
+mod catalogue_commands {
+    use super::authprobe;
+
+    #[test]
+    fn rules_lists_every_rule_as_text_and_json() {
+        let (code, out, _) = authprobe(&["rules", "--format", "json"]);
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let n = authprobe::spec::builtin_catalogue().unwrap().rules.len();
+        assert_eq!(v.as_array().unwrap().len(), n);
+        let (code, out, _) = authprobe(&["rules"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("session.revoked-on-logout"));
+    }
+
+    #[test]
+    fn explain_shows_requirement_fix_and_manual_check() {
+        let (code, out, _) = authprobe(&["explain", "cookie.http-only"]);
+        assert_eq!(code, 0);
+        for needle in [
+            "MUST carry the HttpOnly",
+            "how to fix",
+            "how to check by hand",
+            "curl",
+            "--flaw cookie-no-httponly",
+        ] {
+            assert!(out.contains(needle), "missing {needle}: {out}");
+        }
+        assert_eq!(authprobe(&["explain", "no.such-rule"]).0, 2);
+    }
+
+    #[test]
+    fn init_writes_a_profile_that_validates_and_never_overwrites() {
+        let dir = std::env::temp_dir().join(format!("authprobe-init-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.yaml");
+        let _ = std::fs::remove_file(&file);
+        let f = file.to_str().unwrap();
+        assert_eq!(
+            authprobe(&["init", "--url", "https://api.example.com", "--out", f]).0,
+            0
+        );
+        let (code, out, err) = authprobe(&["validate", f]);
+        assert_eq!(code, 0, "{out}{err}");
+        std::fs::write(&file, "mine").unwrap();
+        assert_eq!(authprobe(&["init", "--out", f]).0, 2);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "mine",
+            "nothing the user wrote is overwritten"
+        );
+    }
+}

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One way of changing a session id; a spec picks a set of them for
 /// [`session_id_mutations`](super::session_id_mutations).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MutationKind {
     /// Flip one of the low six bits of one character (`bit_flip`: `k` → `o`).

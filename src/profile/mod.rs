@@ -39,18 +39,20 @@ pub const TESTBED_PROFILE: &str = include_str!("../../specs/profiles/testbed.yam
 ///     request: {path: /api/me}
 ///     allowed: {status: [200]}
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     /// A name for reports, e.g. `billing staging`.
     #[serde(default)]
     pub name: Option<String>,
     /// Where the service lives, e.g. `https://app.example.com`. Requests never leave its origin.
+    #[schemars(with = "String")]
     pub base_url: Spanned<String>,
     /// Headers sent with every request, e.g. `{X-Requested-With: authprobe}`.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Test accounts: `alice` (required) and `bob` (optional second user).
+    #[schemars(with = "BTreeMap<String, UserSpec>")]
     pub users: BTreeMap<String, Spanned<UserSpec>>,
     /// Session cookie settings.
     #[serde(default)]
@@ -72,7 +74,7 @@ pub struct ProfileFile {
 }
 
 /// Session cookie settings.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSpec {
     /// The session cookie's name, e.g. `__Host-session`; absent: detected after login (the
@@ -82,7 +84,7 @@ pub struct SessionSpec {
 }
 
 /// A test account.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     /// The login name, e.g. `alice@example.com`.
@@ -92,7 +94,7 @@ pub struct UserSpec {
 }
 
 /// Where a secret comes from. Never the profile text, except public demo credentials.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SecretSource {
     /// An environment variable: `{env: ALICE_PASSWORD}`.
@@ -116,19 +118,23 @@ impl fmt::Debug for SecretSource {
 }
 
 /// The flows of a profile, each a short list of requests.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Flows {
     /// Logs a user in; must leave a session cookie. Variables: `user.username`, `user.password`.
+    #[schemars(with = "Vec<FlowStep>")]
     pub login: Vec<Spanned<FlowStep>>,
     /// Logs the client out.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<FlowStep>>")]
     pub logout: Option<Vec<Spanned<FlowStep>>>,
     /// Ends every session of the user.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<FlowStep>>")]
     pub logout_everywhere: Option<Vec<Spanned<FlowStep>>>,
     /// A pre-login visit that gives an anonymous session (used for session-fixation checks).
     #[serde(default)]
+    #[schemars(with = "Option<Vec<FlowStep>>")]
     pub anonymous: Option<Vec<Spanned<FlowStep>>>,
     /// The protected request and how to read its answer.
     pub access: AccessSpec,
@@ -149,10 +155,11 @@ pub struct Flows {
 ///     denied: {status: [401]}
 ///   jwks_url: /.well-known/jwks.json
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSpec {
     /// Obtains a token; variables `user.username` and `user.password`.
+    #[schemars(with = "Vec<FlowStep>")]
     pub login: Vec<Spanned<FlowStep>>,
     /// The variable (extracted by `login`) holding the access token.
     pub from: String,
@@ -165,6 +172,7 @@ pub struct TokenSpec {
     /// files or environment variables. `{key: {file: keys/signing.pem}}` or
     /// `{key: {env: JWT_SECRET}, alg: HS256}`.
     #[serde(default)]
+    #[schemars(with = "Vec<KeySpec>")]
     pub signing_keys: Vec<Spanned<KeySpec>>,
     /// Claim names the owner accepts in token payloads (merged with the policy's).
     #[serde(default)]
@@ -176,7 +184,9 @@ pub struct TokenSpec {
 }
 
 /// Who receives a token.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientKind {
     /// A server-side or native API client.
@@ -187,7 +197,7 @@ pub enum ClientKind {
 }
 
 /// A signing key of the service.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// Where the key comes from (a PEM private key, or an HMAC secret with `alg: HS*`).
@@ -270,7 +280,7 @@ impl Flows {
 /// - request: {method: POST, path: /api/login, headers: {X-CSRF-Token: "{{csrf}}"}, json: {...}}
 ///   expect_status: [200]
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowStep {
     /// The request.
@@ -285,7 +295,7 @@ pub struct FlowStep {
 }
 
 /// A templated request; `{{var}}` is replaced in the path, header values and bodies.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     /// HTTP method, default `GET`.
@@ -318,7 +328,7 @@ fn default_method() -> String {
 ///   request: {path: /api/me}
 ///   allowed: {status: [200], body_contains: '"user"'}
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessSpec {
     /// The request that needs a session.
@@ -333,7 +343,7 @@ pub struct AccessSpec {
 }
 
 /// Matches a response.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Classifier {
     /// Acceptable statuses, e.g. `[200]`.
@@ -355,7 +365,7 @@ impl Classifier {
 }
 
 /// Request limits for a profile; command-line flags override them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Most requests one run may send, e.g. `5000`.
@@ -1186,4 +1196,106 @@ mod tests {
             assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
         }
     }
+}
+
+/// A commented profile skeleton for `authprobe init`; with an OpenID Connect discovery
+/// document, the token section uses its endpoints. The result parses as a profile.
+pub fn skeleton(
+    url: Option<&str>,
+    discovery: Option<&serde_json::Value>,
+) -> Result<String, String> {
+    let issuer = discovery
+        .and_then(|d| d.get("issuer"))
+        .and_then(|v| v.as_str());
+    let base = match (url, issuer) {
+        (Some(u), _) => u.to_string(),
+        (None, Some(i)) => i.to_string(),
+        (None, None) => "https://app.example.com".to_string(),
+    };
+    let base_url = Url::parse(&base).map_err(|e| format!("invalid URL `{base}`: {e}"))?;
+    if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+        return Err(format!("`{base}` is not an http(s) URL with a host"));
+    }
+    let origin = base_url.origin();
+    let same_origin_path = |key: &str| -> Option<(String, bool)> {
+        let v = discovery?.get(key)?.as_str()?;
+        let u = Url::parse(v).ok()?;
+        let mut path = u.path().to_string();
+        if let Some(q) = u.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        Some((path, u.origin() == origin))
+    };
+    let mut out = String::new();
+    out.push_str("# authprobe profile — generated by `authprobe init`; fill in the flows for your service.\n");
+    out.push_str(
+        "# Reference: README \"Profiles\"; check it with `authprobe validate THIS_FILE`.\n",
+    );
+    out.push_str(&format!(
+        "name: {}\n",
+        base_url.host_str().unwrap_or("my service")
+    ));
+    out.push_str(&format!(
+        "base_url: {}\n\n",
+        base_url.as_str().trim_end_matches('/')
+    ));
+    out.push_str("# Test accounts. Passwords come from environment variables (or files), never from this file.\n");
+    out.push_str(
+        "users:\n  alice: {username: alice@example.com, password: {env: ALICE_PASSWORD}}\n",
+    );
+    out.push_str("  # bob: {username: bob@example.com, password: {env: BOB_PASSWORD}}   # a second user enables cross-user rules\n\n");
+    out.push_str(
+        "# session: {cookie: SESSIONID}   # the session cookie's name; omit to detect it\n\n",
+    );
+    out.push_str("flows:\n");
+    out.push_str("  # anonymous:                      # a pre-login visit that hands out a session (fixation checks)\n");
+    out.push_str("  #   - request: {path: /login}\n");
+    out.push_str("  login:\n");
+    out.push_str("    # - request: {path: /login}\n    #   extract: {csrf: 'regex:name=\"csrf\" value=\"([^\"]+)\"'}\n");
+    out.push_str("    - request:\n        method: POST\n        path: /login\n        form: {username: \"{{user.username}}\", password: \"{{user.password}}\"}\n      expect_status: [200, 302, 303]\n");
+    out.push_str("  logout:\n    - request: {method: POST, path: /logout}\n");
+    out.push_str(
+        "  # logout_everywhere:\n  #   - request: {method: POST, path: /sessions/revoke-all}\n",
+    );
+    out.push_str("  access:                           # a request that needs the session\n");
+    out.push_str("    request: {path: /api/me}\n    allowed: {status: [200]}\n    denied: {status: [401, 403]}\n\n");
+    match (discovery, same_origin_path("token_endpoint")) {
+        (Some(_), Some((token_path, same))) => {
+            if !same {
+                out.push_str("# NOTE: the discovery's token endpoint is on another origin than base_url; authprobe only\n# talks to base_url's origin, so point base_url at the issuer for the token rules.\n");
+            }
+            out.push_str("# Access tokens (from OpenID Connect discovery).\ntoken:\n  login:\n    - request:\n        method: POST\n");
+            out.push_str(&format!("        path: {token_path}\n"));
+            out.push_str("        form: {grant_type: password, username: \"{{user.username}}\", password: \"{{user.password}}\", client_id: CLIENT_ID}\n");
+            out.push_str("      extract: {access_token: \"json:/access_token\"}\n      expect_status: [200]\n  from: access_token\n");
+            out.push_str("  access:\n    request: {path: /api/me, headers: {Authorization: \"Bearer {{access_token}}\"}}\n    allowed: {status: [200]}\n    denied: {status: [401]}\n");
+            if let Some((jwks, same)) = same_origin_path("jwks_uri") {
+                if same {
+                    out.push_str(&format!("  jwks_url: {jwks}\n"));
+                } else {
+                    out.push_str(&format!(
+                        "  # jwks_url: {jwks}   # on another origin than base_url\n"
+                    ));
+                }
+            }
+            if let Some((rev, _)) = same_origin_path("revocation_endpoint") {
+                out.push_str(&format!("  # revocation endpoint (RFC 7009): {rev}\n"));
+            }
+            out.push_str("  # signing_keys: [{key: {file: keys/signing.pem}}]   # white-box checks of exp/nbf/aud/iss\n");
+        }
+        _ => {
+            out.push_str("# token:                            # access tokens (JWT), if the service issues them\n");
+            out.push_str("#   login:\n#     - request: {method: POST, path: /oauth/token, form: {grant_type: password, username: \"{{user.username}}\", password: \"{{user.password}}\"}}\n");
+            out.push_str(
+                "#       extract: {access_token: \"json:/access_token\"}\n#   from: access_token\n",
+            );
+            out.push_str("#   access:\n#     request: {path: /api/me, headers: {Authorization: \"Bearer {{access_token}}\"}}\n#     allowed: {status: [200]}\n");
+            out.push_str("#   jwks_url: /.well-known/jwks.json\n");
+        }
+    }
+    out.push_str("\n# pages: [/]                        # HTML pages whose CSP is checked\n");
+    out.push_str("# policy: {cookie_max_lifetime: 12h, access_token_max_lifetime: 15m}\n");
+    out.push_str("limits: {max_rps: 10, max_requests: 5000, timeout: 10s}\n");
+    Ok(out)
 }

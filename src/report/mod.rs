@@ -326,3 +326,210 @@ pub fn fuzz_human(
     }
     out
 }
+
+/// `authprobe rules` as a text table.
+pub fn rules_text(c: &crate::spec::Catalogue) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<34} {:<6} {:<8} title", "id", "level", "severity");
+    for r in &c.rules {
+        let level = match r.level {
+            crate::spec::Level::Must => "must",
+            crate::spec::Level::Should => "should",
+        };
+        let _ = writeln!(
+            out,
+            "{:<34} {:<6} {:<8} {}",
+            r.id,
+            level,
+            r.severity.to_string(),
+            r.title
+        );
+    }
+    let _ = write!(
+        out,
+        "{} rules; `authprobe explain RULE` for details",
+        c.rules.len()
+    );
+    out
+}
+
+/// One catalogue entry in `authprobe rules --format json`.
+#[derive(Debug, Serialize)]
+struct RuleInfo<'a> {
+    id: &'a str,
+    title: &'a str,
+    level: crate::spec::Level,
+    severity: crate::spec::Severity,
+    requirement: &'a str,
+    references: &'a [String],
+    requires: Vec<&'static str>,
+    kind: &'static str,
+}
+
+/// `authprobe rules --format json`.
+pub fn rules_json(c: &crate::spec::Catalogue) -> String {
+    let list: Vec<RuleInfo> = c
+        .rules
+        .iter()
+        .map(|r| RuleInfo {
+            id: &r.id,
+            title: &r.title,
+            level: r.level,
+            severity: r.severity,
+            requirement: &r.requirement,
+            references: &r.references,
+            requires: r.requires.iter().map(|c| c.name()).collect(),
+            kind: match r.kind() {
+                Some(crate::spec::RuleKind::Check(_)) => "check",
+                Some(crate::spec::RuleKind::Scenario(_)) => "scenario",
+                Some(crate::spec::RuleKind::Property(_)) => "property",
+                Some(crate::spec::RuleKind::Attack(_)) => "attack",
+                None => "none",
+            },
+        })
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_default()
+}
+
+/// How to check a rule by hand with curl (placeholders in capitals).
+pub fn manual_check(rule: &crate::spec::Rule) -> String {
+    use crate::spec::{
+        Check, CookieAssertion as C, JwtAssertion as J, RuleKind, SessionIdAssertion as S,
+        TransportAssertion as T,
+    };
+    let login = "curl -si -X POST https://APP/LOGIN -d 'username=USER&password=PASS'";
+    match rule.kind() {
+        Some(RuleKind::Check(Check::Cookie(a))) => format!(
+            "{login} | grep -i '^set-cookie'\n# then look at the session cookie's attributes: {}",
+            match a {
+                C::HttpOnly => "HttpOnly must be present",
+                C::Secure => "Secure must be present",
+                C::SameSite => "SameSite=Lax or Strict",
+                C::Scope => "no Domain attribute",
+                C::Prefix => "name starts with __Host-, with Secure, Path=/ and no Domain (`authprobe inspect set-cookie --url URL 'HEADER'` shows what a browser does)",
+                C::Lifetime => "no Max-Age/Expires beyond the policy (1 day by default)",
+            }
+        ),
+        Some(RuleKind::Check(Check::SessionId(S::Opaque))) => format!(
+            "{login} | grep -i '^set-cookie'\n# decode the id: echo 'VALUE' | base64 -d; it must not be readable text, JSON or a JWT"
+        ),
+        Some(RuleKind::Check(Check::SessionId(S::Entropy))) => format!(
+            "for i in $(seq 32); do {login} | grep -io 'SESSION=[^;]*'; done | sort\n# the ids must be unique, look random and share no long prefix"
+        ),
+        Some(RuleKind::Check(Check::Jwt(a))) => format!(
+            "authprobe inspect jwt \"$TOKEN\" --jwks https://APP/.well-known/jwks.json\n# {}",
+            match a {
+                J::PayloadNoSecrets => "the payload section must show no password hashes, API keys or private keys",
+                J::PayloadNoPersonalData => "the payload section must show no email, phone, address or ids",
+                J::ExpiryPresent => "exp must be present",
+                J::ShortLived => "exp - iat must be at most 15 minutes",
+                J::WeakSecret => "for HS* tokens, try common secrets offline (e.g. hashcat -m 16500)",
+            }
+        ),
+        Some(RuleKind::Check(Check::Transport(a))) => match a {
+            T::NoStore => format!("{login} | grep -i '^cache-control'\n# must include no-store"),
+            T::Csp => "curl -si https://APP/ | grep -i '^content-security-policy'\n# no 'unsafe-inline'/'unsafe-eval' without nonces, object-src 'none', base-uri set".into(),
+            T::CorsCredentials => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example' | grep -i '^access-control'\n# must not echo the origin with Access-Control-Allow-Credentials: true".into(),
+            T::Csrf => "curl -si -X POST https://APP/LOGOUT -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example'\ncurl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE'\n# without the CSRF token the logout must be refused and the session must still work".into(),
+            T::TokenInBody => format!("{login}\n# the session id or access token must not appear in the response body"),
+        },
+        Some(RuleKind::Scenario(steps)) => {
+            let mut t = String::from("# one cookie file per client (curl -c CLIENT.txt -b CLIENT.txt), then:\n");
+            for (i, step) in steps.iter().enumerate() {
+                t.push_str(&format!("# {}. {}\n", i + 1, describe_step(step)));
+            }
+            t
+        }
+        Some(RuleKind::Property(_)) => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=ALTERED_VALUE'\n# every altered value must be refused; authprobe reports the smallest accepted change and its seed".into(),
+        Some(RuleKind::Attack(_)) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $FORGED\"\n# every forged token must be refused; `authprobe check --only RULE` prints each forged variant".into(),
+        None => String::new(),
+    }
+}
+
+/// `authprobe explain RULE`.
+pub fn explain(rule: &crate::spec::Rule) -> String {
+    let mut out = String::new();
+    let level = match rule.level {
+        crate::spec::Level::Must => "must",
+        crate::spec::Level::Should => "should",
+    };
+    let _ = writeln!(out, "{} — {}", rule.id, rule.title);
+    let _ = writeln!(out, "level {level}, severity {}", rule.severity);
+    let _ = writeln!(out, "\nrequirement:\n  {}", rule.requirement);
+    let _ = writeln!(out, "\nwhy:\n  {}", rule.rationale);
+    if let Some(fix) = &rule.remediation {
+        let _ = writeln!(out, "\nhow to fix:\n  {fix}");
+    }
+    if !rule.references.is_empty() {
+        let _ = writeln!(out, "\nreferences: {}", rule.references.join(", "));
+    }
+    let needs: Vec<&str> = rule.requires.iter().map(|c| c.name()).collect();
+    let _ = writeln!(out, "needs from the profile: {}", needs.join(", "));
+    let _ = writeln!(
+        out,
+        "\nhow to check by hand:\n{}",
+        indent(&manual_check(rule), "  ")
+    );
+    let flaws: Vec<&str> = Flaw::ALL
+        .iter()
+        .filter(|f| f.breaks().contains(&rule.id.as_str()))
+        .map(|f| f.name())
+        .collect();
+    if let Some(f) = flaws.first() {
+        let _ = writeln!(
+            out,
+            "\nsee it fail: authprobe demo --flaw {f} --only {}",
+            rule.id
+        );
+    }
+    out
+}
+
+/// One scenario step in words.
+pub fn describe_step(step: &crate::spec::Step) -> String {
+    use crate::spec::{PlantValue, Step, Via};
+    match step {
+        Step::Anonymous(c) => format!("{c}: visit anonymously (run the anonymous flow)"),
+        Step::Login(l) => format!("{}: log in as {}", l.client, l.user),
+        Step::Logout(c) => format!("{c}: log out"),
+        Step::LogoutEverywhere(c) => format!("{c}: log out everywhere"),
+        Step::Save(s) => format!("{}: copy the cookie file to `{}`", s.client, s.name),
+        Step::Plant(p) => match &p.value {
+            PlantValue::Random => {
+                format!("{}: put a random session id in the cookie file", p.client)
+            }
+            PlantValue::Snapshot(n) => format!(
+                "{}: put the session id of `{n}` in the cookie file",
+                p.client
+            ),
+        },
+        Step::Access(a) => {
+            let how = match &a.via {
+                Via::Cookie => String::new(),
+                Via::Query(n) => {
+                    format!(" with the id in the query ({}) and no cookie", n.join(", "))
+                }
+                Via::PathParam(n) => format!(
+                    " with the id as a path parameter ({}) and no cookie",
+                    n.join(", ")
+                ),
+            };
+            let replay = a
+                .replay
+                .as_ref()
+                .map(|r| format!(" replaying `{r}`"))
+                .unwrap_or_default();
+            format!(
+                "{}: the protected request{replay}{how} → must be {}",
+                a.client, a.expect
+            )
+        }
+        Step::ExpectSessionId(e) => format!(
+            "{}: the session id must differ from `{}`",
+            e.client, e.differs_from
+        ),
+        Step::ExpectCookieCleared(c) => format!(
+            "{c}: the logout response must expire the session cookie (same Path and Domain)"
+        ),
+    }
+}

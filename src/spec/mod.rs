@@ -61,7 +61,7 @@ pub struct Origin {
 ///   requires: [session]
 ///   check: {cookie: http_only}
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Dotted slug, unique in the catalogue, e.g. `session.revoked-on-logout`.
@@ -139,7 +139,19 @@ impl Rule {
 }
 
 /// How binding a rule is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     /// Required by the standards (MUST).
@@ -149,7 +161,19 @@ pub enum Level {
 }
 
 /// How bad a failure is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.
@@ -177,7 +201,19 @@ impl fmt::Display for Severity {
 }
 
 /// Something a profile can provide; rules list the ones they need in `requires`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// Login yields a session cookie that authenticates the protected request.
@@ -226,7 +262,7 @@ impl Capability {
 /// check: {cookie: same_site}
 /// check: {session_id: entropy}
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Check {
     /// An attribute of the session cookie as the login response set it.
@@ -240,7 +276,7 @@ pub enum Check {
 }
 
 /// What to assert about transport and storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransportAssertion {
     /// Login and token responses carry `Cache-Control: no-store`.
@@ -256,7 +292,7 @@ pub enum TransportAssertion {
 }
 
 /// What to assert about the access token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JwtAssertion {
     /// No secrets (password fields and hashes, API keys, private keys) in the readable payload.
@@ -280,7 +316,7 @@ pub enum JwtAssertion {
 ///   forge: [none_algorithm]
 ///   expect: denied
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Attack {
     /// Forgeries from the toolkit, in Wycheproof's vocabulary (`none_algorithm`,
@@ -300,7 +336,7 @@ pub struct Attack {
 }
 
 /// A claim change signed with the service's real key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimAttack {
     /// `exp` 10 minutes in the past.
@@ -314,7 +350,7 @@ pub enum ClaimAttack {
 }
 
 /// What to assert about the session cookie's `Set-Cookie`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CookieAssertion {
     /// `HttpOnly` is set.
@@ -332,7 +368,7 @@ pub enum CookieAssertion {
 }
 
 /// What to assert about the session id value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionIdAssertion {
     /// The value decodes to nothing readable (no base64/hex/JSON/JWT content, no user name).
@@ -344,7 +380,7 @@ pub enum SessionIdAssertion {
 
 /// Kind `scenario`: one step. Steps act on named *clients* (independent browsers with
 /// their own cookies); a client's name is free text, e.g. `victim`, `laptop`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Run the profile's anonymous flow (pre-login visit): `- anonymous: victim`.
@@ -372,7 +408,7 @@ pub enum Step {
 }
 
 /// `login` step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginStep {
     /// The client (browser) that logs in.
@@ -382,7 +418,7 @@ pub struct LoginStep {
 }
 
 /// `save` step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveStep {
     /// Whose cookies.
@@ -393,7 +429,7 @@ pub struct SaveStep {
 }
 
 /// `plant` step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlantStep {
     /// The victim client.
@@ -403,7 +439,7 @@ pub struct PlantStep {
 }
 
 /// The id a `plant` step puts into the victim's session cookie.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlantValue {
     /// A fresh random value shaped like a real session id (never issued by the server).
@@ -413,7 +449,7 @@ pub enum PlantValue {
 }
 
 /// `access` step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessStep {
     /// Whose request.
@@ -440,7 +476,7 @@ impl AccessStep {
 }
 
 /// How an `access` step carries the session id.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Via {
     /// In the session cookie, as a browser sends it.
@@ -455,7 +491,7 @@ pub enum Via {
 }
 
 /// `expect_session_id` step.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectSessionIdStep {
     /// Whose session id.
@@ -465,7 +501,7 @@ pub struct ExpectSessionIdStep {
 }
 
 /// What the protected request must answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
     /// The profile's `allowed` classifier matches.
@@ -498,7 +534,7 @@ impl fmt::Display for Expect {
 ///   cases: 256
 ///   expect: denied
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Property {
     /// The set-up: which user logs in first.
@@ -512,7 +548,7 @@ pub struct Property {
 }
 
 /// Set-up of a property.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Given {
     /// The user who logs in; the generator mutates what this login produced.
@@ -520,7 +556,7 @@ pub struct Given {
 }
 
 /// A named generator with parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Generator {
     /// Mutations of the live session id, sent as the session cookie.
@@ -534,7 +570,7 @@ pub enum Generator {
 }
 
 /// Parameters of the `malformed_token` generator.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MalformedTokenGenerator {
     /// Longest generated token in bytes (default 4096).
@@ -543,7 +579,7 @@ pub struct MalformedTokenGenerator {
 }
 
 /// Parameters of the `session_id` generator.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionIdGenerator {
     /// Which mutation operators to draw from.

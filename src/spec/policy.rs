@@ -72,6 +72,21 @@ impl<'de> Deserialize<'de> for Seconds {
     }
 }
 
+impl schemars::JsonSchema for Seconds {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration: seconds as a number, or a number with s, m, h, d or w, e.g. \"15m\".",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9]+\\s*[smhdw]?$"}
+            ]
+        })
+    }
+}
+
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_string())
@@ -79,7 +94,7 @@ impl Serialize for Seconds {
 }
 
 /// A `SameSite` value a policy allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SameSiteValue {
     /// `SameSite=Strict`.
@@ -91,7 +106,7 @@ pub enum SameSiteValue {
 }
 
 /// Which cookie-name prefix the session cookie must carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PrefixPolicy {
     /// `__Host-` (Secure, Path=/, no Domain): the strongest binding to one origin.
@@ -149,7 +164,7 @@ impl Default for Policy {
 ///   cookie_max_lifetime: 1d
 ///   cookie_prefix: host
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyOverrides {
     /// Allowed `SameSite` values, e.g. `[lax, strict]`.

@@ -40,7 +40,17 @@ pub fn weak_secrets() -> impl Iterator<Item = &'static str> {
 
 /// The kinds of forged token, in Wycheproof's vocabulary. Each names what was done to a
 /// valid token; a correct verifier refuses every one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ForgeryKind {
     /// `alg` set to `none` in four spellings, signature removed (with and without the
