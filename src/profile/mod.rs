@@ -1116,88 +1116,6 @@ fn collect_json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn testbed_profile_parses_and_resolves_without_environment() {
-        let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
-        let t = p.resolve().unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(t.users["alice"].username, "alice");
-        assert!(t.capabilities().contains(&Capability::LogoutEverywhere));
-    }
-
-    #[test]
-    fn public_demo_password_is_refused_for_remote_targets() {
-        let d = Profile::testbed("https://app.example.com").unwrap_err();
-        assert!(
-            d.0.iter().any(|x| x.message.contains("only for loopback")),
-            "{d}"
-        );
-    }
-
-    #[test]
-    fn missing_environment_variable_is_a_located_diagnostic() {
-        let src = TESTBED_PROFILE.replace(
-            "{public_demo: alice-demo-password}",
-            "{env: AUTHPROBE_TEST_SURELY_UNSET_VAR}",
-        );
-        let p = parse_profile(&src, Path::new("p.yaml")).unwrap_or_else(|d| panic!("{d}"));
-        let d = p.resolve().unwrap_err();
-        assert_eq!(d.0.len(), 1);
-        assert!(d.0[0].message.contains("AUTHPROBE_TEST_SURELY_UNSET_VAR"));
-        assert!(d.0[0].line > 0);
-    }
-
-    #[test]
-    fn unknown_template_variable_is_reported_with_the_available_ones() {
-        let src = TESTBED_PROFILE.replace("{{csrf}}", "{{crsf}}");
-        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
-        assert!(d.0.iter().any(|x| x.message.contains("`{{crsf}}`")), "{d}");
-        assert!(d.0[0].hint.as_deref().unwrap_or("").contains("csrf"), "{d}");
-    }
-
-    #[test]
-    fn unknown_key_is_reported_with_line_and_column() {
-        let src = TESTBED_PROFILE.replace("base_url:", "base_ur:");
-        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
-        assert!(d.0[0].message.contains("base_ur"), "{d}");
-        assert!(d.0[0].line > 0);
-    }
-
-    #[test]
-    fn extractors_parse_and_reject_nonsense() {
-        assert!(matches!(
-            Extractor::parse("json:/a/b"),
-            Ok(Extractor::Json(_))
-        ));
-        assert!(Extractor::parse("json:a").is_err());
-        assert!(Extractor::parse("xml:/a").is_err());
-        assert!(Extractor::parse("regex:(").is_err());
-        assert!(Extractor::parse("cookie").is_err());
-    }
-
-    #[test]
-    fn loopback_detection() {
-        for u in [
-            "http://127.0.0.1:1",
-            "http://localhost",
-            "http://a.localhost",
-            "http://[::1]:8",
-        ] {
-            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
-        }
-        for u in [
-            "http://10.0.0.1",
-            "https://example.com",
-            "http://localhost.example.com",
-        ] {
-            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
-        }
-    }
-}
-
 /// A commented profile skeleton for `authprobe init`; with an OpenID Connect discovery
 /// document, the token section uses its endpoints. The result parses as a profile.
 pub fn skeleton(
@@ -1298,4 +1216,86 @@ pub fn skeleton(
     out.push_str("# policy: {cookie_max_lifetime: 12h, access_token_max_lifetime: 15m}\n");
     out.push_str("limits: {max_rps: 10, max_requests: 5000, timeout: 10s}\n");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn testbed_profile_parses_and_resolves_without_environment() {
+        let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
+        let t = p.resolve().unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(t.users["alice"].username, "alice");
+        assert!(t.capabilities().contains(&Capability::LogoutEverywhere));
+    }
+
+    #[test]
+    fn public_demo_password_is_refused_for_remote_targets() {
+        let d = Profile::testbed("https://app.example.com").unwrap_err();
+        assert!(
+            d.0.iter().any(|x| x.message.contains("only for loopback")),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn missing_environment_variable_is_a_located_diagnostic() {
+        let src = TESTBED_PROFILE.replace(
+            "{public_demo: alice-demo-password}",
+            "{env: AUTHPROBE_TEST_SURELY_UNSET_VAR}",
+        );
+        let p = parse_profile(&src, Path::new("p.yaml")).unwrap_or_else(|d| panic!("{d}"));
+        let d = p.resolve().unwrap_err();
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].message.contains("AUTHPROBE_TEST_SURELY_UNSET_VAR"));
+        assert!(d.0[0].line > 0);
+    }
+
+    #[test]
+    fn unknown_template_variable_is_reported_with_the_available_ones() {
+        let src = TESTBED_PROFILE.replace("{{csrf}}", "{{crsf}}");
+        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
+        assert!(d.0.iter().any(|x| x.message.contains("`{{crsf}}`")), "{d}");
+        assert!(d.0[0].hint.as_deref().unwrap_or("").contains("csrf"), "{d}");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line_and_column() {
+        let src = TESTBED_PROFILE.replace("base_url:", "base_ur:");
+        let d = parse_profile(&src, Path::new("p.yaml")).unwrap_err();
+        assert!(d.0[0].message.contains("base_ur"), "{d}");
+        assert!(d.0[0].line > 0);
+    }
+
+    #[test]
+    fn extractors_parse_and_reject_nonsense() {
+        assert!(matches!(
+            Extractor::parse("json:/a/b"),
+            Ok(Extractor::Json(_))
+        ));
+        assert!(Extractor::parse("json:a").is_err());
+        assert!(Extractor::parse("xml:/a").is_err());
+        assert!(Extractor::parse("regex:(").is_err());
+        assert!(Extractor::parse("cookie").is_err());
+    }
+
+    #[test]
+    fn loopback_detection() {
+        for u in [
+            "http://127.0.0.1:1",
+            "http://localhost",
+            "http://a.localhost",
+            "http://[::1]:8",
+        ] {
+            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+        for u in [
+            "http://10.0.0.1",
+            "https://example.com",
+            "http://localhost.example.com",
+        ] {
+            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
+        }
+    }
 }
