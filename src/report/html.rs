@@ -442,7 +442,7 @@ mod tests {
         // Known answer: the hash of the empty string.
         assert_eq!(
             csp_hash(""),
-            "'sha256-47DEQpj8HBSa+/TimW+5JCeuQeRkm5NMpJWZG3hcuFU='"
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
         );
     }
 

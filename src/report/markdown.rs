@@ -266,7 +266,11 @@ mod tests {
         assert_eq!(rows, 1 + 5, "header + one row per rule");
         assert_eq!(md.matches("<details>").count(), 3);
         assert!(md.contains("| **FAIL** | `cookie.http-only` | high | Session cookie is HttpOnly |"));
-        assert!(!md.contains("<script>"), "{md}");
+        // Hostile text is literal only inside the fenced Observed block.
+        assert_eq!(md.matches("<script>").count(), 1, "{md}");
+        let fence = md.find("**Observed:**\n\n```text\n").expect("observed fence");
+        let script = md.find("<script>").unwrap();
+        assert!(script > fence && !md[fence + 20..script].contains("```"), "{md}");
         assert!(md.contains("curl -sS -i -X POST"));
     }
 }
