@@ -119,10 +119,12 @@ async fn live_report() -> Report {
             }
             "cookie.same-site" => {
                 r.status = Status::Skip;
+                r.notes.clear();
                 r.reason = Some("the profile defines no anonymous flow".into());
             }
             "cookie.scope" => {
                 r.status = Status::Inconclusive;
+                r.notes.clear();
                 r.reason = Some(
                     "the untampered session was refused (401) before the probe, so a refusal proves nothing"
                         .into(),
@@ -154,8 +156,11 @@ async fn html_report_renders_in_headless_chromium() {
     // Negative control: the same page with a stylesheet that does not match its hash must be
     // reported as a CSP violation, or the grep below would prove nothing.
     let tampered = dir.join("tampered.html");
-    std::fs::write(&tampered, page.replacen("</style>", "body{color:red}</style>", 1))
-        .expect("write tampered page");
+    std::fs::write(
+        &tampered,
+        page.replacen("</style>", "body{color:red}</style>", 1),
+    )
+    .expect("write tampered page");
     let png = dir.join("report.png");
     if let Some(keep) = std::env::var_os("AUTHPROBE_HTML_KEEP") {
         std::fs::write(Path::new(&keep).with_extension("html"), &page).expect("keep page");
@@ -184,7 +189,11 @@ async fn html_report_renders_in_headless_chromium() {
 
     // The DOM the browser built.
     let s = report.summary;
-    assert_eq!((s.pass, s.fail, s.skip, s.inconclusive), (1, 2, 1, 1), "{s:?}");
+    assert_eq!(
+        (s.pass, s.fail, s.skip, s.inconclusive),
+        (1, 2, 1, 1),
+        "{s:?}"
+    );
     for (status, n, label) in [
         ("fail", 2, "failed"),
         ("pass", 1, "passed"),
@@ -193,7 +202,10 @@ async fn html_report_renders_in_headless_chromium() {
         ("error", 0, "errors"),
     ] {
         let want = format!("id=\"count-{status}\"><span class=\"n\">{n}</span> {label}</li>");
-        assert!(dom.contains(&want), "summary count {want} not in DOM:\n{dom}");
+        assert!(
+            dom.contains(&want),
+            "summary count {want} not in DOM:\n{dom}"
+        );
     }
     assert_eq!(dom.matches("<article class=\"card").count(), 5);
     let card_start = dom
@@ -210,18 +222,32 @@ async fn html_report_renders_in_headless_chromium() {
         "curl -sS",
         "&lt;script id=\"injected\"&gt;",
     ] {
-        assert!(card.contains(text), "{text:?} not in the failed card:\n{card}");
+        assert!(
+            card.contains(text),
+            "{text:?} not in the failed card:\n{card}"
+        );
     }
-    let tamper = &dom[dom.find("id=\"rule-session.tamper-rejected\"").expect("tamper card")..];
-    assert!(tamper.contains("<ol class=\"steps\"><li>"), "counterexample steps");
+    let tamper = &dom[dom
+        .find("id=\"rule-session.tamper-rejected\"")
+        .expect("tamper card")..];
+    assert!(
+        tamper.contains("<ol class=\"steps\"><li>"),
+        "counterexample steps"
+    );
     // Hostile text stayed text: no element was created from it, and the title is ours.
-    assert!(!dom.contains("<script id="), "injected script became an element");
+    assert!(
+        !dom.contains("<script id="),
+        "injected script became an element"
+    );
     assert!(!dom.contains("<img"), "injected image became an element");
     assert!(dom.contains("<title>authprobe: "), "title changed");
     // Our own script ran (it reveals the filter bar), so the CSP allowed it.
     let filters = &dom[dom.find("id=\"filters\"").expect("filter bar") - 40..];
     let filters = &filters[..filters.find('>').unwrap()];
-    assert!(!filters.contains("hidden"), "filter script did not run: {filters}");
+    assert!(
+        !filters.contains("hidden"),
+        "filter script did not run: {filters}"
+    );
 
     // No CSP violation in the console, and the control shows violations would be seen.
     let violation = "Content Security Policy";
@@ -233,7 +259,11 @@ async fn html_report_renders_in_headless_chromium() {
     );
 
     let meta = std::fs::metadata(&png).expect("screenshot written");
-    assert!(meta.len() > 10_000, "screenshot too small: {} bytes", meta.len());
+    assert!(
+        meta.len() > 10_000,
+        "screenshot too small: {} bytes",
+        meta.len()
+    );
     if let Some(keep) = std::env::var_os("AUTHPROBE_HTML_KEEP") {
         std::fs::copy(&png, Path::new(&keep).with_extension("png")).expect("keep screenshot");
     }

@@ -179,10 +179,7 @@ fn anchor(id: &str) -> String {
 }
 
 fn head_lines(headers: &[(String, String)]) -> String {
-    headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\n"))
-        .collect()
+    headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect()
 }
 
 fn exchange(out: &mut String, e: &Evidence) {
@@ -250,7 +247,11 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         out.push_str("</article>\n");
         return;
     }
-    if let Some(reason) = &r.reason {
+    if let Some(reason) = r
+        .reason
+        .as_ref()
+        .filter(|x| r.observed.as_ref() != Some(*x))
+    {
         let _ = write!(out, "<p class=\"reason\">{}</p>", escape(reason));
     }
     if r.expected.is_some() || r.observed.is_some() {
@@ -354,7 +355,7 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
         out,
         "<header class=\"top\"><h1>authprobe report <span class=\"verdict v-{}\">{verdict}</span></h1>\
          <p class=\"target\"><strong>{name}</strong> <code>{}</code></p>\
-         <p class=\"meta\">seed {} · {} requests in {:.2} s · session cookie <code>{}</code> · authprobe {}</p></header>\n",
+         <p class=\"meta\">seed {} · {} requests in {:.2} s · session cookie <code>{}</code> · authprobe {}</p></header>",
         verdict.to_lowercase(),
         escape(&report.target.base_url),
         report.seed,
@@ -363,7 +364,7 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
         escape(report.target.session_cookie.as_deref().unwrap_or("?")),
         escape(report.tool.version),
     );
-    out.push_str("<section class=\"summary\" aria-label=\"summary\"><ul class=\"counts\">");
+    out.push_str("\n<section class=\"summary\" aria-label=\"summary\"><ul class=\"counts\">");
     for s in ORDER {
         let n = count(report, s);
         let _ = write!(
@@ -449,7 +450,15 @@ mod tests {
     #[test]
     fn html_loads_nothing_from_outside() {
         let html = page();
-        for needle in ["http-equiv=\"refresh\"", "<link", "<img", "<iframe", "@import", "url(", "src="] {
+        for needle in [
+            "http-equiv=\"refresh\"",
+            "<link",
+            "<img",
+            "<iframe",
+            "@import",
+            "url(",
+            "src=",
+        ] {
             assert!(!html.contains(needle), "found {needle}");
         }
     }

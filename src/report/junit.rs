@@ -46,7 +46,11 @@ pub fn failure_text(r: &RuleResult) -> String {
     if let Some(o) = &r.observed {
         let _ = writeln!(out, "observed:    {o}");
     }
-    if let Some(reason) = &r.reason {
+    if let Some(reason) = r
+        .reason
+        .as_ref()
+        .filter(|x| r.observed.as_ref() != Some(*x))
+    {
         let _ = writeln!(out, "reason:      {reason}");
     }
     if let Some(c) = &r.counterexample {
@@ -198,7 +202,10 @@ pub(crate) mod sample {
         let exchange = Exchange {
             request: ProbeRequest::post(url)
                 .header("Cookie", "sid=[redacted]")
-                .body(b"user=alice&password=[redacted]".to_vec(), "application/x-www-form-urlencoded"),
+                .body(
+                    b"user=alice&password=[redacted]".to_vec(),
+                    "application/x-www-form-urlencoded",
+                ),
             response: Response {
                 status: 303,
                 headers: vec![
@@ -248,7 +255,10 @@ pub(crate) mod sample {
             seed,
             case: 7,
             shrink_steps: 3,
-            input: vec!["login as alice".into(), "flip bit 3 of the session id".into()],
+            input: vec![
+                "login as alice".into(),
+                "flip bit 3 of the session id".into(),
+            ],
             observed: "200 OK <b>accepted</b>".into(),
         });
         fail.notes = vec!["checked the login response".into()];
@@ -269,7 +279,7 @@ pub(crate) mod sample {
         inconclusive.evidence = vec![evidence(base, "control: untampered token", "x=1")];
         let error = result(
             "session.id-entropy",
-            "Session ids are unpredictable",
+            "Session ids are `unpredictable` | random",
             Severity::Low,
             Status::Error,
         )
@@ -317,7 +327,10 @@ mod tests {
                 }
                 Ok(Event::Eof) => break,
                 Ok(_) => {}
-                Err(e) => panic!("not well-formed at {}: {e}\n{xml}", reader.buffer_position()),
+                Err(e) => panic!(
+                    "not well-formed at {}: {e}\n{xml}",
+                    reader.buffer_position()
+                ),
             }
         }
         names

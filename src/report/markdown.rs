@@ -111,7 +111,11 @@ fn details(out: &mut String, r: &RuleResult) {
         html(&r.title)
     );
     let _ = writeln!(out, "**Requirement:** {}\n", escape_inline(&r.requirement));
-    if let Some(reason) = &r.reason {
+    if let Some(reason) = r
+        .reason
+        .as_ref()
+        .filter(|x| r.observed.as_ref() != Some(*x))
+    {
         let _ = writeln!(out, "**Reason:** {}\n", escape_inline(reason));
     }
     if let Some(e) = &r.expected {
@@ -132,9 +136,14 @@ fn details(out: &mut String, r: &RuleResult) {
         for (i, step) in c.input.iter().enumerate() {
             let _ = writeln!(out, "{}. {}", i + 1, escape_inline(step));
         }
-        let _ = writeln!(out, "\nThe server answered:\n\n{}", fenced(&c.observed, "text"));
+        let _ = writeln!(
+            out,
+            "\nThe server answered:\n\n{}",
+            fenced(&c.observed, "text")
+        );
     }
     if !r.notes.is_empty() {
+        let _ = writeln!(out, "**Notes:**\n");
         for note in &r.notes {
             let _ = writeln!(out, "- {}", escape_inline(note));
         }
@@ -155,10 +164,11 @@ fn details(out: &mut String, r: &RuleResult) {
             );
             let _ = writeln!(script, "{}", e.curl);
         }
+        let n = r.evidence.len();
         let _ = writeln!(
             out,
-            "**Transcript** ({} requests, secrets redacted):\n\n{}",
-            r.evidence.len(),
+            "**Transcript** ({n} request{}, secrets redacted):\n\n{}",
+            if n == 1 { "" } else { "s" },
             fenced(&script, "sh")
         );
     }
@@ -253,24 +263,38 @@ mod tests {
             std::fs::write(path, &md).expect("write golden");
         }
         let golden = std::fs::read_to_string(path).expect("golden file");
-        assert_eq!(md, golden, "rerun with UPDATE_GOLDEN=1 after checking the diff");
+        assert_eq!(
+            md, golden,
+            "rerun with UPDATE_GOLDEN=1 after checking the diff"
+        );
     }
 
     #[test]
     fn markdown_table_has_one_row_per_rule_and_details_for_problems() {
         let md = render(&sample::report(1, "abc"));
-        assert!(md.contains(
-            "**FAILED**: 1 failed, 1 passed, 1 skipped, 1 inconclusive, 1 errors."
-        ));
+        assert!(
+            md.contains("**FAILED**: 1 failed, 1 passed, 1 skipped, 1 inconclusive, 1 errors.")
+        );
         let rows = md.lines().filter(|l| l.starts_with("| ")).count();
         assert_eq!(rows, 1 + 5, "header + one row per rule");
         assert_eq!(md.matches("<details>").count(), 3);
-        assert!(md.contains("| **FAIL** | `cookie.http-only` | high | Session cookie is HttpOnly |"));
+        assert!(
+            md.contains("| **FAIL** | `cookie.http-only` | high | Session cookie is HttpOnly |")
+        );
+        assert!(
+            md.contains("| Session ids are \\`unpredictable\\` \\| random |"),
+            "{md}"
+        );
         // Hostile text is literal only inside the fenced Observed block.
         assert_eq!(md.matches("<script>").count(), 1, "{md}");
-        let fence = md.find("**Observed:**\n\n```text\n").expect("observed fence");
+        let fence = md
+            .find("**Observed:**\n\n```text\n")
+            .expect("observed fence");
         let script = md.find("<script>").unwrap();
-        assert!(script > fence && !md[fence + 20..script].contains("```"), "{md}");
+        assert!(
+            script > fence && !md[fence + 20..script].contains("```"),
+            "{md}"
+        );
         assert!(md.contains("curl -sS -i -X POST"));
     }
 }

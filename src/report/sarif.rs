@@ -182,11 +182,7 @@ pub fn origin(base_url: &str) -> String {
 pub fn fingerprint(rule_id: &str, base_url: &str) -> String {
     let input = format!("{FINGERPRINT_KEY}\0{rule_id}\0{}", origin(base_url));
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input.as_bytes());
-    digest
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn rule_descriptor(r: &RuleResult, catalogue: &Catalogue) -> ReportingDescriptor {
@@ -412,6 +408,13 @@ mod tests {
     fn sarif_validates_against_the_official_schema() {
         let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
         let log = assert_valid(&render(&sample::report(1, "abc"), &catalogue));
+        // The validator is not blind: a log without its version or with a bad level fails.
+        let mut broken = log.clone();
+        broken.as_object_mut().unwrap().remove("version");
+        assert!(!schema().is_valid(&broken));
+        let mut broken = log.clone();
+        broken["runs"][0]["results"][0]["level"] = json!("critical");
+        assert!(!schema().is_valid(&broken));
         let run = &log["runs"][0];
         assert_eq!(run["tool"]["driver"]["name"], "authprobe");
         assert_eq!(run["tool"]["driver"]["rules"].as_array().unwrap().len(), 5);
@@ -419,7 +422,8 @@ mod tests {
         assert_eq!(results.len(), 1, "only failed rules are results");
         assert_eq!(results[0]["ruleId"], "cookie.http-only");
         assert_eq!(results[0]["level"], "error");
-        let rule = &run["tool"]["driver"]["rules"][results[0]["ruleIndex"].as_u64().unwrap() as usize];
+        let rule =
+            &run["tool"]["driver"]["rules"][results[0]["ruleIndex"].as_u64().unwrap() as usize];
         assert_eq!(rule["id"], "cookie.http-only");
         assert_eq!(rule["properties"]["security-severity"], "7.0");
         assert!(
@@ -430,7 +434,12 @@ mod tests {
                 .any(|t| t.as_str().unwrap().contains("6265")),
             "references are tags: {rule}"
         );
-        assert!(rule["help"]["text"].as_str().unwrap().contains("How to fix"));
+        assert!(
+            rule["help"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("How to fix")
+        );
         assert_eq!(
             results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
             "http://127.0.0.1:8080/"
@@ -484,8 +493,7 @@ mod tests {
         for uri in [
             &log["$schema"],
             &log["runs"][0]["tool"]["driver"]["informationUri"],
-            &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-                ["uri"],
+            &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         ] {
             url::Url::parse(uri.as_str().expect("a string")).expect("an absolute URI");
         }
