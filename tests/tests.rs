@@ -6,4 +6,5 @@ mod support;
 mod cli;
 mod coverage;
 mod fuzz_live;
+mod html_report;
 mod rules;

@@ -2,6 +2,11 @@
 //! colours) or JSON for machines. They return strings; the binary decides where they go
 //! (the report on stdout, progress on stderr). Nothing here sends requests or reads files.
 
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;

@@ -1,0 +1,367 @@
+//! JUnit XML for CI test-report viewers: one `<testsuite>` per run, one `<testcase>` per rule.
+//!
+//! Mapping: `pass` → a passing case; `fail` → `<failure>` whose text carries the requirement,
+//! what was expected and observed, the counterexample and the transcript with a curl line per
+//! request; `skip` → `<skipped>` with the reason; `inconclusive` → `<skipped>` whose message
+//! starts `inconclusive:` (and a `status` property, so a viewer that only counts skips still
+//! tells them apart); `error` → `<error>`. Serialisation (and XML escaping) is `quick-junit`'s.
+//! Owns only the conversion: it sends nothing, reads nothing and prints nothing.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+
+use super::sanitize;
+use crate::engine::{Report, RuleResult, Status};
+
+/// Name of the `<testsuites>` element.
+pub const SUITES_NAME: &str = "authprobe";
+
+/// The suite (and class) name for a report: `authprobe: <target name>`.
+pub fn suite_name(report: &Report) -> String {
+    format!("{SUITES_NAME}: {}", xml_text(&report.target.name))
+}
+
+/// Text that survives XML 1.0: terminal control characters and the non-characters U+FFFE and
+/// U+FFFF become U+FFFD (quick-junit would silently drop the control characters).
+fn xml_text(text: &str) -> String {
+    sanitize(text)
+        .chars()
+        .map(|c| match c {
+            '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// The failure/error text: requirement, expected, observed, reason, counterexample, notes and
+/// the transcript with one curl line per request.
+pub fn failure_text(r: &RuleResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "requirement: {}", r.requirement);
+    if let Some(e) = &r.expected {
+        let _ = writeln!(out, "expected:    {e}");
+    }
+    if let Some(o) = &r.observed {
+        let _ = writeln!(out, "observed:    {o}");
+    }
+    if let Some(reason) = r
+        .reason
+        .as_ref()
+        .filter(|x| r.observed.as_ref() != Some(*x))
+    {
+        let _ = writeln!(out, "reason:      {reason}");
+    }
+    if let Some(c) = &r.counterexample {
+        let _ = writeln!(
+            out,
+            "counterexample: seed {} (replay with --seed {}), case {}, shrunk in {} steps",
+            c.seed, c.seed, c.case, c.shrink_steps
+        );
+        for (i, step) in c.input.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", i + 1);
+        }
+        let _ = writeln!(out, "  → {}", c.observed);
+    }
+    for note in &r.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    if !r.evidence.is_empty() {
+        let _ = writeln!(out, "transcript ({} requests):", r.evidence.len());
+        for (i, e) in r.evidence.iter().enumerate() {
+            let ex = &e.exchange;
+            let _ = writeln!(
+                out,
+                "  {}. {} — {} {} → {}",
+                i + 1,
+                e.step,
+                ex.request.method,
+                ex.request.url,
+                ex.response.status
+            );
+            for (k, v) in &ex.response.headers {
+                if k.eq_ignore_ascii_case("set-cookie") || k.eq_ignore_ascii_case("location") {
+                    let _ = writeln!(out, "     < {k}: {v}");
+                }
+            }
+            for line in e.curl.lines() {
+                let _ = writeln!(out, "     $ {line}");
+            }
+        }
+    }
+    xml_text(&out)
+}
+
+fn one_line(r: &RuleResult) -> String {
+    let text = r
+        .observed
+        .as_deref()
+        .or(r.reason.as_deref())
+        .unwrap_or(r.status.as_str());
+    xml_text(&text.replace(['\r', '\n'], " "))
+}
+
+fn test_case(suite: &str, r: &RuleResult) -> TestCase {
+    let status = match r.status {
+        Status::Pass => TestCaseStatus::success(),
+        Status::Fail | Status::Error => {
+            let kind = if r.status == Status::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(one_line(r))
+                .set_type(format!("{}/{}", r.status.as_str(), r.severity))
+                .set_description(failure_text(r));
+            s
+        }
+        Status::Skip => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(one_line(r)).set_type("skip");
+            s
+        }
+        Status::Inconclusive => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("inconclusive: {}", one_line(r)))
+                .set_type("inconclusive")
+                .set_description(failure_text(r));
+            s
+        }
+    };
+    let mut case = TestCase::new(r.id.as_str(), status);
+    case.set_classname(suite)
+        .set_time(Duration::from_millis(r.duration_ms))
+        .add_property(Property::new("status", r.status.as_str()))
+        .add_property(Property::new("severity", r.severity.to_string()))
+        .add_property(Property::new("title", xml_text(&r.title)))
+        .add_property(Property::new("requests", r.requests.to_string()));
+    case
+}
+
+/// The report as JUnit XML: one `<testsuite>` named after the target, one `<testcase>` per
+/// rule (classname = the suite name, name = the rule id). Never panics: a serialisation error
+/// (which quick-junit only reports for I/O) becomes an XML comment.
+pub fn render(report: &Report) -> String {
+    let name = suite_name(report);
+    let mut suite = TestSuite::new(name.as_str());
+    suite
+        .set_time(Duration::from_millis(report.duration_ms))
+        .add_property(Property::new("target", xml_text(&report.target.name)))
+        .add_property(Property::new("base_url", xml_text(&report.target.base_url)))
+        .add_property(Property::new("seed", report.seed.to_string()))
+        .add_property(Property::new("authprobe.version", report.tool.version))
+        .add_test_cases(report.results.iter().map(|r| test_case(&name, r)));
+    let mut junit = quick_junit::Report::new(SUITES_NAME);
+    junit
+        .set_time(Duration::from_millis(report.duration_ms))
+        .add_test_suite(suite);
+    junit.to_string().unwrap_or_else(|e| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- cannot serialise report: {} -->\n<testsuites name=\"authprobe\"/>\n",
+            e.to_string().replace("--", "- -")
+        )
+    })
+}
+
+/// A hand-built report with one result of every status, hostile target text and a property
+/// counterexample, shared by the reporters' unit tests.
+#[cfg(test)]
+pub(crate) mod sample {
+    use crate::engine::{
+        Counterexample, Evidence, Report, RuleResult, Status, Summary, TargetInfo, Tool,
+    };
+    use crate::http::{Exchange, ProbeRequest, Response, curl_line};
+    use crate::spec::{Level, Severity};
+
+    fn result(id: &str, title: &str, severity: Severity, status: Status) -> RuleResult {
+        RuleResult {
+            id: id.into(),
+            title: title.into(),
+            severity,
+            level: Level::Must,
+            requirement: format!("The rule {id} MUST hold."),
+            status,
+            reason: None,
+            expected: None,
+            observed: None,
+            evidence: Vec::new(),
+            counterexample: None,
+            notes: Vec::new(),
+            requests: 2,
+            duration_ms: 12,
+        }
+    }
+
+    /// An exchange whose response sets a cookie.
+    pub fn evidence(base: &str, step: &str, set_cookie: &str) -> Evidence {
+        let url = url::Url::parse(base)
+            .and_then(|u| u.join("/login"))
+            .expect("url");
+        let exchange = Exchange {
+            request: ProbeRequest::post(url)
+                .header("Cookie", "sid=[redacted]")
+                .body(
+                    b"user=alice&password=[redacted]".to_vec(),
+                    "application/x-www-form-urlencoded",
+                ),
+            response: Response {
+                status: 303,
+                headers: vec![
+                    ("location".into(), "/home".into()),
+                    ("set-cookie".into(), set_cookie.into()),
+                ],
+                body: b"<p>see /home</p>".to_vec(),
+                truncated: false,
+            },
+            elapsed_ms: 3,
+        };
+        let curl = curl_line(&exchange);
+        Evidence {
+            step: step.into(),
+            exchange,
+            curl,
+        }
+    }
+
+    /// One pass, one fail (with counterexample, evidence and `<script>` / `|` / backticks in
+    /// the observed text), one skip, one inconclusive, one error.
+    pub fn report(seed: u64, session_value: &str) -> Report {
+        let base = "http://127.0.0.1:8080/";
+        let pass = result(
+            "cookie.secure",
+            "Session cookie is Secure",
+            Severity::High,
+            Status::Pass,
+        );
+        let mut fail = result(
+            "cookie.http-only",
+            "Session cookie is HttpOnly",
+            Severity::High,
+            Status::Fail,
+        );
+        fail.reason = Some("the session cookie lacks HttpOnly".into());
+        fail.expected = Some("Set-Cookie: sid=…; HttpOnly".into());
+        fail.observed = Some(format!(
+            "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
+        ));
+        fail.evidence = vec![evidence(
+            base,
+            "step 1: login (alice)",
+            &format!("sid={session_value}; Path=/"),
+        )];
+        fail.counterexample = Some(Counterexample {
+            seed,
+            case: 7,
+            shrink_steps: 3,
+            input: vec![
+                "login as alice".into(),
+                "flip bit 3 of the session id".into(),
+            ],
+            observed: "200 OK <b>accepted</b>".into(),
+        });
+        fail.notes = vec!["checked the login response".into()];
+        let skip = result(
+            "session.logout-everywhere",
+            "Logout everywhere ends every session",
+            Severity::Medium,
+            Status::Skip,
+        )
+        .because("the profile defines no logout_everywhere flow");
+        let mut inconclusive = result(
+            "jwt.alg-none-rejected",
+            "alg=none tokens are refused",
+            Severity::Critical,
+            Status::Inconclusive,
+        )
+        .because("the untampered token was refused (401) before the attack");
+        inconclusive.evidence = vec![evidence(base, "control: untampered token", "x=1")];
+        let error = result(
+            "session.id-entropy",
+            "Session ids are `unpredictable` | random",
+            Severity::Low,
+            Status::Error,
+        )
+        .because("connection refused");
+        let results = vec![pass, fail, skip, inconclusive, error];
+        Report {
+            schema: crate::engine::REPORT_SCHEMA,
+            tool: Tool {
+                name: "authprobe",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            target: TargetInfo {
+                name: "shop <&> \"prod\"".into(),
+                base_url: base.into(),
+                session_cookie: Some("sid".into()),
+            },
+            seed,
+            summary: Summary::of(&results),
+            results,
+            requests: 42,
+            duration_ms: 1234,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+
+    use super::*;
+
+    /// Parses the whole document; returns the element names in order.
+    fn elements(xml: &str) -> Vec<String> {
+        let mut reader = Reader::from_str(xml);
+        reader.config_mut().check_end_names = true;
+        let mut names = Vec::new();
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                    names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                    for a in e.attributes() {
+                        a.expect("well-formed attribute");
+                    }
+                }
+                Ok(Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "not well-formed at {}: {e}\n{xml}",
+                    reader.buffer_position()
+                ),
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn junit_is_well_formed_with_one_failure_per_failed_rule() {
+        let xml = render(&sample::report(1, "abc"));
+        let names = elements(&xml);
+        let count = |n: &str| names.iter().filter(|x| *x == n).count();
+        assert_eq!(count("testsuites"), 1);
+        assert_eq!(count("testsuite"), 1);
+        assert_eq!(count("testcase"), 5);
+        assert_eq!(count("failure"), 1, "{xml}");
+        assert_eq!(count("error"), 1, "{xml}");
+        assert_eq!(count("skipped"), 2, "{xml}");
+        assert!(xml.contains("name=\"cookie.http-only\""));
+        assert!(xml.contains("classname=\"authprobe: shop &lt;&amp;&gt; &quot;prod&quot;\""));
+        assert!(xml.contains("message=\"inconclusive: the untampered token"));
+        assert!(xml.contains("$ curl -sS -i -X POST"), "{xml}");
+        assert!(xml.contains("requirement: The rule cookie.http-only MUST hold."));
+        assert!(xml.contains("&lt;script&gt;"), "{xml}");
+        assert!(!xml.contains("<script>"));
+    }
+
+    #[test]
+    fn junit_survives_control_characters_from_the_target() {
+        let mut report = sample::report(1, "a\u{1b}[31mb\u{0}c\u{fffe}");
+        report.target.name = "x\u{7}y".into();
+        let xml = render(&report);
+        elements(&xml);
+        assert!(!xml.contains('\u{1b}') && !xml.contains('\u{0}') && !xml.contains('\u{fffe}'));
+    }
+}
