@@ -71,12 +71,58 @@ pub enum OutputFormat {
     Json,
 }
 
+/// Report formats of `demo` and `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Readable text.
+    Human,
+    /// The JSON report (`authprobe.report/v1`).
+    Json,
+    /// JUnit XML.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// Markdown summary.
+    Markdown,
+    /// Self-contained HTML.
+    Html,
+}
+
+impl From<ReportFormat> for Format {
+    fn from(f: ReportFormat) -> Format {
+        match f {
+            ReportFormat::Human => Format::Human,
+            ReportFormat::Json => Format::Json,
+            ReportFormat::Junit => Format::Junit,
+            ReportFormat::Sarif => Format::Sarif,
+            ReportFormat::Markdown => Format::Markdown,
+            ReportFormat::Html => Format::Html,
+        }
+    }
+}
+
+fn parse_report_spec(s: &str) -> Result<(Format, PathBuf), String> {
+    let (f, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: write FORMAT=PATH, e.g. sarif=authprobe.sarif"))?;
+    let format = Format::parse(f).ok_or_else(|| {
+        format!("unknown report format `{f}`: use json, junit, sarif, markdown, html or human")
+    })?;
+    if path.is_empty() {
+        return Err(format!("`{s}`: the path is empty"));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
 /// Options shared by `demo` and `check`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Output format on stdout (progress goes to stderr).
     #[arg(long, value_enum, default_value = "human")]
-    pub format: OutputFormat,
+    pub format: ReportFormat,
+    /// Also write the report in FORMAT to PATH (repeatable), e.g. `--report sarif=out.sarif`.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_spec)]
+    pub reports: Vec<(Format, PathBuf)>,
     /// Seed for generated cases; the same seed replays the same cases (default: random, printed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -420,8 +466,8 @@ fn catalogue(specs: &Option<PathBuf>) -> Result<Catalogue, i32> {
 async fn demo(a: DemoArgs) -> i32 {
     if a.list_flaws {
         out(&match a.run.format {
-            OutputFormat::Human => report::flaws_text(),
-            OutputFormat::Json => report::flaws_json(),
+            ReportFormat::Json => report::flaws_json(),
+            _ => report::flaws_text(),
         });
         return 0;
     }
@@ -451,7 +497,7 @@ async fn demo(a: DemoArgs) -> i32 {
         let names: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
         target.name = format!("{} (flaws: {})", target.name, names.join(", "));
     }
-    let code = execute(&catalogue, target, &a.run).await;
+    let code = execute(&catalogue, target, &a.run, None).await;
     bed.shutdown().await;
     code
 }
@@ -465,7 +511,7 @@ async fn check(a: CheckArgs) -> i32 {
         Ok(t) => t,
         Err(d) => return print_diagnostics(&d),
     };
-    execute(&catalogue, target, &a.run).await
+    execute(&catalogue, target, &a.run, Some(&a.profile)).await
 }
 
 fn random_seed() -> u64 {
@@ -476,7 +522,22 @@ fn random_seed() -> u64 {
     engine::seed_for(nanos ^ u64::from(std::process::id()), "seed") % 1_000_000_000
 }
 
-async fn execute(catalogue: &Catalogue, mut target: Target, a: &RunArgs) -> i32 {
+async fn execute(
+    catalogue: &Catalogue,
+    mut target: Target,
+    a: &RunArgs,
+    profile: Option<&std::path::Path>,
+) -> i32 {
+    // Report files are outputs; never let one overwrite an input the user wrote.
+    for (_, path) in &a.reports {
+        let inputs = [profile, a.baseline.as_deref(), a.specs.as_deref()];
+        if inputs.iter().flatten().any(|i| same_file(i, path)) {
+            return err(format!(
+                "--report {} would overwrite an input file",
+                path.display()
+            ));
+        }
+    }
     if let Some(w) = a.max_wait {
         target.policy.max_wait = Some(crate::spec::Seconds(w));
     }
@@ -514,10 +575,7 @@ async fn execute(catalogue: &Catalogue, mut target: Target, a: &RunArgs) -> i32 
             eprintln!("{line}");
         }
     };
-    let format = match a.format {
-        OutputFormat::Human => Format::Human,
-        OutputFormat::Json => Format::Json,
-    };
+    let format: Format = a.format.into();
     let baseline = match &a.baseline {
         Some(path) => match crate::gate::load_baseline(path, Some(catalogue)) {
             Ok(b) => Some(b),
@@ -551,10 +609,25 @@ async fn execute(catalogue: &Catalogue, mut target: Target, a: &RunArgs) -> i32 
                 report.gate = Some(g);
             }
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            out(&match format {
-                Format::Human => report::human(&report, color),
-                Format::Json => report::json(&report),
-            });
+            let profile_text = profile.map(|p| p.display().to_string());
+            out(&report::render(
+                format,
+                &report,
+                catalogue,
+                profile_text.as_deref(),
+                color,
+            ));
+            for (f, path) in &a.reports {
+                let text = report::render(*f, &report, catalogue, profile_text.as_deref(), false);
+                if let Err(e) = std::fs::write(path, text) {
+                    eprintln!(
+                        "authprobe: error: cannot write {}: {}",
+                        path.display(),
+                        diag::lower(&e.to_string())
+                    );
+                    return EXIT_BAD_INPUT;
+                }
+            }
             report.exit_code()
         }
         Err(e) => {
@@ -952,5 +1025,12 @@ async fn init(a: InitArgs) -> i32 {
                 )),
             }
         }
+    }
+}
+
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
     }
 }

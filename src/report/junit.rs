@@ -301,6 +301,7 @@ pub(crate) mod sample {
             results,
             requests: 42,
             duration_ms: 1234,
+            gate: None,
         }
     }
 }

@@ -21,6 +21,47 @@ pub enum Format {
     Human,
     /// The JSON report (`authprobe.report/v1`).
     Json,
+    /// JUnit XML for CI test-report viewers.
+    Junit,
+    /// SARIF 2.1.0 for code-scanning upload.
+    Sarif,
+    /// Markdown for pull-request comments and step summaries.
+    Markdown,
+    /// A self-contained HTML page.
+    Html,
+}
+
+impl Format {
+    /// Parses `human`, `json`, `junit`, `sarif`, `markdown` (or `md`), `html`.
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "human" | "text" => Format::Human,
+            "json" => Format::Json,
+            "junit" | "xml" => Format::Junit,
+            "sarif" => Format::Sarif,
+            "markdown" | "md" => Format::Markdown,
+            "html" => Format::Html,
+            _ => return None,
+        })
+    }
+}
+
+/// Renders a report in `format`. `profile` names the profile file for SARIF locations.
+pub fn render(
+    format: Format,
+    report: &Report,
+    catalogue: &crate::spec::Catalogue,
+    profile: Option<&str>,
+    color: bool,
+) -> String {
+    match format {
+        Format::Human => human(report, color),
+        Format::Json => json(report),
+        Format::Junit => junit::render(report),
+        Format::Sarif => sarif::render_with_profile(report, catalogue, profile),
+        Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report, catalogue),
+    }
 }
 
 /// ANSI styling, off when `color` is false.
