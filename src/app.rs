@@ -558,7 +558,15 @@ async fn execute(
         max_rps: a.max_rps,
         ..ClientConfig::default()
     };
-    let progress = !a.quiet && std::io::stderr().is_terminal();
+    // Progress on stderr: a bar on a terminal, plain lines otherwise, nothing with --quiet.
+    let tty = std::io::stderr().is_terminal();
+    let bar = (!a.quiet && tty).then(|| {
+        let pb = indicatif::ProgressBar::new(0);
+        let style = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} rules  {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        pb.set_style(style);
+        pb
+    });
     let total = std::sync::atomic::AtomicUsize::new(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_event = |e: &Event| {
@@ -566,13 +574,31 @@ async fn execute(
         let n = match e {
             Event::Started { rules, .. } => {
                 total.store(*rules, Ordering::Relaxed);
+                if let Some(pb) = &bar {
+                    pb.set_length(*rules as u64);
+                }
                 0
             }
             Event::RuleFinished(_) => done.fetch_add(1, Ordering::Relaxed) + 1,
         };
-        let show = progress || matches!(e, Event::Started { .. }) && !a.quiet;
-        if show && let Some(line) = report::progress_line(e, n, total.load(Ordering::Relaxed)) {
-            eprintln!("{line}");
+        if a.quiet {
+            return;
+        }
+        match (&bar, e) {
+            (Some(pb), Event::RuleFinished(r)) => {
+                pb.set_position(n as u64);
+                pb.set_message(format!("{} {}", r.status.as_str(), r.id));
+            }
+            (Some(pb), Event::Started { .. }) => {
+                if let Some(line) = report::progress_line(e, n, total.load(Ordering::Relaxed)) {
+                    pb.println(line);
+                }
+            }
+            (None, _) => {
+                if let Some(line) = report::progress_line(e, n, total.load(Ordering::Relaxed)) {
+                    eprintln!("{line}");
+                }
+            }
         }
     };
     let format: Format = a.format.into();
@@ -587,7 +613,11 @@ async fn execute(
         fail_on: a.fail_on.map(Into::into),
         strict: a.strict,
     };
-    match engine::run(catalogue, target, config, &options, &on_event).await {
+    let result = engine::run(catalogue, target, config, &options, &on_event).await;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    match result {
         Ok(mut report) => {
             if baseline.is_some() || gate_options.fail_on.is_some() {
                 let g = crate::gate::decide(

@@ -531,3 +531,78 @@ fn the_ci_recipe_is_valid_yaml_and_calls_existing_flags() {
     assert!(calls >= 2, "the workflow runs authprobe");
     assert!(text.contains("upload-sarif"), "it uploads SARIF");
 }
+
+mod ci_reports {
+    use super::authprobe;
+
+    #[test]
+    fn demo_junit_is_well_formed_with_one_failure() {
+        let (code, out, err) = authprobe(&[
+            "demo",
+            "--flaw",
+            "cookie-no-httponly",
+            "--format",
+            "junit",
+            "--seed",
+            "1",
+            "--quiet",
+        ]);
+        assert_eq!(code, 1, "{err}");
+        let mut reader = quick_xml::Reader::from_str(&out);
+        let (mut failures, mut testcases) = (0, 0);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Start(e)) | Ok(quick_xml::events::Event::Empty(e)) => {
+                    match e.name().as_ref() {
+                        b"failure" => failures += 1,
+                        b"testcase" => testcases += 1,
+                        _ => {}
+                    }
+                }
+                Ok(quick_xml::events::Event::Eof) => break,
+                Err(e) => panic!("not well-formed XML: {e}"),
+                _ => {}
+            }
+        }
+        assert_eq!(failures, 1);
+        assert_eq!(
+            testcases,
+            authprobe::spec::builtin_catalogue().unwrap().rules.len()
+        );
+    }
+
+    #[test]
+    fn demo_sarif_validates_against_the_sarif_schema() {
+        let (code, out, err) = authprobe(&[
+            "demo",
+            "--flaw",
+            "cookie-no-httponly",
+            "--format",
+            "sarif",
+            "--seed",
+            "1",
+            "--quiet",
+        ]);
+        assert_eq!(code, 1, "{err}");
+        // The shipped schema has a stray `]` in two `language` patterns; escape it in memory
+        // (see src/report/sarif.rs).
+        let text = std::fs::read_to_string(format!(
+            "{}/schemas/sarif-2.1.0.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .replace(
+            r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#,
+            r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#,
+        );
+        let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        let log: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(log["runs"][0]["results"].as_array().unwrap().len(), 1);
+    }
+}
