@@ -7,7 +7,8 @@
 //! `/proc/self/task/*/stat` (Linux). After the measurement one line reports the engine's own
 //! CPU time as a fraction of wall time, beside the testbed's and the whole process's.
 //!
-//! `AUTHPROBE_BENCH_SMOKE=1` shortens the measurement (10 runs).
+//! `AUTHPROBE_BENCH_SMOKE=1` shortens the measurement; `AUTHPROBE_BENCH_THREADS=1` also prints
+//! the CPU ticks of every thread at the end.
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -197,6 +198,21 @@ fn bench_suite(c: &mut Criterion) {
         );
     } else {
         println!("suite: CPU fraction not measured (no /proc/self/stat on this system)");
+    }
+    if std::env::var_os("AUTHPROBE_BENCH_THREADS").is_some() {
+        for entry in std::fs::read_dir("/proc/self/task")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            println!(
+                "thread {} {}",
+                comm.trim_end(),
+                stat.rsplit_once(')').map_or("", |s| s.1)
+            );
+        }
     }
     testbed_rt.block_on(bed.shutdown());
 }

@@ -37,9 +37,11 @@ pub struct BenchRow {
     pub mean_us: f64,
     /// Median time per iteration, µs.
     pub median_us: f64,
-    /// `mean / mean(session_lookup/hashmap_1k)`, when that id was measured.
+    /// `mean / mean(session_lookup/hashmap_1k)`, when that id was measured (`auth_check` rows
+    /// only).
     pub ratio_hashmap: Option<f64>,
-    /// `mean / mean(session_lookup/redis_get)`, when that id was measured.
+    /// `mean / mean(session_lookup/redis_get)`, when that id was measured (`auth_check` rows
+    /// only).
     pub ratio_redis: Option<f64>,
 }
 
@@ -207,7 +209,8 @@ pub fn read_criterion(criterion_dir: &Path) -> Result<Vec<BenchRow>, BenchReport
             .filter(|m| *m > 0.0)
     };
     let (hashmap, redis) = (unit(HASHMAP_BASELINE), unit(REDIS_BASELINE));
-    for row in &mut rows {
+    // Ratios only where the unit means something: per-request auth checks.
+    for row in rows.iter_mut().filter(|r| r.group == AUTH_GROUP) {
         row.ratio_hashmap = hashmap.map(|u| row.mean_us / u);
         row.ratio_redis = redis.map(|u| row.mean_us / u);
     }
@@ -455,7 +458,7 @@ pub fn render_svg(rows: &[BenchRow], date: &str) -> String {
         shown = rows.iter().collect();
     }
     shown.retain(|r| r.mean_us > 0.0 && r.mean_us.is_finite());
-    let (label_w, chart_w, right_pad) = (250.0, 560.0, 90.0);
+    let (label_w, chart_w, right_pad) = (300.0, 560.0, 70.0);
     let (top, row_h, bottom) = (58.0, 22.0, 44.0);
     let width = label_w + chart_w + right_pad;
     let height = top + row_h * shown.len().max(1) as f64 + bottom;

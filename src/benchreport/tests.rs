@@ -41,6 +41,7 @@ fn reads_new_estimates_and_ignores_the_base_run() {
     assert!(close(hs.median_us, 1.45));
     assert!(close(hs.ratio_hashmap.unwrap(), 50.0));
     assert!(close(hs.ratio_redis.unwrap(), 1500.0 / 24000.0));
+    assert_eq!(rows[4].ratio_hashmap, None, "no ratio outside auth_check");
 }
 
 #[test]
