@@ -397,7 +397,7 @@ fn bench_hashmaps(c: &mut Criterion) {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let k = keys[(rng.next_u64() % keys.len() as u64) as usize];
-                if n % 16 == 0 {
+                if n.is_multiple_of(16) {
                     let mut m = map.write().expect("lock");
                     if let Some(s) = m.get_mut(&k) {
                         s.expires_at += 1;
