@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 pub mod analysis;
 pub mod app;
+pub mod benchreport;
 pub mod cookie;
 pub mod diag;
 pub mod engine;
