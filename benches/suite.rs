@@ -10,7 +10,6 @@
 //! `AUTHPROBE_BENCH_SMOKE=1` shortens the measurement; `AUTHPROBE_BENCH_THREADS=1` also prints
 //! the CPU ticks of every thread at the end.
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -131,9 +130,7 @@ fn bench_suite(c: &mut Criterion) {
     let bed = testbed_rt
         .block_on(testbed::spawn(
             SocketAddr::from(([127, 0, 0, 1], 0)),
-            TestbedConfig {
-                flaws: BTreeSet::new(),
-            },
+            TestbedConfig::default(),
         ))
         .expect("testbed starts");
     let target = Profile::testbed(&bed.base_url())

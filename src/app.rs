@@ -57,6 +57,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of spec files, profiles or baselines (for editors).
     Schema(SchemaArgs),
+    /// Turn criterion's saved results into a Markdown table and a log-scale SVG.
+    BenchReport(BenchReportArgs),
     /// Show what a header or token really does, offline.
     #[command(subcommand)]
     Inspect(InspectCommand),
@@ -215,6 +217,17 @@ pub struct CheckArgs {
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// `bench-report` arguments.
+#[derive(Debug, Args)]
+pub struct BenchReportArgs {
+    /// Where criterion saved its results.
+    #[arg(long, default_value = "target/criterion", value_name = "DIR")]
+    pub criterion: PathBuf,
+    /// Where to write bench-summary.md and bench-cost.svg (reads openssl-speed.txt there).
+    #[arg(long, default_value = "docs/bench", value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// `rules` arguments.
@@ -426,6 +439,18 @@ pub async fn run(cli: Cli) -> i32 {
             Err(code) => code,
         },
         Command::Init(a) => init(a).await,
+        Command::BenchReport(a) => match crate::benchreport::bench_report(&a.criterion, &a.out) {
+            Ok(summary) => {
+                out(&format!(
+                    "{} benchmarks; wrote {} and {}",
+                    summary.rows.len(),
+                    summary.markdown.display(),
+                    summary.svg.display()
+                ));
+                0
+            }
+            Err(e) => err(e),
+        },
         Command::Schema(a) => {
             out(&crate::schema::render(match a.kind {
                 SchemaKind::Spec => crate::schema::Kind::Spec,
