@@ -1223,6 +1223,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn skeleton_from_oidc_discovery_fills_the_token_section_and_parses() {
+        let d = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "token_endpoint": "https://id.example.com/oauth2/token",
+            "jwks_uri": "https://id.example.com/.well-known/jwks.json",
+            "revocation_endpoint": "https://id.example.com/oauth2/revoke"
+        });
+        let text = skeleton(None, Some(&d)).unwrap();
+        assert!(text.contains("path: /oauth2/token"), "{text}");
+        assert!(text.contains("jwks_url: /.well-known/jwks.json"), "{text}");
+        assert!(text.contains("/oauth2/revoke"), "{text}");
+        let p =
+            parse_profile(&text, Path::new("init.yaml")).unwrap_or_else(|d| panic!("{d}\n{text}"));
+        assert!(p.spec.token.is_some());
+    }
+
+    #[test]
     fn testbed_profile_parses_and_resolves_without_environment() {
         let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
         let t = p.resolve().unwrap_or_else(|d| panic!("{d}"));
