@@ -5,4 +5,5 @@ mod support;
 
 mod cli;
 mod coverage;
+mod fuzz_regressions;
 mod rules;
