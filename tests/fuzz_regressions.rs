@@ -87,3 +87,31 @@ fn spec_load_policy_problem_has_a_line() {
         .expect("empty same_site is reported");
     assert_eq!((d.line, d.column), (3, 3), "{d}");
 }
+
+/// jwt_mutate: with a repeated header member the forger read the *first* `alg` (and `kid`)
+/// while the decoder and verifiers read the last one, so `{"alg":"HS256","alg":"RS256"}` (an
+/// RS256 token to any verifier) got no symmetry-confusion forgeries, and `{"alg":"ES384", …,
+/// "alg":"\u000b"}` got HS256 ones. `Ordered::get` now returns the last duplicate.
+#[test]
+fn jwt_mutate_duplicate_alg_is_read_last_wins() {
+    let (_, token) = input("jwt_mutate", "duplicate-alg-last-wins.jwt");
+    let token = token.trim();
+    assert_eq!(decode(token).expect("decodes").alg(), Some("RS256"));
+    let attacker = AttackerKey::generate().expect("key");
+    let service = [attacker.public_jwk().clone()];
+    let ctx = ForgeContext {
+        public_keys: &service,
+        other_token: None,
+        attacker_jwks_url: None,
+        attacker: &attacker,
+    };
+    let forged = forge(ForgeryKind::SymmetryConfusion, token, &ctx).expect("forges");
+    assert!(
+        !forged.is_empty(),
+        "an RS256 token gets symmetry-confusion forgeries"
+    );
+    for f in &forged {
+        let alg = decode(&f.token).expect("decodes").alg().map(str::to_owned);
+        assert!(alg.is_some_and(|a| a.starts_with("HS")), "{}", f.variant);
+    }
+}

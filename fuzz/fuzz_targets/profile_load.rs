@@ -18,7 +18,13 @@ fuzz_target!(|data: &[u8]| {
     let Err(diags) = parse_profile(src, file) else {
         return;
     };
-    let lines = src.lines().count().max(1) as u64;
+    // YAML line breaks are LF, CRLF and a lone CR (YAML 1.2 §5.4); positions count them all.
+    let lines = src
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .lines()
+        .count()
+        .max(1) as u64;
     for d in &diags.0 {
         assert_eq!(d.file, file);
         assert!(!d.message.is_empty(), "{d:?}");

@@ -16,6 +16,9 @@ use url::Url;
 /// A fixed clock: 2025-06-15T15:06:40Z.
 const NOW: i64 = 1_750_000_000;
 
+/// `FUZZ_PARSE_ONLY=1` checks only the parser properties (to measure the parser's own exec/s).
+static PARSE_ONLY: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_PARSE_ONLY").is_some());
+
 static URLS: LazyLock<Vec<Url>> = LazyLock::new(|| {
     [
         "https://www.example.com/app/login",
@@ -42,6 +45,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(c.to_header_string(), header);
     assert_eq!(c.raw, header);
     let e = c.effective();
+    if *PARSE_ONLY {
+        return;
+    }
     for (i, a) in c.anomalies.iter().enumerate() {
         assert!(!a.message.is_empty(), "anomaly {i} has no message");
         assert!(a.attribute.is_none_or(|at| at < c.attributes.len()));
