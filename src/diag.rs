@@ -242,9 +242,105 @@ pub fn slice_block(src: &str, line: u64, column: u64) -> Option<String> {
     Some(out)
 }
 
+/// Best-effort position (1-based line, column) of a dotted key path such as
+/// `flows.access.denied.status` in YAML text: the deepest key of the path that is found
+/// (`[i]` indexes are skipped). For semantic checks that only know the key path of the value
+/// they reject.
+///
+/// Fuzzing (`fuzz/fuzz_targets/profile_load.rs`, `spec_load.rs`) found that such checks gave
+/// `line: 0` for values that are in the file (e.g. `session.cookie`, `policy.same_site`), so
+/// the diagnostic printed without `file:line:col`. Callers now fill those in from here.
+pub fn locate_key_path(src: &str, path: &str) -> Option<(u64, u64)> {
+    let lines: Vec<&str> = src.lines().collect();
+    let mut found: Option<(usize, usize)> = None; // (line index, char column of the key)
+    for seg in path.split('.') {
+        let name = seg.split('[').next().unwrap_or("");
+        if name.is_empty() {
+            break;
+        }
+        let (start, after_col) = match found {
+            Some((l, c)) => (l, Some(c)),
+            None => (0, None),
+        };
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let chars: Vec<char> = line.chars().collect();
+            let indent = chars.iter().take_while(|c| **c == ' ').count();
+            let body = chars.get(indent).copied();
+            if let Some(parent) = after_col
+                && i > start
+                && body.is_some_and(|c| c != '#')
+                && indent <= parent
+            {
+                break; // left the parent's block
+            }
+            let from = match after_col {
+                Some(c) if i == start => c + 1,
+                _ => 0,
+            };
+            if let Some(col) = find_key(&chars, from, name) {
+                hit = Some((i, col));
+                break;
+            }
+        }
+        match hit {
+            Some(h) => found = Some(h),
+            None => break,
+        }
+    }
+    found.map(|(l, c)| (l as u64 + 1, c as u64 + 1))
+}
+
+/// The char column of `name:` used as a mapping key in `line` at or after `from`.
+fn find_key(line: &[char], from: usize, name: &str) -> Option<usize> {
+    let name: Vec<char> = name.chars().collect();
+    let n = name.len();
+    (from..line.len())
+        .find(|&i| {
+            line.get(i..i + n) == Some(&name[..])
+                && (line.get(i + n) == Some(&':')
+                    || (matches!(line.get(i + n), Some('"' | '\''))
+                        && line.get(i + n + 1) == Some(&':')))
+                && (i == 0 || matches!(line.get(i - 1), Some(' ' | '{' | ',' | '-' | '"' | '\'')))
+        })
+        .map(|i| {
+            if i > 0 && matches!(line.get(i - 1), Some('"' | '\'')) {
+                i - 1
+            } else {
+                i
+            }
+        })
+}
+
+/// Fills in the position of diagnostics that only know their key path (line 0), from `src`.
+pub fn locate_all(src: &str, diags: &mut Diagnostics) {
+    for d in &mut diags.0 {
+        if d.line == 0
+            && !d.path.is_empty()
+            && let Some((line, column)) = locate_key_path(src, &d.path)
+        {
+            d.line = line;
+            d.column = column;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locate_key_path_finds_block_and_flow_keys() {
+        let src = "name: x\nsession: {cookie: \"a b\"}\nflows:\n  login: []\n  access:\n    denied: {status: []}\npolicy:\n  same_site: []\n";
+        assert_eq!(locate_key_path(src, "session.cookie"), Some((2, 11)));
+        assert_eq!(
+            locate_key_path(src, "flows.access.denied.status"),
+            Some((6, 14))
+        );
+        assert_eq!(locate_key_path(src, "flows.login"), Some((4, 3)));
+        assert_eq!(locate_key_path(src, "policy.same_site"), Some((8, 3)));
+        assert_eq!(locate_key_path(src, "limits.max_rps"), None);
+    }
 
     #[test]
     fn slice_block_cuts_one_sequence_item_and_keeps_columns() {

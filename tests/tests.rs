@@ -6,5 +6,6 @@ mod support;
 mod cli;
 mod coverage;
 mod fuzz_live;
+mod fuzz_regressions;
 mod html_report;
 mod rules;

@@ -567,7 +567,9 @@ pub fn parse_profile(src: &str, file: &Path) -> Result<Profile, Diagnostics> {
         file: file.to_path_buf(),
         spec,
     };
-    let diags = profile.check();
+    let mut diags = profile.check();
+    // Checks that know only a key path report line 0; point them at the key (found by fuzzing).
+    diag::locate_all(src, &mut diags);
     if diags.is_empty() {
         Ok(profile)
     } else {

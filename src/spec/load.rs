@@ -114,6 +114,9 @@ pub fn load_spec_file(src: &str, file: &Path) -> (Vec<Rule>, PolicyOverrides, Di
             }
         }
     }
+    // Checks that know only a key path (policy values) report line 0; point them at the key
+    // (found by fuzzing: `policy.same_site: []` printed without a position).
+    diag::locate_all(src, &mut diags);
     (rules, policy, diags)
 }
 

@@ -31,8 +31,17 @@ pub(crate) fn unb64(s: &str) -> Option<Vec<u8>> {
 pub(crate) struct Ordered(pub(crate) Vec<(String, Value)>);
 
 impl Ordered {
+    /// The value of member `name`; with duplicates the last one, as serde_json, [`to_map`] and
+    /// the crate's decoder (and so most verifiers) read it.
+    ///
+    /// Found by fuzzing (`fuzz/fuzz_targets/jwt_mutate.rs`): this used to return the *first*
+    /// duplicate, so for `{"alg":"ES384",…,"alg":"x"}` the forger saw ES384 and built
+    /// symmetry-confusion tokens for a token every verifier reads as `alg: x` (and, the other
+    /// way round, skipped them for `{"alg":"HS256","alg":"RS256"}`).
+    ///
+    /// [`to_map`]: Ordered::to_map
     pub(crate) fn get(&self, name: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     pub(crate) fn get_str(&self, name: &str) -> Option<&str> {
