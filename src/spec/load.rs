@@ -61,6 +61,15 @@ pub const SPEC_USERS: &[&str] = &["alice", "bob"];
 /// Parses one spec file's text. Returns the rules that parsed, the policy overrides, and
 /// every problem found.
 pub fn load_spec_file(src: &str, file: &Path) -> (Vec<Rule>, PolicyOverrides, Diagnostics) {
+    // YAML treats a lone CR as a line break but `str::lines` does not; normalise so the
+    // per-rule slices (and their line numbers) match what the parser sees.
+    let normalised;
+    let src = if src.contains('\r') {
+        normalised = src.replace("\r\n", "\n").replace('\r', "\n");
+        normalised.as_str()
+    } else {
+        src
+    };
     let mut diags = Diagnostics::default();
     let skeleton: Skeleton = match diag::from_yaml(src, file, 0, "") {
         Ok(s) => s,
@@ -593,6 +602,14 @@ rules:
         let (_, _, d) = load_spec_file(&src, Path::new("t.yaml"));
         assert_eq!(d.0.len(), 1, "{d}");
         assert!(d.0[0].message.contains("snapshot `nope`"));
+    }
+
+    #[test]
+    fn cr_only_line_endings_keep_rules_and_lines_apart() {
+        let src = GOOD.replace('\n', "\r") + "    bogus: 1\r";
+        let (_, _, d) = load_spec_file(&src, Path::new("t.yaml"));
+        assert_eq!(d.0.len(), 1, "{d}");
+        assert_eq!(d.0[0].line, 11, "{d}");
     }
 
     #[test]
