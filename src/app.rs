@@ -859,20 +859,8 @@ async fn inspect_jwt(a: &InspectJwtArgs) -> i32 {
                 Ok(u) => u,
                 Err(e) => return err(format!("--jwks {src}: {e}")),
             };
-            let config = ClientConfig {
-                allowed_origins: vec![url.origin()],
-                max_requests: 1,
-                ..ClientConfig::default()
-            };
-            let client = match crate::http::Client::new(config) {
-                Ok(c) => c,
-                Err(e) => return err(e),
-            };
-            match client.send(crate::http::ProbeRequest::get(url)).await {
-                Ok(ex) if ex.response.status == 200 => {
-                    Some(VerifyKey::Jwks(ex.response.body_text().into_owned()))
-                }
-                Ok(ex) => return err(format!("--jwks {src} answered {}", ex.response.status)),
+            match fetch_document(url, "--jwks").await {
+                Ok(body) => Some(VerifyKey::Jwks(String::from_utf8_lossy(&body).into_owned())),
                 Err(e) => return err(e),
             }
         } else {
@@ -1027,23 +1015,11 @@ async fn init(a: InitArgs) -> i32 {
             Ok(_) => return err(format!("--oidc {src}: not an http(s) URL")),
             Err(e) => return err(format!("--oidc {src}: {e}")),
         };
-        let config = ClientConfig {
-            allowed_origins: vec![url.origin()],
-            max_requests: 1,
-            ..ClientConfig::default()
-        };
-        let client = match crate::http::Client::new(config) {
-            Ok(c) => c,
-            Err(e) => return err(e),
-        };
-        match client.send(crate::http::ProbeRequest::get(url)).await {
-            Ok(ex) if ex.response.status == 200 => {
-                match serde_json::from_slice::<serde_json::Value>(&ex.response.body) {
-                    Ok(v) if v.is_object() => discovery = Some(v),
-                    _ => return err(format!("--oidc {src}: the answer is not a JSON object")),
-                }
-            }
-            Ok(ex) => return err(format!("--oidc {src} answered {}", ex.response.status)),
+        match fetch_document(url, "--oidc").await {
+            Ok(body) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(v) if v.is_object() => discovery = Some(v),
+                _ => return err(format!("--oidc {src}: the answer is not a JSON object")),
+            },
             Err(e) => {
                 eprintln!("authprobe: {e}");
                 return EXIT_UNTESTABLE;
@@ -1087,5 +1063,22 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
+    }
+}
+
+/// Fetches one document (a JWKS, a discovery document) with a client limited to that URL's
+/// origin and a single request; nothing else is sent. The error is one line.
+async fn fetch_document(url: url::Url, flag: &str) -> Result<Vec<u8>, String> {
+    let config = ClientConfig {
+        allowed_origins: vec![url.origin()],
+        max_requests: 1,
+        ..ClientConfig::default()
+    };
+    let client = crate::http::Client::new(config).map_err(|e| e.to_string())?;
+    let shown = url.to_string();
+    match client.send(crate::http::ProbeRequest::get(url)).await {
+        Ok(ex) if ex.response.status == 200 => Ok(ex.response.body),
+        Ok(ex) => Err(format!("{flag} {shown} answered {}", ex.response.status)),
+        Err(e) => Err(e.to_string()),
     }
 }

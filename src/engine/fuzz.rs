@@ -516,32 +516,10 @@ pub async fn fuzz(
                     // is, so the curl line replays the finding; registered secrets (cookies,
                     // passwords) are still replaced.
                     Some(_) if !case.secret => {
-                        let raw = Exchange {
-                            request: sent.clone(),
-                            response: crate::http::Response {
-                                status: 0,
-                                headers: Vec::new(),
-                                body: Vec::new(),
-                                truncated: false,
-                            },
-                            elapsed_ms: 0,
-                        };
-                        redactor.redact(&crate::http::curl_line(&raw))
+                        redactor.redact(&crate::http::curl_line(&unanswered(sent.clone())))
                     }
                     Some(e) => e.curl.clone(),
-                    None => {
-                        let fake = Exchange {
-                            request: sent,
-                            response: crate::http::Response {
-                                status: 0,
-                                headers: Vec::new(),
-                                body: Vec::new(),
-                                truncated: false,
-                            },
-                            elapsed_ms: 0,
-                        };
-                        crate::http::curl_line(&redactor.redact_exchange(&fake))
-                    }
+                    None => crate::http::curl_line(&redactor.redact_exchange(&unanswered(sent))),
                 };
                 let value = (!case.secret).then(|| match &case.slot {
                     Slot::Token(v)
@@ -585,6 +563,20 @@ pub async fn fuzz(
         per_generator,
         findings,
     })
+}
+
+/// A request with no answer, for building its curl line.
+fn unanswered(request: ProbeRequest) -> Exchange {
+    Exchange {
+        request,
+        response: crate::http::Response {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+            truncated: false,
+        },
+        elapsed_ms: 0,
+    }
 }
 
 fn median(v: &[u64]) -> u64 {
