@@ -83,29 +83,49 @@ pub fn parse_cookie_date(s: &str) -> Option<i64> {
 /// Values outside year 1..=9999 are clamped to [`MIN_HTTP_DATE`] / [`MAX_HTTP_DATE`] so that
 /// the year always has four digits; never panics.
 pub fn format_http_date(unix: i64) -> String {
+    String::from_utf8_lossy(&http_date_bytes(unix)).into_owned()
+}
+
+/// The IMF-fixdate of `unix` (clamped to years 0001–9999) as its 29 ASCII bytes, without
+/// allocating; [`format_http_date`] is this as a `String`.
+pub fn http_date_bytes(unix: i64) -> [u8; 29] {
     let t = unix.clamp(MIN_HTTP_DATE, MAX_HTTP_DATE);
     let days = t.div_euclid(DAY);
     let secs = t.rem_euclid(DAY);
     let (y, m, d) = civil_from_days(days);
-    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
     ];
     // 1970-01-01 was a Thursday (index 4).
     let weekday = WEEKDAYS
         .get(usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0))
         .copied()
-        .unwrap_or("Sun");
+        .unwrap_or(b"Sun");
     let month = MONTHS
         .get(usize::try_from(m.saturating_sub(1)).unwrap_or(0))
         .copied()
-        .unwrap_or("Jan");
-    format!(
-        "{weekday}, {d:02} {month} {y:04} {:02}:{:02}:{:02} GMT",
-        secs / 3600,
-        (secs % 3600) / 60,
-        secs % 60
-    )
+        .unwrap_or(b"Jan");
+    let digit = |v: i64, place: i64| b'0' + (v / place % 10) as u8;
+    let (h, mi, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let d = i64::from(d);
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    out[..3].copy_from_slice(weekday);
+    out[5] = digit(d, 10);
+    out[6] = digit(d, 1);
+    out[8..11].copy_from_slice(month);
+    out[12] = digit(y, 1000);
+    out[13] = digit(y, 100);
+    out[14] = digit(y, 10);
+    out[15] = digit(y, 1);
+    out[17] = digit(h, 10);
+    out[18] = digit(h, 1);
+    out[20] = digit(mi, 10);
+    out[21] = digit(mi, 1);
+    out[23] = digit(s, 10);
+    out[24] = digit(s, 1);
+    out
 }
 
 /// `delimiter = %x09 / %x20-2F / %x3B-40 / %x5B-60 / %x7B-7E`

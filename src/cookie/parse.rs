@@ -593,9 +593,9 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
                     at,
                     format!("expires {v:?} is not a cookie-date (rfc 6265bis §5.1.1), ignored"),
                 )),
-                Some(t) => {
+                Some(t) if v.as_bytes() != crate::cookie::date::http_date_bytes(t) => {
                     let canonical = format_http_date(t);
-                    if canonical != v {
+                    {
                         out.push(anomaly(
                         AnomalyKind::NonStandardExpires,
                         at,
@@ -603,6 +603,7 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
                     ));
                     }
                 }
+                Some(_) => {}
             }
         }
         AttributeKind::SameSite if parse_same_site(v) == SameSite::Default => {
@@ -639,9 +640,22 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
 }
 
 fn duplicate_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
+    // Count first: duplicates are rare, so index lists are built only for them.
+    let mut counts = [0usize; AttributeKind::KNOWN];
+    for a in &c.attributes {
+        if let Some(n) = a.kind.index().and_then(|k| counts.get_mut(k)) {
+            *n += 1;
+        }
+    }
+    if counts.iter().all(|&n| n < 2) {
+        return;
+    }
     let mut seen: [Vec<usize>; AttributeKind::KNOWN] = Default::default();
     for (i, a) in c.attributes.iter().enumerate() {
-        if let Some(slot) = a.kind.index().and_then(|k| seen.get_mut(k)) {
+        if let Some(k) = a.kind.index()
+            && counts.get(k).is_some_and(|&n| n > 1)
+            && let Some(slot) = seen.get_mut(k)
+        {
             slot.push(i);
         }
     }
