@@ -85,45 +85,15 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
 }
 
 mod preflight_support {
-    use std::net::SocketAddr;
-    use std::path::Path;
+    use authprobe::engine::{self, RunError};
+    use authprobe::testbed::TestbedConfig;
 
-    use authprobe::engine::{self, RunError, RunOptions};
-    use authprobe::http::ClientConfig;
-    use authprobe::profile::{TESTBED_PROFILE, parse_profile};
-    use authprobe::spec;
-    use authprobe::testbed::{self, TestbedConfig};
-
+    /// The clean testbed with an edited profile.
     pub async fn run_with_profile(
         only: &[&str],
         edit: impl Fn(String) -> String,
     ) -> Result<engine::Report, RunError> {
-        let bed = testbed::spawn(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            TestbedConfig::default(),
-        )
-        .await
-        .unwrap();
-        let text = edit(TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()));
-        let target = parse_profile(&text, Path::new("edited.yaml"))
-            .and_then(|p| p.resolve())
-            .unwrap_or_else(|d| panic!("{d}"));
-        let catalogue = spec::builtin_catalogue().unwrap();
-        let options = RunOptions {
-            seed: 3,
-            only: only.iter().map(|s| s.to_string()).collect(),
-            ..RunOptions::default()
-        };
-        let r = engine::run(
-            &catalogue,
-            target,
-            ClientConfig::default(),
-            &options,
-            &|_| {},
-        )
-        .await;
-        bed.shutdown().await;
-        r
+        crate::support::run_with(TestbedConfig::default(), only, 3, edit, |_| {}).await
     }
 }
 
@@ -237,14 +207,9 @@ mod profiles {
 }
 
 mod keyless_expiry {
-    use std::net::SocketAddr;
-    use std::path::Path;
-
-    use authprobe::engine::{self, RunOptions, Status};
-    use authprobe::http::ClientConfig;
-    use authprobe::profile::{TESTBED_PROFILE, parse_profile};
+    use authprobe::engine::{self, Status};
     use authprobe::spec;
-    use authprobe::testbed::{self, Flaw, TestbedConfig};
+    use authprobe::testbed::{Flaw, TestbedConfig};
 
     /// Runs jwt.expired-rejected with the profile's signing keys removed.
     async fn run(ttl: u64, flaws: &[Flaw]) -> engine::RuleResult {
@@ -252,32 +217,18 @@ mod keyless_expiry {
             flaws: flaws.iter().copied().collect(),
             access_token_ttl: Some(ttl),
         };
-        let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-            .await
-            .unwrap();
-        let text = TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url());
-        let cut = text.find("  signing_keys:").unwrap();
-        let text = format!("{}\n", &text[..cut]);
-        let mut target = parse_profile(&text, Path::new("keyless.yaml"))
-            .and_then(|p| p.resolve())
-            .unwrap_or_else(|d| panic!("{d}"));
-        target.policy.max_wait = Some(spec::Seconds(5));
-        let catalogue = spec::builtin_catalogue().unwrap();
-        let options = RunOptions {
-            seed: 1,
-            only: vec!["jwt.expired-rejected".into()],
-            ..RunOptions::default()
+        let keyless = |text: String| {
+            let cut = text
+                .find("  signing_keys:")
+                .expect("the testbed profile has signing keys");
+            format!("{}\n", &text[..cut])
         };
-        let report = engine::run(
-            &catalogue,
-            target,
-            ClientConfig::default(),
-            &options,
-            &|_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-        bed.shutdown().await;
+        let set_wait =
+            |t: &mut authprobe::profile::Target| t.policy.max_wait = Some(spec::Seconds(5));
+        let report =
+            crate::support::run_with(config, &["jwt.expired-rejected"], 1, keyless, set_wait)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         report.results.into_iter().next().unwrap()
     }
 

@@ -3,9 +3,11 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use authprobe::engine::{self, Report, RunOptions, Status};
+use std::path::Path;
+
+use authprobe::engine::{self, Report, RunError, RunOptions, Status};
 use authprobe::http::ClientConfig;
-use authprobe::profile::Profile;
+use authprobe::profile::{TESTBED_PROFILE, Target, parse_profile};
 use authprobe::spec;
 use authprobe::testbed::{self, Flaw, TestbedConfig};
 
@@ -18,15 +20,32 @@ pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
         flaws: flaws.iter().copied().collect::<BTreeSet<_>>(),
         ..TestbedConfig::default()
     };
+    run_with(config, only, SEED, |t| t, |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// Starts a testbed with `config`, edits the testbed profile's text (already pointed at the
+/// testbed) with `edit_profile` and the resolved target with `edit_target`, and runs the rules
+/// matching `only`.
+pub async fn run_with(
+    config: TestbedConfig,
+    only: &[&str],
+    seed: u64,
+    edit_profile: impl Fn(String) -> String,
+    edit_target: impl FnOnce(&mut Target),
+) -> Result<Report, RunError> {
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
         .await
         .expect("testbed starts");
-    let target = Profile::testbed(&bed.base_url())
+    let text = edit_profile(TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()));
+    let mut target = parse_profile(&text, Path::new("edited.yaml"))
         .and_then(|p| p.resolve())
         .unwrap_or_else(|d| panic!("{d}"));
+    edit_target(&mut target);
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
     let options = RunOptions {
-        seed: SEED,
+        seed,
         only: only.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
@@ -37,8 +56,7 @@ pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
         &options,
         &|_| {},
     )
-    .await
-    .unwrap_or_else(|e| panic!("run failed: {e}"));
+    .await;
     bed.shutdown().await;
     report
 }

@@ -59,6 +59,22 @@ impl AppState {
     fn store(&self) -> MutexGuard<'_, Store> {
         self.0.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// [`authenticate`] with this server's flaws (prefix lookup, CSRF check switched off).
+    fn authenticate(
+        &self,
+        store: &mut Store,
+        headers: &HeaderMap,
+        now: Instant,
+    ) -> Result<(String, String), ApiError> {
+        authenticate(
+            store,
+            headers,
+            self.has(Flaw::SessionPrefixMatch),
+            !self.has(Flaw::CsrfUnprotected),
+            now,
+        )
+    }
 }
 
 /// Builds the router; see [`super::router`].
@@ -152,8 +168,8 @@ struct NoCspMarker;
 
 async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
-    let presented = presented_session(&headers);
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
+    let presented = presented_session(&headers);
     let (id, token) = {
         let mut store = state.store();
         if let Some(presented) = &presented
@@ -286,16 +302,9 @@ async fn me(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Resp
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
-    let prefix_match = state.has(Flaw::SessionPrefixMatch);
     {
         let mut store = state.store();
-        let (id, _user) = match authenticate(
-            &mut store,
-            &headers,
-            prefix_match,
-            !state.has(Flaw::CsrfUnprotected),
-            now,
-        ) {
+        let (id, _user) = match state.authenticate(&mut store, &headers, now) {
             Ok(found) => found,
             Err(refusal) => return refusal.into_response(),
         };
@@ -310,16 +319,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
 
 async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
-    let prefix_match = state.has(Flaw::SessionPrefixMatch);
     let ended = {
         let mut store = state.store();
-        let (id, user) = match authenticate(
-            &mut store,
-            &headers,
-            prefix_match,
-            !state.has(Flaw::CsrfUnprotected),
-            now,
-        ) {
+        let (id, user) = match state.authenticate(&mut store, &headers, now) {
             Ok(found) => found,
             Err(refusal) => return refusal.into_response(),
         };
