@@ -412,6 +412,9 @@ fn missing_hint(c: crate::spec::Capability) -> &'static str {
         C::Jwks => "set token.jwks_url",
         C::SigningKey => "add token.signing_keys for white-box checks",
         C::Loopback => "authprobe serves attacker material only to targets on loopback",
+        C::Refresh => "define token.refresh (or token.oauth) and extract the refresh token at login",
+        C::Revocation => "define token.revocation (or token.oauth with a revocation endpoint)",
+        C::TokenLogout => "define token.logout",
     }
 }
 

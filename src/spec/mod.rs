@@ -237,6 +237,13 @@ pub enum Capability {
     /// The target is on loopback, so authprobe may serve attacker material (a JWKS) that
     /// the target can fetch.
     Loopback,
+    /// The token login yields a refresh token and a refresh flow is defined (`token.refresh`,
+    /// or derived from `token.oauth`).
+    Refresh,
+    /// An RFC 7009 revocation endpoint is defined (`token.revocation`, or from `token.oauth`).
+    Revocation,
+    /// A token logout flow is defined (`token.logout`): it ends the token session.
+    TokenLogout,
 }
 
 impl Capability {
@@ -252,6 +259,9 @@ impl Capability {
             Capability::Jwks => "jwks",
             Capability::SigningKey => "signing_key",
             Capability::Loopback => "loopback",
+            Capability::Refresh => "refresh",
+            Capability::Revocation => "revocation",
+            Capability::TokenLogout => "token_logout",
         }
     }
 }
