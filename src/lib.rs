@@ -21,6 +21,7 @@ pub mod gate;
 pub mod r#gen;
 pub mod http;
 pub mod jwt;
+pub mod model;
 pub mod profile;
 pub mod report;
 pub mod schema;

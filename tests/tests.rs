@@ -8,4 +8,5 @@ mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;
 mod html_report;
+mod model;
 mod rules;

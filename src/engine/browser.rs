@@ -252,14 +252,17 @@ impl Browser {
         }
     }
 
-    /// Runs a flow. `user` supplies `user.username`/`user.password` for login.
+    /// Runs a flow and returns the variables it extracted. `user` supplies
+    /// `user.username`/`user.password` for login; token flows also see the profile's client
+    /// variables (`client.id`, `client.basic`, ...). An optional extractor (`?json:/...`)
+    /// that finds nothing leaves its variable unset.
     pub async fn run_flow(
         &mut self,
         ctx: &Ctx,
         flow: FlowName,
         user: Option<&User>,
         transcript: &mut Vec<Recorded>,
-    ) -> Result<(), StepError> {
+    ) -> Result<Vars, StepError> {
         let steps = ctx
             .target
             .flow(flow)
@@ -273,6 +276,14 @@ impl Browser {
         } else {
             self.vars.clone()
         };
+        if matches!(
+            flow,
+            FlowName::TokenLogin | FlowName::TokenRefresh | FlowName::TokenLogout
+        ) {
+            for (k, v) in &ctx.target.token_vars {
+                vars.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         if let Some(u) = user {
             vars.insert("user.username".into(), u.username.clone());
             vars.insert("user.password".into(), u.password.clone());
@@ -305,22 +316,29 @@ impl Browser {
                 )));
             }
             for (var, ex_kind) in ctx.target.step_extractors(flow, i) {
-                let value = extract(ex_kind, &ex).ok_or_else(|| {
-                    StepError::Flow(format!(
-                        "{label}: extractor for `{var}` found nothing in the answer"
-                    ))
-                })?;
+                let value = match (extract(ex_kind, &ex), ex_kind) {
+                    (Some(v), _) => v,
+                    (None, Extractor::Optional(_)) => {
+                        vars.remove(var);
+                        continue;
+                    }
+                    (None, _) => {
+                        return Err(StepError::Flow(format!(
+                            "{label}: extractor for `{var}` found nothing in the answer"
+                        )));
+                    }
+                };
                 ctx.register_secret(&value, &format!("var:{var}"));
                 vars.insert(var.clone(), value.clone());
                 extracted.insert(var.clone(), value);
             }
         }
         match flow {
-            FlowName::Login => self.vars = extracted,
-            FlowName::TokenLogin => self.vars.extend(extracted),
+            FlowName::Login => self.vars = extracted.clone(),
+            FlowName::TokenLogin => self.vars.extend(extracted.clone()),
             _ => {}
         }
-        Ok(())
+        Ok(extracted)
     }
 
     /// Logs `user` in.
@@ -425,6 +443,7 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
                 other => Some(other.to_string()),
             }
         }
+        Extractor::Optional(inner) => extract(inner, ex),
         Extractor::Regex(re) => {
             let text = ex.response.body_text();
             let caps = re.captures(&text)?;

@@ -13,6 +13,7 @@
 mod browser;
 mod check;
 pub mod fuzz;
+mod model;
 mod property;
 mod result;
 mod scenario;
@@ -25,8 +26,8 @@ use std::time::Instant;
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, Recorded, StepError};
 pub use result::{
-    Counterexample, EVIDENCE_BODY_BYTES, Evidence, REPORT_SCHEMA, Report, RuleResult, Status,
-    Summary, TargetInfo, Tool,
+    Counterexample, EVIDENCE_BODY_BYTES, Evidence, REPORT_SCHEMA, Report, RuleResult,
+    SequenceStep, Status, Summary, TargetInfo, Tool,
 };
 pub use token::TokenBaseline;
 
@@ -256,7 +257,7 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
         .run_flow(&ctx, FlowName::Login, Some(&alice), &mut transcript)
         .await
     {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(StepError::Http(e)) => return Err(RunError::Unreachable(e)),
         Err(StepError::Flow(m)) => {
             return Err(RunError::LoginFailed(format!("login as alice failed: {m}")));
@@ -549,6 +550,7 @@ async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         Some(RuleKind::Scenario(steps)) => scenario::run(rc, rule, steps).await,
         Some(RuleKind::Property(p)) => property::run(rc, rule, p).await,
         Some(RuleKind::Attack(a)) => token::attack(rc, rule, a).await,
+        Some(RuleKind::Model(m)) => model::run(rc, rule, m).await,
         None => RuleResult::new(rule, Status::Error)
             .because("the rule has no kind (spec validation should have caught this)"),
     };

@@ -339,6 +339,8 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
         shrink_steps: steps,
         input,
         observed: format!("{} (status {})", outcome.as_str(), exchange.response.status),
+        steps: Vec::new(),
+        replay_script: None,
     });
     r.requests = requests;
     r

@@ -82,6 +82,31 @@ pub struct Counterexample {
     pub input: Vec<String>,
     /// What the server answered to the minimal input.
     pub observed: String,
+    /// For `model` rules: the minimal operation sequence, step by step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<SequenceStep>,
+    /// For `model` rules: a POSIX shell script of curl commands that replays the sequence
+    /// (secrets are shell variables, never values).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_script: Option<String>,
+}
+
+/// One executed operation of a model counterexample.
+#[derive(Debug, Clone, Serialize)]
+pub struct SequenceStep {
+    /// 1-based step number.
+    pub step: u32,
+    /// The operation in words.
+    pub operation: String,
+    /// What the reference model predicted.
+    pub expected: String,
+    /// What the service did.
+    pub observed: String,
+    /// True for the step that disagrees with the model (the last one).
+    pub failing: bool,
+    /// True for a fixed set-up step of a scripted rule.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub setup: bool,
 }
 
 /// The outcome of one rule.

@@ -274,14 +274,36 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
             "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}</code>.</p><ol class=\"steps\">",
             c.case, c.seed, c.shrink_steps, c.seed
         );
-        for step in &c.input {
-            let _ = write!(out, "<li>{}</li>", escape(step));
+        if c.steps.is_empty() {
+            for step in &c.input {
+                let _ = write!(out, "<li>{}</li>", escape(step));
+            }
+        } else {
+            for s in &c.steps {
+                let _ = write!(
+                    out,
+                    "<li{}>{}{}<br><small>expected {} · observed {}</small></li>",
+                    if s.failing { " class=\"failing\"" } else { "" },
+                    escape(&s.operation),
+                    if s.setup { " (set-up)" } else { "" },
+                    escape(&s.expected),
+                    escape(&s.observed)
+                );
+            }
         }
         let _ = write!(
             out,
-            "</ol><p>The server answered: <code>{}</code></p></div>",
+            "</ol><p>The server answered: <code>{}</code></p>",
             escape(&c.observed)
         );
+        if let Some(script) = &c.replay_script {
+            let _ = write!(
+                out,
+                "<details><summary>Replay script</summary><pre class=\"replay\">{}</pre></details>",
+                escape(script)
+            );
+        }
+        out.push_str("</div>");
     }
     if !r.notes.is_empty() {
         out.push_str("<ul class=\"notes\">");

@@ -59,10 +59,27 @@ pub fn failure_text(r: &RuleResult) -> String {
             "counterexample: seed {} (replay with --seed {}), case {}, shrunk in {} steps",
             c.seed, c.seed, c.case, c.shrink_steps
         );
-        for (i, step) in c.input.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {step}", i + 1);
+        if c.steps.is_empty() {
+            for (i, step) in c.input.iter().enumerate() {
+                let _ = writeln!(out, "  {}. {step}", i + 1);
+            }
+        } else {
+            for s in &c.steps {
+                let _ = writeln!(
+                    out,
+                    "  {}{}. {} — expected {}, observed {}",
+                    if s.failing { "→ " } else { "" },
+                    s.step,
+                    s.operation,
+                    s.expected,
+                    s.observed
+                );
+            }
         }
         let _ = writeln!(out, "  → {}", c.observed);
+        if let Some(script) = &c.replay_script {
+            let _ = writeln!(out, "replay script:\n{script}");
+        }
     }
     for note in &r.notes {
         let _ = writeln!(out, "note: {note}");
@@ -260,6 +277,8 @@ pub(crate) mod sample {
                 "flip bit 3 of the session id".into(),
             ],
             observed: "200 OK <b>accepted</b>".into(),
+            steps: Vec::new(),
+            replay_script: None,
         });
         fail.notes = vec!["checked the login response".into()];
         let skip = result(

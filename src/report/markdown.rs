@@ -133,14 +133,33 @@ fn details(out: &mut String, r: &RuleResult) {
             c.shrink_steps,
             code_span(&format!("--seed {}", c.seed), false)
         );
-        for (i, step) in c.input.iter().enumerate() {
-            let _ = writeln!(out, "{}. {}", i + 1, escape_inline(step));
+        if c.steps.is_empty() {
+            for (i, step) in c.input.iter().enumerate() {
+                let _ = writeln!(out, "{}. {}", i + 1, escape_inline(step));
+            }
+        } else {
+            let _ = writeln!(out, "| # | operation | expected | observed |\n|---|---|---|---|");
+            for s in &c.steps {
+                let mark = if s.failing { " **← disagrees**" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "| {} | {}{} | {} | {}{mark} |",
+                    s.step,
+                    escape_inline(&s.operation).replace('|', "\\|"),
+                    if s.setup { " (set-up)" } else { "" },
+                    escape_inline(&s.expected).replace('|', "\\|"),
+                    escape_inline(&s.observed).replace('|', "\\|"),
+                );
+            }
         }
         let _ = writeln!(
             out,
             "\nThe server answered:\n\n{}",
             fenced(&c.observed, "text")
         );
+        if let Some(script) = &c.replay_script {
+            let _ = writeln!(out, "Replay script:\n\n{}", fenced(script, "sh"));
+        }
     }
     if !r.notes.is_empty() {
         let _ = writeln!(out, "**Notes:**\n");

@@ -146,15 +146,45 @@ fn details(out: &mut String, r: &RuleResult, st: &Style) {
         let _ = writeln!(out, "      reason:      {}", sanitize(reason));
     }
     if let Some(c) = &r.counterexample {
-        let _ = writeln!(
-            out,
-            "      counterexample (seed {}, case {}, shrunk in {} steps): {} → {}",
-            c.seed,
-            c.case,
-            c.shrink_steps,
-            sanitize(&c.input.join(", then ")),
-            c.observed
-        );
+        if c.steps.is_empty() {
+            let _ = writeln!(
+                out,
+                "      counterexample (seed {}, case {}, shrunk in {} steps): {} → {}",
+                c.seed,
+                c.case,
+                c.shrink_steps,
+                sanitize(&c.input.join(", then ")),
+                c.observed
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "      counterexample (seed {}, sequence {}, shrunk in {} runs; replay with --seed {}):",
+                c.seed, c.case, c.shrink_steps, c.seed
+            );
+            for s in &c.steps {
+                let _ = writeln!(
+                    out,
+                    "        {}{:>2}. {}{}",
+                    if s.failing { "→" } else { " " },
+                    s.step,
+                    sanitize(&s.operation),
+                    if s.setup { " (set-up)" } else { "" }
+                );
+                let _ = writeln!(
+                    out,
+                    "             expected {} · observed {}",
+                    sanitize(&s.expected),
+                    sanitize(&s.observed)
+                );
+            }
+            if let Some(script) = &c.replay_script {
+                let _ = writeln!(out, "      replay script:");
+                for line in script.lines() {
+                    let _ = writeln!(out, "        {}", sanitize(line));
+                }
+            }
+        }
     }
     for note in &r.notes {
         let _ = writeln!(out, "      note: {}", sanitize(note));
@@ -430,6 +460,7 @@ pub fn rules_json(c: &crate::spec::Catalogue) -> String {
                 Some(crate::spec::RuleKind::Scenario(_)) => "scenario",
                 Some(crate::spec::RuleKind::Property(_)) => "property",
                 Some(crate::spec::RuleKind::Attack(_)) => "attack",
+                Some(crate::spec::RuleKind::Model(_)) => "model",
                 None => "none",
             },
         })
@@ -488,8 +519,33 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
         }
         Some(RuleKind::Property(_)) => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=ALTERED_VALUE'\n# every altered value must be refused; authprobe reports the smallest accepted change and its seed".into(),
         Some(RuleKind::Attack(_)) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $FORGED\"\n# every forged token must be refused; `authprobe check --only RULE` prints each forged variant".into(),
+        Some(RuleKind::Model(m)) => manual_model(m),
         None => String::new(),
     }
+}
+
+/// The manual check of a `model` rule: its script in words, or how random sequences work.
+fn manual_model(m: &crate::spec::Model) -> String {
+    use crate::spec::Model;
+    let (setup, script): (Vec<String>, Vec<String>) = match m {
+        Model::Session(r) => (
+            r.setup.iter().map(|o| o.describe()).collect(),
+            r.script.iter().map(|o| o.describe()).collect(),
+        ),
+        Model::Refresh(r) => (
+            r.setup.iter().map(|o| o.describe()).collect(),
+            r.script.iter().map(|o| o.describe()).collect(),
+        ),
+    };
+    if script.is_empty() {
+        return "# random sequences of the operations below are compared with the reference model;\n# a failure prints the shortest disagreeing sequence as numbered steps and a curl script\n# (`counterexample.replay_script` in the JSON report) that replays it".into();
+    }
+    let mut t = String::new();
+    for (i, s) in setup.iter().chain(&script).enumerate() {
+        let role = if i < setup.len() { "set-up" } else { "check" };
+        t.push_str(&format!("# {}. ({role}) {s}\n", i + 1));
+    }
+    t
 }
 
 /// `authprobe explain RULE`.

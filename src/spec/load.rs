@@ -30,6 +30,10 @@ pub const BUILTIN_SPECS: &[(&str, &str)] = &[
     ),
     ("specs/jwt.yaml", include_str!("../../specs/jwt.yaml")),
     (
+        "specs/refresh.yaml",
+        include_str!("../../specs/refresh.yaml"),
+    ),
+    (
         "specs/transport.yaml",
         include_str!("../../specs/transport.yaml"),
     ),
@@ -200,6 +204,7 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         rule.scenario.is_some(),
         rule.property.is_some(),
         rule.attack.is_some(),
+        rule.model.is_some(),
     ]
     .iter()
     .filter(|k| **k)
@@ -208,7 +213,7 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         err(
             "",
             format!(
-                "a rule needs exactly one of `check`, `scenario`, `property`, `attack` (found {kinds})"
+                "a rule needs exactly one of `check`, `scenario`, `property`, `attack`, `model` (found {kinds})"
             ),
             None,
         );
@@ -365,6 +370,9 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
             );
         }
     }
+    if let Some(m) = &rule.model {
+        validate_model(m, &requires, &mut err);
+    }
     if let Some(p) = &rule.property {
         if !(1..=10_000).contains(&p.cases) {
             err(
@@ -405,6 +413,116 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         }
     }
     out
+}
+
+/// Checks a `model` rule: random or scripted, ranges, and the capabilities its operations need.
+fn validate_model(
+    m: &super::Model,
+    requires: &BTreeSet<Capability>,
+    err: &mut dyn FnMut(&str, String, Option<&str>),
+) {
+    use super::Model;
+    let (key, sequences, max_steps, setup, script, needs): (
+        &str,
+        Option<u32>,
+        u32,
+        usize,
+        usize,
+        Vec<(usize, Capability)>,
+    ) = match m {
+        Model::Session(r) => {
+            let mut needs = vec![(usize::MAX, Capability::Session)];
+            for (i, op) in r.setup.iter().chain(&r.script).enumerate() {
+                if op.needs_logout() {
+                    needs.push((i, Capability::Logout));
+                }
+                if op.needs_logout_everywhere() {
+                    needs.push((i, Capability::LogoutEverywhere));
+                }
+                if op.needs_bob() {
+                    needs.push((i, Capability::SecondUser));
+                }
+            }
+            (
+                "model.session",
+                r.sequences,
+                r.max_steps,
+                r.setup.len(),
+                r.script.len(),
+                needs,
+            )
+        }
+        Model::Refresh(r) => {
+            let mut needs = vec![
+                (usize::MAX, Capability::Jwt),
+                (usize::MAX, Capability::Refresh),
+            ];
+            for (i, op) in r.setup.iter().chain(&r.script).enumerate() {
+                if op.needs_logout() {
+                    needs.push((i, Capability::TokenLogout));
+                }
+                if op.needs_revocation() {
+                    needs.push((i, Capability::Revocation));
+                }
+            }
+            (
+                "model.refresh",
+                r.sequences,
+                r.max_steps,
+                r.setup.len(),
+                r.script.len(),
+                needs,
+            )
+        }
+    };
+    match (sequences, script) {
+        (Some(_), n) if n > 0 => err(
+            key,
+            "give either `sequences` (random) or `script` (fixed), not both".into(),
+            None,
+        ),
+        (None, 0) => err(
+            key,
+            "a model rule needs `sequences` (random sequences) or a `script`".into(),
+            Some("e.g. `sequences: 64`"),
+        ),
+        (Some(n), _) if !(1..=1000).contains(&n) => err(
+            &format!("{key}.sequences"),
+            format!("{n} is out of range 1..=1000"),
+            None,
+        ),
+        _ => {}
+    }
+    if sequences.is_some() && setup > 0 {
+        err(
+            &format!("{key}.setup"),
+            "`setup` belongs to scripted rules; random sequences start from scratch".into(),
+            None,
+        );
+    }
+    if !(1..=64).contains(&max_steps) {
+        err(
+            &format!("{key}.max_steps"),
+            format!("{max_steps} is out of range 1..=64"),
+            None,
+        );
+    }
+    for (i, cap) in needs {
+        if !requires.contains(&cap) {
+            let at = if i == usize::MAX {
+                key.to_string()
+            } else if i < setup {
+                format!("{key}.setup[{i}]")
+            } else {
+                format!("{key}.script[{}]", i - setup)
+            };
+            err(
+                &at,
+                format!("this needs the `{}` capability", cap.name()),
+                Some("add it to `requires` so profiles without it skip the rule"),
+            );
+        }
+    }
 }
 
 /// Builds a catalogue from (file name, text) pairs, checking duplicate ids across files.

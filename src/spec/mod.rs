@@ -98,6 +98,10 @@ pub struct Rule {
     /// Kind `attack`: forged or re-signed access tokens that must all be refused.
     #[serde(default)]
     pub attack: Option<Attack>,
+    /// Kind `model`: operation sequences whose every answer must agree with a reference
+    /// state machine.
+    #[serde(default)]
+    pub model: Option<Model>,
     /// Where the rule was defined (filled by the loader).
     #[serde(skip)]
     pub origin: Origin,
@@ -114,16 +118,25 @@ pub enum RuleKind<'a> {
     Property(&'a Property),
     /// Forged tokens.
     Attack(&'a Attack),
+    /// Sequences checked against a reference state machine.
+    Model(&'a Model),
 }
 
 impl Rule {
     /// The rule's kind; the loader guarantees exactly one is present.
     pub fn kind(&self) -> Option<RuleKind<'_>> {
-        match (&self.check, &self.scenario, &self.property, &self.attack) {
-            (Some(c), None, None, None) => Some(RuleKind::Check(c)),
-            (None, Some(s), None, None) => Some(RuleKind::Scenario(s)),
-            (None, None, Some(p), None) => Some(RuleKind::Property(p)),
-            (None, None, None, Some(a)) => Some(RuleKind::Attack(a)),
+        match (
+            &self.check,
+            &self.scenario,
+            &self.property,
+            &self.attack,
+            &self.model,
+        ) {
+            (Some(c), None, None, None, None) => Some(RuleKind::Check(c)),
+            (None, Some(s), None, None, None) => Some(RuleKind::Scenario(s)),
+            (None, None, Some(p), None, None) => Some(RuleKind::Property(p)),
+            (None, None, None, Some(a), None) => Some(RuleKind::Attack(a)),
+            (None, None, None, None, Some(m)) => Some(RuleKind::Model(m)),
             _ => None,
         }
     }
@@ -131,10 +144,23 @@ impl Rule {
     /// True when running the rule ends sessions other rules may be using (logout
     /// everywhere), so the engine runs it alone.
     pub fn is_exclusive(&self) -> bool {
-        self.scenario.as_deref().is_some_and(|s| {
+        let scenario = self.scenario.as_deref().is_some_and(|s| {
             s.iter()
                 .any(|step| matches!(step, Step::LogoutEverywhere(_)))
-        })
+        });
+        // The session machine may log out everywhere (random sequences, or a script that does).
+        let model = match &self.model {
+            Some(Model::Session(run)) => {
+                run.is_random()
+                    || run
+                        .setup
+                        .iter()
+                        .chain(&run.script)
+                        .any(crate::model::session::SessionOp::needs_logout_everywhere)
+            }
+            _ => false,
+        };
+        scenario || model
     }
 }
 
@@ -601,4 +627,71 @@ pub struct SessionIdGenerator {
 
 fn default_max_mutations() -> u32 {
     3
+}
+
+/// Kind `model`: a reference state machine, with either random operation sequences or a
+/// fixed script; every answer of the service must agree with the machine's prediction under
+/// the declared semantics, and a disagreement is shrunk to the shortest sequence that shows it.
+///
+/// ```yaml
+/// model:
+///   refresh:
+///     sequences: 64
+///     max_steps: 12
+/// ```
+/// or, scripted (a disagreement in `setup` makes the rule inconclusive, in `script` fails it):
+/// ```yaml
+/// model:
+///   refresh:
+///     setup: [login, {refresh: {}}]
+///     script: [{refresh: {back: 1}}]
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Model {
+    /// The session lifecycle (`crate::model::session`).
+    Session(
+        ModelRun<crate::model::session::SessionOp, crate::model::SessionSemanticsOverrides>,
+    ),
+    /// The refresh-token family (`crate::model::refresh`).
+    Refresh(
+        ModelRun<crate::model::refresh::RefreshOp, crate::model::RefreshSemanticsOverrides>,
+    ),
+}
+
+/// How a `model` rule exercises its machine.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[serde(bound(
+    deserialize = "Op: Deserialize<'de>, Sem: Deserialize<'de> + Default",
+    serialize = "Op: Serialize, Sem: Serialize"
+))]
+#[schemars(bound = "Op: schemars::JsonSchema, Sem: schemars::JsonSchema + Default")]
+pub struct ModelRun<Op, Sem> {
+    /// Random sequences to run (1..=1000); omit when `script` is given.
+    #[serde(default)]
+    pub sequences: Option<u32>,
+    /// Most operations in a random sequence (1..=64, default 12).
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u32,
+    /// Fixed operations before `script`; a disagreement here makes the rule inconclusive.
+    #[serde(default)]
+    pub setup: Vec<Op>,
+    /// A fixed sequence instead of random ones; a disagreement here fails the rule.
+    #[serde(default)]
+    pub script: Vec<Op>,
+    /// Semantics for this rule, over the spec's policy; the profile's policy wins.
+    #[serde(default)]
+    pub semantics: Sem,
+}
+
+impl<Op, Sem> ModelRun<Op, Sem> {
+    /// Whether the rule runs random sequences (no script).
+    pub fn is_random(&self) -> bool {
+        self.script.is_empty()
+    }
+}
+
+fn default_max_steps() -> u32 {
+    12
 }

@@ -138,6 +138,10 @@ pub struct Policy {
     pub jwt_claims_allow: Vec<String>,
     /// Longest authprobe waits for a real token to expire when no signing key is given.
     pub max_wait: Seconds,
+    /// Declared session semantics (`session.model`).
+    pub sessions: crate::model::SessionSemantics,
+    /// Declared refresh-token semantics (`refresh.*`).
+    pub refresh: crate::model::RefreshSemantics,
 }
 
 impl Default for Policy {
@@ -152,6 +156,8 @@ impl Default for Policy {
             access_token_max_lifetime: Seconds(900),
             jwt_claims_allow: Vec::new(),
             max_wait: Seconds(60),
+            sessions: Default::default(),
+            refresh: Default::default(),
         }
     }
 }
@@ -194,6 +200,12 @@ pub struct PolicyOverrides {
     /// Longest wait for a real token to expire, e.g. `60s`.
     #[serde(default)]
     pub max_wait: Option<Seconds>,
+    /// Session semantics, e.g. `{logout_scope: all}`.
+    #[serde(default)]
+    pub sessions: Option<crate::model::SessionSemanticsOverrides>,
+    /// Refresh-token semantics, e.g. `{rotation: optional, reuse: allow}`.
+    #[serde(default)]
+    pub refresh: Option<crate::model::RefreshSemanticsOverrides>,
 }
 
 impl PolicyOverrides {
@@ -222,6 +234,14 @@ impl PolicyOverrides {
                 .clone()
                 .unwrap_or_else(|| base.jwt_claims_allow.clone()),
             max_wait: self.max_wait.unwrap_or(base.max_wait),
+            sessions: self
+                .sessions
+                .as_ref()
+                .map_or(base.sessions, |o| o.apply(&base.sessions)),
+            refresh: self
+                .refresh
+                .as_ref()
+                .map_or(base.refresh, |o| o.apply(&base.refresh)),
         }
     }
 
