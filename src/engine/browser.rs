@@ -425,6 +425,7 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
                 other => Some(other.to_string()),
             }
         }
+        Extractor::Optional(inner) => extract(inner, ex),
         Extractor::Regex(re) => {
             let text = ex.response.body_text();
             let caps = re.captures(&text)?;
