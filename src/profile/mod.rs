@@ -3,10 +3,12 @@
 //! and policy overrides.
 //!
 //! Owns the profile format, its validation (with `file:line:col` diagnostics) and the
-//! resolution of secrets: passwords come from environment variables or files named in the
-//! profile, never from the profile text — except `public_demo` credentials, accepted only
-//! for loopback targets (the testbed's). It reads files and environment variables and does
-//! no other I/O; it never sends a request.
+//! resolution of secrets: passwords, keys and OAuth client secrets come from environment
+//! variables or files named in the profile, never from the profile text — except
+//! `public_demo` credentials, accepted only for loopback targets (the testbed's). With
+//! `token.oauth` it also derives the token flows from a discovery document the engine hands
+//! it ([`Target::resolve_oauth`]), refusing endpoints on another origin. It reads files and
+//! environment variables and does no other I/O; it never sends a request.
 
 mod oauth;
 #[cfg(test)]

@@ -759,3 +759,22 @@ fn skeleton_picks_post_auth_when_the_server_lists_only_post() {
     assert_eq!(o.client.value.auth, ClientAuth::Post);
     assert_eq!(o.revocation_endpoint, None);
 }
+
+#[test]
+fn generated_profile_schema_accepts_the_fixtures_and_refuses_unknown_oauth_keys() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&crate::schema::render(crate::schema::Kind::Profile)).unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let json = |src: &str| -> serde_json::Value { serde_saphyr::from_str(src).unwrap() };
+    for src in [OAUTH, TOKEN_FLOWS, TESTBED_PROFILE] {
+        let errors: Vec<String> = validator
+            .iter_errors(&json(src))
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    let bad = replace(OAUTH, "grant: password", "grant: implicit");
+    assert!(!validator.is_valid(&json(&bad)));
+    let bad = replace(OAUTH, "scope: openid profile", "scopes: openid");
+    assert!(!validator.is_valid(&json(&bad)));
+}
