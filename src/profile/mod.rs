@@ -3,11 +3,16 @@
 //! and policy overrides.
 //!
 //! Owns the profile format, its validation (with `file:line:col` diagnostics) and the
-//! resolution of secrets: passwords come from environment variables or files named in the
-//! profile, never from the profile text — except `public_demo` credentials, accepted only
-//! for loopback targets (the testbed's). It reads files and environment variables and does
-//! no other I/O; it never sends a request.
+//! resolution of secrets: passwords, keys and OAuth client secrets come from environment
+//! variables or files named in the profile, never from the profile text — except
+//! `public_demo` credentials, accepted only for loopback targets (the testbed's). With
+//! `token.oauth` it also derives the token flows from a discovery document the engine hands
+//! it ([`Target::resolve_oauth`]), refusing endpoints on another origin. It reads files and
+//! environment variables and does no other I/O; it never sends a request.
 
+mod oauth;
+#[cfg(test)]
+mod oauth_tests;
 mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +25,7 @@ use url::Url;
 
 use crate::diag::{self, Diagnostic, Diagnostics};
 use crate::spec::{Capability, PolicyOverrides, Seconds};
+pub use oauth::{ClientAuth, OAuthClient, OAuthGrant, OAuthSpec, RevocationSpec};
 pub use template::{Template, TemplateError, Vars, render_json};
 
 /// The profile for the embedded testbed (`authprobe demo` uses it with its ephemeral port).
@@ -141,13 +147,14 @@ pub struct Flows {
 }
 
 /// Access tokens: a login flow that yields one, the variable that holds it, and the request
-/// that accepts it.
+/// that accepts it; optionally the refresh grant, a token logout and an RFC 7009 revocation
+/// endpoint, written out or derived from an OAuth 2.0 / OpenID Connect section (`oauth`).
 ///
 /// ```yaml
 /// token:
 ///   login:
 ///     - request: {method: POST, path: /oauth/token, form: {grant_type: password, username: "{{user.username}}", password: "{{user.password}}"}}
-///       extract: {access_token: "json:/access_token"}
+///       extract: {access_token: "json:/access_token", refresh_token: "?json:/refresh_token"}
 ///   from: access_token
 ///   access:
 ///     request: {path: /api/me, headers: {Authorization: "Bearer {{access_token}}"}}
@@ -155,14 +162,65 @@ pub struct Flows {
 ///     denied: {status: [401]}
 ///   jwks_url: /.well-known/jwks.json
 /// ```
+///
+/// or, with the flows derived from the grant:
+///
+/// ```yaml
+/// token:
+///   oauth:
+///     discovery: /.well-known/openid-configuration
+///     client: {id: my-client, secret: {env: OAUTH_CLIENT_SECRET}}
+///   from: access_token
+///   access: {...}
+/// ```
+///
+/// Template variables: `client.id`, `client.secret`, `client.basic` (with `oauth`) in every
+/// token flow; `user.username`, `user.password` in `login`; what `login` extracted (`<from>`,
+/// `<refresh_from>` ...) in `refresh`, `logout`, `revocation` and `access`.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSpec {
-    /// Obtains a token; variables `user.username` and `user.password`.
+    /// Obtains a token; variables `user.username`, `user.password` (and `client.*`). May be
+    /// left out with `oauth`: then it is derived from the grant.
+    #[serde(default)]
     #[schemars(with = "Vec<FlowStep>")]
     pub login: Vec<Spanned<FlowStep>>,
     /// The variable (extracted by `login`) holding the access token.
     pub from: String,
+    /// The variable (extracted by `login`, and by `refresh` on rotation) holding the refresh
+    /// token, default `refresh_token`.
+    #[serde(default = "default_refresh_from")]
+    pub refresh_from: String,
+    /// The refresh grant: uses `{{<refresh_from>}}`, must extract a new access token into
+    /// `<from>` and may extract a new refresh token into `<refresh_from>`. Derived from
+    /// `oauth` for the password grant when left out (`client_credentials` derives none).
+    ///
+    /// ```yaml
+    /// refresh:
+    ///   - request: {method: POST, path: /oauth/token, form: {grant_type: refresh_token, refresh_token: "{{refresh_token}}"}}
+    ///     extract: {access_token: "json:/access_token", refresh_token: "?json:/refresh_token"}
+    ///     expect_status: [200]
+    /// ```
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<FlowStep>>")]
+    pub refresh: Option<Vec<Spanned<FlowStep>>>,
+    /// Ends the token session, e.g. `[{request: {method: POST, path: /api/token/logout,
+    /// headers: {Authorization: "Bearer {{access_token}}"}}}]`; may use `{{<from>}}` and
+    /// `{{<refresh_from>}}`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<FlowStep>>")]
+    pub logout: Option<Vec<Spanned<FlowStep>>>,
+    /// An RFC 7009 revocation endpoint, e.g. `{request: {path: /oauth/revoke, headers:
+    /// {Authorization: "Basic {{client.basic}}"}}}`; derived from `oauth` when it knows a
+    /// revocation endpoint.
+    #[serde(default)]
+    pub revocation: Option<RevocationSpec>,
+    /// An OAuth 2.0 / OpenID Connect authorization server on the target's origin, e.g.
+    /// `{discovery: /.well-known/openid-configuration, client: {id: my-client, secret: {env:
+    /// OAUTH_CLIENT_SECRET}}}`: `login`, `refresh`, `revocation` and `jwks_url` are derived
+    /// from it when left out.
+    #[serde(default)]
+    pub oauth: Option<OAuthSpec>,
     /// The request that needs the token; it uses `{{<from>}}` in a header, cookie or body.
     pub access: AccessSpec,
     /// The service's JWKS (path on the target, or a URL on the same origin).
@@ -181,6 +239,10 @@ pub struct TokenSpec {
     /// `browser` (a page's scripts — then the token belongs in an HttpOnly cookie).
     #[serde(default)]
     pub client: ClientKind,
+}
+
+fn default_refresh_from() -> String {
+    "refresh_token".to_string()
 }
 
 /// Who receives a token.
@@ -245,6 +307,10 @@ pub enum FlowName {
     Anonymous,
     /// `token.login`.
     TokenLogin,
+    /// `token.refresh`.
+    TokenRefresh,
+    /// `token.logout`.
+    TokenLogout,
 }
 
 impl fmt::Display for FlowName {
@@ -255,19 +321,22 @@ impl fmt::Display for FlowName {
             FlowName::LogoutEverywhere => "logout_everywhere",
             FlowName::Anonymous => "anonymous",
             FlowName::TokenLogin => "token login",
+            FlowName::TokenRefresh => "token refresh",
+            FlowName::TokenLogout => "token logout",
         })
     }
 }
 
 impl Flows {
-    /// The steps of a flow, if the profile defines it.
+    /// The steps of a flow, if the profile defines it (token flows are not here: see
+    /// [`Target::flow`]).
     pub fn get(&self, name: FlowName) -> Option<&[Spanned<FlowStep>]> {
         match name {
             FlowName::Login => Some(&self.login),
             FlowName::Logout => self.logout.as_deref(),
             FlowName::LogoutEverywhere => self.logout_everywhere.as_deref(),
             FlowName::Anonymous => self.anonymous.as_deref(),
-            FlowName::TokenLogin => None,
+            FlowName::TokenLogin | FlowName::TokenRefresh | FlowName::TokenLogout => None,
         }
     }
 }
@@ -286,7 +355,8 @@ pub struct FlowStep {
     /// The request.
     pub request: RequestSpec,
     /// Variables to take from the answer: `cookie:NAME`, `json:/pointer`, `header:NAME` or
-    /// `regex:PATTERN` (first capture group in the body).
+    /// `regex:PATTERN` (first capture group in the body); a leading `?` makes one optional
+    /// (`"?json:/refresh_token"`: unset when the answer has none).
     #[serde(default)]
     pub extract: BTreeMap<String, String>,
     /// Statuses that mean the step worked (default: any 2xx or 3xx).
@@ -390,11 +460,20 @@ pub enum Extractor {
     Header(String),
     /// `regex:PATTERN`: the first capture group (or the whole match) in the body.
     Regex(regex::Regex),
+    /// `?kind:arg`: the inner extractor; when it finds nothing the variable stays unset
+    /// instead of failing the step.
+    Optional(Box<Extractor>),
 }
 
 impl Extractor {
-    /// Parses `kind:arg`.
+    /// Parses `kind:arg`, or `?kind:arg` for an optional one.
     pub fn parse(s: &str) -> Result<Extractor, String> {
+        if let Some(inner) = s.strip_prefix('?') {
+            if inner.starts_with('?') {
+                return Err(format!("extractor `{s}`: one `?` makes it optional"));
+            }
+            return Extractor::parse(inner).map(|e| Extractor::Optional(Box::new(e)));
+        }
         let (kind, arg) = s.split_once(':').ok_or_else(|| {
             format!("extractor `{s}` has no kind; use cookie:, json:, header: or regex:")
         })?;
@@ -440,7 +519,11 @@ impl fmt::Debug for User {
 }
 
 /// A validated profile with secrets resolved: what the engine runs against.
-#[derive(Debug, Clone)]
+///
+/// With `token.oauth`, call [`Target::resolve_oauth`] (after fetching
+/// [`Target::discovery_url`], if any) before running flows or reading
+/// [`Target::capabilities`]: it derives the token flows the profile left out.
+#[derive(Clone)]
 pub struct Target {
     /// Display name.
     pub name: String,
@@ -466,10 +549,56 @@ pub struct Target {
     pub limits: Limits,
     /// HTML pages to check.
     pub pages: Vec<String>,
+    /// Variables every token flow starts from: `client.id`, and with a client secret
+    /// `client.secret` and `client.basic` (base64 of `urlencode(id):urlencode(secret)`, RFC
+    /// 6749 §2.3.1). Empty without `token.oauth`. Never printed.
+    pub token_vars: Vars,
+    /// The OAuth client secret, resolved (register it and `client.basic` with the redactor).
+    pub client_secret: Option<String>,
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Redacted<'a>(&'a Vars);
+        impl fmt::Debug for Redacted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, v)| {
+                        let shown = if k == "client.id" {
+                            v.as_str()
+                        } else {
+                            "<redacted>"
+                        };
+                        (k, shown)
+                    }))
+                    .finish()
+            }
+        }
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("headers", &self.headers)
+            .field("users", &self.users)
+            .field("session_cookie", &self.session_cookie)
+            .field("flows", &self.flows)
+            .field("token", &self.token)
+            .field("signing_keys", &self.signing_keys)
+            .field("extractors", &self.extractors)
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .field("pages", &self.pages)
+            .field("token_vars", &Redacted(&self.token_vars))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl Target {
-    /// What this profile provides.
+    /// What this profile provides (with `token.oauth`: call after [`Target::resolve_oauth`],
+    /// which derives the refresh and revocation flows).
     pub fn capabilities(&self) -> BTreeSet<Capability> {
         let mut c = BTreeSet::from([Capability::Session]);
         if self.flows.logout.is_some() {
@@ -492,6 +621,15 @@ impl Target {
             if !self.signing_keys.is_empty() {
                 c.insert(Capability::SigningKey);
             }
+            if t.refresh.is_some() {
+                c.insert(Capability::Refresh);
+            }
+            if t.revocation.is_some() {
+                c.insert(Capability::Revocation);
+            }
+            if t.logout.is_some() {
+                c.insert(Capability::TokenLogout);
+            }
         }
         if is_loopback(&self.base_url) {
             c.insert(Capability::Loopback);
@@ -499,12 +637,64 @@ impl Target {
         c
     }
 
-    /// The steps of a flow, if the profile defines it.
+    /// The steps of a flow, if the profile defines it (or [`Target::resolve_oauth`] derived
+    /// it).
     pub fn flow(&self, name: FlowName) -> Option<&[Spanned<FlowStep>]> {
+        let token = self.token.as_ref();
         match name {
-            FlowName::TokenLogin => self.token.as_ref().map(|t| t.login.as_slice()),
+            FlowName::TokenLogin => token.map(|t| t.login.as_slice()).filter(|s| !s.is_empty()),
+            FlowName::TokenRefresh => token?.refresh.as_deref(),
+            FlowName::TokenLogout => token?.logout.as_deref(),
             other => self.flows.get(other),
         }
+    }
+
+    /// The URL of `token.oauth.discovery`, when the profile names one: the engine fetches it
+    /// and hands the document to [`Target::resolve_oauth`]. An error when it is not on
+    /// base_url's origin.
+    pub fn discovery_url(&self) -> Option<Result<Url, String>> {
+        let d = self.token.as_ref()?.oauth.as_ref()?.discovery.as_ref()?;
+        Some(
+            oauth::same_origin_path(&self.base_url, d)
+                .and_then(|p| self.url(&p))
+                .map_err(|e| format!("discovery document (token.oauth.discovery): {e}")),
+        )
+    }
+
+    /// With `token.oauth`: takes the endpoints from the profile, then from the `discovery`
+    /// document (`token_endpoint`, `revocation_endpoint`, `jwks_uri` → `token.jwks_url` when
+    /// unset), refuses any on another origin than base_url (authprobe never sends credentials
+    /// to another origin), and derives what the profile left out: `token.login` from the
+    /// grant, `token.refresh` (password grant) and `token.revocation` (when a revocation
+    /// endpoint is known). Their extractors are parsed into [`Target::extractors`]. Without
+    /// `token.oauth` it does nothing.
+    pub fn resolve_oauth(&mut self, discovery: Option<&serde_json::Value>) -> Result<(), String> {
+        let Some(t) = self.token.as_mut() else {
+            return Ok(());
+        };
+        let Some(o) = t.oauth.as_ref() else {
+            return Ok(());
+        };
+        if discovery.is_some_and(|d| !d.is_object()) {
+            return Err("the discovery document is not a JSON object".into());
+        }
+        let ep = oauth::endpoints(&self.base_url, o, t.jwks_url.is_some(), discovery)?;
+        if t.login.is_empty() {
+            t.login = oauth::login_flow(o, &ep.token, &t.from, &t.refresh_from);
+        }
+        if t.refresh.is_none() {
+            t.refresh = oauth::refresh_flow(o, &ep.token, &t.from, &t.refresh_from);
+        }
+        if t.revocation.is_none()
+            && let Some(r) = &ep.revocation
+        {
+            t.revocation = Some(oauth::revocation(o, r));
+        }
+        if t.jwks_url.is_none() {
+            t.jwks_url = ep.jwks;
+        }
+        self.extractors = parse_extractors(&self.flows, self.token.as_ref());
+        Ok(())
     }
 
     /// The parsed extractors of one step.
@@ -530,6 +720,41 @@ impl Target {
 
 fn flow_key(flow: FlowName) -> u8 {
     flow as u8
+}
+
+/// The extractors of every step of every flow, parsed (invalid ones were reported by the
+/// static check and are left out).
+fn parse_extractors(
+    flows: &Flows,
+    token: Option<&TokenSpec>,
+) -> BTreeMap<(u8, usize), Vec<(String, Extractor)>> {
+    let mut extractors = BTreeMap::new();
+    for flow in [
+        FlowName::TokenLogin,
+        FlowName::TokenRefresh,
+        FlowName::TokenLogout,
+        FlowName::Login,
+        FlowName::Logout,
+        FlowName::LogoutEverywhere,
+        FlowName::Anonymous,
+    ] {
+        let steps = match flow {
+            FlowName::TokenLogin => token.map(|t| t.login.as_slice()),
+            FlowName::TokenRefresh => token.and_then(|t| t.refresh.as_deref()),
+            FlowName::TokenLogout => token.and_then(|t| t.logout.as_deref()),
+            other => flows.get(other),
+        };
+        for (i, step) in steps.unwrap_or(&[]).iter().enumerate() {
+            let list = step
+                .value
+                .extract
+                .iter()
+                .filter_map(|(var, ex)| Extractor::parse(ex).ok().map(|e| (var.clone(), e)))
+                .collect();
+            extractors.insert((flow_key(flow), i), list);
+        }
+    }
+    extractors
 }
 
 /// True for `localhost`, `*.localhost`, 127.0.0.0/8 and `::1`.
@@ -789,28 +1014,45 @@ impl Profile {
 
     fn check_token(&self, t: &TokenSpec, url: Option<&Url>, out: &mut Diagnostics) {
         let loc = &self.spec.base_url.referenced;
-        if t.login.is_empty() {
-            out.push(Diagnostic::new(
-                &self.file,
-                0,
-                0,
-                "token.login",
-                "a flow needs at least one request",
-            ));
+        // Every token flow starts from the client variables.
+        let client_vars: BTreeSet<String> = t
+            .oauth
+            .iter()
+            .flat_map(|o| oauth::client_var_names(&o.client.value))
+            .map(String::from)
+            .collect();
+        if let Some(o) = &t.oauth {
+            self.check_oauth(o, url, out);
         }
-        let mut vars: BTreeSet<String> =
-            ["user.username", "user.password"].map(String::from).into();
-        for (i, step) in t.login.iter().enumerate() {
-            let path = format!("token.login[{i}]");
-            self.check_request(&step.value.request, &vars, &step.referenced, &path, out);
-            for (var, ex) in &step.value.extract {
-                if let Err(msg) = Extractor::parse(ex) {
-                    out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
-                }
-                vars.insert(var.clone());
-            }
+        // Without `login`, `oauth` derives one that extracts `<from>` and `<refresh_from>`.
+        let derived_login = t.login.is_empty() && t.oauth.is_some();
+        if t.login.is_empty() && t.oauth.is_none() {
+            out.push(
+                Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    "token.login",
+                    "a flow needs at least one request",
+                )
+                .with_hint("write the token login, or give `token.oauth` to derive it"),
+            );
         }
-        if !vars.contains(&t.from) {
+        let mut vars: BTreeSet<String> = ["user.username", "user.password"]
+            .map(String::from)
+            .into_iter()
+            .chain(client_vars.iter().cloned())
+            .collect();
+        if derived_login {
+            vars.insert(t.from.clone());
+            vars.insert(t.refresh_from.clone());
+        }
+        self.check_steps(&t.login, "token.login", &mut vars, out);
+        // What the later token flows (refresh, logout, revocation) may use.
+        let mut session_vars: BTreeSet<String> = vars.clone();
+        session_vars.remove("user.username");
+        session_vars.remove("user.password");
+        if !derived_login && !vars.contains(&t.from) {
             out.push(
                 self.d(
                     loc,
@@ -821,6 +1063,7 @@ impl Profile {
             );
         }
         self.check_request(&t.access.request, &vars, loc, "token.access.request", out);
+        self.check_token_flows(t, &session_vars, out);
         let uses_token = |text: &str| {
             text.contains(&format!("{{{{{}}}}}", t.from))
                 || text.contains(&format!("{{{{ {} }}}}", t.from))
@@ -891,6 +1134,199 @@ impl Profile {
                     format!("unknown algorithm `{alg}`"),
                 ));
             }
+        }
+    }
+
+    /// Checks the steps of a flow, adding what they extract to `vars`.
+    fn check_steps(
+        &self,
+        steps: &[Spanned<FlowStep>],
+        key: &str,
+        vars: &mut BTreeSet<String>,
+        out: &mut Diagnostics,
+    ) {
+        for (i, step) in steps.iter().enumerate() {
+            let path = format!("{key}[{i}]");
+            self.check_request(&step.value.request, vars, &step.referenced, &path, out);
+            for (var, ex) in &step.value.extract {
+                if let Err(msg) = Extractor::parse(ex) {
+                    out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
+                }
+                vars.insert(var.clone());
+            }
+        }
+    }
+
+    /// `token.refresh`, `token.logout`, `token.revocation` and `token.refresh_from`.
+    /// `vars`: the client variables and what the token login extracts.
+    fn check_token_flows(&self, t: &TokenSpec, vars: &BTreeSet<String>, out: &mut Diagnostics) {
+        let mut flow_vars = vars.clone();
+        flow_vars.insert(t.from.clone());
+        flow_vars.insert(t.refresh_from.clone());
+        for (key, steps) in [("token.refresh", &t.refresh), ("token.logout", &t.logout)] {
+            let Some(steps) = steps else { continue };
+            if steps.is_empty() {
+                out.push(Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    key,
+                    "a flow needs at least one request",
+                ));
+            }
+            self.check_steps(steps, key, &mut flow_vars.clone(), out);
+        }
+        if let Some(steps) = &t.refresh
+            && !steps.is_empty()
+            && !steps.iter().any(|s| s.value.extract.contains_key(&t.from))
+        {
+            out.push(
+                Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    "token.refresh",
+                    format!(
+                        "the refresh flow does not extract the new access token `{}`",
+                        t.from
+                    ),
+                )
+                .with_hint(format!(
+                    "extract it, e.g. `extract: {{{}: \"json:/access_token\"}}`",
+                    t.from
+                )),
+            );
+        }
+        if t.refresh_from == t.from {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "token.refresh_from",
+                format!(
+                    "`{}` is also `token.from`; the refresh token needs its own variable",
+                    t.from
+                ),
+            ));
+        }
+        // A refresh flow (written or derived from the password grant) needs the refresh token.
+        let refreshes = t.refresh.is_some()
+            || t.oauth
+                .as_ref()
+                .is_some_and(|o| o.grant == OAuthGrant::Password);
+        if refreshes && !vars.contains(&t.refresh_from) && !t.login.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    "token.refresh_from",
+                    format!("`{}` is not extracted by token.login", t.refresh_from),
+                )
+                .with_hint(format!(
+                    "extract it, e.g. `{}: \"?json:/refresh_token\"` (`?`: optional)",
+                    t.refresh_from
+                )),
+            );
+        }
+        if let Some(r) = &t.revocation {
+            let req = &r.request;
+            self.check_request(
+                req,
+                &flow_vars,
+                &serde_saphyr::Location::UNKNOWN,
+                "token.revocation.request",
+                out,
+            );
+            for field in ["token", "token_type_hint"] {
+                if req.form.as_ref().is_some_and(|f| f.contains_key(field)) {
+                    out.push(Diagnostic::new(
+                        &self.file,
+                        0,
+                        0,
+                        format!("token.revocation.request.form.{field}"),
+                        format!("authprobe adds the form field `{field}` itself (RFC 7009)"),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// `token.oauth`: endpoints on the target's origin, the client and its secret.
+    fn check_oauth(&self, o: &OAuthSpec, url: Option<&Url>, out: &mut Diagnostics) {
+        if o.token_endpoint.is_none() && o.discovery.is_none() {
+            out.push(
+                Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    "token.oauth",
+                    "`token.oauth` needs `token_endpoint` or `discovery`",
+                )
+                .with_hint("e.g. `discovery: /.well-known/openid-configuration`"),
+            );
+        }
+        for (key, value) in [
+            ("discovery", &o.discovery),
+            ("token_endpoint", &o.token_endpoint),
+            ("revocation_endpoint", &o.revocation_endpoint),
+        ] {
+            let Some(v) = value else { continue };
+            let problem =
+                if !v.starts_with('/') && !v.starts_with("http://") && !v.starts_with("https://") {
+                    Some(format!(
+                        "`{v}` is neither a path starting with `/` nor an http(s) URL"
+                    ))
+                } else {
+                    url.and_then(|base| oauth::same_origin_path(base, v).err())
+                };
+            if let Some(msg) = problem {
+                out.push(
+                    Diagnostic::new(&self.file, 0, 0, format!("token.oauth.{key}"), msg)
+                        .with_hint("give a path on base_url's origin, e.g. `/oauth/token`, or point base_url at the authorization server"),
+                );
+            }
+        }
+        let client = &o.client;
+        let at = &client.referenced;
+        if client.value.id.is_empty() {
+            out.push(self.d(at, "token.oauth.client.id", "the client id is empty"));
+        }
+        match &client.value.secret {
+            None if client.value.auth != ClientAuth::None => {
+                let auth = match client.value.auth {
+                    ClientAuth::Post => "post",
+                    _ => "basic",
+                };
+                out.push(
+                    self.d(
+                        at,
+                        "token.oauth.client.secret",
+                        format!("`auth: {auth}` needs a client secret"),
+                    )
+                    .with_hint("add `secret: {env: OAUTH_CLIENT_SECRET}`, or `auth: none` for a public client"),
+                );
+            }
+            Some(SecretSource::PublicDemo(_)) if !url.is_some_and(is_loopback) => {
+                out.push(
+                    self.d(
+                        at,
+                        "token.oauth.client.secret",
+                        "`public_demo` client secrets are accepted only for loopback targets",
+                    )
+                    .with_hint(
+                        "read it from the environment: `secret: {env: OAUTH_CLIENT_SECRET}`",
+                    ),
+                );
+            }
+            Some(SecretSource::Env(var)) if var.is_empty() || var.contains('=') => {
+                out.push(self.d(
+                    at,
+                    "token.oauth.client.secret.env",
+                    format!("invalid environment variable name `{var}`"),
+                ));
+            }
+            _ => {}
         }
     }
 
@@ -1057,28 +1493,21 @@ impl Profile {
                 }
             }
         }
-        let mut extractors = BTreeMap::new();
-        for flow in [
-            FlowName::TokenLogin,
-            FlowName::Login,
-            FlowName::Logout,
-            FlowName::LogoutEverywhere,
-            FlowName::Anonymous,
-        ] {
-            let steps = match flow {
-                FlowName::TokenLogin => s.token.as_ref().map(|t| t.login.as_slice()),
-                other => s.flows.get(other),
-            };
-            for (i, step) in steps.unwrap_or(&[]).iter().enumerate() {
-                let mut list = Vec::new();
-                for (var, ex) in &step.value.extract {
-                    if let Ok(e) = Extractor::parse(ex) {
-                        list.push((var.clone(), e));
-                    }
-                }
-                extractors.insert((flow_key(flow), i), list);
+        let mut client_secret = None;
+        let mut token_vars = Vars::new();
+        if let Some(o) = s.token.as_ref().and_then(|t| t.oauth.as_ref()) {
+            let client = &o.client;
+            if let Some(source) = &client.value.secret {
+                client_secret = self.read_secret(
+                    source,
+                    &client.referenced,
+                    "token.oauth.client.secret",
+                    &mut out,
+                );
             }
+            token_vars = oauth::client_vars(&client.value, client_secret.as_deref());
         }
+        let extractors = parse_extractors(&s.flows, s.token.as_ref());
         if !out.is_empty() {
             return Err(out);
         }
@@ -1102,6 +1531,8 @@ impl Profile {
             policy: s.policy.clone(),
             limits: s.limits.clone(),
             pages: s.pages.clone().unwrap_or_else(|| vec!["/".to_string()]),
+            token_vars,
+            client_secret,
         })
     }
 }
@@ -1118,8 +1549,10 @@ fn collect_json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
     }
 }
 
-/// A commented profile skeleton for `authprobe init`; with an OpenID Connect discovery
-/// document, the token section uses its endpoints. The result parses as a profile.
+/// A commented profile skeleton for `authprobe init`; with an OpenID Connect discovery (or RFC
+/// 8414) document, the token section is a `token.oauth` section with its endpoints (paths
+/// when on base_url's origin) and the client secret read from `OAUTH_CLIENT_SECRET`. The
+/// result parses as a profile.
 pub fn skeleton(
     url: Option<&str>,
     discovery: Option<&serde_json::Value>,
@@ -1137,15 +1570,20 @@ pub fn skeleton(
         return Err(format!("`{base}` is not an http(s) URL with a host"));
     }
     let origin = base_url.origin();
+    // An endpoint of the discovery document: its path (and query) on base_url's origin, or
+    // the whole URL when it is on another origin (then `false`).
     let same_origin_path = |key: &str| -> Option<(String, bool)> {
         let v = discovery?.get(key)?.as_str()?;
         let u = Url::parse(v).ok()?;
+        if u.origin() != origin {
+            return Some((v.to_string(), false));
+        }
         let mut path = u.path().to_string();
         if let Some(q) = u.query() {
             path.push('?');
             path.push_str(q);
         }
-        Some((path, u.origin() == origin))
+        Some((path, true))
     };
     let mut out = String::new();
     out.push_str("# authprobe profile — generated by `authprobe init`; fill in the flows for your service.\n");
@@ -1182,13 +1620,49 @@ pub fn skeleton(
     out.push_str("    request: {path: /api/me}\n    allowed: {status: [200]}\n    denied: {status: [401, 403]}\n\n");
     match (discovery, same_origin_path("token_endpoint")) {
         (Some(_), Some((token_path, same))) => {
-            if !same {
-                out.push_str("# NOTE: the discovery's token endpoint is on another origin than base_url; authprobe only\n# talks to base_url's origin, so point base_url at the issuer for the token rules.\n");
+            // On another origin the token endpoint is written as a path on base_url's origin
+            // (so the file still parses), with a note.
+            let token_path = if same {
+                token_path
+            } else {
+                out.push_str(&format!("# NOTE: the discovery's token endpoint {token_path} is on another origin than base_url;\n# authprobe only talks to base_url's origin, so point base_url at the issuer for the token rules.\n"));
+                Url::parse(&token_path)
+                    .map(|u| u.path().to_string())
+                    .unwrap_or_else(|_| "/oauth/token".into())
+            };
+            // The client authenticates as the server prefers: Basic unless it only lists post.
+            let methods: Vec<&str> = discovery
+                .and_then(|d| d.get("token_endpoint_auth_methods_supported"))
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|m| m.as_str()).collect())
+                .unwrap_or_default();
+            let auth = if !methods.is_empty()
+                && !methods.contains(&"client_secret_basic")
+                && methods.contains(&"client_secret_post")
+            {
+                "post"
+            } else {
+                "basic"
+            };
+            out.push_str("# Access tokens: OAuth 2.0 / OpenID Connect, endpoints from the discovery document.\n");
+            out.push_str("# authprobe derives the token login (the grant), the refresh grant and the RFC 7009\n# revocation request from `oauth`; write `login`, `refresh` or `revocation` to override them.\n");
+            out.push_str("token:\n  oauth:\n");
+            out.push_str(&format!("    token_endpoint: {token_path}\n"));
+            if let Some((rev, same)) = same_origin_path("revocation_endpoint") {
+                if same {
+                    out.push_str(&format!("    revocation_endpoint: {rev}   # RFC 7009\n"));
+                } else {
+                    out.push_str(&format!(
+                        "    # revocation_endpoint: {rev}   # on another origin than base_url\n"
+                    ));
+                }
             }
-            out.push_str("# Access tokens (from OpenID Connect discovery).\ntoken:\n  login:\n    - request:\n        method: POST\n");
-            out.push_str(&format!("        path: {token_path}\n"));
-            out.push_str("        form: {grant_type: password, username: \"{{user.username}}\", password: \"{{user.password}}\", client_id: CLIENT_ID}\n");
-            out.push_str("      extract: {access_token: \"json:/access_token\"}\n      expect_status: [200]\n  from: access_token\n");
+            out.push_str("    # discovery: /.well-known/openid-configuration   # or read the endpoints at run time\n");
+            out.push_str("    grant: password                  # or client_credentials (the client's own token; no refresh)\n");
+            out.push_str("    # The client secret comes from an environment variable (or a file), never from this file.\n");
+            out.push_str(&format!("    client: {{id: CLIENT_ID, secret: {{env: OAUTH_CLIENT_SECRET}}, auth: {auth}}}   # auth: basic | post | none\n"));
+            out.push_str("    # scope: openid profile\n");
+            out.push_str("  from: access_token\n  # refresh_from: refresh_token     # the variable holding the refresh token\n");
             out.push_str("  access:\n    request: {path: /api/me, headers: {Authorization: \"Bearer {{access_token}}\"}}\n    allowed: {status: [200]}\n    denied: {status: [401]}\n");
             if let Some((jwks, same)) = same_origin_path("jwks_uri") {
                 if same {
@@ -1199,9 +1673,7 @@ pub fn skeleton(
                     ));
                 }
             }
-            if let Some((rev, _)) = same_origin_path("revocation_endpoint") {
-                out.push_str(&format!("  # revocation endpoint (RFC 7009): {rev}\n"));
-            }
+            out.push_str("  # logout:                         # ends the token session\n  #   - request: {method: POST, path: /logout, headers: {Authorization: \"Bearer {{access_token}}\"}}\n");
             out.push_str("  # signing_keys: [{key: {file: keys/signing.pem}}]   # white-box checks of exp/nbf/aud/iss\n");
         }
         _ => {
@@ -1233,12 +1705,23 @@ mod tests {
             "revocation_endpoint": "https://id.example.com/oauth2/revoke"
         });
         let text = skeleton(None, Some(&d)).unwrap();
-        assert!(text.contains("path: /oauth2/token"), "{text}");
+        assert!(text.contains("token_endpoint: /oauth2/token"), "{text}");
         assert!(text.contains("jwks_url: /.well-known/jwks.json"), "{text}");
-        assert!(text.contains("/oauth2/revoke"), "{text}");
+        assert!(
+            text.contains("revocation_endpoint: /oauth2/revoke"),
+            "{text}"
+        );
+        assert!(text.contains("{env: OAUTH_CLIENT_SECRET}"), "{text}");
         let p =
             parse_profile(&text, Path::new("init.yaml")).unwrap_or_else(|d| panic!("{d}\n{text}"));
-        assert!(p.spec.token.is_some());
+        let t = p.spec.token.as_ref().unwrap();
+        let o = t.oauth.as_ref().expect("an oauth section");
+        assert_eq!(o.token_endpoint.as_deref(), Some("/oauth2/token"));
+        assert_eq!(o.client.value.auth, ClientAuth::Basic);
+        assert!(
+            matches!(&o.client.value.secret, Some(SecretSource::Env(v)) if v == "OAUTH_CLIENT_SECRET")
+        );
+        assert!(t.login.is_empty(), "the login is derived");
     }
 
     #[test]
