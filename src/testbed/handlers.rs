@@ -473,7 +473,7 @@ pub(crate) fn check_credentials(username: &str, password: &str) -> Option<&'stat
 }
 
 /// Equality whose time depends only on the lengths, not on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -50,9 +50,11 @@
 //! # Ok(()) }
 //! ```
 
+mod families;
 mod flaw;
 mod handlers;
 mod jwt;
+mod oauth;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -72,6 +74,7 @@ pub use jwt::{
     DEMO_RS256_PRIVATE_KEY_PEM, ES256_KID, LONG_LIVED_TOKEN_TTL, RS256_KID, TOKEN_AUDIENCE,
     TOKEN_ISSUER,
 };
+pub use oauth::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
 pub const DEMO_USERS: &[(&str, &str)] = &[
