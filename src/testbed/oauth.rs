@@ -137,29 +137,45 @@ fn check_client(id: &str, secret: &str) -> bool {
     id_ok & secret_ok
 }
 
+/// Why client authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientRefusal {
+    /// 401 `invalid_client`, with a Basic challenge when `basic` was tried.
+    InvalidClient { basic: bool },
+    /// 400 `invalid_request`: more than one authentication method.
+    TwoMethods,
+}
+
+impl ClientRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            ClientRefusal::InvalidClient { basic } => {
+                let mut response = error(StatusCode::UNAUTHORIZED, "invalid_client");
+                if basic {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(BASIC_CHALLENGE),
+                    );
+                }
+                response
+            }
+            ClientRefusal::TwoMethods => invalid_request(),
+        }
+    }
+}
+
 /// The authenticated client of a token or revocation request: HTTP Basic
 /// (`client_secret_basic`, id and secret form-urlencoded, RFC 6749 §2.3.1) or `client_id` and
-/// `client_secret` form parameters (`client_secret_post`). Otherwise 401 `invalid_client`
-/// (with a Basic challenge when Basic was tried), or 400 `invalid_request` when both methods
-/// are used at once.
-fn authenticate_client(headers: &HeaderMap, form: &Form) -> Result<&'static str, Response> {
-    let invalid_client = |basic: bool| {
-        let mut response = error(StatusCode::UNAUTHORIZED, "invalid_client");
-        if basic {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(BASIC_CHALLENGE),
-            );
-        }
-        response
-    };
+/// `client_secret` form parameters (`client_secret_post`). A form `client_id` next to Basic
+/// must name the same client.
+fn authenticate_client(headers: &HeaderMap, form: &Form) -> Result<&'static str, ClientRefusal> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     if let Some(credentials) = authorization.as_deref().and_then(basic_credentials) {
         // RFC 6749 §2.3: one authentication method per request.
         if form.get("client_secret").is_some() {
-            return Err(invalid_request());
+            return Err(ClientRefusal::TwoMethods);
         }
         let ok = credentials.is_some_and(|(id, secret)| {
             check_client(&id, &secret) && form.get("client_id").is_none_or(|c| c == id)
@@ -167,12 +183,12 @@ fn authenticate_client(headers: &HeaderMap, form: &Form) -> Result<&'static str,
         return if ok {
             Ok(DEMO_CLIENT_ID)
         } else {
-            Err(invalid_client(true))
+            Err(ClientRefusal::InvalidClient { basic: true })
         };
     }
     match (form.get("client_id"), form.get("client_secret")) {
         (Some(id), Some(secret)) if check_client(id, secret) => Ok(DEMO_CLIENT_ID),
-        _ => Err(invalid_client(false)),
+        _ => Err(ClientRefusal::InvalidClient { basic: false }),
     }
 }
 
@@ -227,7 +243,7 @@ async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) ->
     };
     let client = match authenticate_client(&headers, &form) {
         Ok(client) => client,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     match form.get("grant_type") {
         None => invalid_request(),
@@ -383,7 +399,7 @@ async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -
         Err(refusal) => return refusal,
     };
     if let Err(refusal) = authenticate_client(&headers, &form) {
-        return refusal;
+        return refusal.into_response();
     }
     let Some(token) = form.get("token") else {
         return invalid_request();
@@ -408,11 +424,12 @@ async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -
     };
     // The hint only decides which lookup runs first (RFC 7009 §2.1); an unknown hint is
     // ignored.
-    let found = if form.get("token_type_hint") == Some("access_token") {
-        as_access() || as_refresh()
+    let lookups: [&dyn Fn() -> bool; 2] = if form.get("token_type_hint") == Some("access_token") {
+        [&as_access, &as_refresh]
     } else {
-        as_refresh() || as_access()
+        [&as_refresh, &as_access]
     };
+    let found = lookups.iter().any(|lookup| lookup());
     // Flaw: an unknown token is an error (RFC 7009 §2.2 says 200).
     if !found && inner.has(Flaw::RevocationEndpointStrict) {
         return invalid_request();

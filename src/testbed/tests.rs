@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use super::{Flaw, RunningTestbed, TestbedConfig, spawn};
 
 mod jwt;
+mod oauth;
 
 const SESSION: &str = "__Host-session";
 
