@@ -113,7 +113,7 @@ pub enum Flaw {
     /// `/oauth/revoke` answers 400 `invalid_request` to a token it does not know.
     RevocationEndpointStrict,
     /// The refresh grant rotates the refresh token but hands back the family's previous access
-    /// token.
+    /// token (same string, `jti` and `exp`; `expires_in` is the time it has left).
     RefreshStaleAccessToken,
 }
 
