@@ -96,6 +96,25 @@ pub enum Flaw {
     CsrfUnprotected,
     /// The JSON login response also returns the session id in its body.
     TokenInBody,
+    /// The refresh grant answers with the presented refresh token instead of a new one.
+    RefreshNoRotation,
+    /// Refresh tokens rotate, but a superseded one is redeemed like the current one (its new
+    /// refresh token becomes current).
+    RefreshReuseAccepted,
+    /// A superseded refresh token is refused, but its family is not revoked.
+    RefreshNoFamilyRevocation,
+    /// `/api/token/logout` answers 200 but revokes nothing.
+    RefreshSurvivesLogout,
+    /// The refresh grant checks that the token is current, lets go of the lock for 100 ms,
+    /// then rotates without checking again.
+    RefreshConcurrentDoubleSpend,
+    /// `/oauth/revoke` answers 200 but revokes nothing.
+    RevocationEndpointNoop,
+    /// `/oauth/revoke` answers 400 `invalid_request` to a token it does not know.
+    RevocationEndpointStrict,
+    /// The refresh grant rotates the refresh token but hands back the family's previous access
+    /// token (same string, `jti` and `exp`; `expires_in` is the time it has left).
+    RefreshStaleAccessToken,
 }
 
 impl Flaw {
@@ -140,6 +159,14 @@ impl Flaw {
         Flaw::CorsReflectsOrigin,
         Flaw::CsrfUnprotected,
         Flaw::TokenInBody,
+        Flaw::RefreshNoRotation,
+        Flaw::RefreshReuseAccepted,
+        Flaw::RefreshNoFamilyRevocation,
+        Flaw::RefreshSurvivesLogout,
+        Flaw::RefreshConcurrentDoubleSpend,
+        Flaw::RevocationEndpointNoop,
+        Flaw::RevocationEndpointStrict,
+        Flaw::RefreshStaleAccessToken,
     ];
 
     /// The kebab-case name used by `--flaw NAME`, e.g. `cookie-no-httponly`.
@@ -184,6 +211,14 @@ impl Flaw {
             Flaw::CorsReflectsOrigin => "cors-reflects-origin",
             Flaw::CsrfUnprotected => "csrf-unprotected",
             Flaw::TokenInBody => "token-in-body",
+            Flaw::RefreshNoRotation => "refresh-no-rotation",
+            Flaw::RefreshReuseAccepted => "refresh-reuse-accepted",
+            Flaw::RefreshNoFamilyRevocation => "refresh-no-family-revocation",
+            Flaw::RefreshSurvivesLogout => "refresh-survives-logout",
+            Flaw::RefreshConcurrentDoubleSpend => "refresh-concurrent-double-spend",
+            Flaw::RevocationEndpointNoop => "revocation-endpoint-noop",
+            Flaw::RevocationEndpointStrict => "revocation-endpoint-strict",
+            Flaw::RefreshStaleAccessToken => "refresh-stale-access-token",
         }
     }
 
@@ -293,6 +328,30 @@ impl Flaw {
             Flaw::TokenInBody => {
                 "The JSON login response also returns the session id in its body, for scripts to store."
             }
+            Flaw::RefreshNoRotation => {
+                "The refresh grant hands back the same refresh token instead of rotating it, so a stolen one works indefinitely."
+            }
+            Flaw::RefreshReuseAccepted => {
+                "Refresh tokens rotate, but a superseded one is still redeemed like the current one, so a stolen old token keeps minting tokens."
+            }
+            Flaw::RefreshNoFamilyRevocation => {
+                "A reused (superseded) refresh token is refused, but its family is not revoked, so the current token keeps working."
+            }
+            Flaw::RefreshSurvivesLogout => {
+                "Token logout answers 200 but revokes nothing, so the refresh token keeps working after logout."
+            }
+            Flaw::RefreshConcurrentDoubleSpend => {
+                "The refresh grant checks and rotates in two steps 100 ms apart, so two simultaneous refreshes with one token both succeed."
+            }
+            Flaw::RevocationEndpointNoop => {
+                "The revocation endpoint answers 200 but revokes nothing."
+            }
+            Flaw::RevocationEndpointStrict => {
+                "The revocation endpoint answers 400 to a token it does not know, where RFC 7009 requires 200."
+            }
+            Flaw::RefreshStaleAccessToken => {
+                "The refresh grant rotates the refresh token but hands back the previously issued access token instead of a new one."
+            }
         }
     }
 
@@ -338,6 +397,14 @@ impl Flaw {
             Flaw::CorsReflectsOrigin => &["transport.cors-credentials"],
             Flaw::CsrfUnprotected => &["transport.csrf"],
             Flaw::TokenInBody => &["storage.token-in-body"],
+            Flaw::RefreshNoRotation => &["refresh.rotated"],
+            Flaw::RefreshReuseAccepted => &["refresh.reuse-rejected", "refresh.model"],
+            Flaw::RefreshNoFamilyRevocation => &["refresh.reuse-revokes-family", "refresh.model"],
+            Flaw::RefreshSurvivesLogout => &["refresh.revoked-on-logout", "refresh.model"],
+            Flaw::RefreshConcurrentDoubleSpend => &["refresh.concurrent-reuse"],
+            Flaw::RevocationEndpointNoop => &["refresh.revocation-endpoint", "refresh.model"],
+            Flaw::RevocationEndpointStrict => &["refresh.revocation-endpoint"],
+            Flaw::RefreshStaleAccessToken => &["refresh.issues-new-access"],
         }
     }
 
@@ -355,6 +422,19 @@ impl Flaw {
                 "jwt.psychic-signature-rejected",
             ],
             Flaw::JwtMalformed500 => &["jwt.tamper-rejected"],
+            Flaw::RefreshNoRotation => &[
+                "refresh.reuse-rejected",
+                "refresh.reuse-revokes-family",
+                "refresh.concurrent-reuse",
+                "refresh.model",
+            ],
+            Flaw::RefreshReuseAccepted => {
+                &["refresh.reuse-revokes-family", "refresh.concurrent-reuse"]
+            }
+            Flaw::RefreshNoFamilyRevocation => &["refresh.concurrent-reuse"],
+            Flaw::RefreshConcurrentDoubleSpend => &["refresh.model"],
+            Flaw::RevocationEndpointStrict => &["refresh.model"],
+            Flaw::RefreshStaleAccessToken => &["refresh.model"],
             _ => &[],
         }
     }
@@ -422,7 +502,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 39);
+        assert_eq!(Flaw::ALL.len(), 47);
     }
 
     #[test]

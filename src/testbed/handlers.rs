@@ -19,7 +19,7 @@ use cookie::{Cookie, SameSite};
 use serde_json::{Value, json};
 
 use super::store::{IdScheme, Store};
-use super::{DEMO_USERS, Flaw, TestbedConfig};
+use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, Flaw, TestbedConfig};
 
 /// The session cookie's name.
 pub(crate) const SESSION_COOKIE: &str = "__Host-session";
@@ -135,6 +135,10 @@ async fn index(State(state): State<AppState>) -> Response {
          <li><code>POST /api/logout</code>, <code>POST /api/logout-everywhere</code> with <code>X-CSRF-Token</code></li>\n\
          <li><code>POST /api/token</code> JSON <code>{{\"username\",\"password\"}}</code> &rarr; a bearer access token</li>\n\
          <li><code>GET /api/token/me</code> with <code>Authorization: Bearer</code> (protected); keys at <code>/.well-known/jwks.json</code></li>\n\
+         <li><code>POST /oauth/token</code> (form; client <code>{DEMO_CLIENT_ID}</code> / <code>{DEMO_CLIENT_SECRET}</code>, Basic or form): \
+         grant types <code>password</code>, <code>client_credentials</code>, <code>refresh_token</code></li>\n\
+         <li><code>POST /oauth/revoke</code> (RFC 7009), <code>POST /api/token/logout</code> with <code>Authorization: Bearer</code>; \
+         metadata at <code>/.well-known/openid-configuration</code></li>\n\
          </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
         users.join("\n")
     );
@@ -473,7 +477,7 @@ pub(crate) fn check_credentials(username: &str, password: &str) -> Option<&'stat
 }
 
 /// Equality whose time depends only on the lengths, not on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -1,4 +1,5 @@
-//! The testbed's bearer-token mode: the token grant, the JWKS and the bearer-protected endpoint.
+//! The testbed's bearer-token mode: the JSON token grant, the JWKS and the bearer-protected
+//! endpoint, and the state every token route shares (see `oauth` for the OAuth 2.0 routes).
 //!
 //! This file owns how access tokens are issued and verified, and where each `jwt-*` flaw bends
 //! that. Clean, tokens are short-lived ES256 JWTs (`typ: at+jwt`) verified with the algorithm
@@ -10,10 +11,9 @@
 //! acceptance paths must still apply the same claim checks as the clean path, so each flaw
 //! breaks one promise only.
 
-use std::collections::{HashMap, VecDeque};
 use std::io::Read as _;
 use std::str::FromStr as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,8 +29,9 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 
+use super::families::{AccessRecord, Families};
 use super::handlers::{MAX_BODY, check_credentials, error, header_str, json_response, query_param};
-use super::store::random_token;
+use super::oauth::{self, DEMO_CLIENT_ID};
 use super::{Flaw, TestbedConfig};
 
 /// The EC P-256 private key (PKCS#8 PEM) that signs the clean testbed's ES256 access tokens.
@@ -65,8 +66,6 @@ pub const ACCESS_TOKEN_TTL: u64 = 300;
 /// Lifetime of an access token under `jwt-long-lived`, in seconds (24 h).
 pub const LONG_LIVED_TOKEN_TTL: u64 = 86_400;
 
-/// Most refresh tokens kept at once; the oldest is evicted to make room.
-const MAX_REFRESH_TOKENS: usize = 100_000;
 /// Largest JWKS body `jwt-jku-followed` reads.
 const MAX_JWKS_BODY: usize = 64 * 1024;
 /// Largest key file `jwt-kid-traversal` reads.
@@ -79,11 +78,11 @@ const KID_FILE_TIMEOUT: Duration = Duration::from_secs(1);
 const BCRYPT_ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// Shared state of the token routes.
+/// Shared state of the token routes (these and `oauth`'s).
 #[derive(Clone)]
-struct JwtState(Arc<Inner>);
+pub(super) struct JwtState(pub(super) Arc<Inner>);
 
-struct Inner {
+pub(super) struct Inner {
     config: TestbedConfig,
     /// The algorithm tokens are signed with and the verifier pins.
     alg: Algorithm,
@@ -96,27 +95,8 @@ struct Inner {
     claims_key: [u8; 32],
     /// Only under `jwt-jku-followed`.
     jku_client: Option<reqwest::Client>,
-    refresh: Mutex<RefreshStore>,
-}
-
-/// Issued refresh tokens (nothing redeems them yet), bounded, oldest evicted first.
-#[derive(Default)]
-struct RefreshStore {
-    users: HashMap<String, String>,
-    order: VecDeque<String>,
-}
-
-impl RefreshStore {
-    fn insert(&mut self, token: String, user: String) {
-        while self.users.len() >= MAX_REFRESH_TOKENS {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            self.users.remove(&oldest);
-        }
-        self.order.push_back(token.clone());
-        self.users.insert(token, user);
-    }
+    /// Refresh-token families and revoked access tokens, shared by every token route.
+    families: Mutex<Families>,
 }
 
 /// The token routes with their own state, for merging into the testbed's router.
@@ -132,6 +112,7 @@ pub(crate) fn routes(config: &TestbedConfig) -> Router {
         .route("/api/token", post(token))
         .route("/api/token/me", get(token_me))
         .route("/.well-known/jwks.json", get(jwks))
+        .merge(oauth::routes())
         .with_state(state)
 }
 
@@ -193,12 +174,33 @@ impl Inner {
             jwks,
             claims_key: rand::random(),
             jku_client,
-            refresh: Mutex::new(RefreshStore::default()),
+            families: Mutex::new(Families::default()),
         }
     }
 
-    fn has(&self, flaw: Flaw) -> bool {
+    pub(super) fn has(&self, flaw: Flaw) -> bool {
         self.config.has(flaw)
+    }
+
+    /// The family store. Every mutation leaves it consistent before any call that could
+    /// panic, so a poisoned lock is safe to keep using. Never hold it across an `.await`.
+    pub(super) fn families(&self) -> MutexGuard<'_, Families> {
+        self.families.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The `jti` of `token` if this testbed signed it (its own key and algorithm, `iss` and
+    /// `aud`), whether or not it has expired. The verifier's flaws do not apply: this is how
+    /// the revocation endpoint recognises its own access tokens.
+    pub(super) fn own_jti(&self, token: &str) -> Option<String> {
+        let mut validation = Validation::new(self.alg);
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_audience(&[TOKEN_AUDIENCE]);
+        validation.set_issuer(&[TOKEN_ISSUER]);
+        validation.set_required_spec_claims(&["iss", "aud"]);
+        let data = jsonwebtoken::decode::<Value>(token, &self.verifying_key, &validation).ok()?;
+        data.claims.get("jti")?.as_str().map(str::to_owned)
     }
 }
 
@@ -264,26 +266,25 @@ async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) ->
         return error(StatusCode::UNAUTHORIZED, "invalid_grant");
     };
     let inner = &state.0;
-    let (access_token, expires_in) = match issue(inner, user) {
-        Ok(issued) => issued,
+    // The family's client is the demo client, so `/oauth/token` can redeem its refresh token.
+    let Ok((access, refresh_token)) = oauth::start_family(inner, user, DEMO_CLIENT_ID) else {
         // Unreachable in practice: the demo keys sign anything.
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal");
     };
-    let refresh_token = random_token();
-    inner
-        .refresh
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(refresh_token.clone(), user.to_owned());
     let mut body = json!({
-        "access_token": access_token,
+        "access_token": access.token,
         "token_type": "Bearer",
         "refresh_token": refresh_token,
     });
-    if let Some(expires_in) = expires_in {
+    if let Some(expires_in) = access.expires_in {
         body["expires_in"] = json!(expires_in);
     }
-    let mut response = json_response(StatusCode::OK, body);
+    token_cache_headers(inner, json_response(StatusCode::OK, body))
+}
+
+/// The caching headers of a successful token response: `no-store` and `Pragma: no-cache`, or
+/// under `token-cacheable` a cacheable `Cache-Control`.
+pub(super) fn token_cache_headers(inner: &Inner, mut response: Response) -> Response {
     let headers = response.headers_mut();
     if inner.has(Flaw::TokenCacheable) {
         headers.insert(
@@ -297,8 +298,32 @@ async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) ->
     response
 }
 
-/// A signed access token for `user` and its `expires_in` (`None` when it has no `exp`).
-fn issue(inner: &Inner, user: &str) -> jsonwebtoken::errors::Result<(String, Option<u64>)> {
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub(super) struct Issued {
+    /// The compact JWT.
+    pub(super) token: String,
+    /// Its `jti`.
+    pub(super) jti: String,
+    /// Its lifetime in seconds (`None` when it has no `exp`).
+    pub(super) expires_in: Option<u64>,
+    /// Its `exp` (`None` when it has none).
+    pub(super) exp: Option<u64>,
+}
+
+impl Issued {
+    /// What a refresh-token family remembers of it.
+    pub(super) fn record(&self) -> AccessRecord {
+        AccessRecord {
+            token: self.token.clone(),
+            jti: self.jti.clone(),
+            exp: self.exp,
+        }
+    }
+}
+
+/// A signed access token for `user` (its `sub`).
+pub(super) fn issue(inner: &Inner, user: &str) -> jsonwebtoken::errors::Result<Issued> {
     let now = jsonwebtoken::get_current_timestamp();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(TOKEN_ISSUER));
@@ -313,14 +338,15 @@ fn issue(inner: &Inner, user: &str) -> jsonwebtoken::errors::Result<(String, Opt
     };
     // Flaw: no expiry at all.
     let expires_in = (!inner.has(Flaw::JwtNoExp)).then_some(ttl);
-    if let Some(ttl) = expires_in {
-        claims.insert("exp".into(), json!(now + ttl));
+    let exp = expires_in.map(|ttl| now + ttl);
+    if let Some(exp) = exp {
+        claims.insert("exp".into(), json!(exp));
     }
     let jti: String = rand::random::<[u8; 16]>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    claims.insert("jti".into(), json!(jti));
+    claims.insert("jti".into(), json!(&jti));
     claims.insert("scope".into(), json!("profile"));
     claims.insert("role".into(), json!("user"));
     if inner.has(Flaw::JwtSecretInPayload) {
@@ -338,7 +364,12 @@ fn issue(inner: &Inner, user: &str) -> jsonwebtoken::errors::Result<(String, Opt
     header.typ = Some("at+jwt".to_owned());
     header.kid = inner.kid.map(str::to_owned);
     let token = jsonwebtoken::encode(&header, &claims, &inner.signing_key)?;
-    Ok((token, expires_in))
+    Ok(Issued {
+        token,
+        jti,
+        expires_in,
+        exp,
+    })
 }
 
 /// `len` characters drawn uniformly from `alphabet` (at most 256 symbols).
@@ -362,32 +393,59 @@ async fn jwks(State(state): State<JwtState>) -> Response {
 /// `GET /api/token/me`: the bearer-protected resource.
 async fn token_me(State(state): State<JwtState>, headers: HeaderMap, uri: Uri) -> Response {
     let inner = &state.0;
-    let presented = match headers.get(header::AUTHORIZATION) {
-        // Non-ASCII bytes are kept (lossily) so they reach the verifier and are refused as a
-        // malformed token, not mistaken for a missing one.
-        Some(value) => bearer_token(&String::from_utf8_lossy(value.as_bytes())),
-        // Flaw: the token is also taken from the URL.
-        None if inner.has(Flaw::JwtInQuery) => query_param(&uri, "access_token"),
-        None => None,
-    };
-    let Some(token) = presented.filter(|t| !t.is_empty()) else {
-        // RFC 6750 §3.1: no error code when the request carried no token.
-        return with_challenge(error(StatusCode::UNAUTHORIZED, "unauthenticated"), "Bearer");
-    };
-    match verify(inner, &token).await {
+    // Flaw: the token is also taken from the URL.
+    let query = inner.has(Flaw::JwtInQuery).then_some(&uri);
+    match authorize(inner, &headers, query).await {
         Ok(claims) => {
             let user = claims.get("sub").and_then(Value::as_str).unwrap_or("");
             let role = claims.get("role").and_then(Value::as_str).unwrap_or("user");
             json_response(StatusCode::OK, json!({ "user": user, "role": role }))
         }
-        Err(Rejection::Malformed) if inner.has(Flaw::JwtMalformed500) => {
-            // Flaw: a parse failure escapes as a server error.
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
-        Err(_) => with_challenge(
+        Err(refusal) => refusal,
+    }
+}
+
+/// The claims of the request's bearer token if the verifier accepts it and its `jti` is not
+/// revoked; otherwise the 401 to answer (500 under `jwt-malformed-500` for a malformed
+/// token). With `query`, a request without `Authorization` may carry the token as
+/// `?access_token=`.
+pub(super) async fn authorize(
+    inner: &Inner,
+    headers: &HeaderMap,
+    query: Option<&Uri>,
+) -> Result<Value, Response> {
+    let presented = match headers.get(header::AUTHORIZATION) {
+        // Non-ASCII bytes are kept (lossily) so they reach the verifier and are refused as a
+        // malformed token, not mistaken for a missing one.
+        Some(value) => bearer_token(&String::from_utf8_lossy(value.as_bytes())),
+        None => query.and_then(|uri| query_param(uri, "access_token")),
+    };
+    let Some(token) = presented.filter(|t| !t.is_empty()) else {
+        // RFC 6750 §3.1: no error code when the request carried no token.
+        return Err(with_challenge(
+            error(StatusCode::UNAUTHORIZED, "unauthenticated"),
+            "Bearer",
+        ));
+    };
+    let invalid = || {
+        with_challenge(
             error(StatusCode::UNAUTHORIZED, "invalid_token"),
             r#"Bearer error="invalid_token""#,
-        ),
+        )
+    };
+    match verify(inner, &token).await {
+        Ok(claims) => {
+            let revoked = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .is_some_and(|jti| inner.families().is_jti_revoked(jti));
+            if revoked { Err(invalid()) } else { Ok(claims) }
+        }
+        Err(Rejection::Malformed) if inner.has(Flaw::JwtMalformed500) => {
+            // Flaw: a parse failure escapes as a server error.
+            Err(error(StatusCode::INTERNAL_SERVER_ERROR, "internal"))
+        }
+        Err(_) => Err(invalid()),
     }
 }
 

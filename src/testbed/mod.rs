@@ -8,14 +8,20 @@
 //! a new id at login, CSRF tokens bound to the session, revocation at logout and "log out
 //! everywhere". Its bearer-token mode issues short-lived ES256 access tokens (`typ: at+jwt`,
 //! 300 s) whose verifier pins the algorithm, requires `iss`, `aud`, `sub` and `exp`, and checks
-//! `exp`/`nbf` with no leeway. Each [`Flaw`] breaks exactly one promise.
+//! `exp`/`nbf` with no leeway. Its OAuth 2.0 endpoints (RFC 6749 token endpoint, RFC 7009
+//! revocation, discovery) and token logout keep the refresh-token promises: every refresh
+//! token belongs to a family, every redemption rotates it and issues a new access token,
+//! reuse of a superseded token revokes the whole family, and logout and revocation end the
+//! family. Each [`Flaw`] breaks exactly one promise.
 //!
 //! It is an independent implementation: cookies are built with the third-party `cookie`
 //! crate and tokens signed and verified with `jsonwebtoken`, never with authprobe's own parser
 //! or JWT code, so the tool is checked against code it did not write. Its signing keys
 //! ([`DEMO_ES256_PRIVATE_KEY_PEM`], [`DEMO_RS256_PRIVATE_KEY_PEM`], [`DEMO_HS256_WEAK_SECRET`])
-//! are public demo material, committed under `src/testbed/keys/`. It must not be used by `engine`, must not panic on hostile requests, and is a demo
-//! service, not a production one (its users and passwords are public).
+//! are public demo material, committed under `src/testbed/keys/`, and so is its one OAuth
+//! client ([`DEMO_CLIENT_ID`], [`DEMO_CLIENT_SECRET`]). It must not be used by `engine`, must
+//! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
+//! production one (its users, passwords and client secret are public).
 //!
 //! # HTTP contract
 //! Every API response is JSON with `Cache-Control: no-store`,
@@ -30,15 +36,29 @@
 //! | `GET /api/me` | 200 `{"user","role"}` for a live authenticated session, else 401 `unauthenticated` |
 //! | `POST /api/logout` | authenticated + `X-CSRF-Token` (else 401 / 403): deletes the session, clears the cookie, 200 `{"ok":true}` |
 //! | `POST /api/logout-everywhere` | as logout, for every session of the user: 200 `{"ok":true,"sessions_ended":N}` |
-//! | `POST /api/token` | JSON `{"username","password"}` (no CSRF: an API client's password grant; a missing `Content-Type` is read as JSON). 200 `{"access_token","token_type":"Bearer","expires_in":300,"refresh_token"}` with `Cache-Control: no-store` and `Pragma: no-cache`; 401 `invalid_grant`, 400 `invalid_request`, 415, 413 |
+//! | `POST /api/token` | JSON `{"username","password"}` (no CSRF: an API client's password grant; a missing `Content-Type` is read as JSON). 200 `{"access_token","token_type":"Bearer","expires_in":300,"refresh_token"}` with `Cache-Control: no-store` and `Pragma: no-cache`; the refresh token starts a family issued to [`DEMO_CLIENT_ID`]. 401 `invalid_grant`, 400 `invalid_request`, 415, 413 |
 //! | `GET /.well-known/jwks.json` | `{"keys":[…]}`: the public EC P-256 key, `kid` [`ES256_KID`], `alg` ES256, `use` sig |
-//! | `GET /api/token/me` | `Authorization: Bearer TOKEN` → 200 `{"user","role"}` (from `sub` and `role`); an invalid token → 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; no bearer token → 401 `unauthenticated` with `WWW-Authenticate: Bearer` |
+//! | `GET /api/token/me` | `Authorization: Bearer TOKEN` → 200 `{"user","role"}` (from `sub` and `role`); an invalid or revoked (via `/oauth/revoke`) token → 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; no bearer token → 401 `unauthenticated` with `WWW-Authenticate: Bearer` |
+//! | `POST /oauth/token` | RFC 6749. Form body only (`application/x-www-form-urlencoded`, else 400 `invalid_request`; 413 over 16 KiB; a repeated parameter → 400 `invalid_request`; empty values count as omitted). Client authentication: HTTP Basic with the form-urlencoded [`DEMO_CLIENT_ID`]`:`[`DEMO_CLIENT_SECRET`] or form `client_id` + `client_secret`; missing or wrong → 401 `invalid_client` (with `WWW-Authenticate: Basic realm="authprobe-testbed"` when Basic was tried); both at once → 400 `invalid_request`. `grant_type=password` (`username`, `password`; `scope` ignored): bad credentials → 400 `invalid_grant`, else tokens and a new family. `grant_type=client_credentials`: an access token with `sub` = the client id, no refresh token. `grant_type=refresh_token` (`refresh_token`): the family's current token → rotated (the old one superseded) with a new access token; a superseded token → the family is revoked and 400 `invalid_grant`; unknown or revoked → 400 `invalid_grant`. Other `grant_type` → 400 `unsupported_grant_type`; missing parameters → 400 `invalid_request`. Success: 200 `{"access_token","token_type":"Bearer","expires_in":300,["refresh_token"],"scope":"profile"}` with `Cache-Control: no-store` and `Pragma: no-cache`; errors are `{"error"}` |
+//! | `POST /oauth/revoke` | RFC 7009. Form body `token`, optional `token_type_hint` (`access_token`/`refresh_token`: only the lookup order; other values ignored); the token endpoint's body and client-authentication rules. A refresh token in any state → its family is revoked; an access token this testbed signed (checked with its own key, expired or not) → its `jti` is deny-listed. 200 `{}` with `Cache-Control: no-store`, also for unknown or garbage tokens; missing `token` → 400 `invalid_request` |
+//! | `POST /api/token/logout` | `Authorization: Bearer ACCESS_TOKEN`, verified like `/api/token/me` (same 401s; no query token): revokes the family the access token was issued from, 200 `{"ok":true}` (also when it has none, e.g. client credentials). The access token itself stays valid until it expires |
+//! | `GET /.well-known/openid-configuration` | `{"issuer"` ([`TOKEN_ISSUER`]), `"token_endpoint","revocation_endpoint","jwks_uri"` (absolute `http://HOST/…` from the `Host` header; a missing or odd one → `127.0.0.1`), `"grant_types_supported":["password","client_credentials","refresh_token"]`, `"token_endpoint_auth_methods_supported"` and `"revocation_endpoint_auth_methods_supported"`: `["client_secret_basic","client_secret_post"]`, `"response_types_supported":["token"]`, `"subject_types_supported":["public"]`, `"id_token_signing_alg_values_supported":["ES256"]}` |
 //! | anything else | 404 `not_found` (405 `method_not_allowed` for a known path) |
 //!
 //! Access-token claims: `iss` [`TOKEN_ISSUER`], `aud` [`TOKEN_AUDIENCE`], `sub`, `iat`, `nbf`,
 //! `exp` (`iat` + [`ACCESS_TOKEN_TTL`]), `jti` (32 hex digits), `scope` `profile`, `role`
-//! `user`. Refresh tokens (32 random bytes, base64url) are kept in memory; nothing redeems them
-//! yet.
+//! `user`.
+//!
+//! Refresh tokens are 32 random bytes, base64url. Each grant that issues one (`/api/token`,
+//! `/oauth/token` password) starts a *family* — user, client, current token, superseded
+//! tokens, revoked flag, its access tokens — kept in memory under one lock, so the
+//! check-and-rotate of a redemption is atomic. Access tokens are stateless: revoking a family
+//! (reuse, logout, `/oauth/revoke` with a refresh token) leaves its access tokens valid until
+//! they expire (the revocation window, at most [`ACCESS_TOKEN_TTL`]); only `/oauth/revoke`
+//! with an access token deny-lists it. Bounds: at most 100 000 families and 250 000 indexed
+//! tokens (the oldest families are evicted), 64 superseded tokens and 64 access-token ids per
+//! family (an older superseded token is then refused as unknown, without revoking the family),
+//! and 100 000 revoked access-token ids (oldest forgotten first).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -50,9 +70,11 @@
 //! # Ok(()) }
 //! ```
 
+mod families;
 mod flaw;
 mod handlers;
 mod jwt;
+mod oauth;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -72,6 +94,7 @@ pub use jwt::{
     DEMO_RS256_PRIVATE_KEY_PEM, ES256_KID, LONG_LIVED_TOKEN_TTL, RS256_KID, TOKEN_AUDIENCE,
     TOKEN_ISSUER,
 };
+pub use oauth::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
 pub const DEMO_USERS: &[(&str, &str)] = &[

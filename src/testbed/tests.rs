@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use super::{Flaw, RunningTestbed, TestbedConfig, spawn};
 
 mod jwt;
+mod oauth;
 
 const SESSION: &str = "__Host-session";
 
@@ -550,6 +551,7 @@ async fn index_page_is_html_with_strict_csp_and_no_cookie() {
         "{page}"
     );
     assert!(page.contains("alice-demo-password"));
+    assert!(page.contains("/oauth/token") && page.contains("authprobe-demo-client-secret"));
     tb.shutdown().await;
 }
 

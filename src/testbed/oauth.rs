@@ -1,0 +1,554 @@
+//! The testbed's OAuth 2.0 surface: the token endpoint (RFC 6749), the revocation endpoint
+//! (RFC 7009), token logout and the discovery document.
+//!
+//! This file owns the refresh-token lifecycle — families, rotation, reuse detection,
+//! revocation — and where each `refresh-*` and `revocation-*` flaw bends it. Clean, every
+//! redemption of a refresh token rotates it and issues a new access token; redeeming a
+//! superseded token (reuse) revokes the whole family; logout and revocation revoke the family.
+//! Access tokens stay stateless: logout leaves them valid until they expire (the documented
+//! revocation window); only the revocation endpoint deny-lists one by its `jti`.
+//!
+//! It shares the token state of `jwt` (the signer, the verifier and the [`Families`] store)
+//! and must keep every check-and-rotate under one lock (except under
+//! `refresh-concurrent-double-spend`), never hold that lock across an `.await`, and never
+//! panic on anything a client sends.
+//!
+//! [`Families`]: super::families::Families
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::response::Response;
+use axum::routing::{get, post};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use serde_json::{Value, json};
+
+use super::Flaw;
+use super::families::{Families, FamilyId, RefreshState};
+use super::handlers::{MAX_BODY, check_credentials, constant_time_eq, error, json_response};
+use super::jwt::{self, Inner, Issued, JwtState, TOKEN_ISSUER};
+use super::store::random_token;
+
+/// The `client_id` of the testbed's one OAuth client.
+///
+/// Public demo material, like the demo users.
+pub const DEMO_CLIENT_ID: &str = "authprobe-demo";
+/// The `client_secret` of [`DEMO_CLIENT_ID`].
+///
+/// Public demo material, like the demo users.
+pub const DEMO_CLIENT_SECRET: &str = "authprobe-demo-client-secret";
+
+/// The `scope` every token is issued with.
+const SCOPE: &str = "profile";
+/// The `WWW-Authenticate` challenge of a failed HTTP Basic client authentication.
+const BASIC_CHALLENGE: &str = r#"Basic realm="authprobe-testbed""#;
+/// How long `refresh-concurrent-double-spend` waits between its check and its rotation.
+const DOUBLE_SPEND_GAP: Duration = Duration::from_millis(100);
+/// Longest `Host` the discovery document builds its URLs from.
+const MAX_HOST: usize = 255;
+
+/// The OAuth routes, for merging into the token routes (they share [`JwtState`]).
+pub(super) fn routes() -> Router<JwtState> {
+    Router::new()
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/api/token/logout", post(logout))
+        .route("/.well-known/openid-configuration", get(discovery))
+}
+
+/// Signs an access token for `user` and starts a refresh-token family for it, issued to
+/// `client_id`: the access token and the family's first refresh token.
+pub(super) fn start_family(
+    inner: &Inner,
+    user: &str,
+    client_id: &str,
+) -> jsonwebtoken::errors::Result<(Issued, String)> {
+    let access = jwt::issue(inner, user)?;
+    let refresh = random_token();
+    inner.families().start(
+        user.to_owned(),
+        client_id.to_owned(),
+        refresh.clone(),
+        access.record(),
+    );
+    Ok((access, refresh))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request parsing and client authentication
+
+/// The parameters of a form body. Empty values count as omitted (RFC 6749 §3.1).
+struct Form(HashMap<String, String>);
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+fn invalid_request() -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid_request")
+}
+
+fn invalid_grant() -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid_grant")
+}
+
+/// The form parameters of a `application/x-www-form-urlencoded` body of at most 16 KiB:
+/// otherwise 413, or 400 `invalid_request` for another media type or a repeated parameter
+/// (RFC 6749 §3.2).
+async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, Response> {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .is_some_and(|mime| mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(invalid_request());
+    }
+    let mut params = HashMap::new();
+    for (name, value) in url::form_urlencoded::parse(&bytes) {
+        if value.is_empty() {
+            continue;
+        }
+        if params
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
+            return Err(invalid_request());
+        }
+    }
+    Ok(Form(params))
+}
+
+/// Whether `id` and `secret` are the demo client's. Both comparisons always run.
+fn check_client(id: &str, secret: &str) -> bool {
+    let id_ok = constant_time_eq(id.as_bytes(), DEMO_CLIENT_ID.as_bytes());
+    let secret_ok = constant_time_eq(secret.as_bytes(), DEMO_CLIENT_SECRET.as_bytes());
+    id_ok & secret_ok
+}
+
+/// Why client authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientRefusal {
+    /// 401 `invalid_client`, with a Basic challenge when `basic` was tried.
+    InvalidClient { basic: bool },
+    /// 400 `invalid_request`: more than one authentication method.
+    TwoMethods,
+}
+
+impl ClientRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            ClientRefusal::InvalidClient { basic } => {
+                let mut response = error(StatusCode::UNAUTHORIZED, "invalid_client");
+                if basic {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(BASIC_CHALLENGE),
+                    );
+                }
+                response
+            }
+            ClientRefusal::TwoMethods => invalid_request(),
+        }
+    }
+}
+
+/// The authenticated client of a token or revocation request: HTTP Basic
+/// (`client_secret_basic`, id and secret form-urlencoded, RFC 6749 §2.3.1) or `client_id` and
+/// `client_secret` form parameters (`client_secret_post`). A form `client_id` next to Basic
+/// must name the same client.
+fn authenticate_client(headers: &HeaderMap, form: &Form) -> Result<&'static str, ClientRefusal> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(credentials) = authorization.as_deref().and_then(basic_credentials) {
+        // RFC 6749 §2.3: one authentication method per request.
+        if form.get("client_secret").is_some() {
+            return Err(ClientRefusal::TwoMethods);
+        }
+        let ok = credentials.is_some_and(|(id, secret)| {
+            check_client(&id, &secret) && form.get("client_id").is_none_or(|c| c == id)
+        });
+        return if ok {
+            Ok(DEMO_CLIENT_ID)
+        } else {
+            Err(ClientRefusal::InvalidClient { basic: true })
+        };
+    }
+    match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) if check_client(id, secret) => Ok(DEMO_CLIENT_ID),
+        _ => Err(ClientRefusal::InvalidClient { basic: false }),
+    }
+}
+
+/// `None` when `authorization` is not the Basic scheme; `Some(None)` when it is but its
+/// credentials do not decode; else the form-urldecoded client id and secret.
+fn basic_credentials(authorization: &str) -> Option<Option<(String, String)>> {
+    let authorization = authorization.trim();
+    let (scheme, rest) = authorization.split_once(' ').unwrap_or((authorization, ""));
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let encoded = rest.trim();
+    let decoded = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    Some(decoded.and_then(|pair| {
+        let (id, secret) = pair.split_once(':')?;
+        Some((form_urldecode(id)?, form_urldecode(secret)?))
+    }))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space); `None` when it
+/// has a bad `%` escape or does not decode to UTF-8.
+fn form_urldecode(value: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(value.len());
+    let mut bytes = value.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token endpoint
+
+/// `POST /oauth/token`: the password, client-credentials and refresh-token grants.
+async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) -> Response {
+    let inner = &state.0;
+    let form = match read_form(&headers, body).await {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    let client = match authenticate_client(&headers, &form) {
+        Ok(client) => client,
+        Err(refusal) => return refusal.into_response(),
+    };
+    match form.get("grant_type") {
+        None => invalid_request(),
+        Some("password") => password_grant(inner, client, &form),
+        Some("client_credentials") => match jwt::issue(inner, client) {
+            Ok(access) => token_response(inner, &access.token, access.expires_in, None),
+            Err(_) => internal(),
+        },
+        Some("refresh_token") => refresh_grant(inner, client, &form).await,
+        Some(_) => error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    }
+}
+
+/// Unreachable in practice: the demo keys sign anything.
+fn internal() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+}
+
+fn password_grant(inner: &Inner, client: &str, form: &Form) -> Response {
+    let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
+        return invalid_request();
+    };
+    let Some(user) = check_credentials(username, password) else {
+        return invalid_grant();
+    };
+    match start_family(inner, user, client) {
+        Ok((access, refresh)) => {
+            token_response(inner, &access.token, access.expires_in, Some(&refresh))
+        }
+        Err(_) => internal(),
+    }
+}
+
+/// The refresh grant. Clean: an unknown token, a token of a revoked family or of another
+/// client is `invalid_grant`; the current token rotates and buys a new access token; a
+/// superseded one (reuse) revokes its family and is `invalid_grant`.
+async fn refresh_grant(inner: &Inner, client: &str, form: &Form) -> Response {
+    let Some(presented) = form.get("refresh_token") else {
+        return invalid_request();
+    };
+    if inner.has(Flaw::RefreshConcurrentDoubleSpend) {
+        // Flaw: check, let go of the lock, wait for a "slow store", then rotate without
+        // looking again. A second request in the gap passes the same check.
+        let current = {
+            let families = inner.families();
+            match families.find_refresh(presented) {
+                Some((id, RefreshState::Current)) => redeemable(&families, id, client),
+                _ => false,
+            }
+        };
+        if current {
+            tokio::time::sleep(DOUBLE_SPEND_GAP).await;
+            let mut families = inner.families();
+            return match families.find_refresh(presented) {
+                Some((id, _)) => rotate_and_answer(inner, &mut families, id),
+                // Evicted meanwhile.
+                None => invalid_grant(),
+            };
+        }
+    }
+    let mut families = inner.families();
+    let Some((id, state)) = families.find_refresh(presented) else {
+        return invalid_grant();
+    };
+    if !redeemable(&families, id, client) {
+        return invalid_grant();
+    }
+    match state {
+        RefreshState::Current => {}
+        // Flaw: an old token is as good as the current one.
+        RefreshState::Superseded if inner.has(Flaw::RefreshReuseAccepted) => {}
+        RefreshState::Superseded => {
+            // Reuse: someone holds a token that was already redeemed. Flaw: refuse it but
+            // leave the family (and its current token) alive.
+            if !inner.has(Flaw::RefreshNoFamilyRevocation) {
+                families.revoke(id);
+            }
+            return invalid_grant();
+        }
+    }
+    rotate_and_answer(inner, &mut families, id)
+}
+
+/// Whether family `id` exists, is not revoked and was issued to `client`.
+fn redeemable(families: &Families, id: FamilyId, client: &str) -> bool {
+    families
+        .get(id)
+        .is_some_and(|family| !family.revoked && family.client_id == client)
+}
+
+/// Rotates family `id` (a new current refresh token) and answers with it and a new access
+/// token, as the flaws allow.
+fn rotate_and_answer(inner: &Inner, families: &mut Families, id: FamilyId) -> Response {
+    let Some(family) = families.get(id) else {
+        return invalid_grant();
+    };
+    let user = family.user.clone();
+    let refresh = if inner.has(Flaw::RefreshNoRotation) {
+        // Flaw: the same refresh token again.
+        family.current.clone()
+    } else {
+        let refresh = random_token();
+        families.rotate(id, refresh.clone());
+        refresh
+    };
+    if inner.has(Flaw::RefreshStaleAccessToken) {
+        // Flaw: the access token issued before, not a new one.
+        let Some(family) = families.get(id) else {
+            return invalid_grant();
+        };
+        let access = &family.last_access;
+        let now = jsonwebtoken::get_current_timestamp();
+        let expires_in = access.exp.map(|exp| exp.saturating_sub(now));
+        return token_response(inner, &access.token, expires_in, Some(&refresh));
+    }
+    let Ok(access) = jwt::issue(inner, &user) else {
+        return internal();
+    };
+    families.record_access(id, access.record());
+    token_response(inner, &access.token, access.expires_in, Some(&refresh))
+}
+
+/// A successful token response (RFC 6749 §5.1) with its caching headers.
+fn token_response(
+    inner: &Inner,
+    access_token: &str,
+    expires_in: Option<u64>,
+    refresh_token: Option<&str>,
+) -> Response {
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "scope": SCOPE,
+    });
+    if let Some(expires_in) = expires_in {
+        body["expires_in"] = json!(expires_in);
+    }
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = json!(refresh_token);
+    }
+    jwt::token_cache_headers(inner, json_response(StatusCode::OK, body))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation and logout
+
+/// `POST /oauth/revoke` (RFC 7009): a refresh token revokes its family, an access token of
+/// this testbed is deny-listed by `jti`; unknown tokens are fine (200).
+async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -> Response {
+    let inner = &state.0;
+    let form = match read_form(&headers, body).await {
+        Ok(form) => form,
+        Err(refusal) => return refusal,
+    };
+    if let Err(refusal) = authenticate_client(&headers, &form) {
+        return refusal.into_response();
+    }
+    let Some(token) = form.get("token") else {
+        return invalid_request();
+    };
+    // Flaw: nothing is revoked.
+    if inner.has(Flaw::RevocationEndpointNoop) {
+        return revoked();
+    }
+    let as_refresh = || {
+        let mut families = inner.families();
+        match families.find_refresh(token) {
+            Some((id, _)) => families.revoke(id),
+            None => false,
+        }
+    };
+    let as_access = || match inner.own_jti(token) {
+        Some(jti) => {
+            inner.families().revoke_jti(&jti);
+            true
+        }
+        None => false,
+    };
+    // The hint only decides which lookup runs first (RFC 7009 §2.1); an unknown hint is
+    // ignored.
+    let lookups: [&dyn Fn() -> bool; 2] = if form.get("token_type_hint") == Some("access_token") {
+        [&as_access, &as_refresh]
+    } else {
+        [&as_refresh, &as_access]
+    };
+    let found = lookups.iter().any(|lookup| lookup());
+    // Flaw: an unknown token is an error (RFC 7009 §2.2 says 200).
+    if !found && inner.has(Flaw::RevocationEndpointStrict) {
+        return invalid_request();
+    }
+    revoked()
+}
+
+/// The revocation endpoint's success: 200 `{}`, not cacheable.
+fn revoked() -> Response {
+    let mut response = json_response(StatusCode::OK, json!({}));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `POST /api/token/logout`: ends the token session of the bearer access token by revoking
+/// its refresh-token family. The access token itself stays valid until it expires.
+async fn logout(State(state): State<JwtState>, headers: HeaderMap) -> Response {
+    let inner = &state.0;
+    let claims = match jwt::authorize(inner, &headers, None).await {
+        Ok(claims) => claims,
+        Err(refusal) => return refusal,
+    };
+    // Flaw: logout forgets to revoke anything.
+    if !inner.has(Flaw::RefreshSurvivesLogout)
+        && let Some(jti) = claims.get("jti").and_then(Value::as_str)
+    {
+        let mut families = inner.families();
+        if let Some(id) = families.find_jti(jti) {
+            families.revoke(id);
+        }
+    }
+    json_response(StatusCode::OK, json!({ "ok": true }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+
+/// `GET /.well-known/openid-configuration`: where the endpoints are and what they support,
+/// as absolute `http://HOST` URLs.
+async fn discovery(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|host| is_plain_host(host))
+        .unwrap_or("127.0.0.1");
+    let base = format!("http://{host}");
+    json_response(
+        StatusCode::OK,
+        json!({
+            "issuer": TOKEN_ISSUER,
+            "token_endpoint": format!("{base}/oauth/token"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+        }),
+    )
+}
+
+/// Whether `host` is a plausible `Host` value (a name or IP literal with an optional port):
+/// nothing else is echoed into the document's URLs.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= MAX_HOST
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_urldecoded() {
+        let header = |pair: &str| format!("Basic {}", STANDARD.encode(pair));
+        assert_eq!(
+            basic_credentials(&header("a%3Ab+c:s%25%2B")),
+            Some(Some(("a:b c".to_owned(), "s%+".to_owned())))
+        );
+        assert_eq!(
+            basic_credentials(&format!("basic  {} ", STANDARD_NO_PAD.encode("id:secret"))),
+            Some(Some(("id".to_owned(), "secret".to_owned())))
+        );
+        assert_eq!(basic_credentials("Bearer abc"), None);
+        for bad in [
+            "Basic".to_owned(),
+            "Basic !!!".to_owned(),
+            header("no-colon"),
+            header("bad%zz:x"),
+            header("x:%"),
+            format!("Basic {}", STANDARD.encode([0xff, b':', b'a'])),
+            header("%FF:x"),
+        ] {
+            assert_eq!(basic_credentials(&bad), Some(None), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_plain_hosts_are_echoed() {
+        for ok in ["127.0.0.1:8080", "[::1]:3000", "auth.example.test"] {
+            assert!(is_plain_host(ok), "{ok}");
+        }
+        let long = "a".repeat(MAX_HOST + 1);
+        for bad in ["", "evil.test/x", "a b", "x\"y", "host@evil", long.as_str()] {
+            assert!(!is_plain_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_check_needs_both_halves() {
+        assert!(check_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET));
+        assert!(!check_client(DEMO_CLIENT_ID, "wrong"));
+        assert!(!check_client("other", DEMO_CLIENT_SECRET));
+    }
+}
