@@ -32,7 +32,7 @@ fn demo_with_a_flaw_exits_one_and_reports_json() {
     let (code, out, err) = authprobe(&[
         "demo",
         "--flaw",
-        "session-fixation",
+        "refresh-survives-logout",
         "--format",
         "json",
         "--seed",
@@ -49,7 +49,27 @@ fn demo_with_a_flaw_exits_one_and_reports_json() {
         .filter(|r| r["status"] == "fail")
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, vec!["session.rotated-on-login"]);
+    assert_eq!(failed, vec!["refresh.revoked-on-logout", "refresh.model"]);
+    // The model rule carries its shrunk counterexample: steps and the seed.
+    let model = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "refresh.model")
+        .unwrap();
+    let c = &model["counterexample"];
+    assert_eq!(c["seed"], 7);
+    let steps = c["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty());
+    let last = steps.last().unwrap();
+    assert_eq!(last["failing"], true);
+    assert!(last["expected"].is_string() && last["observed"].is_string());
+    assert!(
+        c["replay_script"]
+            .as_str()
+            .unwrap()
+            .starts_with("#!/bin/sh")
+    );
     for key in ["pass", "fail", "skip", "inconclusive", "error"] {
         assert!(v["summary"][key].is_number(), "summary.{key}");
     }
@@ -103,7 +123,7 @@ fn validate_accepts_the_shipped_specs_and_profile() {
         &format!("{root}/specs/profiles/testbed.yaml"),
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("14 rules"), "{out}");
+    assert!(out.contains("15 rules"), "{out}");
 }
 
 #[test]

@@ -30,12 +30,21 @@ async fn run_flaw(flaw: Flaw, only: &[&str], seed: u64) -> Report {
 async fn clean_testbed_agrees_with_both_models_over_64_sequences() {
     let report = run(&[], &["session.model", "refresh.*"]).await;
     for r in &report.results {
-        assert_eq!(r.status, Status::Pass, "{}: {:?} {:?}", r.id, r.reason, r.notes);
+        assert_eq!(
+            r.status,
+            Status::Pass,
+            "{}: {:?} {:?}",
+            r.id,
+            r.reason,
+            r.notes
+        );
     }
     for id in ["session.model", "refresh.model"] {
         let r = result(&report, id);
         assert!(
-            r.notes.iter().any(|n| n.starts_with("64 random sequences of up to 12")),
+            r.notes
+                .iter()
+                .any(|n| n.starts_with("64 random sequences of up to 12")),
             "{id}: {:?}",
             r.notes
         );
@@ -43,8 +52,19 @@ async fn clean_testbed_agrees_with_both_models_over_64_sequences() {
     }
     // The refresh model exercised every kind of operation the testbed profile offers.
     let notes = result(&report, "refresh.model").notes.join("\n");
-    for kind in ["login", "refresh", "reuse", "concurrent_refresh", "logout", "revoke", "access"] {
-        assert!(notes.contains(&format!("{kind} ")), "{kind} missing: {notes}");
+    for kind in [
+        "login",
+        "refresh",
+        "reuse",
+        "concurrent_refresh",
+        "logout",
+        "revoke",
+        "access",
+    ] {
+        assert!(
+            notes.contains(&format!("{kind} ")),
+            "{kind} missing: {notes}"
+        );
     }
 }
 
@@ -68,7 +88,10 @@ async fn logout_keeps_session_gives_a_short_replay_counterexample() {
     let script = c.replay_script.as_deref().expect("replay script");
     assert!(script.starts_with("#!/bin/sh"));
     assert!(script.contains("PASSWORD_ALICE"), "{script}");
-    assert!(!script.contains("alice-demo-password"), "secrets stay out: {script}");
+    assert!(
+        !script.contains("alice-demo-password"),
+        "secrets stay out: {script}"
+    );
     assert!(script.contains("COOKIE_HOST_SESSION"), "{script}");
 }
 
@@ -109,11 +132,15 @@ async fn the_same_seed_gives_the_same_counterexample() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declared_policy_turns_failures_into_passes() {
-    let relaxed = |t: String| {
-        format!("{t}\npolicy:\n  refresh: {{rotation: optional, reuse: allow}}\n")
-    };
+    let relaxed =
+        |t: String| format!("{t}\npolicy:\n  refresh: {{rotation: optional, reuse: allow}}\n");
     for flaw in [Flaw::RefreshNoRotation, Flaw::RefreshReuseAccepted] {
-        let strict = run_flaw(flaw, &["refresh.rotated", "refresh.reuse-rejected", "refresh.model"], SEED).await;
+        let strict = run_flaw(
+            flaw,
+            &["refresh.rotated", "refresh.reuse-rejected", "refresh.model"],
+            SEED,
+        )
+        .await;
         assert!(
             strict.results.iter().any(|r| r.status == Status::Fail),
             "{flaw} fails under the default semantics"
@@ -134,12 +161,13 @@ async fn declared_policy_turns_failures_into_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_reports_the_window()
-{
+async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_reports_the_window() {
     let report = run(&[], &["refresh.revoked-on-logout"]).await;
     let r = result(&report, "refresh.revoked-on-logout");
     assert!(
-        r.notes.iter().any(|n| n.starts_with("revocation window: the access token still worked")),
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("revocation window: the access token still worked")),
         "{:?}",
         r.notes
     );
@@ -155,7 +183,13 @@ async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_re
     assert_status(&report, "refresh.revoked-on-logout", Status::Fail);
     let r = result(&report, "refresh.revoked-on-logout");
     let c = r.counterexample.as_ref().unwrap();
-    assert!(c.steps.last().unwrap().operation.contains("protected request"));
+    assert!(
+        c.steps
+            .last()
+            .unwrap()
+            .operation
+            .contains("protected request")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +198,9 @@ async fn revocation_endpoint_rule_reports_a_zero_window_for_revoked_access_token
     let r = result(&report, "refresh.revocation-endpoint");
     assert_eq!(r.status, Status::Pass, "{:?}", r.reason);
     assert!(
-        r.notes.iter().any(|n| n.starts_with("revocation window: 0")),
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("revocation window: 0")),
         "{:?}",
         r.notes
     );

@@ -394,6 +394,8 @@ pub async fn fuzz(
 ) -> Result<FuzzReport, RunError> {
     let started = Instant::now();
     let client = client_for(&target, client_config).map_err(RunError::Client)?;
+    let mut target = target;
+    super::resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight(target.clone(), client.clone()).await?;
     // A browser with alice's session for the cookie cases, and her login variables.

@@ -26,8 +26,8 @@ use std::time::Instant;
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, Recorded, StepError};
 pub use result::{
-    Counterexample, EVIDENCE_BODY_BYTES, Evidence, REPORT_SCHEMA, Report, RuleResult,
-    SequenceStep, Status, Summary, TargetInfo, Tool,
+    Counterexample, EVIDENCE_BODY_BYTES, Evidence, REPORT_SCHEMA, Report, RuleResult, SequenceStep,
+    Status, Summary, TargetInfo, Tool,
 };
 pub use token::TokenBaseline;
 
@@ -87,13 +87,15 @@ pub enum RunError {
     Unreachable(HttpError),
     /// Login did not produce an authenticated session (exit 3).
     LoginFailed(String),
+    /// The profile is unusable as written (exit 2).
+    Profile(String),
 }
 
 impl RunError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Selection(_) | RunError::Client(_) => 2,
+            RunError::Selection(_) | RunError::Client(_) | RunError::Profile(_) => 2,
             RunError::Unreachable(_) | RunError::LoginFailed(_) => 3,
         }
     }
@@ -106,6 +108,7 @@ impl std::fmt::Display for RunError {
             RunError::Client(e) => write!(f, "{e}"),
             RunError::Unreachable(e) => write!(f, "the target could not be reached: {e}"),
             RunError::LoginFailed(m) => write!(f, "the target could not be tested: {m}"),
+            RunError::Profile(m) => write!(f, "the profile cannot be used: {m}"),
         }
     }
 }
@@ -236,7 +239,54 @@ pub fn client_for(target: &Target, mut config: ClientConfig) -> Result<Client, H
             .redactor()
             .register(&key.material, &format!("signing-key:{i}"));
     }
+    register_client_secret(target, &client);
     Ok(client)
+}
+
+fn register_client_secret(target: &Target, client: &Client) {
+    if let Some(secret) = &target.client_secret {
+        client.redactor().register(secret, "client-secret");
+    }
+    if let Some(basic) = target.token_vars.get("client.basic") {
+        client.redactor().register(basic, "client-basic");
+    }
+}
+
+/// Completes a profile's `token.oauth` section: fetches its discovery document (through the
+/// probe client, so only from the target's origin) and derives the token, refresh and
+/// revocation requests the profile did not write.
+pub async fn resolve_oauth(target: &mut Target, client: &Client) -> Result<(), RunError> {
+    let doc = match target.discovery_url() {
+        None => None,
+        Some(Err(m)) => return Err(RunError::Profile(m)),
+        Some(Ok(url)) => {
+            let ex = client
+                .send(crate::http::ProbeRequest::new("GET", url.clone()))
+                .await
+                .map_err(RunError::Unreachable)?;
+            if ex.response.status != 200 {
+                return Err(RunError::LoginFailed(format!(
+                    "the discovery document {url} answered {}",
+                    ex.response.status
+                )));
+            }
+            match serde_json::from_slice::<serde_json::Value>(&ex.response.body) {
+                Ok(v) if v.is_object() => Some(v),
+                _ => {
+                    return Err(RunError::LoginFailed(format!(
+                        "the discovery document {url} is not a JSON object"
+                    )));
+                }
+            }
+        }
+    };
+    if target.token.as_ref().is_some_and(|t| t.oauth.is_some()) {
+        target
+            .resolve_oauth(doc.as_ref())
+            .map_err(RunError::LoginFailed)?;
+        register_client_secret(target, client);
+    }
+    Ok(())
 }
 
 async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline), RunError> {
@@ -413,7 +463,9 @@ fn missing_hint(c: crate::spec::Capability) -> &'static str {
         C::Jwks => "set token.jwks_url",
         C::SigningKey => "add token.signing_keys for white-box checks",
         C::Loopback => "authprobe serves attacker material only to targets on loopback",
-        C::Refresh => "define token.refresh (or token.oauth) and extract the refresh token at login",
+        C::Refresh => {
+            "define token.refresh (or token.oauth) and extract the refresh token at login"
+        }
         C::Revocation => "define token.revocation (or token.oauth with a revocation endpoint)",
         C::TokenLogout => "define token.logout",
     }
@@ -431,6 +483,8 @@ pub async fn run(
     let rules = select(catalogue, options)?;
     let policy = target.policy.apply(&catalogue.policy);
     let client = client_for(&target, client_config).map_err(RunError::Client)?;
+    let mut target = target;
+    resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight(target.clone(), client.clone()).await?;
     let info = TargetInfo {

@@ -109,12 +109,7 @@ struct SessionEnv {
     has_logout_everywhere: bool,
 }
 
-async fn run_session(
-    ctx: &Ctx,
-    env: &SessionEnv,
-    ops: &[SessionOp],
-    setup_len: usize,
-) -> SeqRun {
+async fn run_session(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len: usize) -> SeqRun {
     let mut model = SessionModel::new(env.semantics, env.has_bob, env.has_logout_everywhere);
     let mut clients: Vec<Browser> = (0..CLIENTS)
         .map(|i| Browser::new(format!("client {i}")))
@@ -141,11 +136,9 @@ async fn run_session(
                         ids.push(b.session_id(ctx).unwrap_or_default().to_string());
                         ("login", "completed".into(), SessionObs::Flow(Ok(())))
                     }
-                    Err(StepError::Flow(m)) => (
-                        "login",
-                        format!("failed: {m}"),
-                        SessionObs::Flow(Err(m)),
-                    ),
+                    Err(StepError::Flow(m)) => {
+                        ("login", format!("failed: {m}"), SessionObs::Flow(Err(m)))
+                    }
                     Err(StepError::Http(e)) => {
                         run.error = Some(e.to_string());
                         break;
@@ -226,10 +219,11 @@ async fn run_session(
     run
 }
 
-fn session_strategy(env: &SessionEnv, max_steps: usize) -> BoxedStrategy<Vec<SessionOp>> {
-    let client = 0u8..CLIENTS as u8;
+fn session_strategy(env: &SessionEnv) -> BoxedStrategy<SessionOp> {
+    // Clients 0 and 1 more often than 2, so sequences make sessions meet.
+    let client = prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => 2u8..CLIENTS as u8];
     let user: BoxedStrategy<SpecUser> = if env.has_bob {
-        prop_oneof![3 => Just(SpecUser::Alice), 1 => Just(SpecUser::Bob)].boxed()
+        prop_oneof![4 => Just(SpecUser::Alice), 1 => Just(SpecUser::Bob)].boxed()
     } else {
         Just(SpecUser::Alice).boxed()
     };
@@ -241,14 +235,14 @@ fn session_strategy(env: &SessionEnv, max_steps: usize) -> BoxedStrategy<Vec<Ses
                 .boxed(),
         ),
         (
-            4,
+            3,
             client
                 .clone()
                 .prop_map(|client| SessionOp::Access { client })
                 .boxed(),
         ),
         (
-            3,
+            4,
             (client.clone(), 0u8..3)
                 .prop_map(|(client, back)| SessionOp::Replay { client, back })
                 .boxed(),
@@ -265,13 +259,19 @@ fn session_strategy(env: &SessionEnv, max_steps: usize) -> BoxedStrategy<Vec<Ses
     }
     if env.has_logout_everywhere {
         ops.push((
-            1,
+            3,
             client
                 .prop_map(|client| SessionOp::LogoutEverywhere { client })
                 .boxed(),
         ));
     }
-    proptest::collection::vec(proptest::strategy::Union::new_weighted(ops), 1..=max_steps).boxed()
+    proptest::strategy::Union::new_weighted(ops).boxed()
+}
+
+/// Sequence lengths: from half the maximum up to it (short sequences find little; shrinking
+/// still goes down to one operation).
+fn lengths(max_steps: usize) -> std::ops::RangeInclusive<usize> {
+    (max_steps / 2).max(1)..=max_steps.max(1)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,7 +383,11 @@ fn grant_words(a: &RefreshAnswer) -> String {
             ..
         } => format!(
             "granted: {} access token, {}",
-            if *new_access { "a new" } else { "a copy of an earlier" },
+            if *new_access {
+                "a new"
+            } else {
+                "a copy of an earlier"
+            },
             match refresh {
                 Returned::New => "a new refresh token",
                 Returned::Same => "the same refresh token again",
@@ -488,11 +492,9 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                         });
                         ("login", words.to_string(), obs)
                     }
-                    Err(StepError::Flow(m)) => (
-                        "login",
-                        format!("failed: {m}"),
-                        RefreshObs::Login(Err(m)),
-                    ),
+                    Err(StepError::Flow(m)) => {
+                        ("login", format!("failed: {m}"), RefreshObs::Login(Err(m)))
+                    }
                     Err(StepError::Http(e)) => {
                         run.error = Some(e.to_string());
                         break;
@@ -578,11 +580,8 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                 t.extend(t2);
                 match (a, b) {
                     (Ok(a), Ok(b)) => {
-                        let words = format!(
-                            "A {}; B {}",
-                            grant_words(&a.answer),
-                            grant_words(&b.answer)
-                        );
+                        let words =
+                            format!("A {}; B {}", grant_words(&a.answer), grant_words(&b.answer));
                         for g in [&a, &b] {
                             if let Some(x) = &g.access {
                                 fams[*family].access.push(x.clone());
@@ -681,7 +680,11 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                                 }
                             }
                         }
-                        ("revoke", format!("status {status}"), RefreshObs::Revoked(status))
+                        (
+                            "revoke",
+                            format!("status {status}"),
+                            RefreshObs::Revoked(status),
+                        )
                     }
                     Err(StepError::Flow(m)) => {
                         run.error = Some(m);
@@ -756,7 +759,7 @@ fn window_note(p: &Pending, a: Answer, exp: Option<i64>) -> String {
     }
 }
 
-fn refresh_strategy(env: &RefreshEnv, max_steps: usize) -> BoxedStrategy<Vec<RefreshOp>> {
+fn refresh_strategy(env: &RefreshEnv) -> BoxedStrategy<RefreshOp> {
     let family = prop_oneof![3 => Just(0u8), 1 => 1u8..3];
     let back = prop_oneof![3 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)];
     let mut ops: Vec<(u32, BoxedStrategy<RefreshOp>)> = vec![
@@ -807,7 +810,7 @@ fn refresh_strategy(env: &RefreshEnv, max_steps: usize) -> BoxedStrategy<Vec<Ref
         ));
         ops.push((1, Just(RefreshOp::RevokeUnknown).boxed()));
     }
-    proptest::collection::vec(proptest::strategy::Union::new_weighted(ops), 1..=max_steps).boxed()
+    proptest::strategy::Union::new_weighted(ops).boxed()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -818,7 +821,8 @@ async fn drive<Op, F, Fut>(
     rc: &RuleCtx,
     rule: &Rule,
     run_def: &ModelRun<Op, impl Sized>,
-    strategy: impl FnOnce() -> BoxedStrategy<Vec<Op>>,
+    strategy: impl FnOnce() -> BoxedStrategy<Op>,
+    mut simulator: impl FnMut() -> Box<dyn FnMut(&Op) -> bool>,
     exec: F,
     semantics_note: String,
 ) -> RuleResult
@@ -841,8 +845,19 @@ where
         for (k, v) in &run.kinds {
             *kinds.entry(k).or_default() += v;
         }
+        // One window note per kind of revocation (logout, refresh-token or access-token
+        // revocation): the first observation.
         for w in &run.windows {
-            if !windows.contains(w) && windows.len() < 4 {
+            let kind = w
+                .split(" s after ")
+                .nth(1)
+                .map(|r| r.split(';').next().unwrap_or(r));
+            if !windows.iter().any(|x| {
+                x.split(" s after ")
+                    .nth(1)
+                    .map(|r| r.split(';').next().unwrap_or(r))
+                    == kind
+            }) {
                 windows.push(w.clone());
             }
         }
@@ -880,9 +895,10 @@ where
         let mut runner =
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         let strategy = strategy();
+        let max = run_def.max_steps as usize;
         for i in 0..sequences {
-            let ops = match strategy.new_tree(&mut runner) {
-                Ok(tree) => tree.current(),
+            let ops = match generate(&mut runner, &strategy, max, simulator()) {
+                Ok(ops) => ops,
                 Err(reason) => {
                     return RuleResult::new(rule, Status::Error)
                         .because(format!("could not generate sequences: {reason}"));
@@ -902,9 +918,7 @@ where
     let Some((case, ops, first)) = failure else {
         let mut r = RuleResult::new(rule, Status::Pass);
         let what = if scripted {
-            format!(
-                "the scripted sequence ({executed} operations) agreed with the model"
-            )
+            format!("the scripted sequence ({executed} operations) agreed with the model")
         } else {
             format!(
                 "{sequences} random sequences of up to {} operations ({executed} executed, {skipped} skipped by preconditions) agreed with the model",
@@ -1044,7 +1058,7 @@ where
         }
     }
     let script = replay_script(ctx, rule, rc.run_seed, &best, f);
-    r.counterexample = Some(Counterexample {
+    r.counterexample = Some(Box::new(Counterexample {
         seed: rc.run_seed,
         case,
         shrink_steps: runs,
@@ -1055,7 +1069,7 @@ where
         observed: failing.observed.clone(),
         steps,
         replay_script: Some(script),
-    });
+    }));
     r.evidence = ev;
     r.notes.push(semantics_note);
     if !scripted {
@@ -1068,6 +1082,42 @@ where
     r.requests = requests;
     let _ = started;
     r
+}
+
+/// One random sequence: a length from [`lengths`], then operations drawn from `strategy`
+/// and kept only when `accept` (the model, simulating a service that agrees) finds their
+/// precondition true, so every operation means something in the state the earlier ones
+/// built. Shrinking may still remove operations; the runner then skips those whose
+/// precondition no longer holds.
+fn generate<Op: std::fmt::Debug>(
+    runner: &mut TestRunner,
+    strategy: &BoxedStrategy<Op>,
+    max_steps: usize,
+    mut accept: Box<dyn FnMut(&Op) -> bool>,
+) -> Result<Vec<Op>, String> {
+    let len = lengths(max_steps)
+        .new_tree(runner)
+        .map_err(|r| r.to_string())?
+        .current();
+    let mut ops = Vec::with_capacity(len);
+    while ops.len() < len {
+        let mut found = false;
+        for _ in 0..32 {
+            let op = strategy
+                .new_tree(runner)
+                .map_err(|r| r.to_string())?
+                .current();
+            if accept(&op) {
+                ops.push(op);
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            break;
+        }
+    }
+    Ok(ops)
 }
 
 /// A result when a sequence stopped without a verdict (request failure, unclassified answer).
@@ -1119,7 +1169,9 @@ fn replay_script(ctx: &Ctx, rule: &Rule, seed: u64, run: &SeqRun, failing: usize
         "# authprobe counterexample for {}, seed {seed}: replays the sequence step by step.\n",
         rule.id
     ));
-    out.push_str("# Needs curl and jq. Export the secrets named below first (never written here).\n");
+    out.push_str(
+        "# Needs curl and jq. Export the secrets named below first (never written here).\n",
+    );
     out.push_str("set -u\nd=$(mktemp -d)\n");
     let mut defined: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let mut env_needed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
@@ -1130,7 +1182,11 @@ fn replay_script(ctx: &Ctx, rule: &Rule, seed: u64, run: &SeqRun, failing: usize
             "\n# step {}: {}{}\n#   expected: {}\n#   observed: {}\n",
             i + 1,
             s.operation,
-            if i == failing { "   <-- disagrees with the model" } else { "" },
+            if i == failing {
+                "   <-- disagrees with the model"
+            } else {
+                ""
+            },
             s.expected,
             s.observed
         ));
@@ -1160,7 +1216,8 @@ fn replay_script(ctx: &Ctx, rule: &Rule, seed: u64, run: &SeqRun, failing: usize
             rewritten.push_str(rest);
             body.push_str(&format!("# {}\n{rewritten}\n", rec.label));
             // Capture secrets this answer issued: JSON string fields and Set-Cookie values.
-            if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&rec.exchange.response.body)
+            if let Ok(json) =
+                serde_json::from_slice::<serde_json::Value>(&rec.exchange.response.body)
             {
                 let mut leaves = Vec::new();
                 json_leaves(&json, String::new(), &mut leaves);
@@ -1208,7 +1265,9 @@ fn replay_script(ctx: &Ctx, rule: &Rule, seed: u64, run: &SeqRun, failing: usize
 
 fn json_leaves(v: &serde_json::Value, path: String, out: &mut Vec<(String, String)>) {
     match v {
-        serde_json::Value::String(s) => out.push((if path.is_empty() { ".".into() } else { path }, s.clone())),
+        serde_json::Value::String(s) => {
+            out.push((if path.is_empty() { ".".into() } else { path }, s.clone()))
+        }
         serde_json::Value::Object(m) => {
             for (k, v) in m {
                 let key = if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -1284,14 +1343,22 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
                 } else {
                     "not exercised (no flow, or disabled)"
                 },
-                if env.has_bob { "exercised" } else { "not defined" }
+                if env.has_bob {
+                    "exercised"
+                } else {
+                    "not defined"
+                }
             );
-            let max = def.max_steps as usize;
             drive(
                 rc,
                 rule,
                 def,
-                || session_strategy(&env, max),
+                || session_strategy(&env),
+                || {
+                    let mut sim =
+                        SessionModel::new(env.semantics, env.has_bob, env.has_logout_everywhere);
+                    Box::new(move |op: &SessionOp| sim.simulate(op))
+                },
                 |ops, setup| {
                     let env = &env;
                     async move { run_session(ctx, env, &ops, setup).await }
@@ -1321,24 +1388,35 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
                 refresh_from: t.refresh_from.clone(),
                 seed: rc.seed,
             };
+            let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
             let note = format!(
-                "semantics: rotation {:?}, reuse {:?}, grace {}, refresh after logout {:?}, access after logout {:?}, access after revocation {:?}; token logout {}, revocation endpoint {}",
-                semantics.rotation,
-                semantics.reuse,
+                "semantics: rotation {}, reuse {}, grace {}, refresh after logout {}, access after logout {}, access after revocation {}; token logout {}, revocation endpoint {}",
+                name(serde_json::json!(semantics.rotation)),
+                name(serde_json::json!(semantics.reuse)),
                 semantics.grace_seconds,
-                semantics.refresh_after_logout,
-                semantics.access_after_logout,
-                semantics.access_after_revocation,
-                if env.has_logout { "exercised" } else { "not defined" },
-                if env.has_revocation { "exercised" } else { "not defined" },
-            )
-            .to_lowercase();
-            let max = def.max_steps as usize;
+                name(serde_json::json!(semantics.refresh_after_logout)),
+                name(serde_json::json!(semantics.access_after_logout)),
+                name(serde_json::json!(semantics.access_after_revocation)),
+                if env.has_logout {
+                    "exercised"
+                } else {
+                    "not defined"
+                },
+                if env.has_revocation {
+                    "exercised"
+                } else {
+                    "not defined"
+                },
+            );
             drive(
                 rc,
                 rule,
                 def,
-                || refresh_strategy(&env, max),
+                || refresh_strategy(&env),
+                || {
+                    let mut sim = RefreshModel::new(env.semantics);
+                    Box::new(move |op: &RefreshOp| sim.simulate(op, 0.0))
+                },
                 |ops, setup| {
                     let env = &env;
                     async move { run_refresh(ctx, env, &ops, setup).await }
@@ -1358,7 +1436,10 @@ mod tests {
     fn shell_vars_are_safe_names() {
         assert_eq!(shell_var("var:access_token#3"), "ACCESS_TOKEN_3");
         assert_eq!(shell_var("password:alice"), "PASSWORD_ALICE");
-        assert_eq!(shell_var("cookie:__Host-session#2"), "COOKIE_HOST_SESSION_2");
+        assert_eq!(
+            shell_var("cookie:__Host-session#2"),
+            "COOKIE_HOST_SESSION_2"
+        );
         assert_eq!(shell_var("#1"), "S_1");
     }
 

@@ -333,7 +333,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
             r.notes.push(format!("decoded difference: {line}"));
         }
     }
-    r.counterexample = Some(Counterexample {
+    r.counterexample = Some(Box::new(Counterexample {
         seed: rc.run_seed,
         case: index as u32 + 1,
         shrink_steps: steps,
@@ -341,7 +341,7 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, p: &Property) -> RuleResult {
         observed: format!("{} (status {})", outcome.as_str(), exchange.response.status),
         steps: Vec::new(),
         replay_script: None,
-    });
+    }));
     r.requests = requests;
     r
 }

@@ -133,7 +133,7 @@ pub struct RuleResult {
     /// The minimal request transcript (failures, inconclusive and errors).
     pub evidence: Vec<Evidence>,
     /// The shrunk generated case, for property failures.
-    pub counterexample: Option<Counterexample>,
+    pub counterexample: Option<Box<Counterexample>>,
     /// What was checked, and anything that could not be (one line each).
     pub notes: Vec<String>,
     /// Requests this rule sent.

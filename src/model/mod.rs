@@ -95,9 +95,7 @@ impl Verdict {
 }
 
 /// What logout ends.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogoutScope {
     /// The session that logged out.
@@ -151,9 +149,7 @@ impl SessionSemanticsOverrides {
 }
 
 /// Whether a refresh grant issues a new refresh token.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rotation {
     /// Every refresh returns a new refresh token and retires the one presented (RFC 9700 §4.14.2).
@@ -165,9 +161,7 @@ pub enum Rotation {
 }
 
 /// What happens when a retired (rotated-away) refresh token is presented again.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reuse {
     /// Refused, and every token of its family is revoked (reuse detection, RFC 9700 §4.14.2).
@@ -179,9 +173,7 @@ pub enum Reuse {
 }
 
 /// Whether a refresh token works after the session's logout.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefreshAfterLogout {
     /// Refused.
@@ -192,9 +184,7 @@ pub enum RefreshAfterLogout {
 
 /// Whether an access token still works once its session (refresh-token family) has ended by
 /// logout, reuse detection or revocation, or once it was revoked itself.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessAfter {
     /// A stateless token keeps working until its `exp` (the revocation window).

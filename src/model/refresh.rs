@@ -605,7 +605,10 @@ impl RefreshModel {
                         uncertain: false,
                     });
                 }
-                Verdict::new("login completes with an access token and a refresh token", ok)
+                Verdict::new(
+                    "login completes with an access token and a refresh token",
+                    ok,
+                )
             }
             (RefreshPlan::Access { expect, .. }, RefreshObs::Access(a)) => {
                 Verdict::new(expect.as_str(), expect.admits(*a))
@@ -692,6 +695,45 @@ impl RefreshModel {
         }
     }
 
+    /// Plans `op` and applies the observation the model predicts (a service that agrees);
+    /// false when the precondition does not hold. Used to generate sequences that make sense
+    /// step by step.
+    pub fn simulate(&mut self, op: &RefreshOp, now: f64) -> bool {
+        let Some(plan) = self.plan(op, now) else {
+            return false;
+        };
+        let granted = || RefreshAnswer::Granted {
+            new_access: true,
+            refresh: if self.semantics.rotation == Rotation::None {
+                Returned::Same
+            } else {
+                Returned::New
+            },
+            exp: None,
+        };
+        let obs = match &plan {
+            RefreshPlan::Login => RefreshObs::Login(Ok((true, None))),
+            RefreshPlan::Access { expect, .. } => RefreshObs::Access(match expect {
+                Prediction::Allowed => Answer::Allowed,
+                _ => Answer::Denied,
+            }),
+            RefreshPlan::Refresh { expect, .. } => RefreshObs::Refresh(match expect {
+                Grant::Granted => granted(),
+                _ => RefreshAnswer::Refused(400),
+            }),
+            RefreshPlan::Concurrent { expect, .. } => match expect {
+                Grant::Granted => RefreshObs::Concurrent(granted(), RefreshAnswer::Refused(400)),
+                _ => {
+                    RefreshObs::Concurrent(RefreshAnswer::Refused(400), RefreshAnswer::Refused(400))
+                }
+            },
+            RefreshPlan::Logout { .. } => RefreshObs::Flow(Ok(())),
+            RefreshPlan::Revoke { .. } | RefreshPlan::RevokeUnknown => RefreshObs::Revoked(200),
+        };
+        self.apply(&plan, &obs, now);
+        true
+    }
+
     fn apply_concurrent(
         &mut self,
         fi: usize,
@@ -736,7 +778,10 @@ impl RefreshModel {
                         granted.len() == 1 && each_ok && !broken,
                     )
                 } else {
-                    ("at least one granted", !granted.is_empty() && each_ok && !broken)
+                    (
+                        "at least one granted",
+                        !granted.is_empty() && each_ok && !broken,
+                    )
                 }
             }
         };
@@ -777,13 +822,28 @@ mod tests {
     fn reuse_is_refused_and_revokes_the_family() {
         let mut m = RefreshModel::new(RefreshSemantics::default());
         login(&mut m);
-        assert!(step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::New)).ok);
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Refresh { family: 0, back: 0 },
+                granted(Returned::New)
+            )
+            .ok
+        );
         // Reusing the first token: predicted refused.
-        let v = step(&mut m, RefreshOp::Refresh { family: 0, back: 1 }, granted(Returned::New));
+        let v = step(
+            &mut m,
+            RefreshOp::Refresh { family: 0, back: 1 },
+            granted(Returned::New),
+        );
         assert!(!v.ok, "{v:?}");
         let mut m = RefreshModel::new(RefreshSemantics::default());
         login(&mut m);
-        step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::New));
+        step(
+            &mut m,
+            RefreshOp::Refresh { family: 0, back: 0 },
+            granted(Returned::New),
+        );
         let v = step(
             &mut m,
             RefreshOp::Refresh { family: 0, back: 1 },
@@ -791,15 +851,27 @@ mod tests {
         );
         assert!(v.ok);
         // The current token died with the family.
-        let plan = m.plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(plan, RefreshPlan::Refresh { expect: Grant::Refused, .. }));
+        let plan = m
+            .plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            plan,
+            RefreshPlan::Refresh {
+                expect: Grant::Refused,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn rotation_required_rejects_a_refresh_that_does_not_rotate() {
         let mut m = RefreshModel::new(RefreshSemantics::default());
         login(&mut m);
-        let v = step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::Same));
+        let v = step(
+            &mut m,
+            RefreshOp::Refresh { family: 0, back: 0 },
+            granted(Returned::Same),
+        );
         assert!(!v.ok);
         let sem = RefreshSemantics {
             rotation: Rotation::Optional,
@@ -808,30 +880,86 @@ mod tests {
         };
         let mut m = RefreshModel::new(sem);
         login(&mut m);
-        assert!(step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::Same)).ok);
-        assert!(step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::New)).ok);
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Refresh { family: 0, back: 0 },
+                granted(Returned::Same)
+            )
+            .ok
+        );
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Refresh { family: 0, back: 0 },
+                granted(Returned::New)
+            )
+            .ok
+        );
         // Reuse allowed: a granted reuse agrees.
-        assert!(step(&mut m, RefreshOp::Refresh { family: 0, back: 1 }, granted(Returned::New)).ok);
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Refresh { family: 0, back: 1 },
+                granted(Returned::New)
+            )
+            .ok
+        );
     }
 
     #[test]
     fn logout_ends_refresh_but_access_lives_until_expiry_by_default() {
         let mut m = RefreshModel::new(RefreshSemantics::default());
         login(&mut m);
-        assert!(step(&mut m, RefreshOp::Logout { family: 0 }, RefreshObs::Flow(Ok(()))).ok);
-        let p = m.plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Access { expect: Prediction::Allowed, .. }));
-        let p = m.plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Refresh { expect: Grant::Refused, .. }));
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Logout { family: 0 },
+                RefreshObs::Flow(Ok(()))
+            )
+            .ok
+        );
+        let p = m
+            .plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Access {
+                expect: Prediction::Allowed,
+                ..
+            }
+        ));
+        let p = m
+            .plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Refresh {
+                expect: Grant::Refused,
+                ..
+            }
+        ));
         let sem = RefreshSemantics {
             access_after_logout: AccessAfter::Rejected,
             ..RefreshSemantics::default()
         };
         let mut m = RefreshModel::new(sem);
         login(&mut m);
-        step(&mut m, RefreshOp::Logout { family: 0 }, RefreshObs::Flow(Ok(())));
-        let p = m.plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Access { expect: Prediction::Denied, .. }));
+        step(
+            &mut m,
+            RefreshOp::Logout { family: 0 },
+            RefreshObs::Flow(Ok(())),
+        );
+        let p = m
+            .plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Access {
+                expect: Prediction::Denied,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -844,8 +972,16 @@ mod tests {
             hint: Hint::Wrong,
         };
         assert!(step(&mut m, op, RefreshObs::Revoked(200)).ok);
-        let p = m.plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Access { expect: Prediction::Denied, .. }));
+        let p = m
+            .plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Access {
+                expect: Prediction::Denied,
+                ..
+            }
+        ));
         assert!(!step(&mut m, RefreshOp::RevokeUnknown, RefreshObs::Revoked(400)).ok);
     }
 
@@ -873,8 +1009,16 @@ mod tests {
         );
         assert!(v.ok);
         // Afterwards the family's refresh tokens are not predicted.
-        let p = m.plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Refresh { expect: Grant::Either, .. }));
+        let p = m
+            .plan(&RefreshOp::Refresh { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Refresh {
+                expect: Grant::Either,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -885,20 +1029,63 @@ mod tests {
         };
         let mut m = RefreshModel::new(sem);
         login(&mut m);
-        step(&mut m, RefreshOp::Refresh { family: 0, back: 0 }, granted(Returned::New));
-        let p = m.plan(&RefreshOp::Refresh { family: 0, back: 1 }, 110.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Refresh { expect: Grant::Granted, .. }));
-        let p = m.plan(&RefreshOp::Refresh { family: 0, back: 1 }, 131.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Refresh { expect: Grant::Refused, .. }));
+        step(
+            &mut m,
+            RefreshOp::Refresh { family: 0, back: 0 },
+            granted(Returned::New),
+        );
+        let p = m
+            .plan(&RefreshOp::Refresh { family: 0, back: 1 }, 110.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Refresh {
+                expect: Grant::Granted,
+                ..
+            }
+        ));
+        let p = m
+            .plan(&RefreshOp::Refresh { family: 0, back: 1 }, 131.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Refresh {
+                expect: Grant::Refused,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn expired_access_tokens_are_predicted_denied() {
         let mut m = RefreshModel::new(RefreshSemantics::default());
-        assert!(step(&mut m, RefreshOp::Login, RefreshObs::Login(Ok((true, Some(50))))).ok);
-        let p = m.plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Access { expect: Prediction::Denied, .. }));
-        let p = m.plan(&RefreshOp::Access { family: 0, back: 0 }, 51.0).unwrap();
-        assert!(matches!(p, RefreshPlan::Access { expect: Prediction::Either, .. }));
+        assert!(
+            step(
+                &mut m,
+                RefreshOp::Login,
+                RefreshObs::Login(Ok((true, Some(50))))
+            )
+            .ok
+        );
+        let p = m
+            .plan(&RefreshOp::Access { family: 0, back: 0 }, 100.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Access {
+                expect: Prediction::Denied,
+                ..
+            }
+        ));
+        let p = m
+            .plan(&RefreshOp::Access { family: 0, back: 0 }, 51.0)
+            .unwrap();
+        assert!(matches!(
+            p,
+            RefreshPlan::Access {
+                expect: Prediction::Either,
+                ..
+            }
+        ));
     }
 }

@@ -268,8 +268,7 @@ impl SessionModel {
         match *op {
             SessionOp::Login { client, user } => {
                 let client = c(client);
-                if self.live_current(client).is_some() || (user == SpecUser::Bob && !self.has_bob)
-                {
+                if self.live_current(client).is_some() || (user == SpecUser::Bob && !self.has_bob) {
                     return None;
                 }
                 Some(SessionPlan::Login { client, user })
@@ -356,6 +355,27 @@ impl SessionModel {
         }
     }
 
+    /// Plans `op` and applies the observation the model predicts (a service that agrees);
+    /// false when the precondition does not hold. Used to generate sequences that make sense
+    /// step by step.
+    pub fn simulate(&mut self, op: &SessionOp) -> bool {
+        let Some(plan) = self.plan(op) else {
+            return false;
+        };
+        let obs = match &plan {
+            SessionPlan::Access { expect, .. } | SessionPlan::Replay { expect, .. } => {
+                SessionObs::Access(if *expect == Prediction::Allowed {
+                    Answer::Allowed
+                } else {
+                    Answer::Denied
+                })
+            }
+            _ => SessionObs::Flow(Ok(())),
+        };
+        self.apply(&plan, &obs);
+        true
+    }
+
     fn end_all(&mut self, user: SpecUser) {
         for s in &mut self.sessions {
             if s.user == user {
@@ -383,10 +403,24 @@ mod tests {
     #[test]
     fn replay_after_logout_is_predicted_denied() {
         let mut m = model();
-        run(&mut m, SessionOp::Login { client: 0, user: SpecUser::Alice }, OK).unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 0,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
         run(&mut m, SessionOp::Logout { client: 0 }, OK).unwrap();
         let plan = m.plan(&SessionOp::Replay { client: 0, back: 0 }).unwrap();
-        assert!(matches!(plan, SessionPlan::Replay { expect: Prediction::Denied, .. }));
+        assert!(matches!(
+            plan,
+            SessionPlan::Replay {
+                expect: Prediction::Denied,
+                ..
+            }
+        ));
         let v = m.apply(&plan, &SessionObs::Access(Answer::Allowed));
         assert!(!v.ok);
         assert_eq!(v.expected, "denied");
@@ -395,17 +429,47 @@ mod tests {
     #[test]
     fn logout_everywhere_ends_the_users_sessions_only() {
         let mut m = model();
-        run(&mut m, SessionOp::Login { client: 0, user: SpecUser::Alice }, OK).unwrap();
-        run(&mut m, SessionOp::Login { client: 1, user: SpecUser::Alice }, OK).unwrap();
-        run(&mut m, SessionOp::Login { client: 2, user: SpecUser::Bob }, OK).unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 0,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 1,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 2,
+                user: SpecUser::Bob,
+            },
+            OK,
+        )
+        .unwrap();
         run(&mut m, SessionOp::LogoutEverywhere { client: 0 }, OK).unwrap();
         assert!(matches!(
             m.plan(&SessionOp::Access { client: 1 }),
-            Some(SessionPlan::Access { expect: Prediction::Denied, .. })
+            Some(SessionPlan::Access {
+                expect: Prediction::Denied,
+                ..
+            })
         ));
         assert!(matches!(
             m.plan(&SessionOp::Access { client: 2 }),
-            Some(SessionPlan::Access { expect: Prediction::Allowed, .. })
+            Some(SessionPlan::Access {
+                expect: Prediction::Allowed,
+                ..
+            })
         ));
     }
 
@@ -416,12 +480,31 @@ mod tests {
             ..SessionSemantics::default()
         };
         let mut m = SessionModel::new(sem, false, false);
-        run(&mut m, SessionOp::Login { client: 0, user: SpecUser::Alice }, OK).unwrap();
-        run(&mut m, SessionOp::Login { client: 1, user: SpecUser::Alice }, OK).unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 0,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 1,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
         run(&mut m, SessionOp::Logout { client: 0 }, OK).unwrap();
         assert!(matches!(
             m.plan(&SessionOp::Access { client: 1 }),
-            Some(SessionPlan::Access { expect: Prediction::Denied, .. })
+            Some(SessionPlan::Access {
+                expect: Prediction::Denied,
+                ..
+            })
         ));
     }
 
@@ -430,10 +513,30 @@ mod tests {
         let mut m = SessionModel::new(SessionSemantics::default(), false, false);
         assert_eq!(m.plan(&SessionOp::Logout { client: 0 }), None);
         assert_eq!(m.plan(&SessionOp::Replay { client: 0, back: 0 }), None);
-        assert_eq!(m.plan(&SessionOp::Login { client: 0, user: SpecUser::Bob }), None);
-        run(&mut m, SessionOp::Login { client: 4, user: SpecUser::Alice }, OK).unwrap();
+        assert_eq!(
+            m.plan(&SessionOp::Login {
+                client: 0,
+                user: SpecUser::Bob
+            }),
+            None
+        );
+        run(
+            &mut m,
+            SessionOp::Login {
+                client: 4,
+                user: SpecUser::Alice,
+            },
+            OK,
+        )
+        .unwrap();
         // Client 4 is client 1; it holds a live session, so it cannot log in again.
-        assert_eq!(m.plan(&SessionOp::Login { client: 1, user: SpecUser::Alice }), None);
+        assert_eq!(
+            m.plan(&SessionOp::Login {
+                client: 1,
+                user: SpecUser::Alice
+            }),
+            None
+        );
         assert_eq!(m.plan(&SessionOp::LogoutEverywhere { client: 1 }), None);
     }
 
@@ -442,7 +545,10 @@ mod tests {
         let mut m = model();
         let v = run(
             &mut m,
-            SessionOp::Login { client: 0, user: SpecUser::Alice },
+            SessionOp::Login {
+                client: 0,
+                user: SpecUser::Alice,
+            },
             SessionObs::Flow(Err("401".into())),
         )
         .unwrap();

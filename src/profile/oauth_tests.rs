@@ -147,28 +147,38 @@ fn revocation_request_takes_no_json_or_body_and_keeps_a_written_method() {
 }
 
 #[test]
-fn existing_profiles_parse_unchanged_and_gain_no_token_capabilities() {
+fn the_testbed_profile_derives_its_token_flows_from_discovery() {
     let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
     let t = p.spec.token.as_ref().unwrap();
     assert_eq!(t.refresh_from, "refresh_token");
-    assert!(t.refresh.is_none() && t.logout.is_none() && t.revocation.is_none());
-    assert!(t.oauth.is_none());
+    assert!(t.oauth.is_some() && t.logout.is_some());
+    assert!(t.refresh.is_none() && t.revocation.is_none() && t.login.is_empty());
     let mut target = p.resolve().unwrap_or_else(|d| panic!("{d}"));
-    let before = format!("{:?}", target.token);
-    target.resolve_oauth(None).unwrap();
-    assert_eq!(format!("{:?}", target.token), before, "no oauth: a no-op");
-    assert_eq!(target.discovery_url().map(|r| r.is_ok()), None);
-    assert!(target.token_vars.is_empty() && target.client_secret.is_none());
+    assert_eq!(
+        target
+            .discovery_url()
+            .and_then(Result::ok)
+            .map(|u| u.to_string()),
+        Some("http://127.0.0.1:9/.well-known/openid-configuration".to_string())
+    );
+    assert!(!target.capabilities().contains(&Capability::Refresh));
+    let doc = serde_json::json!({
+        "token_endpoint": "http://127.0.0.1:9/oauth/token",
+        "revocation_endpoint": "http://127.0.0.1:9/oauth/revoke",
+        "jwks_uri": "http://127.0.0.1:9/.well-known/jwks.json",
+    });
+    target.resolve_oauth(Some(&doc)).unwrap();
     let caps = target.capabilities();
     for c in [
         Capability::Refresh,
         Capability::Revocation,
         Capability::TokenLogout,
     ] {
-        assert!(!caps.contains(&c), "{c:?}");
+        assert!(caps.contains(&c), "{c:?}");
     }
-    assert!(target.flow(FlowName::TokenRefresh).is_none());
-    assert!(target.flow(FlowName::TokenLogout).is_none());
+    assert!(target.flow(FlowName::TokenRefresh).is_some());
+    assert!(target.token_vars.contains_key("client.basic"));
+    assert!(!format!("{target:?}").contains("authprobe-demo-client-secret"));
 }
 
 #[test]

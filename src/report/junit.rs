@@ -268,7 +268,7 @@ pub(crate) mod sample {
             "step 1: login (alice)",
             &format!("sid={session_value}; Path=/"),
         )];
-        fail.counterexample = Some(Counterexample {
+        fail.counterexample = Some(Box::new(Counterexample {
             seed,
             case: 7,
             shrink_steps: 3,
@@ -279,7 +279,7 @@ pub(crate) mod sample {
             observed: "200 OK <b>accepted</b>".into(),
             steps: Vec::new(),
             replay_script: None,
-        });
+        }));
         fail.notes = vec!["checked the login response".into()];
         let skip = result(
             "session.logout-everywhere",

@@ -138,7 +138,10 @@ fn details(out: &mut String, r: &RuleResult) {
                 let _ = writeln!(out, "{}. {}", i + 1, escape_inline(step));
             }
         } else {
-            let _ = writeln!(out, "| # | operation | expected | observed |\n|---|---|---|---|");
+            let _ = writeln!(
+                out,
+                "| # | operation | expected | observed |\n|---|---|---|---|"
+            );
             for s in &c.steps {
                 let mark = if s.failing { " **← disagrees**" } else { "" };
                 let _ = writeln!(

@@ -422,14 +422,16 @@ fn validate_model(
     err: &mut dyn FnMut(&str, String, Option<&str>),
 ) {
     use super::Model;
-    let (key, sequences, max_steps, setup, script, needs): (
-        &str,
+    /// (key, sequences, max_steps, setup length, script length, capabilities by op index)
+    type Shape<'a> = (
+        &'a str,
         Option<u32>,
         u32,
         usize,
         usize,
         Vec<(usize, Capability)>,
-    ) = match m {
+    );
+    let (key, sequences, max_steps, setup, script, needs): Shape<'_> = match m {
         Model::Session(r) => {
             let mut needs = vec![(usize::MAX, Capability::Session)];
             for (i, op) in r.setup.iter().chain(&r.script).enumerate() {
@@ -644,7 +646,7 @@ rules:
     #[test]
     fn builtin_catalogue_loads_without_problems() {
         let c = builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(c.rules.len(), 38);
+        assert_eq!(c.rules.len(), 47);
     }
 
     #[test]

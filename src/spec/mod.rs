@@ -650,13 +650,9 @@ fn default_max_mutations() -> u32 {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
     /// The session lifecycle (`crate::model::session`).
-    Session(
-        ModelRun<crate::model::session::SessionOp, crate::model::SessionSemanticsOverrides>,
-    ),
+    Session(ModelRun<crate::model::session::SessionOp, crate::model::SessionSemanticsOverrides>),
     /// The refresh-token family (`crate::model::refresh`).
-    Refresh(
-        ModelRun<crate::model::refresh::RefreshOp, crate::model::RefreshSemanticsOverrides>,
-    ),
+    Refresh(ModelRun<crate::model::refresh::RefreshOp, crate::model::RefreshSemanticsOverrides>),
 }
 
 /// How a `model` rule exercises its machine.

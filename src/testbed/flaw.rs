@@ -369,8 +369,8 @@ impl Flaw {
             Flaw::SessionIdReadable => &["session.opaque-id"],
             Flaw::SessionIdPredictable => &["session.id-entropy"],
             Flaw::SessionFixation => &["session.rotated-on-login"],
-            Flaw::LogoutKeepsSession => &["session.revoked-on-logout"],
-            Flaw::LogoutEverywherePartial => &["session.logout-everywhere"],
+            Flaw::LogoutKeepsSession => &["session.revoked-on-logout", "session.model"],
+            Flaw::LogoutEverywherePartial => &["session.logout-everywhere", "session.model"],
             Flaw::SessionPrefixMatch => &["session.tamper-rejected"],
             Flaw::SessionIdInUrl => &["session.not-in-url"],
             Flaw::JwtSecretInPayload => &["jwt.payload-no-secrets"],
@@ -412,6 +412,10 @@ impl Flaw {
     pub fn may_break(self) -> &'static [&'static str] {
         match self {
             Flaw::SessionIdPredictable => &["session.tamper-rejected"],
+            // An adopted id can outlive its revocation: after logout everywhere, a client
+            // whose cookie was not cleared logs in again under the same id, and replaying the
+            // ended session's cookie works again.
+            Flaw::SessionFixation => &["session.model"],
             Flaw::JwtAlgNone => &["jwt.tamper-rejected"],
             Flaw::JwtSignatureUnchecked => &[
                 "jwt.alg-none-rejected",
@@ -434,7 +438,15 @@ impl Flaw {
             Flaw::RefreshNoFamilyRevocation => &["refresh.concurrent-reuse"],
             Flaw::RefreshConcurrentDoubleSpend => &["refresh.model"],
             Flaw::RevocationEndpointStrict => &["refresh.model"],
-            Flaw::RefreshStaleAccessToken => &["refresh.model"],
+            // A refresh that returns an earlier access token is a broken refresh: rules whose
+            // steps refresh fail or cannot set up.
+            Flaw::RefreshStaleAccessToken => &[
+                "refresh.rotated",
+                "refresh.reuse-rejected",
+                "refresh.reuse-revokes-family",
+                "refresh.concurrent-reuse",
+                "refresh.model",
+            ],
             _ => &[],
         }
     }
