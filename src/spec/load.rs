@@ -643,6 +643,53 @@ rules:
     check: {cookie: http_only}
 "#;
 
+    fn model_rule(requires: &str, model: &str) -> String {
+        format!(
+            "rules:\n  - id: x.model\n    title: t\n    requirement: It MUST hold.\n    level: must\n    severity: low\n    rationale: r\n    requires: {requires}\n    model:\n{model}"
+        )
+    }
+
+    #[test]
+    fn model_rules_are_random_or_scripted_and_declare_their_capabilities() {
+        let ok = model_rule(
+            "[jwt, refresh, revocation]",
+            "      refresh:\n        setup: [login]\n        script: [revoke_unknown, {refresh: {back: 1}}]\n        semantics: {reuse: reject}\n",
+        );
+        let (rules, _, d) = load_spec_file(&ok, Path::new("t.yaml"));
+        assert!(d.is_empty(), "{d}");
+        assert!(matches!(rules[0].kind(), Some(crate::spec::RuleKind::Model(_))));
+        let both = model_rule(
+            "[jwt, refresh]",
+            "      refresh:\n        sequences: 8\n        script: [login]\n",
+        );
+        let (_, _, d) = load_spec_file(&both, Path::new("t.yaml"));
+        assert!(d.to_string().contains("not both"), "{d}");
+        let neither = model_rule("[session]", "      session: {}\n");
+        let (_, _, d) = load_spec_file(&neither, Path::new("t.yaml"));
+        assert!(d.to_string().contains("`sequences`"), "{d}");
+        let missing = model_rule(
+            "[session]",
+            "      session:\n        sequences: 1000\n        max_steps: 65\n",
+        );
+        let (_, _, d) = load_spec_file(&missing, Path::new("t.yaml"));
+        assert!(d.to_string().contains("out of range 1..=64"), "{d}");
+        let caps = model_rule(
+            "[jwt, refresh]",
+            "      refresh:\n        script: [login, {logout: {}}]\n",
+        );
+        let (_, _, d) = load_spec_file(&caps, Path::new("t.yaml"));
+        assert!(d.to_string().contains("`token_logout`"), "{d}");
+        assert!(d.to_string().contains("script[1]"), "{d}");
+    }
+
+    #[test]
+    fn a_session_model_with_random_sequences_runs_alone() {
+        let src = model_rule("[session, logout]", "      session: {sequences: 4}\n");
+        let (rules, _, d) = load_spec_file(&src, Path::new("t.yaml"));
+        assert!(d.is_empty(), "{d}");
+        assert!(rules[0].is_exclusive());
+    }
+
     #[test]
     fn builtin_catalogue_loads_without_problems() {
         let c = builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
