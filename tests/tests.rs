@@ -9,4 +9,5 @@ mod fuzz_live;
 mod fuzz_regressions;
 mod html_report;
 mod model;
+mod oauth;
 mod rules;

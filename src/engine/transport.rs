@@ -102,7 +102,7 @@ pub fn csp_problems(header: Option<&str>) -> Vec<String> {
 
 pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, a: TransportAssertion) -> RuleResult {
     match a {
-        TransportAssertion::NoStore => no_store(rc, rule),
+        TransportAssertion::NoStore => no_store(rc, rule).await,
         TransportAssertion::Csp => csp(rc, rule).await,
         TransportAssertion::CorsCredentials => cors(rc, rule).await,
         TransportAssertion::Csrf => csrf(rc, rule).await,
@@ -110,7 +110,8 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, a: TransportAssertion) -> Rul
     }
 }
 
-fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+    let ctx = &rc.ctx;
     let mut checked: Vec<Recorded> = vec![Recorded {
         label: "the login response that set the session cookie".into(),
         exchange: rc.baseline.exchange.clone(),
@@ -121,6 +122,32 @@ fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
             exchange: t.exchange.clone(),
         });
     }
+    let mut sent = 0u64;
+    // A refresh grant's answer carries credentials too (RFC 6749 §5.1).
+    if ctx
+        .target
+        .capabilities()
+        .contains(&crate::spec::Capability::Refresh)
+    {
+        let mut t = Vec::new();
+        let mut b = Browser::new("no-store");
+        let res = match b.token_login(ctx, "alice", &mut t).await {
+            Ok(_) => b.run_flow(ctx, FlowName::TokenRefresh, None, &mut t).await,
+            Err(e) => Err(e),
+        };
+        sent = t.len() as u64;
+        match res {
+            Ok(_) => {
+                if let Some(last) = t.pop() {
+                    checked.push(Recorded {
+                        label: "the refresh response".into(),
+                        exchange: last.exchange,
+                    });
+                }
+            }
+            Err(e) => return step_error(ctx, rule, e, &t),
+        }
+    }
     let bad: Vec<&Recorded> = checked
         .iter()
         .filter(|r| !has_no_store(r.exchange.response.header("cache-control")))
@@ -129,10 +156,15 @@ fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         return pass(
             rule,
             format!(
-                "{} credential responses carry Cache-Control: no-store",
-                checked.len()
+                "{} credential responses ({}) carry Cache-Control: no-store",
+                checked.len(),
+                checked
+                    .iter()
+                    .map(|r| r.label.trim_start_matches("the "))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            0,
+            sent,
         );
     }
     let what: Vec<String> = bad
@@ -156,7 +188,7 @@ fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         what.join("; "),
         &shown,
     );
-    r.requests = 0;
+    r.requests = sent;
     r
 }
 

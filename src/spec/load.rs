@@ -657,7 +657,10 @@ rules:
         );
         let (rules, _, d) = load_spec_file(&ok, Path::new("t.yaml"));
         assert!(d.is_empty(), "{d}");
-        assert!(matches!(rules[0].kind(), Some(crate::spec::RuleKind::Model(_))));
+        assert!(matches!(
+            rules[0].kind(),
+            Some(crate::spec::RuleKind::Model(_))
+        ));
         let both = model_rule(
             "[jwt, refresh]",
             "      refresh:\n        sequences: 8\n        script: [login]\n",

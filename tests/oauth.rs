@@ -1,0 +1,98 @@
+//! OAuth 2.0 / OpenID Connect profiles against the testbed's authorization server: discovery,
+//! both grants, both client authentications, and the refusal to send credentials elsewhere.
+
+use authprobe::engine::{RunError, Status};
+use authprobe::testbed::TestbedConfig;
+
+use crate::support::{SEED, run_with};
+
+fn with_client(text: String, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the testbed profile changed: {from}");
+    text.replace(from, to)
+}
+
+const CLIENT: &str = "client: {id: authprobe-demo, secret: {public_demo: authprobe-demo-client-secret}, auth: basic}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_post_works_like_basic() {
+    let report = run_with(
+        TestbedConfig::default(),
+        &["refresh.rotated", "refresh.revocation-endpoint", "jwt.expiry-present"],
+        SEED,
+        |t| {
+            with_client(
+                t,
+                CLIENT,
+                "client: {id: authprobe-demo, secret: {public_demo: authprobe-demo-client-secret}, auth: post}",
+            )
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    for r in &report.results {
+        assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_grant_tests_the_token_and_skips_refresh_rules() {
+    let report = run_with(
+        TestbedConfig::default(),
+        &["jwt.alg-none-rejected", "jwt.expiry-present", "refresh.*"],
+        SEED,
+        |t| with_client(t, "grant: password", "grant: client_credentials"),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    for r in &report.results {
+        if r.id.starts_with("refresh.") {
+            assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+            assert!(
+                r.reason.as_deref().unwrap_or("").contains("refresh"),
+                "{:?}",
+                r.reason
+            );
+        } else {
+            assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_client_secret_means_the_target_cannot_be_tested() {
+    let err = run_with(
+        TestbedConfig::default(),
+        &["jwt.expiry-present"],
+        SEED,
+        |t| with_client(t, "authprobe-demo-client-secret", "not-the-secret"),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, RunError::LoginFailed(_)), "{err}");
+    assert_eq!(err.exit_code(), 3);
+    assert!(!err.to_string().contains("not-the-secret"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discovery_document_that_is_missing_stops_the_run() {
+    let err = run_with(
+        TestbedConfig::default(),
+        &["jwt.expiry-present"],
+        SEED,
+        |t| {
+            with_client(
+                t,
+                "discovery: /.well-known/openid-configuration",
+                "discovery: /.well-known/no-such-document",
+            )
+        },
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 3, "{err}");
+    assert!(err.to_string().contains("404"), "{err}");
+}
