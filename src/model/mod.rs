@@ -187,7 +187,8 @@ pub enum RefreshAfterLogout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessAfter {
-    /// A stateless token keeps working until its `exp` (the revocation window).
+    /// A stateless token may keep working until its `exp` (the revocation window); refusing
+    /// it earlier agrees too.
     AllowedUntilExpiry,
     /// Refused at once (the server checks revocation on every request).
     Rejected,

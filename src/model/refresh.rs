@@ -402,11 +402,17 @@ impl RefreshModel {
                 return Prediction::Either;
             }
         }
-        if t.revoked && s.access_after_revocation == AccessAfter::Rejected {
-            return Prediction::Denied;
+        // `allowed_until_expiry` is what a stateless token may do; refusing earlier is
+        // stricter and agrees too (the revocation window note reports which it was).
+        let after = |a: AccessAfter| match a {
+            AccessAfter::Rejected => Prediction::Denied,
+            AccessAfter::AllowedUntilExpiry => Prediction::Either,
+        };
+        if t.revoked {
+            return after(s.access_after_revocation);
         }
-        if f.ended.is_some() && s.access_after_logout == AccessAfter::Rejected {
-            return Prediction::Denied;
+        if f.ended.is_some() {
+            return after(s.access_after_logout);
         }
         Prediction::Allowed
     }
@@ -925,7 +931,7 @@ mod tests {
         assert!(matches!(
             p,
             RefreshPlan::Access {
-                expect: Prediction::Allowed,
+                expect: Prediction::Either,
                 ..
             }
         ));
