@@ -124,6 +124,23 @@ async fn the_same_seed_gives_the_same_counterexample() {
             .collect::<Vec<_>>()
     };
     assert_eq!(steps(a), steps(b));
+    // The replay script takes tokens from the answers that issued them and secrets from the
+    // environment; no credential is written into it.
+    let script = a
+        .counterexample
+        .as_ref()
+        .unwrap()
+        .replay_script
+        .clone()
+        .unwrap();
+    assert!(script.contains("jq -r '.refresh_token'"), "{script}");
+    assert!(script.contains("${CLIENT_BASIC}"), "{script}");
+    assert!(!script.contains("authprobe-demo-client-secret"), "{script}");
+    assert!(
+        !script.contains("YXV0aHByb2JlLWRlbW86"),
+        "no base64 client credentials: {script}"
+    );
+    assert!(!script.contains("eyJ"), "no JWT in the script: {script}");
     assert_eq!(
         a.counterexample.as_ref().unwrap().case,
         b.counterexample.as_ref().unwrap().case

@@ -1192,11 +1192,36 @@ fn replay_script(ctx: &Ctx, rule: &Rule, seed: u64, run: &SeqRun, failing: usize
         ));
         for rec in &run.transcript[s.exchanges.clone()] {
             k += 1;
-            let red = redactor.redact_exchange(&rec.exchange);
+            let mut red = redactor.redact_exchange(&rec.exchange);
+            // Reports hide whole Authorization values; the script needs to know *which*
+            // credential went there. Keep the scheme and a registered secret's marker when
+            // that is all the value holds (anything else stays wholly redacted).
+            for ((name, value), (_, original)) in red
+                .request
+                .headers
+                .iter_mut()
+                .zip(&rec.exchange.request.headers)
+            {
+                if name.eq_ignore_ascii_case("authorization") {
+                    let v = redactor.redact(original);
+                    let credential = v.split_once(' ').map_or(v.as_str(), |(_, rest)| rest);
+                    if whole_redaction(credential).is_some() {
+                        *value = v;
+                    }
+                }
+            }
             let mut line = crate::http::curl_line(&red);
+            let shown = format!(
+                "%{{http_code}}  step {}: {}\\n",
+                i + 1,
+                rec.label.replace('%', "%%")
+            );
             line = line.replacen(
                 "curl -sS -i",
-                &format!("curl -sS -D \"$d/{k}.h\" -o \"$d/{k}.b\" -w '%{{http_code}}\\n'"),
+                &format!(
+                    "curl -sS -D \"$d/{k}.h\" -o \"$d/{k}.b\" -w {}",
+                    crate::http::shell_quote(&shown)
+                ),
                 1,
             );
             // Redacted secrets become shell variables.
