@@ -96,3 +96,51 @@ async fn a_discovery_document_that_is_missing_stops_the_run() {
     assert_eq!(err.exit_code(), 3, "{err}");
     assert!(err.to_string().contains("404"), "{err}");
 }
+
+/// The testbed profile without its cookie-session `flows`: a token-only service.
+fn token_only(text: String) -> String {
+    let start = text.find("\nsession:\n").expect("session section");
+    let end = text
+        .find("\n# Access tokens")
+        .expect("token section comment");
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_only_profile_runs_the_token_rules_and_skips_the_session_rules() {
+    let report = run_with(
+        TestbedConfig::default(),
+        &[
+            "cookie.http-only",
+            "session.model",
+            "jwt.alg-none-rejected",
+            "refresh.*",
+            "transport.no-store",
+        ],
+        SEED,
+        token_only,
+        |t| assert!(t.flows.is_none(), "flows removed"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.target.session_cookie, None);
+    for r in &report.results {
+        if r.id.starts_with("cookie.") || r.id.starts_with("session.") {
+            assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+            assert!(
+                r.reason.as_deref().unwrap_or("").contains("session"),
+                "{:?}",
+                r.reason
+            );
+        } else {
+            assert_eq!(
+                r.status,
+                Status::Pass,
+                "{}: {:?} {:?}",
+                r.id,
+                r.reason,
+                r.notes
+            );
+        }
+    }
+}

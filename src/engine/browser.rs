@@ -373,7 +373,7 @@ impl Browser {
         label: &str,
         transcript: &mut Vec<Recorded>,
     ) -> Result<AccessOutcome, StepError> {
-        let req = Browser::build(ctx, &ctx.target.flows.access.request, &self.vars)?;
+        let req = Browser::build(ctx, &session_access(ctx)?.request, &self.vars)?;
         self.requests += 1;
         let ex = match jar {
             Some(j) => Browser::send_with(ctx, req, Some(j)).await?,
@@ -393,9 +393,21 @@ impl Browser {
     }
 }
 
-/// Classifies an answer to the session-protected request.
+/// Classifies an answer to the session-protected request (a token-only profile has none:
+/// nothing is classified as allowed).
 pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
-    classify_with(&ctx.target.flows.access, ex)
+    match ctx.target.session_access() {
+        Some(access) => classify_with(access, ex),
+        None => AccessOutcome::Unexpected,
+    }
+}
+
+/// The session-protected request and its classifiers; an error for a token-only profile
+/// (rules that need it require the `session` capability, so this is a safety net).
+pub fn session_access(ctx: &Ctx) -> Result<&crate::profile::AccessSpec, StepError> {
+    ctx.target
+        .session_access()
+        .ok_or_else(|| StepError::Flow("the profile defines no cookie session (`flows`)".into()))
 }
 
 /// Classifies an answer with a profile's access classifiers.

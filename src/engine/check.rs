@@ -22,12 +22,25 @@ fn fail(rc: &RuleCtx, rule: &Rule, expected: String, observed: String) -> RuleRe
     let mut r = RuleResult::new(rule, Status::Fail).because(observed.clone());
     r.expected = Some(expected);
     r.observed = Some(observed);
-    r.evidence = vec![Evidence::new(
-        "login (preflight): the response that set the session cookie",
-        &rc.baseline.exchange,
-        rc.ctx.client.redactor(),
-    )];
+    r.evidence = rc
+        .baseline
+        .session
+        .iter()
+        .map(|s| {
+            Evidence::new(
+                "login (preflight): the response that set the session cookie",
+                &s.exchange,
+                rc.ctx.client.redactor(),
+            )
+        })
+        .collect();
     r
+}
+
+/// The result for a session check on a token-only profile (the `session` capability is
+/// required, so the scheduler skips these rules first; this is the safety net).
+fn no_session(rule: &Rule) -> RuleResult {
+    RuleResult::new(rule, Status::Skip).because("the profile defines no cookie session (`flows`)")
 }
 
 fn pass(rule: &Rule, note: String) -> RuleResult {
@@ -45,7 +58,10 @@ fn same_site_name(v: SameSiteValue) -> &'static str {
 }
 
 fn cookie(rc: &RuleCtx, rule: &Rule, a: CookieAssertion) -> RuleResult {
-    let raw = &rc.baseline.set_cookie;
+    let Some(sb) = rc.baseline.session.as_ref() else {
+        return no_session(rule);
+    };
+    let raw = &sb.set_cookie;
     let sc = parse_set_cookie(raw);
     let e = sc.effective();
     let name = &sc.name;
@@ -166,7 +182,7 @@ fn cookie(rc: &RuleCtx, rule: &Rule, a: CookieAssertion) -> RuleResult {
                 );
             }
             let mut store = CookieStore::new();
-            match store.set(&sc, &rc.baseline.url, now_unix()) {
+            match store.set(&sc, &sb.url, now_unix()) {
                 Ok(_) => pass(
                     rule,
                     format!("`{name}` meets its prefix's requirements; a browser stores it"),
@@ -280,7 +296,10 @@ fn usernames(rc: &RuleCtx) -> Vec<String> {
 fn opaque(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let names = usernames(rc);
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    match readable_content(&rc.baseline.session_id, &refs) {
+    let Some(sb) = rc.baseline.session.as_ref() else {
+        return no_session(rule);
+    };
+    match readable_content(&sb.session_id, &refs) {
         None => pass(rule, "the session id decodes to nothing readable (tried percent, base64, base64url, hex, JSON, JWT)".into()),
         Some(found) => {
             let mut observed = format!(
@@ -371,7 +390,11 @@ async fn entropy(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         r.evidence = evidence(&rc.ctx, &transcript);
         r
     };
-    r.requests = (n as u64) * rc.ctx.target.flows.login.len() as u64;
+    r.requests = (n as u64)
+        * rc.ctx
+            .target
+            .flow(crate::profile::FlowName::Login)
+            .map_or(0, <[_]>::len) as u64;
     r
 }
 

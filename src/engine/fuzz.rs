@@ -205,7 +205,8 @@ impl Generators {
         let kinds = &MutationKind::ALL;
         let token = baseline.token.as_ref().map(|t| t.token.clone());
         let session = has_session
-            .then(|| baseline.session_id.clone())
+            .then(|| baseline.session.as_ref().map(|s| s.session_id.clone()))
+            .flatten()
             .filter(|s| !s.is_empty());
         Generators {
             runner: TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &s)),
@@ -359,7 +360,7 @@ fn request_for(
             j.insert(ctx.session_cookie.clone(), v.clone());
             let req = Browser::build(
                 ctx,
-                &ctx.target.flows.access.request,
+                &ctx.target.session_access()?.request,
                 &crate::profile::Vars::new(),
             )
             .ok()?;
@@ -374,7 +375,7 @@ fn request_for(
             let real = jar.get(&ctx.session_cookie)?.clone();
             let req = Browser::build(
                 ctx,
-                &ctx.target.flows.access.request,
+                &ctx.target.session_access()?.request,
                 &crate::profile::Vars::new(),
             )
             .ok()?;
@@ -401,15 +402,18 @@ pub async fn fuzz(
     // A browser with alice's session for the cookie cases, and her login variables.
     let mut b = Browser::new("fuzz");
     let mut t = Vec::new();
-    b.login(&ctx, "alice", &mut t)
-        .await
-        .map_err(RunError::from)?;
+    let has_session = baseline.session.is_some();
+    if has_session {
+        b.login(&ctx, "alice", &mut t)
+            .await
+            .map_err(RunError::from)?;
+    }
     if target.token.is_some() {
         b.token_login(&ctx, "alice", &mut t)
             .await
             .map_err(RunError::from)?;
     }
-    let mut gens = Generators::new(options.seed, &baseline, true);
+    let mut gens = Generators::new(options.seed, &baseline, has_session);
     let deadline = started + options.duration;
     let mut cases = 0u64;
     let mut per_generator: BTreeMap<&'static str, u64> = BTreeMap::new();

@@ -192,6 +192,17 @@ pub fn seed_for(seed: u64, rule_id: &str) -> u64 {
 /// What the preflight login produced; check-kind rules read it instead of logging in again.
 #[derive(Debug, Clone)]
 pub struct Baseline {
+    /// The cookie-session login (None for a token-only profile).
+    pub session: Option<SessionBaseline>,
+    /// The whole preflight transcript.
+    pub transcript: Vec<Recorded>,
+    /// The access token of the token preflight, when the profile has a `token` section.
+    pub token: Option<TokenBaseline>,
+}
+
+/// What the cookie-session login of the preflight produced.
+#[derive(Debug, Clone)]
+pub struct SessionBaseline {
     /// The login exchange that set the session cookie.
     pub exchange: Exchange,
     /// That Set-Cookie header.
@@ -200,10 +211,6 @@ pub struct Baseline {
     pub url: url::Url,
     /// The session id.
     pub session_id: String,
-    /// The whole preflight transcript.
-    pub transcript: Vec<Recorded>,
-    /// The access token of the token preflight, when the profile has a `token` section.
-    pub token: Option<TokenBaseline>,
 }
 
 /// Everything a rule needs.
@@ -297,75 +304,10 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
         secret_seq: Default::default(),
     };
     let mut transcript = Vec::new();
-    let mut b = Browser::new("preflight");
-    let alice = target
-        .users
-        .get("alice")
-        .cloned()
-        .ok_or_else(|| RunError::LoginFailed("the profile defines no user `alice`".into()))?;
-    match b
-        .run_flow(&ctx, FlowName::Login, Some(&alice), &mut transcript)
-        .await
-    {
-        Ok(_) => {}
-        Err(StepError::Http(e)) => return Err(RunError::Unreachable(e)),
-        Err(StepError::Flow(m)) => {
-            return Err(RunError::LoginFailed(format!("login as alice failed: {m}")));
-        }
-    }
-    let name = match &target.session_cookie {
-        Some(name) => {
-            if !b.jar.contains_key(name) {
-                return Err(RunError::LoginFailed(format!(
-                    "login as alice left no `{name}` cookie (cookies held: {})",
-                    if b.jar.is_empty() {
-                        "none".to_string()
-                    } else {
-                        b.jar.keys().cloned().collect::<Vec<_>>().join(", ")
-                    }
-                )));
-            }
-            name.clone()
-        }
-        None => detect_session_cookie(&ctx, &mut b, &mut transcript).await?,
+    let session = match target.session_access() {
+        Some(access) => Some(session_preflight(&mut ctx, access, &mut transcript).await?),
+        None => None,
     };
-    ctx.session_cookie = name.clone();
-    let outcome = b
-        .access(&ctx, None, "access (preflight)", &mut transcript)
-        .await
-        .map_err(RunError::from)?;
-    if outcome != AccessOutcome::Allowed {
-        let status = transcript
-            .last()
-            .map(|r| r.exchange.response.status)
-            .unwrap_or(0);
-        return Err(RunError::LoginFailed(format!(
-            "after logging in as alice the protected request answered {status} ({}), not the profile's `allowed` ({:?})",
-            outcome.as_str(),
-            target.flows.access.allowed
-        )));
-    }
-    let (url, set_cookie, exchange) = transcript
-        .iter()
-        .rev()
-        .find_map(|r| {
-            r.exchange
-                .response
-                .set_cookies()
-                .filter(|raw| crate::cookie::parse_set_cookie(raw).name == name)
-                .last()
-                .map(|raw| {
-                    (
-                        r.exchange.request.url.clone(),
-                        raw.to_string(),
-                        r.exchange.clone(),
-                    )
-                })
-        })
-        .ok_or_else(|| {
-            RunError::LoginFailed(format!("no Set-Cookie for `{name}` was seen during login"))
-        })?;
-    let session_id = b.jar.get(&name).cloned().unwrap_or_default();
     let token = if target.token.is_some() {
         let mut tb = Browser::new("preflight (token)");
         let before = transcript.len();
@@ -403,14 +345,96 @@ async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline
     Ok((
         ctx,
         Baseline {
-            exchange,
-            set_cookie,
-            url,
-            session_id,
+            session,
             transcript,
             token,
         },
     ))
+}
+
+/// Logs alice in through the cookie-session flows, finds the session cookie and shows the
+/// protected request is allowed.
+async fn session_preflight(
+    ctx: &mut Ctx,
+    access: &crate::profile::AccessSpec,
+    transcript: &mut Vec<Recorded>,
+) -> Result<SessionBaseline, RunError> {
+    let target = ctx.target.clone();
+    let mut b = Browser::new("preflight");
+    let alice = target
+        .users
+        .get("alice")
+        .cloned()
+        .ok_or_else(|| RunError::LoginFailed("the profile defines no user `alice`".into()))?;
+    match b
+        .run_flow(ctx, FlowName::Login, Some(&alice), transcript)
+        .await
+    {
+        Ok(_) => {}
+        Err(StepError::Http(e)) => return Err(RunError::Unreachable(e)),
+        Err(StepError::Flow(m)) => {
+            return Err(RunError::LoginFailed(format!("login as alice failed: {m}")));
+        }
+    }
+    let name = match &target.session_cookie {
+        Some(name) => {
+            if !b.jar.contains_key(name) {
+                return Err(RunError::LoginFailed(format!(
+                    "login as alice left no `{name}` cookie (cookies held: {})",
+                    if b.jar.is_empty() {
+                        "none".to_string()
+                    } else {
+                        b.jar.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                )));
+            }
+            name.clone()
+        }
+        None => detect_session_cookie(ctx, &mut b, transcript).await?,
+    };
+    ctx.session_cookie = name.clone();
+    let outcome = b
+        .access(ctx, None, "access (preflight)", transcript)
+        .await
+        .map_err(RunError::from)?;
+    if outcome != AccessOutcome::Allowed {
+        let status = transcript
+            .last()
+            .map(|r| r.exchange.response.status)
+            .unwrap_or(0);
+        return Err(RunError::LoginFailed(format!(
+            "after logging in as alice the protected request answered {status} ({}), not the profile's `allowed` ({:?})",
+            outcome.as_str(),
+            access.allowed
+        )));
+    }
+    let (url, set_cookie, exchange) = transcript
+        .iter()
+        .rev()
+        .find_map(|r| {
+            r.exchange
+                .response
+                .set_cookies()
+                .filter(|raw| crate::cookie::parse_set_cookie(raw).name == name)
+                .last()
+                .map(|raw| {
+                    (
+                        r.exchange.request.url.clone(),
+                        raw.to_string(),
+                        r.exchange.clone(),
+                    )
+                })
+        })
+        .ok_or_else(|| {
+            RunError::LoginFailed(format!("no Set-Cookie for `{name}` was seen during login"))
+        })?;
+    let session_id = b.jar.get(&name).cloned().unwrap_or_default();
+    Ok(SessionBaseline {
+        exchange,
+        set_cookie,
+        url,
+        session_id,
+    })
 }
 
 /// Finds the cookie whose absence turns an allowed request into a denied one.
@@ -490,7 +514,10 @@ pub async fn run(
     let info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
-        session_cookie: Some(ctx.session_cookie.clone()),
+        session_cookie: baseline
+            .session
+            .as_ref()
+            .map(|_| ctx.session_cookie.clone()),
     };
     events(&Event::Started {
         target: info.clone(),

@@ -43,8 +43,14 @@ async fn probe(
         Subject::Session => {
             let mut jar = base.clone();
             jar.insert(ctx.session_cookie.clone(), value.to_string());
-            let req =
-                Browser::build(ctx, &ctx.target.flows.access.request, vars).map_err(invalid)?;
+            let req = Browser::build(
+                ctx,
+                &super::browser::session_access(ctx)
+                    .map_err(invalid)?
+                    .request,
+                vars,
+            )
+            .map_err(invalid)?;
             let ex = Browser::send_with(ctx, req, Some(&jar)).await?;
             Ok((classify(ctx, &ex), ex))
         }

@@ -136,7 +136,7 @@ async fn run_step(
     let cookie = ctx.session_cookie.clone();
     match step {
         Step::Anonymous(c) => {
-            if ctx.target.flows.anonymous.is_none() {
+            if ctx.target.flow(FlowName::Anonymous).is_none() {
                 st.notes.push(format!("step {n}: the profile defines no anonymous flow; `{c}` starts without a pre-login session"));
                 return Ok(None);
             }
@@ -183,7 +183,13 @@ async fn run_step(
         }
         Step::Plant(p) => {
             let value = match &p.value {
-                PlantValue::Random => random_like(&rc.baseline.session_id, &mut st.rng),
+                PlantValue::Random => random_like(
+                    rc.baseline
+                        .session
+                        .as_ref()
+                        .map_or("", |s| s.session_id.as_str()),
+                    &mut st.rng,
+                ),
                 PlantValue::Snapshot(name) => {
                     match st.snapshots.get(name).and_then(|j| j.get(&cookie)) {
                         Some(v) => v.clone(),
@@ -258,7 +264,11 @@ async fn run_step(
                         } else {
                             name.clone()
                         };
-                        let mut req = Browser::build(ctx, &ctx.target.flows.access.request, &vars)?;
+                        let mut req = Browser::build(
+                            ctx,
+                            &super::browser::session_access(ctx)?.request,
+                            &vars,
+                        )?;
                         let label = match &a.via {
                             Via::Query(_) => {
                                 req.url.query_pairs_mut().append_pair(&param, &id);

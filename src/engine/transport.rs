@@ -112,10 +112,15 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, a: TransportAssertion) -> Rul
 
 async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let ctx = &rc.ctx;
-    let mut checked: Vec<Recorded> = vec![Recorded {
-        label: "the login response that set the session cookie".into(),
-        exchange: rc.baseline.exchange.clone(),
-    }];
+    let mut checked: Vec<Recorded> = rc
+        .baseline
+        .session
+        .iter()
+        .map(|s| Recorded {
+            label: "the login response that set the session cookie".into(),
+            exchange: s.exchange.clone(),
+        })
+        .collect();
     if let Some(t) = &rc.baseline.token {
         checked.push(Recorded {
             label: "the token response".into(),
@@ -147,6 +152,11 @@ async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
             }
             Err(e) => return step_error(ctx, rule, e, &t),
         }
+    }
+    if checked.is_empty() {
+        return RuleResult::new(rule, Status::Skip).because(
+            "the profile yields no credential response (no session login, no token grant)",
+        );
     }
     let bad: Vec<&Recorded> = checked
         .iter()
@@ -266,7 +276,9 @@ async fn cors(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     }
     let mut found = Vec::new();
     for origin in [EVIL_ORIGIN, "null"] {
-        let req = match Browser::build(ctx, &ctx.target.flows.access.request, &b.vars) {
+        let req = match super::browser::session_access(ctx)
+            .and_then(|a| Browser::build(ctx, &a.request, &b.vars))
+        {
             Ok(r) => r.header("Origin", origin),
             Err(e) => return step_error(ctx, rule, e, &transcript),
         };
@@ -404,7 +416,12 @@ fn token_in_body(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let mut bad: Vec<Recorded> = Vec::new();
     let mut what = Vec::new();
     for r in &rc.baseline.transcript {
-        if r.label.starts_with("login") && body_contains(&r.exchange, &rc.baseline.session_id) {
+        let session_id = rc
+            .baseline
+            .session
+            .as_ref()
+            .map_or("", |s| s.session_id.as_str());
+        if r.label.starts_with("login") && body_contains(&r.exchange, session_id) {
             what.push(format!("{} returns the session id in its body", r.label));
             bad.push(r.clone());
         }

@@ -63,8 +63,11 @@ pub struct ProfileFile {
     /// Session cookie settings.
     #[serde(default)]
     pub session: SessionSpec,
-    /// The flows.
-    pub flows: Flows,
+    /// The cookie-session flows (login, logout, ..., the protected request). Optional when a
+    /// `token` section is given: a token-only service (an OAuth server, a bearer API) has no
+    /// cookie session, and the session rules are skipped with the reason.
+    #[serde(default)]
+    pub flows: Option<Flows>,
     /// Access tokens (JWTs): how to obtain one and where it is accepted.
     #[serde(default)]
     pub token: Option<TokenSpec>,
@@ -535,8 +538,8 @@ pub struct Target {
     pub users: BTreeMap<String, User>,
     /// Configured session cookie name (None: auto-detect).
     pub session_cookie: Option<String>,
-    /// The flows.
-    pub flows: Flows,
+    /// The cookie-session flows (None: a token-only service).
+    pub flows: Option<Flows>,
     /// The token section.
     pub token: Option<TokenSpec>,
     /// Resolved signing keys of the token section.
@@ -600,15 +603,18 @@ impl Target {
     /// What this profile provides (with `token.oauth`: call after [`Target::resolve_oauth`],
     /// which derives the refresh and revocation flows).
     pub fn capabilities(&self) -> BTreeSet<Capability> {
-        let mut c = BTreeSet::from([Capability::Session]);
-        if self.flows.logout.is_some() {
-            c.insert(Capability::Logout);
-        }
-        if self.flows.logout_everywhere.is_some() {
-            c.insert(Capability::LogoutEverywhere);
-        }
-        if self.flows.anonymous.is_some() {
-            c.insert(Capability::AnonymousSession);
+        let mut c = BTreeSet::new();
+        if let Some(flows) = &self.flows {
+            c.insert(Capability::Session);
+            if flows.logout.is_some() {
+                c.insert(Capability::Logout);
+            }
+            if flows.logout_everywhere.is_some() {
+                c.insert(Capability::LogoutEverywhere);
+            }
+            if flows.anonymous.is_some() {
+                c.insert(Capability::AnonymousSession);
+            }
         }
         if self.users.contains_key("bob") {
             c.insert(Capability::SecondUser);
@@ -645,8 +651,13 @@ impl Target {
             FlowName::TokenLogin => token.map(|t| t.login.as_slice()).filter(|s| !s.is_empty()),
             FlowName::TokenRefresh => token?.refresh.as_deref(),
             FlowName::TokenLogout => token?.logout.as_deref(),
-            other => self.flows.get(other),
+            other => self.flows.as_ref()?.get(other),
         }
+    }
+
+    /// The session-protected request and its classifiers (None: a token-only profile).
+    pub fn session_access(&self) -> Option<&AccessSpec> {
+        self.flows.as_ref().map(|f| &f.access)
     }
 
     /// The URL of `token.oauth.discovery`, when the profile names one: the engine fetches it
@@ -693,7 +704,7 @@ impl Target {
         if t.jwks_url.is_none() {
             t.jwks_url = ep.jwks;
         }
-        self.extractors = parse_extractors(&self.flows, self.token.as_ref());
+        self.extractors = parse_extractors(self.flows.as_ref(), self.token.as_ref());
         Ok(())
     }
 
@@ -725,7 +736,7 @@ fn flow_key(flow: FlowName) -> u8 {
 /// The extractors of every step of every flow, parsed (invalid ones were reported by the
 /// static check and are left out).
 fn parse_extractors(
-    flows: &Flows,
+    flows: Option<&Flows>,
     token: Option<&TokenSpec>,
 ) -> BTreeMap<(u8, usize), Vec<(String, Extractor)>> {
     let mut extractors = BTreeMap::new();
@@ -742,7 +753,7 @@ fn parse_extractors(
             FlowName::TokenLogin => token.map(|t| t.login.as_slice()),
             FlowName::TokenRefresh => token.and_then(|t| t.refresh.as_deref()),
             FlowName::TokenLogout => token.and_then(|t| t.logout.as_deref()),
-            other => flows.get(other),
+            other => flows.and_then(|f| f.get(other)),
         };
         for (i, step) in steps.unwrap_or(&[]).iter().enumerate() {
             let list = step
@@ -908,83 +919,20 @@ impl Profile {
                 format!("`{name}` is not a valid cookie name"),
             ));
         }
-        // Templates and extractors, flow by flow.
-        let mut login_vars: BTreeSet<String> = BTreeSet::new();
-        for (flow, steps) in [
-            (FlowName::Login, Some(&s.flows.login)),
-            (FlowName::Anonymous, s.flows.anonymous.as_ref()),
-            (FlowName::Logout, s.flows.logout.as_ref()),
-            (
-                FlowName::LogoutEverywhere,
-                s.flows.logout_everywhere.as_ref(),
-            ),
-        ] {
-            let Some(steps) = steps else { continue };
-            if steps.is_empty() {
-                out.push(Diagnostic::new(
+        if s.flows.is_none() && s.token.is_none() {
+            out.push(
+                Diagnostic::new(
                     &self.file,
                     0,
                     0,
-                    format!("flows.{flow}"),
-                    "a flow needs at least one request",
-                ));
-            }
-            let mut vars: BTreeSet<String> = match flow {
-                FlowName::Login => ["user.username", "user.password"].map(String::from).into(),
-                FlowName::Anonymous => BTreeSet::new(),
-                _ => login_vars.clone(),
-            };
-            for (i, step) in steps.iter().enumerate() {
-                let path = format!("flows.{flow}[{i}]");
-                self.check_request(
-                    &step.value.request,
-                    &vars,
-                    &step.referenced,
-                    &path,
-                    &mut out,
-                );
-                for (var, ex) in &step.value.extract {
-                    if let Err(msg) = Extractor::parse(ex) {
-                        out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
-                    }
-                    vars.insert(var.clone());
-                    if flow == FlowName::Login {
-                        login_vars.insert(var.clone());
-                    }
-                }
-            }
+                    "flows",
+                    "the profile has neither `flows` (a cookie session) nor `token` (access tokens)",
+                )
+                .with_hint("describe at least one way to log in: `flows: {login: ..., access: ...}` or a `token` section"),
+            );
         }
-        let access_vars = login_vars;
-        let loc = &s.base_url.referenced;
-        self.check_request(
-            &s.flows.access.request,
-            &access_vars,
-            loc,
-            "flows.access.request",
-            &mut out,
-        );
-        if s.flows
-            .access
-            .denied
-            .as_ref()
-            .is_some_and(|d| d.status.is_empty())
-        {
-            out.push(Diagnostic::new(
-                &self.file,
-                0,
-                0,
-                "flows.access.denied.status",
-                "list at least one status",
-            ));
-        }
-        if s.flows.access.allowed.status.is_empty() {
-            out.push(Diagnostic::new(
-                &self.file,
-                0,
-                0,
-                "flows.access.allowed.status",
-                "list at least one status",
-            ));
+        if let Some(flows) = &s.flows {
+            self.check_flows(flows, &mut out);
         }
         if let Some(t) = &s.token {
             self.check_token(t, url.as_ref(), &mut out);
@@ -1010,6 +958,79 @@ impl Profile {
             ));
         }
         out
+    }
+
+    /// Templates, extractors and classifiers of the cookie-session flows.
+    fn check_flows(&self, flows: &Flows, out: &mut Diagnostics) {
+        let s = &self.spec;
+        let mut login_vars: BTreeSet<String> = BTreeSet::new();
+        for (flow, steps) in [
+            (FlowName::Login, Some(&flows.login)),
+            (FlowName::Anonymous, flows.anonymous.as_ref()),
+            (FlowName::Logout, flows.logout.as_ref()),
+            (FlowName::LogoutEverywhere, flows.logout_everywhere.as_ref()),
+        ] {
+            let Some(steps) = steps else { continue };
+            if steps.is_empty() {
+                out.push(Diagnostic::new(
+                    &self.file,
+                    0,
+                    0,
+                    format!("flows.{flow}"),
+                    "a flow needs at least one request",
+                ));
+            }
+            let mut vars: BTreeSet<String> = match flow {
+                FlowName::Login => ["user.username", "user.password"].map(String::from).into(),
+                FlowName::Anonymous => BTreeSet::new(),
+                _ => login_vars.clone(),
+            };
+            for (i, step) in steps.iter().enumerate() {
+                let path = format!("flows.{flow}[{i}]");
+                self.check_request(&step.value.request, &vars, &step.referenced, &path, out);
+                for (var, ex) in &step.value.extract {
+                    if let Err(msg) = Extractor::parse(ex) {
+                        out.push(self.d(&step.referenced, format!("{path}.extract.{var}"), msg));
+                    }
+                    vars.insert(var.clone());
+                    if flow == FlowName::Login {
+                        login_vars.insert(var.clone());
+                    }
+                }
+            }
+        }
+        let access_vars = login_vars;
+        let loc = &s.base_url.referenced;
+        self.check_request(
+            &flows.access.request,
+            &access_vars,
+            loc,
+            "flows.access.request",
+            out,
+        );
+        if flows
+            .access
+            .denied
+            .as_ref()
+            .is_some_and(|d| d.status.is_empty())
+        {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "flows.access.denied.status",
+                "list at least one status",
+            ));
+        }
+        if flows.access.allowed.status.is_empty() {
+            out.push(Diagnostic::new(
+                &self.file,
+                0,
+                0,
+                "flows.access.allowed.status",
+                "list at least one status",
+            ));
+        }
     }
 
     fn check_token(&self, t: &TokenSpec, url: Option<&Url>, out: &mut Diagnostics) {
@@ -1507,7 +1528,7 @@ impl Profile {
             }
             token_vars = oauth::client_vars(&client.value, client_secret.as_deref());
         }
-        let extractors = parse_extractors(&s.flows, s.token.as_ref());
+        let extractors = parse_extractors(s.flows.as_ref(), s.token.as_ref());
         if !out.is_empty() {
             return Err(out);
         }

@@ -788,3 +788,27 @@ fn generated_profile_schema_accepts_the_fixtures_and_refuses_unknown_oauth_keys(
     let bad = replace(OAUTH, "scope: openid profile", "scopes: openid");
     assert!(!validator.is_valid(&json(&bad)));
 }
+
+#[test]
+fn flows_are_optional_for_a_token_only_profile_but_one_login_is_required() {
+    let start = OAUTH.find("flows:\n").unwrap();
+    let end = OAUTH.find("token:\n").unwrap();
+    let token_only = format!("{}{}", &OAUTH[..start], &OAUTH[end..]);
+    let p = parse(&token_only);
+    assert!(p.spec.flows.is_none());
+    let target = p.resolve().unwrap_or_else(|d| panic!("{d}"));
+    let caps = target.capabilities();
+    assert!(!caps.contains(&Capability::Session), "{caps:?}");
+    assert!(caps.contains(&Capability::Jwt));
+    assert!(target.session_access().is_none());
+    assert!(target.flow(FlowName::Login).is_none());
+    // Neither a session nor a token: nothing to log in with.
+    let t = token_only.find("token:\n").unwrap();
+    let neither = &token_only[..t];
+    let d = diags(neither);
+    assert!(
+        d.0.iter()
+            .any(|x| x.path == "flows" && x.message.contains("neither")),
+        "{d}"
+    );
+}

@@ -383,7 +383,13 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
         report.seed,
         report.requests,
         report.duration_ms as f64 / 1000.0,
-        escape(report.target.session_cookie.as_deref().unwrap_or("?")),
+        escape(
+            report
+                .target
+                .session_cookie
+                .as_deref()
+                .unwrap_or("none (token only)")
+        ),
         escape(report.tool.version),
     );
     out.push_str("\n<section class=\"summary\" aria-label=\"summary\"><ul class=\"counts\">");

@@ -219,11 +219,14 @@ pub fn human(report: &Report, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "authprobe {} — {} ({}), session cookie `{}`, seed {}",
+        "authprobe {} — {} ({}), {}, seed {}",
         report.tool.version,
         sanitize(&report.target.name),
         report.target.base_url,
-        report.target.session_cookie.as_deref().unwrap_or("?"),
+        match report.target.session_cookie.as_deref() {
+            Some(c) => format!("session cookie `{c}`"),
+            None => "no cookie session (token only)".to_string(),
+        },
         report.seed
     );
     let _ = writeln!(out);

@@ -219,7 +219,16 @@ pub fn validate_rule(rule: &Rule, path: &str) -> Diagnostics {
         );
     }
     let requires: BTreeSet<Capability> = rule.requires.iter().copied().collect();
-    if !requires.contains(&Capability::Session) && !requires.contains(&Capability::Jwt) {
+    // `no_store` checks whichever credential responses the profile yields (a session login,
+    // a token grant, a refresh), so it needs neither capability in particular.
+    let any_login = matches!(
+        rule.check,
+        Some(super::Check::Transport(super::TransportAssertion::NoStore))
+    );
+    if !any_login
+        && !requires.contains(&Capability::Session)
+        && !requires.contains(&Capability::Jwt)
+    {
         err(
             "requires",
             "every rule needs the `session` or the `jwt` capability".into(),
