@@ -541,7 +541,17 @@ fn manual_model(m: &crate::spec::Model) -> String {
         ),
     };
     if script.is_empty() {
-        return "# random sequences of the operations below are compared with the reference model;\n# a failure prints the shortest disagreeing sequence as numbered steps and a curl script\n# (`counterexample.replay_script` in the JSON report) that replays it".into();
+        let ops = match m {
+            Model::Session(_) => {
+                "log in (up to three browsers, alice and bob), send the protected request, log out, log out everywhere, replay a session cookie a browser held before"
+            }
+            Model::Refresh(_) => {
+                "token login, access with a current or older access token, refresh with the current token, reuse an older refresh token, two simultaneous refreshes, token logout, RFC 7009 revocation (refresh or access token, right/wrong/no hint, unknown token)"
+            }
+        };
+        return format!(
+            "# random sequences of these operations are compared with the reference model:\n#   {ops}\n# a failure prints the shortest disagreeing sequence as numbered steps and a curl script\n# (`counterexample.replay_script` in the JSON report) that replays it"
+        );
     }
     let mut t = String::new();
     for (i, s) in setup.iter().chain(&script).enumerate() {
