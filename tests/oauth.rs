@@ -144,3 +144,34 @@ async fn a_token_only_profile_runs_the_token_rules_and_skips_the_session_rules()
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_rules_skip_when_the_login_returns_no_refresh_token() {
+    // The refresh flow exists, but the extractor looks for a field the service never sends.
+    let report = run_with(
+        TestbedConfig::default(),
+        &["refresh.rotated", "refresh.model"],
+        SEED,
+        |t| {
+            with_client(
+                t,
+                "  from: access_token\n",
+                "  from: access_token\n  refresh_from: rt\n  refresh:\n    - request: {method: POST, path: /oauth/token, headers: {Authorization: \"Basic {{client.basic}}\"}, form: {grant_type: refresh_token, refresh_token: \"{{rt}}\"}}\n      extract: {access_token: \"json:/access_token\", rt: \"?json:/no_such_field\"}\n  login:\n    - request: {method: POST, path: /oauth/token, headers: {Authorization: \"Basic {{client.basic}}\"}, form: {grant_type: password, username: \"{{user.username}}\", password: \"{{user.password}}\"}}\n      extract: {access_token: \"json:/access_token\", rt: \"?json:/no_such_field\"}\n",
+            )
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
+    for r in &report.results {
+        assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+        assert!(
+            r.reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("no refresh token"),
+            "{:?}",
+            r.reason
+        );
+    }
+}

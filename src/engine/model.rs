@@ -816,6 +816,14 @@ fn refresh_strategy(env: &RefreshEnv) -> BoxedStrategy<RefreshOp> {
 // ---------------------------------------------------------------------------------------------
 // The driver
 
+/// How [`drive`] runs a rule's sequences.
+struct Driving {
+    /// Random sequences run side by side (1: one after the other).
+    parallel: usize,
+    /// The semantics in words, for the result's notes.
+    note: String,
+}
+
 /// Runs random sequences or the script, shrinks a disagreement and builds the result.
 async fn drive<Op, F, Fut>(
     rc: &RuleCtx,
@@ -824,7 +832,7 @@ async fn drive<Op, F, Fut>(
     strategy: impl FnOnce() -> BoxedStrategy<Op>,
     mut simulator: impl FnMut() -> Box<dyn FnMut(&Op) -> bool>,
     exec: F,
-    semantics_note: String,
+    how: Driving,
 ) -> RuleResult
 where
     Op: Clone + std::fmt::Debug + SimplerOp,
@@ -832,6 +840,10 @@ where
     Fut: std::future::Future<Output = SeqRun>,
 {
     let ctx = &rc.ctx;
+    let Driving {
+        parallel,
+        note: semantics_note,
+    } = how;
     let started = Instant::now();
     let mut requests = 0u64;
     let mut executed = 0usize;
@@ -896,22 +908,31 @@ where
             TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
         let strategy = strategy();
         let max = run_def.max_steps as usize;
-        for i in 0..sequences {
-            let ops = match generate(&mut runner, &strategy, max, simulator()) {
-                Ok(ops) => ops,
+        // Every sequence is generated first (the same RNG order whatever the parallelism),
+        // then run in windows of `parallel`; the lowest-numbered disagreement of the first
+        // window that has one is the one reported, as a sequential run would find it.
+        let mut all: Vec<Vec<Op>> = Vec::with_capacity(sequences as usize);
+        for _ in 0..sequences {
+            match generate(&mut runner, &strategy, max, simulator()) {
+                Ok(ops) => all.push(ops),
                 Err(reason) => {
                     return RuleResult::new(rule, Status::Error)
                         .because(format!("could not generate sequences: {reason}"));
                 }
-            };
-            let run = exec(ops.clone(), 0).await;
-            absorb(&run, &mut requests);
-            if let Some(r) = stopped(ctx, rule, &run, requests) {
-                return r;
             }
-            if run.disagrees() {
-                failure = Some((i + 1, ops, run));
-                break;
+        }
+        'windows: for (w, window) in all.chunks(parallel.max(1)).enumerate() {
+            let runs = join_all(window.iter().map(|ops| exec(ops.clone(), 0)).collect()).await;
+            for (j, run) in runs.into_iter().enumerate() {
+                absorb(&run, &mut requests);
+                if let Some(r) = stopped(ctx, rule, &run, requests) {
+                    return r;
+                }
+                if run.disagrees() {
+                    let index = w * parallel.max(1) + j;
+                    failure = Some((index as u32 + 1, window[j].clone(), run));
+                    break 'windows;
+                }
             }
         }
     }
@@ -1118,6 +1139,30 @@ fn generate<Op: std::fmt::Debug>(
         }
     }
     Ok(ops)
+}
+
+/// Polls every future concurrently on the current task and returns their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// A result when a sequence stopped without a verdict (request failure, unclassified answer).
@@ -1388,7 +1433,11 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
                     let env = &env;
                     async move { run_session(ctx, env, &ops, setup).await }
                 },
-                note,
+                Driving {
+                    // Sequences share the users' sessions (logout everywhere ends them all).
+                    parallel: 1,
+                    note,
+                },
             )
             .await
         }
@@ -1404,6 +1453,22 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
                 return RuleResult::new(rule, Status::Skip)
                     .because("the profile has no token section");
             };
+            // Control: the token login must yield a refresh token, or there is nothing to test.
+            let mut control = Vec::new();
+            let mut b = Browser::new("control");
+            match b.token_login(ctx, "alice", &mut control).await {
+                Ok(_) if b.vars.contains_key(&t.refresh_from) => {}
+                Ok(_) => {
+                    let mut r = RuleResult::new(rule, Status::Skip).because(format!(
+                        "the token login returned no refresh token (`{}`), so refresh semantics cannot be tested",
+                        t.refresh_from
+                    ));
+                    r.evidence = evidence(ctx, &control);
+                    r.requests = control.len() as u64;
+                    return r;
+                }
+                Err(e) => return super::step_error(ctx, rule, e, &control),
+            }
             let env = RefreshEnv {
                 semantics,
                 has_logout: caps.contains(&Capability::TokenLogout),
@@ -1446,7 +1511,11 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
                     let env = &env;
                     async move { run_refresh(ctx, env, &ops, setup).await }
                 },
-                note,
+                Driving {
+                    // Families are independent: sequences run side by side.
+                    parallel: rc.case_concurrency.clamp(1, 8),
+                    note,
+                },
             )
             .await
         }
