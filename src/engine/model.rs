@@ -844,7 +844,6 @@ where
         parallel,
         note: semantics_note,
     } = how;
-    let started = Instant::now();
     let mut requests = 0u64;
     let mut executed = 0usize;
     let mut skipped = 0usize;
@@ -1101,7 +1100,6 @@ where
     }
     r.notes.extend(windows);
     r.requests = requests;
-    let _ = started;
     r
 }
 
