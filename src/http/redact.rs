@@ -19,14 +19,27 @@ const MIN_SECRET_CHARS: usize = 4;
 /// always redacted by structure, registered or not.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// (secret, label), longest secret first.
-    secrets: Arc<RwLock<Vec<(String, String)>>>,
+    secrets: Arc<RwLock<Secrets>>,
+}
+
+/// Registered secrets, indexed by their first four bytes so a redaction pass looks only at
+/// the secrets that can start at each position (a run registers thousands: every session id
+/// and token it sees).
+#[derive(Default)]
+struct Secrets {
+    /// First four bytes → (secret, label), longest secret first.
+    by_prefix: std::collections::HashMap<[u8; 4], Vec<(String, String)>>,
+    count: usize,
+}
+
+fn prefix(bytes: &[u8]) -> Option<[u8; 4]> {
+    bytes.get(..4).and_then(|p| p.try_into().ok())
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        let n = self.secrets.read().map(|s| s.len()).unwrap_or(0);
+        let n = self.secrets.read().map(|s| s.count).unwrap_or(0);
         f.debug_struct("Redactor").field("secrets", &n).finish()
     }
 }
@@ -47,16 +60,23 @@ impl Redactor {
             .and_then(|j| j.strip_suffix('"'))
             .unwrap_or(secret)
             .to_owned();
-        let mut list = match self.secrets.write() {
+        let mut secrets = match self.secrets.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
         for variant in [secret.to_owned(), form, percent, json] {
-            if !list.iter().any(|(s, _)| *s == variant) {
-                list.push((variant, label.to_owned()));
+            // At least four characters, so at least four bytes.
+            let Some(key) = prefix(variant.as_bytes()) else {
+                continue;
+            };
+            let bucket = secrets.by_prefix.entry(key).or_default();
+            if bucket.iter().any(|(s, _)| *s == variant) {
+                continue;
             }
+            let at = bucket.partition_point(|(s, _)| s.len() >= variant.len());
+            bucket.insert(at, (variant, label.to_owned()));
+            secrets.count += 1;
         }
-        list.sort_by_key(|entry| std::cmp::Reverse(entry.0.len()));
     }
 
     /// Replaces every occurrence of every registered secret in `text`.
@@ -70,22 +90,18 @@ impl Redactor {
     /// Replaces every occurrence of every registered secret in `bytes`, in one left-to-right
     /// pass; where secrets overlap at a position, the longest wins.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let list = match self.secrets.read() {
+        let secrets = match self.secrets.read() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if list.is_empty() {
+        if secrets.count == 0 {
             return bytes.to_vec();
-        }
-        let mut first = [false; 256];
-        for (s, _) in list.iter() {
-            first[usize::from(s.as_bytes()[0])] = true;
         }
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
         'outer: while i < bytes.len() {
-            if first[usize::from(bytes[i])] {
-                for (secret, label) in list.iter() {
+            if let Some(bucket) = prefix(&bytes[i..]).and_then(|k| secrets.by_prefix.get(&k)) {
+                for (secret, label) in bucket {
                     if bytes[i..].starts_with(secret.as_bytes()) {
                         out.extend_from_slice(placeholder(label).as_bytes());
                         i += secret.len();

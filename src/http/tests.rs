@@ -448,3 +448,19 @@ fn error_display_is_one_lowercase_line_with_the_url() {
         "request to http://h/x timed out: operation timed out"
     );
 }
+
+#[test]
+fn thousands_of_secrets_sharing_prefixes_redact_exactly() {
+    // A run registers every session id and token it sees; many share a prefix (`eyJh...`).
+    let redactor = Redactor::default();
+    for i in 0..3000 {
+        redactor.register(&format!("eyJhbGci{i:05}"), &format!("token#{i}"));
+    }
+    redactor.register("eyJhbGci00042-longer", "longer");
+    redactor.register("eyJhbGci00042", "again"); // a second label for a known secret is ignored
+    assert_eq!(
+        redactor.redact("a eyJhbGci00042 b eyJhbGci00042-longer c eyJhbGci02999d eyJhbGciXYZ"),
+        "a <redacted:token#42> b <redacted:longer> c <redacted:token#2999>d eyJhbGciXYZ"
+    );
+    assert!(format!("{redactor:?}").contains("secrets: 3001"));
+}
