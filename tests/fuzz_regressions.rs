@@ -75,6 +75,19 @@ fn profile_load_every_diagnostic_has_a_line() {
     assert!(diags.0.iter().all(|d| d.line > 0), "{diags}");
 }
 
+/// profile_load: "neither `flows` nor `token`" pointed at the absent key `flows` with line 0;
+/// it is about the file as a whole (empty key path).
+#[test]
+fn profile_load_without_any_login_is_a_whole_file_diagnostic() {
+    let (path, src) = input("profile_load", "no-flows-no-token.yaml");
+    let diags = authprobe::profile::parse_profile(&src, Path::new(&path)).expect_err("no login");
+    assert!(
+        diags.0.iter().all(|d| d.line > 0 || d.path.is_empty()),
+        "{diags}"
+    );
+    assert!(diags.to_string().contains("neither `flows`"), "{diags}");
+}
+
 /// spec_load: policy problems were pushed with `line: 0` (only the key path was known).
 #[test]
 fn spec_load_policy_problem_has_a_line() {

@@ -921,11 +921,12 @@ impl Profile {
         }
         if s.flows.is_none() && s.token.is_none() {
             out.push(
+                // About the file as a whole: neither key is there to point at.
                 Diagnostic::new(
                     &self.file,
                     0,
                     0,
-                    "flows",
+                    "",
                     "the profile has neither `flows` (a cookie session) nor `token` (access tokens)",
                 )
                 .with_hint("describe at least one way to log in: `flows: {login: ..., access: ...}` or a `token` section"),
