@@ -59,7 +59,7 @@ struct SeqRun {
     /// Operations skipped by preconditions.
     skipped: usize,
     /// Revocation-window observations.
-    windows: Vec<String>,
+    windows: Vec<(&'static str, String)>,
     /// Executed operations by kind.
     kinds: BTreeMap<&'static str, u32>,
 }
@@ -520,7 +520,7 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                             break;
                         }
                         if let Some(p) = pending.remove(&(*family, *token)) {
-                            run.windows.push(window_note(&p, a, exp_of(&tok)));
+                            run.windows.push((p.what, window_note(&p, a, exp_of(&tok))));
                         }
                         ("access", words, RefreshObs::Access(a))
                     }
@@ -686,11 +686,7 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                             RefreshObs::Revoked(status),
                         )
                     }
-                    Err(StepError::Flow(m)) => {
-                        run.error = Some(m);
-                        break;
-                    }
-                    Err(StepError::Http(e)) => {
+                    Err(e) => {
                         run.error = Some(e.to_string());
                         break;
                     }
@@ -708,11 +704,7 @@ async fn run_refresh(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: 
                         format!("status {status}"),
                         RefreshObs::Revoked(status),
                     ),
-                    Err(StepError::Flow(m)) => {
-                        run.error = Some(m);
-                        break;
-                    }
-                    Err(StepError::Http(e)) => {
+                    Err(e) => {
                         run.error = Some(e.to_string());
                         break;
                     }
@@ -848,7 +840,7 @@ where
     let mut executed = 0usize;
     let mut skipped = 0usize;
     let mut kinds: BTreeMap<&'static str, u32> = BTreeMap::new();
-    let mut windows: Vec<String> = Vec::new();
+    let mut windows: Vec<(&'static str, String)> = Vec::new();
     let mut absorb = |run: &SeqRun, requests: &mut u64| {
         *requests += run.transcript.len() as u64;
         executed += run.steps.len();
@@ -858,18 +850,9 @@ where
         }
         // One window note per kind of revocation (logout, refresh-token or access-token
         // revocation): the first observation.
-        for w in &run.windows {
-            let kind = w
-                .split(" s after ")
-                .nth(1)
-                .map(|r| r.split(';').next().unwrap_or(r));
-            if !windows.iter().any(|x| {
-                x.split(" s after ")
-                    .nth(1)
-                    .map(|r| r.split(';').next().unwrap_or(r))
-                    == kind
-            }) {
-                windows.push(w.clone());
+        for (what, note) in &run.windows {
+            if !windows.iter().any(|(w, _)| w == what) {
+                windows.push((what, note.clone()));
             }
         }
     };
@@ -957,7 +940,7 @@ where
                     .join(", ")
             ));
         }
-        r.notes.extend(windows);
+        r.notes.extend(windows.into_iter().map(|(_, note)| note));
         r.requests = requests;
         return r;
     };
@@ -1098,7 +1081,7 @@ where
             best.steps.len()
         ));
     }
-    r.notes.extend(windows);
+    r.notes.extend(windows.into_iter().map(|(_, note)| note));
     r.requests = requests;
     r
 }
