@@ -5,7 +5,7 @@
 //! Modules, in the order data flows through them: [`spec`] (the rule catalogue),
 //! [`profile`] (how to talk to a service), [`engine`] (runs rules through the probe client
 //! [`http`], reading cookies with [`cookie`], session ids with [`analysis`] and generating
-//! cases with `gen`), [`report`] (text and JSON), [`testbed`] (the reference
+//! cases with `strategy`), [`report`] (text and JSON), [`testbed`] (the reference
 //! server with flaw switches) and [`app`] (the command line).
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
@@ -18,12 +18,12 @@ pub mod cookie;
 pub mod diag;
 pub mod engine;
 pub mod gate;
-pub mod r#gen;
 pub mod http;
 pub mod jwt;
-pub mod model;
+pub mod machine;
 pub mod profile;
 pub mod report;
 pub mod schema;
 pub mod spec;
+pub mod strategy;
 pub mod testbed;

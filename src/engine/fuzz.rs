@@ -22,9 +22,9 @@ use serde::Serialize;
 use super::browser::{AccessOutcome, Browser, Ctx, classify};
 use super::token::classify_token;
 use super::{Baseline, Evidence, RunError, client_for, preflight};
-use crate::r#gen::{self as generate, MutationKind};
 use crate::http::{ClientConfig, Exchange, HttpErrorKind, ProbeRequest};
 use crate::profile::Target;
+use crate::strategy::{self as generate, MutationKind};
 
 /// Options of a fuzz run.
 #[derive(Debug, Clone)]

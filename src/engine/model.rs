@@ -1,5 +1,5 @@
 //! Kind `model`: operation sequences run against the live service, every answer compared with
-//! the reference state machine of [`crate::model`]; the first disagreement is shrunk to the
+//! the reference state machine of [`crate::machine`]; the first disagreement is shrunk to the
 //! shortest sequence that still disagrees and reported step by step, with a curl script that
 //! replays it.
 //!
@@ -17,11 +17,13 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::model::refresh::{
+use crate::machine::refresh::{
     Hint, RefreshAnswer, RefreshModel, RefreshObs, RefreshOp, RefreshPlan, Returned, TokenKind,
 };
-use crate::model::session::{CLIENTS, SessionModel, SessionObs, SessionOp, SessionPlan, SpecUser};
-use crate::model::{Answer, RefreshSemantics, SessionSemantics};
+use crate::machine::session::{
+    CLIENTS, SessionModel, SessionObs, SessionOp, SessionPlan, SpecUser,
+};
+use crate::machine::{Answer, RefreshSemantics, SessionSemantics};
 use crate::profile::{FlowName, Vars};
 use crate::spec::{Capability, Model, ModelRun, Rule};
 
@@ -1386,8 +1388,8 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> RuleResult {
             let note = format!(
                 "semantics: logout ends {}; logout everywhere {}; second user {}",
                 match semantics.logout_scope {
-                    crate::model::LogoutScope::Session => "the session",
-                    crate::model::LogoutScope::All => "every session of the user",
+                    crate::machine::LogoutScope::Session => "the session",
+                    crate::machine::LogoutScope::All => "every session of the user",
                 },
                 if env.has_logout_everywhere {
                     "exercised"

@@ -8,8 +8,8 @@ use super::browser::{StepError, meets};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::r#gen::{self as generate, MutatedId};
 use crate::spec::{Generator, Property, Rule};
+use crate::strategy::{self as generate, MutatedId};
 
 use super::browser::{AccessOutcome, Browser, Ctx, Jar, Recorded, classify};
 use super::{Counterexample, RuleCtx, RuleResult, Status, evidence, step_error};

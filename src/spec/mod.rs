@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// Session-id mutation operators (`bit_flip`, `truncate`, `extend`, `case_flip`,
 /// `substitute`), defined next to the generator that implements them.
-pub use crate::r#gen::MutationKind;
+pub use crate::strategy::MutationKind;
 
 pub use load::{
     BUILTIN_SPECS, SPEC_USERS, builtin_catalogue, catalogue_from_sources, load_catalogue,
@@ -156,7 +156,7 @@ impl Rule {
                         .setup
                         .iter()
                         .chain(&run.script)
-                        .any(crate::model::session::SessionOp::needs_logout_everywhere)
+                        .any(crate::machine::session::SessionOp::needs_logout_everywhere)
             }
             _ => false,
         };
@@ -649,10 +649,14 @@ fn default_max_mutations() -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
-    /// The session lifecycle (`crate::model::session`).
-    Session(ModelRun<crate::model::session::SessionOp, crate::model::SessionSemanticsOverrides>),
-    /// The refresh-token family (`crate::model::refresh`).
-    Refresh(ModelRun<crate::model::refresh::RefreshOp, crate::model::RefreshSemanticsOverrides>),
+    /// The session lifecycle (`crate::machine::session`).
+    Session(
+        ModelRun<crate::machine::session::SessionOp, crate::machine::SessionSemanticsOverrides>,
+    ),
+    /// The refresh-token family (`crate::machine::refresh`).
+    Refresh(
+        ModelRun<crate::machine::refresh::RefreshOp, crate::machine::RefreshSemanticsOverrides>,
+    ),
 }
 
 /// How a `model` rule exercises its machine.

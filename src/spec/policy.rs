@@ -139,9 +139,9 @@ pub struct Policy {
     /// Longest authprobe waits for a real token to expire when no signing key is given.
     pub max_wait: Seconds,
     /// Declared session semantics (`session.model`).
-    pub sessions: crate::model::SessionSemantics,
+    pub sessions: crate::machine::SessionSemantics,
     /// Declared refresh-token semantics (`refresh.*`).
-    pub refresh: crate::model::RefreshSemantics,
+    pub refresh: crate::machine::RefreshSemantics,
 }
 
 impl Default for Policy {
@@ -202,10 +202,10 @@ pub struct PolicyOverrides {
     pub max_wait: Option<Seconds>,
     /// Session semantics, e.g. `{logout_scope: all}`.
     #[serde(default)]
-    pub sessions: Option<crate::model::SessionSemanticsOverrides>,
+    pub sessions: Option<crate::machine::SessionSemanticsOverrides>,
     /// Refresh-token semantics, e.g. `{rotation: optional, reuse: allow}`.
     #[serde(default)]
-    pub refresh: Option<crate::model::RefreshSemanticsOverrides>,
+    pub refresh: Option<crate::machine::RefreshSemanticsOverrides>,
 }
 
 impl PolicyOverrides {

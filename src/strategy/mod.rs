@@ -10,17 +10,14 @@
 //! It must not do I/O, print, or know about HTTP, rules or verdicts: the engine draws values
 //! from a seeded `TestRunner`, sends them, and drives `simplify`/`complicate` itself. Nothing
 //! here panics on any input.
-//!
-//! The module is declared as `r#gen` because `gen` is reserved in Rust 2024; refer to it as
-//! `authprobe::r#gen`.
 
 mod malformed;
 mod mutation;
-mod strategy;
+mod session_id;
 
 pub use malformed::malformed_tokens;
 pub use mutation::{Mutation, MutationKind, apply, is_cookie_octet, is_cookie_octet_string};
-pub use strategy::{MutatedId, id_alphabet, session_id_mutations};
+pub use session_id::{MutatedId, id_alphabet, session_id_mutations};
 
 #[cfg(test)]
 mod tests;
