@@ -612,7 +612,7 @@ async fn execute(
         match (&bar, e) {
             (Some(pb), Event::RuleFinished(r)) => {
                 pb.set_position(n as u64);
-                pb.set_message(format!("{} {}", r.status.as_str(), r.id));
+                pb.set_message(format!("{} {}", r.status().as_str(), r.id));
             }
             (Some(pb), Event::Started { .. }) => {
                 if let Some(line) = report::progress_line(e, n, total.load(Ordering::Relaxed)) {
@@ -643,7 +643,8 @@ async fn execute(
         pb.finish_and_clear();
     }
     match result {
-        Ok(mut report) => {
+        Ok(report) => {
+            let mut gate = None;
             if baseline.is_some() || gate_options.fail_on.is_some() {
                 let g = crate::gate::decide(
                     &report,
@@ -661,19 +662,27 @@ async fn execute(
                         "authprobe: baseline entry `{id}` has expired; it fails the run until it is renewed or fixed"
                     );
                 }
-                report.gate = Some(g);
+                gate = Some(g);
             }
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let profile_text = profile.map(|p| p.display().to_string());
             out(&report::render(
                 format,
                 &report,
+                gate.as_ref(),
                 catalogue,
                 profile_text.as_deref(),
                 color,
             ));
             for (f, path) in &a.reports {
-                let text = report::render(*f, &report, catalogue, profile_text.as_deref(), false);
+                let text = report::render(
+                    *f,
+                    &report,
+                    gate.as_ref(),
+                    catalogue,
+                    profile_text.as_deref(),
+                    false,
+                );
                 if let Err(e) = std::fs::write(path, text) {
                     eprintln!(
                         "authprobe: error: cannot write {}: {}",
@@ -683,7 +692,7 @@ async fn execute(
                     return EXIT_BAD_INPUT;
                 }
             }
-            report.exit_code()
+            crate::gate::exit_code(&report, gate.as_ref())
         }
         Err(e) => {
             eprintln!("authprobe: {e}");
@@ -893,7 +902,7 @@ async fn inspect_jwt(a: &InspectJwtArgs) -> i32 {
 }
 
 async fn fuzz(a: FuzzArgs) -> i32 {
-    use crate::engine::fuzz::{FuzzEvent, FuzzOptions};
+    use crate::fuzzer::{FuzzEvent, FuzzOptions};
     if let Some(rps) = a.max_rps
         && !(rps > 0.0 && rps.is_finite())
     {
@@ -948,7 +957,7 @@ async fn fuzz(a: FuzzArgs) -> i32 {
             ),
         }
     };
-    let report = match crate::engine::fuzz::fuzz(target, config, &options, rx, &on_event).await {
+    let report = match crate::fuzzer::fuzz(target, config, &options, rx, &on_event).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("authprobe: {e}");
@@ -972,7 +981,7 @@ async fn fuzz(a: FuzzArgs) -> i32 {
 /// Writes one JSON file per finding plus the summary into a new subdirectory of `out`.
 fn write_findings(
     out: &std::path::Path,
-    report: &crate::engine::fuzz::FuzzReport,
+    report: &crate::fuzzer::FuzzReport,
 ) -> std::io::Result<PathBuf> {
     let stamp = engine_now();
     let mut dir = out.join(format!("{stamp}-seed-{}", report.seed));

@@ -245,12 +245,12 @@ pub fn decide(
             .results
             .iter()
             .find(|r| r.id == e.rule)
-            .map(|r| r.status);
+            .map(|r| r.status());
         if status == Some(Status::Pass) {
             g.stale.push(e.rule.clone());
         }
     }
-    for r in report.results.iter().filter(|r| r.status == Status::Fail) {
+    for r in report.results.iter().filter(|r| r.status() == Status::Fail) {
         if let Some(e) = entries.iter().find(|e| e.rule == r.id)
             && !g.expired.contains(&e.rule)
         {
@@ -270,12 +270,19 @@ pub fn decide(
     g
 }
 
-/// The exit code of a gated report: 1 when the gate fails; otherwise 3 when rules were
-/// inconclusive or errored (the target could not be fully tested); otherwise 0.
-pub fn exit_code(report: &Report, gate: &Gate) -> i32 {
-    if gate.fails() {
+/// The exit code of a run: 1 when a counted rule failed (every failure, without a gate;
+/// the gate's counted failures and expired baseline entries, with one); otherwise 3 when rules
+/// were inconclusive or errored (the target could not be fully tested); otherwise 0. This is
+/// the one place the report and the gate become the exit code.
+pub fn exit_code(report: &Report, gate: Option<&Gate>) -> i32 {
+    let s = report.summary;
+    let fails = match gate {
+        Some(g) => g.fails(),
+        None => s.fail > 0,
+    };
+    if fails {
         1
-    } else if report.summary.inconclusive + report.summary.error > 0 {
+    } else if s.inconclusive + s.error > 0 {
         3
     } else {
         0

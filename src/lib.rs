@@ -17,6 +17,7 @@ pub mod benchreport;
 pub mod cookie;
 pub mod diag;
 pub mod engine;
+pub mod fuzzer;
 pub mod gate;
 pub mod http;
 pub mod jwt;

@@ -25,7 +25,7 @@ struct SpecFile {
     #[serde(default)]
     policy: Option<crate::spec::PolicyOverrides>,
     /// The rules.
-    rules: Vec<crate::spec::Rule>,
+    rules: Vec<crate::spec::RawRule>,
 }
 
 /// The schema of one file kind, pretty-printed JSON.

@@ -36,16 +36,16 @@ async fn clean_testbed_passes_every_rule() {
     let report = run(&[], &[]).await;
     for r in &report.results {
         assert_eq!(
-            r.status,
+            r.status(),
             Status::Pass,
             "{}: {:?} {:?} {:?}",
             r.id,
-            r.status,
-            r.reason,
+            r.status(),
+            r.reason(),
             r.notes
         );
     }
-    assert_eq!(report.exit_code(), 0);
+    assert_eq!(authprobe::gate::exit_code(&report, None), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,30 +57,30 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
             let may = flaw.may_break().contains(&r.id.as_str());
             if must {
                 assert_eq!(
-                    r.status,
+                    r.status(),
                     Status::Fail,
                     "flaw {flaw}: {} should fail: {:?} {:?}",
                     r.id,
-                    r.reason,
+                    r.reason(),
                     r.notes
                 );
             } else if !may {
                 // Outside the declared list a rule must not fail or error; it may be skipped
                 // with a reason when the flaw removes what it needs (e.g. no JWKS keys).
                 assert!(
-                    matches!(r.status, Status::Pass | Status::Skip),
+                    matches!(r.status(), Status::Pass | Status::Skip),
                     "flaw {flaw}: {} should not fail: {:?} {:?} {:?}",
                     r.id,
-                    r.status,
-                    r.reason,
-                    r.observed
+                    r.status(),
+                    r.reason(),
+                    r.observed()
                 );
-                if r.status == Status::Skip {
-                    assert!(r.reason.is_some(), "a skip carries its reason");
+                if r.status() == Status::Skip {
+                    assert!(r.reason().is_some(), "a skip carries its reason");
                 }
             }
         }
-        assert_eq!(report.exit_code(), 1, "flaw {flaw}");
+        assert_eq!(authprobe::gate::exit_code(&report, None), 1, "flaw {flaw}");
     }
 }
 
@@ -112,7 +112,7 @@ mod preflight {
             report.target.session_cookie.as_deref(),
             Some("__Host-session")
         );
-        assert_eq!(report.exit_code(), 0);
+        assert_eq!(authprobe::gate::exit_code(&report, None), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,11 +154,11 @@ mod preflight {
             .iter()
             .find(|r| r.id == "cookie.cleared-on-logout")
             .unwrap();
-        assert_eq!(r.status, authprobe::engine::Status::Skip);
+        assert_eq!(r.status(), authprobe::engine::Status::Skip);
         assert!(
-            r.reason.as_deref().unwrap_or("").contains("logout"),
+            r.reason().as_deref().unwrap_or("").contains("logout"),
             "{:?}",
-            r.reason
+            r.reason()
         );
     }
 }
@@ -187,7 +187,7 @@ mod profiles {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         for r in &report.results {
-            assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+            assert_eq!(r.status(), Status::Pass, "{}: {:?}", r.id, r.reason());
         }
     }
 
@@ -200,9 +200,15 @@ mod profiles {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
         for r in &report.results {
-            assert_eq!(r.status, Status::Inconclusive, "{}: {:?}", r.id, r.reason);
+            assert_eq!(
+                r.status(),
+                Status::Inconclusive,
+                "{}: {:?}",
+                r.id,
+                r.reason()
+            );
         }
-        assert_eq!(report.exit_code(), 3);
+        assert_eq!(authprobe::gate::exit_code(&report, None), 3);
     }
 }
 
@@ -235,7 +241,7 @@ mod keyless_expiry {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_key_a_short_lived_token_is_watched_until_it_expires() {
         let r = run(2, &[]).await;
-        assert_eq!(r.status, Status::Pass, "{:?} {:?}", r.reason, r.notes);
+        assert_eq!(r.status(), Status::Pass, "{:?} {:?}", r.reason(), r.notes);
         assert!(
             r.notes.iter().any(|n| n.contains("waited")),
             "{:?}",
@@ -246,17 +252,17 @@ mod keyless_expiry {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_key_an_expired_token_that_still_works_fails() {
         let r = run(2, &[Flaw::JwtExpiredAccepted]).await;
-        assert_eq!(r.status, Status::Fail, "{:?} {:?}", r.reason, r.notes);
+        assert_eq!(r.status(), Status::Fail, "{:?} {:?}", r.reason(), r.notes);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn without_a_key_a_long_lived_token_is_skipped_with_the_reason() {
         let r = run(300, &[]).await;
-        assert_eq!(r.status, Status::Skip);
+        assert_eq!(r.status(), Status::Skip);
         assert!(
-            r.reason.as_deref().unwrap_or("").contains("max_wait"),
+            r.reason().as_deref().unwrap_or("").contains("max_wait"),
             "{:?}",
-            r.reason
+            r.reason()
         );
     }
 }

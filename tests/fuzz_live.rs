@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use authprobe::engine::fuzz::{FindingKind, FuzzOptions, FuzzReport, fuzz};
+use authprobe::fuzzer::{FindingKind, FuzzOptions, FuzzReport, fuzz};
 use authprobe::http::ClientConfig;
 use authprobe::profile::Profile;
 use authprobe::testbed::{self, Flaw, TestbedConfig};

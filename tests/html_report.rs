@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use authprobe::engine::{Report, Status, Summary};
+use authprobe::engine::{Inconclusive, Outcome, Report, Skip, Status, Summary};
 use authprobe::report::html;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
@@ -114,21 +114,22 @@ async fn live_report() -> Report {
     for r in &mut report.results {
         match r.id.as_str() {
             "cookie.http-only" => {
-                let observed = r.observed.take().unwrap_or_default();
-                r.observed = Some(format!("{observed} {HOSTILE}"));
+                if let Outcome::Fail(f) = &mut r.outcome {
+                    f.observed = format!("{} {HOSTILE}", f.observed);
+                }
             }
             "cookie.same-site" => {
-                r.status = Status::Skip;
+                r.outcome = Outcome::Skip(Skip::NotApplicable(
+                    "the profile defines no anonymous flow".into(),
+                ));
                 r.notes.clear();
-                r.reason = Some("the profile defines no anonymous flow".into());
             }
             "cookie.scope" => {
-                r.status = Status::Inconclusive;
-                r.notes.clear();
-                r.reason = Some(
+                r.outcome = Outcome::Inconclusive(Inconclusive::Control(
                     "the untampered session was refused (401) before the probe, so a refusal proves nothing"
                         .into(),
-                );
+                ));
+                r.notes.clear();
             }
             _ => {}
         }
@@ -147,7 +148,7 @@ async fn html_report_renders_in_headless_chromium() {
     };
     let report = live_report().await;
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
-    let page = html::render(&report, &catalogue);
+    let page = html::render(&report, None, &catalogue);
     assert!(page.contains("&lt;script id=&quot;injected&quot;&gt;"));
 
     let dir = scratch_dir();

@@ -31,11 +31,11 @@ async fn clean_testbed_agrees_with_both_models_over_64_sequences() {
     let report = run(&[], &["session.model", "refresh.*"]).await;
     for r in &report.results {
         assert_eq!(
-            r.status,
+            r.status(),
             Status::Pass,
             "{}: {:?} {:?}",
             r.id,
-            r.reason,
+            r.reason(),
             r.notes
         );
     }
@@ -72,8 +72,8 @@ async fn clean_testbed_agrees_with_both_models_over_64_sequences() {
 async fn logout_keeps_session_gives_a_short_replay_counterexample() {
     let report = run_flaw(Flaw::LogoutKeepsSession, &["session.model"], SEED).await;
     let r = result(&report, "session.model");
-    assert_eq!(r.status, Status::Fail, "{:?}", r.reason);
-    let c = r.counterexample.as_ref().expect("counterexample");
+    assert_eq!(r.status(), Status::Fail, "{:?}", r.reason());
+    let c = r.counterexample().expect("counterexample");
     assert_eq!(c.seed, SEED);
     let ops: Vec<&str> = c.steps.iter().map(|s| s.operation.as_str()).collect();
     // login → logout → replay (shrunk to the minimum).
@@ -99,8 +99,8 @@ async fn logout_keeps_session_gives_a_short_replay_counterexample() {
 async fn logout_everywhere_partial_fails_the_session_model() {
     let report = run_flaw(Flaw::LogoutEverywherePartial, &["session.model"], SEED).await;
     let r = result(&report, "session.model");
-    assert_eq!(r.status, Status::Fail, "{:?}", r.reason);
-    let c = r.counterexample.as_ref().unwrap();
+    assert_eq!(r.status(), Status::Fail, "{:?}", r.reason());
+    let c = r.counterexample().unwrap();
     assert!(
         c.steps.iter().any(|s| s.operation.contains("everywhere")),
         "{:?}",
@@ -113,9 +113,9 @@ async fn the_same_seed_gives_the_same_counterexample() {
     let a = run_flaw(Flaw::RefreshReuseAccepted, &["refresh.model"], 7).await;
     let b = run_flaw(Flaw::RefreshReuseAccepted, &["refresh.model"], 7).await;
     let (a, b) = (result(&a, "refresh.model"), result(&b, "refresh.model"));
-    assert_eq!(a.status, Status::Fail, "{:?}", a.reason);
+    assert_eq!(a.status(), Status::Fail, "{:?}", a.reason());
     let steps = |r: &RuleResult| {
-        r.counterexample
+        r.counterexample()
             .as_ref()
             .unwrap()
             .steps
@@ -127,7 +127,7 @@ async fn the_same_seed_gives_the_same_counterexample() {
     // The replay script takes tokens from the answers that issued them and secrets from the
     // environment; no credential is written into it.
     let script = a
-        .counterexample
+        .counterexample()
         .as_ref()
         .unwrap()
         .replay_script
@@ -142,8 +142,8 @@ async fn the_same_seed_gives_the_same_counterexample() {
     );
     assert!(!script.contains("eyJ"), "no JWT in the script: {script}");
     assert_eq!(
-        a.counterexample.as_ref().unwrap().case,
-        b.counterexample.as_ref().unwrap().case
+        a.counterexample().unwrap().case,
+        b.counterexample().unwrap().case
     );
 }
 
@@ -159,7 +159,7 @@ async fn declared_policy_turns_failures_into_passes() {
         )
         .await;
         assert!(
-            strict.results.iter().any(|r| r.status == Status::Fail),
+            strict.results.iter().any(|r| r.status() == Status::Fail),
             "{flaw} fails under the default semantics"
         );
         let report = run_with(
@@ -172,7 +172,13 @@ async fn declared_policy_turns_failures_into_passes() {
         .await
         .unwrap();
         for r in &report.results {
-            assert_eq!(r.status, Status::Pass, "{flaw}: {}: {:?}", r.id, r.reason);
+            assert_eq!(
+                r.status(),
+                Status::Pass,
+                "{flaw}: {}: {:?}",
+                r.id,
+                r.reason()
+            );
         }
     }
 }
@@ -199,7 +205,7 @@ async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_re
     .unwrap();
     assert_status(&report, "refresh.revoked-on-logout", Status::Fail);
     let r = result(&report, "refresh.revoked-on-logout");
-    let c = r.counterexample.as_ref().unwrap();
+    let c = r.counterexample().unwrap();
     assert!(
         c.steps
             .last()
@@ -213,7 +219,7 @@ async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_re
 async fn revocation_endpoint_rule_reports_a_zero_window_for_revoked_access_tokens() {
     let report = run(&[], &["refresh.revocation-endpoint"]).await;
     let r = result(&report, "refresh.revocation-endpoint");
-    assert_eq!(r.status, Status::Pass, "{:?}", r.reason);
+    assert_eq!(r.status(), Status::Pass, "{:?}", r.reason());
     assert!(
         r.notes
             .iter()

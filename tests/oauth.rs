@@ -31,7 +31,7 @@ async fn client_secret_post_works_like_basic() {
     .await
     .unwrap();
     for r in &report.results {
-        assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+        assert_eq!(r.status(), Status::Pass, "{}: {:?}", r.id, r.reason());
     }
 }
 
@@ -48,14 +48,14 @@ async fn client_credentials_grant_tests_the_token_and_skips_refresh_rules() {
     .unwrap();
     for r in &report.results {
         if r.id.starts_with("refresh.") {
-            assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+            assert_eq!(r.status(), Status::Skip, "{}: {:?}", r.id, r.reason());
             assert!(
-                r.reason.as_deref().unwrap_or("").contains("refresh"),
+                r.reason().as_deref().unwrap_or("").contains("refresh"),
                 "{:?}",
-                r.reason
+                r.reason()
             );
         } else {
-            assert_eq!(r.status, Status::Pass, "{}: {:?}", r.id, r.reason);
+            assert_eq!(r.status(), Status::Pass, "{}: {:?}", r.id, r.reason());
         }
     }
 }
@@ -126,19 +126,19 @@ async fn a_token_only_profile_runs_the_token_rules_and_skips_the_session_rules()
     assert_eq!(report.target.session_cookie, None);
     for r in &report.results {
         if r.id.starts_with("cookie.") || r.id.starts_with("session.") {
-            assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+            assert_eq!(r.status(), Status::Skip, "{}: {:?}", r.id, r.reason());
             assert!(
-                r.reason.as_deref().unwrap_or("").contains("session"),
+                r.reason().as_deref().unwrap_or("").contains("session"),
                 "{:?}",
-                r.reason
+                r.reason()
             );
         } else {
             assert_eq!(
-                r.status,
+                r.status(),
                 Status::Pass,
                 "{}: {:?} {:?}",
                 r.id,
-                r.reason,
+                r.reason(),
                 r.notes
             );
         }
@@ -164,14 +164,14 @@ async fn refresh_rules_skip_when_the_login_returns_no_refresh_token() {
     .await
     .unwrap();
     for r in &report.results {
-        assert_eq!(r.status, Status::Skip, "{}: {:?}", r.id, r.reason);
+        assert_eq!(r.status(), Status::Skip, "{}: {:?}", r.id, r.reason());
         assert!(
-            r.reason
+            r.reason()
                 .as_deref()
                 .unwrap_or("")
                 .contains("no refresh token"),
             "{:?}",
-            r.reason
+            r.reason()
         );
     }
 }

@@ -22,7 +22,7 @@ macro_rules! rule_tests {
                     let report = run(&[$flaw], &[$id]).await;
                     assert_status(&report, $id, Status::Fail);
                     let r = &report.results[0];
-                    assert!(r.expected.is_some() && r.observed.is_some(), "a failure says what was expected and seen");
+                    assert!(r.expected().is_some() && r.observed().is_some(), "a failure says what was expected and seen");
                     assert!(!r.evidence.is_empty(), "a failure carries its transcript");
                     assert!(r.evidence.iter().all(|e| e.curl.starts_with("curl ")), "every request has a curl line");
                 }
@@ -57,14 +57,8 @@ rule_tests!(session_not_in_url, "session.not-in-url", fails_with_session_id_in_u
 async fn tamper_counterexample_is_shrunk_to_one_mutation_and_replays_with_the_same_seed() {
     let a = run(&[Flaw::SessionPrefixMatch], &["session.tamper-rejected"]).await;
     let b = run(&[Flaw::SessionPrefixMatch], &["session.tamper-rejected"]).await;
-    let ca = a.results[0]
-        .counterexample
-        .as_ref()
-        .expect("counterexample");
-    let cb = b.results[0]
-        .counterexample
-        .as_ref()
-        .expect("counterexample");
+    let ca = a.results[0].counterexample().expect("counterexample");
+    let cb = b.results[0].counterexample().expect("counterexample");
     assert_eq!(
         ca.input.len(),
         1,
@@ -104,11 +98,11 @@ async fn tamper_counterexample_is_shrunk_to_one_mutation_and_replays_with_the_sa
 async fn session_fixation_is_shown_by_the_attackers_replay() {
     let report = run(&[Flaw::SessionFixation], &["session.rotated-on-login"]).await;
     let r = &report.results[0];
-    assert_eq!(r.status, Status::Fail);
+    assert_eq!(r.status(), Status::Fail);
     assert!(
-        r.reason.as_deref().unwrap_or("").contains("pre_login"),
+        r.reason().as_deref().unwrap_or("").contains("pre_login"),
         "{:?}",
-        r.reason
+        r.reason()
     );
 }
 

@@ -69,8 +69,12 @@ pub fn assert_status(report: &Report, id: &str, want: Status) {
         .find(|r| r.id == id)
         .unwrap_or_else(|| panic!("rule {id} not in report"));
     assert_eq!(
-        r.status, want,
+        r.status(),
+        want,
         "{id}: expected {want:?}, got {:?}: reason {:?}, observed {:?}, notes {:?}",
-        r.status, r.reason, r.observed, r.notes
+        r.status(),
+        r.reason(),
+        r.observed(),
+        r.notes
     );
 }

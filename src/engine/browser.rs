@@ -13,7 +13,10 @@ use url::Url;
 
 use crate::cookie::{SetCookie, parse_set_cookie};
 use crate::http::{Client, Exchange, HttpError, ProbeRequest};
-use crate::profile::{Extractor, FlowName, RequestSpec, Target, Template, User, Vars, render_json};
+use crate::profile::{
+    Extractor, FlowName, RequestSpec, Target, Template, TokenSpec, User, Vars, render_json,
+};
+use crate::spec::Via;
 
 /// Cookies by name.
 pub type Jar = BTreeMap<String, String>;
@@ -44,28 +47,79 @@ impl AccessOutcome {
 }
 
 /// Why a step could not be completed.
-#[derive(Debug)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StepError {
     /// The request could not be sent or answered (connectivity, budget, origin).
-    Http(HttpError),
-    /// A flow request answered an unexpected status, or an extractor found nothing: the
-    /// service did not behave as the profile describes.
-    Flow(String),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The service did not behave as the profile describes, or the profile lacks what the
+    /// step needs.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
 }
 
-impl std::fmt::Display for StepError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StepError::Http(e) => write!(f, "{e}"),
-            StepError::Flow(m) => f.write_str(m),
-        }
-    }
-}
-
-impl From<HttpError> for StepError {
-    fn from(e: HttpError) -> Self {
-        StepError::Http(e)
-    }
+/// How a flow or step did not go as the profile describes.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// The profile defines no such flow.
+    #[error("the profile defines no {0} flow")]
+    NoFlow(FlowName),
+    /// The profile defines no such user.
+    #[error("the profile defines no user `{0}`")]
+    NoUser(String),
+    /// The profile defines no cookie session.
+    #[error("the profile defines no cookie session (`flows`)")]
+    NoSession,
+    /// The profile has no token section.
+    #[error("the profile has no `token` section")]
+    NoTokenSection,
+    /// The profile defines no revocation endpoint.
+    #[error("the profile defines no revocation endpoint")]
+    NoRevocation,
+    /// A template or request of the profile could not be rendered.
+    #[error("{0}")]
+    Request(String),
+    /// A flow request answered a status the profile does not expect.
+    #[error("{label} answered {status}{}", match expected {
+        Some(list) => format!(", expected one of {list:?}"),
+        None => ", expected 2xx or 3xx".to_string(),
+    })]
+    Status {
+        /// The request, e.g. `login (alice) request 2`.
+        label: String,
+        /// What it answered.
+        status: u16,
+        /// The profile's `expect_status`, if any.
+        expected: Option<Vec<u16>>,
+    },
+    /// An extractor found nothing.
+    #[error("{label}: extractor for `{var}` found nothing in the answer")]
+    NothingExtracted {
+        /// The request.
+        label: String,
+        /// The variable.
+        var: String,
+    },
+    /// Login left no session cookie.
+    #[error("login ({client}) left no `{cookie}` cookie")]
+    NoSessionCookie {
+        /// The client that logged in.
+        client: String,
+        /// The session cookie's name.
+        cookie: String,
+    },
+    /// The token login gave no token.
+    #[error("token login ({client}) gave no `{var}`")]
+    NoToken {
+        /// The client that logged in.
+        client: String,
+        /// The variable the token should land in.
+        var: String,
+    },
+    /// The service's JWKS could not be used.
+    #[error("{0}")]
+    Jwks(String),
 }
 
 /// A labelled exchange in a transcript.
@@ -164,10 +218,10 @@ impl Browser {
     /// Builds a request from a templated spec.
     pub fn build(ctx: &Ctx, spec: &RequestSpec, vars: &Vars) -> Result<ProbeRequest, StepError> {
         let t = |text: &str| {
-            Template::render_str(text, vars).map_err(|e| StepError::Flow(e.to_string()))
+            Template::render_str(text, vars).map_err(|e| FlowError::Request(e.to_string()))
         };
         let path = t(&spec.path)?;
-        let url = ctx.target.url(&path).map_err(StepError::Flow)?;
+        let url = ctx.target.url(&path).map_err(FlowError::Request)?;
         let mut req = ProbeRequest::new(spec.method.to_ascii_uppercase(), url);
         for (k, v) in &ctx.target.headers {
             req = req.header(k.clone(), t(v)?);
@@ -176,7 +230,7 @@ impl Browser {
             req = req.header(k.clone(), t(v)?);
         }
         if let Some(j) = &spec.json {
-            let body = render_json(j, vars).map_err(|e| StepError::Flow(e.to_string()))?;
+            let body = render_json(j, vars).map_err(|e| FlowError::Request(e.to_string()))?;
             req = req.body(
                 serde_json::to_vec(&body).unwrap_or_default(),
                 "application/json",
@@ -263,10 +317,7 @@ impl Browser {
         user: Option<&User>,
         transcript: &mut Vec<Recorded>,
     ) -> Result<Vars, StepError> {
-        let steps = ctx
-            .target
-            .flow(flow)
-            .ok_or_else(|| StepError::Flow(format!("the profile defines no {flow} flow")))?;
+        let steps = ctx.target.flow(flow).ok_or(FlowError::NoFlow(flow))?;
         self.last_flow_set_cookies.clear();
         let mut vars = if matches!(
             flow,
@@ -307,13 +358,12 @@ impl Browser {
                 None => (200..400).contains(&status),
             };
             if !ok {
-                return Err(StepError::Flow(format!(
-                    "{label} answered {status}{}",
-                    match &step.value.expect_status {
-                        Some(list) => format!(", expected one of {list:?}"),
-                        None => ", expected 2xx or 3xx".to_string(),
-                    }
-                )));
+                return Err(FlowError::Status {
+                    label,
+                    status,
+                    expected: step.value.expect_status.clone(),
+                }
+                .into());
             }
             for (var, ex_kind) in ctx.target.step_extractors(flow, i) {
                 let value = match (extract(ex_kind, &ex), ex_kind) {
@@ -323,9 +373,11 @@ impl Browser {
                         continue;
                     }
                     (None, _) => {
-                        return Err(StepError::Flow(format!(
-                            "{label}: extractor for `{var}` found nothing in the answer"
-                        )));
+                        return Err(FlowError::NothingExtracted {
+                            label,
+                            var: var.clone(),
+                        }
+                        .into());
                     }
                 };
                 ctx.register_secret(&value, &format!("var:{var}"));
@@ -352,15 +404,16 @@ impl Browser {
             .target
             .users
             .get(user)
-            .ok_or_else(|| StepError::Flow(format!("the profile defines no user `{user}`")))?
+            .ok_or_else(|| FlowError::NoUser(user.to_string()))?
             .clone();
         self.run_flow(ctx, FlowName::Login, Some(&u), transcript)
             .await?;
         if self.session_id(ctx).is_none() {
-            return Err(StepError::Flow(format!(
-                "login ({}) left no `{}` cookie",
-                self.name, ctx.session_cookie
-            )));
+            return Err(FlowError::NoSessionCookie {
+                client: self.name.clone(),
+                cookie: ctx.session_cookie.clone(),
+            }
+            .into());
         }
         Ok(())
     }
@@ -407,7 +460,7 @@ pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
 pub fn session_access(ctx: &Ctx) -> Result<&crate::profile::AccessSpec, StepError> {
     ctx.target
         .session_access()
-        .ok_or_else(|| StepError::Flow("the profile defines no cookie session (`flows`)".into()))
+        .ok_or(StepError::Flow(FlowError::NoSession))
 }
 
 /// Classifies an answer with a profile's access classifiers.
@@ -463,5 +516,142 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
                 .or_else(|| caps.get(0))
                 .map(|m| m.as_str().to_string())
         }
+    }
+}
+
+fn token_spec(ctx: &Ctx) -> Result<&TokenSpec, StepError> {
+    ctx.target
+        .token
+        .as_ref()
+        .ok_or(StepError::Flow(FlowError::NoTokenSection))
+}
+
+impl Browser {
+    /// Runs the token login for `user`; the token lands in `vars[token.from]`.
+    pub async fn token_login(
+        &mut self,
+        ctx: &Ctx,
+        user: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<String, StepError> {
+        let t = token_spec(ctx)?;
+        let u = ctx
+            .target
+            .users
+            .get(user)
+            .ok_or_else(|| FlowError::NoUser(user.to_string()))?
+            .clone();
+        let before = self.vars.clone();
+        self.run_flow(ctx, FlowName::TokenLogin, Some(&u), transcript)
+            .await?;
+        let token = self
+            .vars
+            .get(&t.from)
+            .cloned()
+            .ok_or_else(|| FlowError::NoToken {
+                client: self.name.clone(),
+                var: t.from.clone(),
+            })?;
+        for (k, v) in before {
+            self.vars.entry(k).or_insert(v);
+        }
+        ctx.register_secret(&token, "access-token");
+        Ok(token)
+    }
+
+    /// Sends the token-protected request with `token` in place of the browser's own; with
+    /// `via` set, the token travels that way instead of the profile's transport.
+    pub async fn token_access(
+        &mut self,
+        ctx: &Ctx,
+        token: &str,
+        via: Option<&Via>,
+        label: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<Vec<AccessOutcome>, StepError> {
+        let t = token_spec(ctx)?;
+        let mut vars = self.vars.clone();
+        vars.insert(t.from.clone(), token.to_string());
+        let mut outcomes = Vec::new();
+        let requests: Vec<(String, crate::http::ProbeRequest)> = match via {
+            None | Some(Via::Cookie) => {
+                vec![(
+                    label.to_string(),
+                    Browser::build(ctx, &t.access.request, &vars)?,
+                )]
+            }
+            Some(Via::Query(names)) | Some(Via::PathParam(names)) => {
+                let stripped = strip_token(&t.access.request, &t.from);
+                let mut out = Vec::new();
+                for name in names {
+                    let mut req = Browser::build(ctx, &stripped, &vars)?;
+                    if matches!(via, Some(Via::Query(_))) {
+                        req.url.query_pairs_mut().append_pair(name, token);
+                        out.push((
+                            format!(
+                                "{label}: token in query parameter `{name}`, not in its usual place"
+                            ),
+                            req,
+                        ));
+                    } else {
+                        let path = format!("{};{}={}", req.url.path(), name, token);
+                        req.url.set_path(&path);
+                        out.push((format!("{label}: token in path parameter `;{name}=`"), req));
+                    }
+                }
+                out
+            }
+        };
+        for (label, req) in requests {
+            self.requests += 1;
+            let ex = Browser::send_with(ctx, req, Some(&self.jar)).await?;
+            outcomes.push(classify_token(ctx, &ex));
+            transcript.push(Recorded {
+                label,
+                exchange: ex,
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+impl Browser {
+    /// Sends the token-protected request with `token` the usual way and classifies the answer.
+    pub async fn token_use(
+        &mut self,
+        ctx: &Ctx,
+        token: &str,
+        label: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<AccessOutcome, StepError> {
+        let outcomes = self
+            .token_access(ctx, token, None, label, transcript)
+            .await?;
+        Ok(outcomes
+            .first()
+            .copied()
+            .unwrap_or(AccessOutcome::Unexpected))
+    }
+}
+
+/// The request without any header, form field or body that carries the token variable.
+fn strip_token(r: &RequestSpec, var: &str) -> RequestSpec {
+    let uses = |text: &str| text.contains(var) && text.contains("{{");
+    let mut r = r.clone();
+    r.headers.retain(|_, v| !uses(v));
+    if let Some(form) = &mut r.form {
+        form.retain(|_, v| !uses(v));
+    }
+    if r.body.as_deref().is_some_and(uses) {
+        r.body = None;
+    }
+    r
+}
+
+/// Classifies an answer to the token-protected request.
+pub fn classify_token(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
+    match &ctx.target.token {
+        Some(t) => classify_with(&t.access, ex),
+        None => AccessOutcome::Unexpected,
     }
 }

@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use crate::cookie::parse_set_cookie;
 use crate::profile::FlowName;
-use crate::spec::{Expect, PlantValue, Rule, Step, Via};
+use crate::spec::{AccessStep, Expect, ExpectSessionIdStep, PlantStep, PlantValue, Step, Via};
 
-use super::browser::{AccessOutcome, Browser, Jar, Recorded, now_unix};
-use super::{RuleCtx, RuleResult, Status, StepError, evidence, step_error};
+use super::browser::{AccessOutcome, Browser, Jar, Recorded, StepError, now_unix};
+use super::browser::{classify, is_deletion, meets, session_access};
+use super::outcome::{Inconclusive, Outcome, Verdict};
+use super::rule::{RuleCtx, step_verdict_in};
 
 struct State {
     clients: BTreeMap<String, Browser>,
@@ -28,11 +30,12 @@ impl State {
     }
 }
 
-enum Verdict {
+/// How a step that did not meet its expectation ends the scenario.
+enum Stop {
     /// The step failed as a probe: expected, observed.
     Fail(String, String),
     /// A control failed.
-    Inconclusive(String),
+    Control(String),
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -62,7 +65,9 @@ fn random_like(like: &str, rng: &mut u64) -> String {
         .collect()
 }
 
-pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, steps: &[Step]) -> RuleResult {
+/// Runs a `scenario` rule: its steps in order; the first that does not meet its expectation
+/// decides the verdict.
+pub(crate) async fn run(rc: &RuleCtx, steps: &[Step]) -> Verdict {
     let mut st = State {
         clients: BTreeMap::new(),
         snapshots: BTreeMap::new(),
@@ -72,268 +77,250 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, steps: &[Step]) -> RuleResult
         rng: rc.seed,
     };
     for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
         let before = st.transcript.len();
-        let outcome = run_step(rc, &mut st, i + 1, step).await;
+        let outcome = run_step(rc, &mut st, n, step).await;
         for rec in &mut st.transcript[before..] {
             if !rec.label.starts_with("step ") {
-                rec.label = format!("step {}: {}", i + 1, rec.label);
+                rec.label = format!("step {n}: {}", rec.label);
             }
         }
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(Verdict::Fail(expected, observed))) => {
-                let mut r = RuleResult::new(rule, Status::Fail)
-                    .because(format!("step {}: {observed}", i + 1));
-                r.expected = Some(expected);
-                r.observed = Some(observed);
-                r.evidence = evidence(&rc.ctx, &st.transcript);
-                r.notes = st.notes;
-                r.requests = st.transcript.len() as u64;
-                return r;
+        let verdict = match outcome {
+            Ok(None) => continue,
+            Ok(Some(Stop::Fail(expected, observed))) => Verdict::new(Outcome::fail(
+                format!("step {n}: {observed}"),
+                expected,
+                observed,
+            )),
+            Ok(Some(Stop::Control(why))) => {
+                Verdict::inconclusive(Inconclusive::Control(if why.starts_with("step ") {
+                    why
+                } else {
+                    format!("step {n}: {why}")
+                }))
             }
-            Ok(Some(Verdict::Inconclusive(why))) => {
-                let mut r = RuleResult::new(rule, Status::Inconclusive).because(
-                    if why.starts_with("step ") {
-                        format!("positive control failed: {why}")
-                    } else {
-                        format!("step {}: positive control failed: {why}", i + 1)
-                    },
-                );
-                r.evidence = evidence(&rc.ctx, &st.transcript);
-                r.notes = st.notes;
-                r.requests = st.transcript.len() as u64;
-                return r;
-            }
-            Err(e) => {
-                let mut r = step_error(&rc.ctx, rule, e, &st.transcript);
-                if let Some(reason) = r.reason.take() {
-                    r.reason = Some(format!("step {}: {reason}", i + 1));
-                }
-                r.notes = st.notes;
-                return r;
-            }
-        }
+            Err(e) => step_verdict_in(rc, e, &st.transcript, Some(n)),
+        };
+        return verdict
+            .evidence(rc.evidence(&st.transcript))
+            .notes(st.notes)
+            .requests(st.transcript.len() as u64);
     }
     let requests = st.transcript.len() as u64;
-    let mut r = if st.probes_checked == 0 {
-        RuleResult::new(rule, Status::Inconclusive)
-            .because("every check of this scenario was vacuous (see notes)")
+    let verdict = if st.probes_checked == 0 {
+        Verdict::inconclusive(Inconclusive::Vacuous)
     } else {
-        RuleResult::new(rule, Status::Pass)
+        Verdict::new(Outcome::Pass)
     };
-    r.notes = st.notes;
-    r.requests = requests;
-    r
+    verdict.notes(st.notes).requests(requests)
 }
 
-async fn run_step(
-    rc: &RuleCtx,
-    st: &mut State,
-    n: usize,
-    step: &Step,
-) -> Result<Option<Verdict>, StepError> {
+/// What a step leaves: nothing (go on), or why the scenario stops.
+type StepResult = Result<Option<Stop>, StepError>;
+
+async fn run_step(rc: &RuleCtx, st: &mut State, n: usize, step: &Step) -> StepResult {
     let ctx = &rc.ctx;
-    let cookie = ctx.session_cookie.clone();
     match step {
         Step::Anonymous(c) => {
             if ctx.target.flow(FlowName::Anonymous).is_none() {
                 st.notes.push(format!("step {n}: the profile defines no anonymous flow; `{c}` starts without a pre-login session"));
                 return Ok(None);
             }
-            let mut t = std::mem::take(&mut st.transcript);
-            let res = st
-                .client(c)
-                .run_flow(ctx, FlowName::Anonymous, None, &mut t)
-                .await;
-            st.transcript = t;
-            res?;
+            flow(rc, st, c, FlowName::Anonymous).await?;
         }
         Step::Login(l) => {
             let mut t = std::mem::take(&mut st.transcript);
             let res = st.client(&l.client).login(ctx, &l.user, &mut t).await;
             st.transcript = t;
-            if let Err(StepError::Flow(m)) = res {
-                return Ok(Some(Verdict::Inconclusive(m)));
-            }
-            res?;
+            return controlled_step(res);
         }
-        Step::Logout(c) | Step::LogoutEverywhere(c) => {
-            let flow = if matches!(step, Step::Logout(_)) {
-                FlowName::Logout
-            } else {
-                FlowName::LogoutEverywhere
-            };
-            let mut t = std::mem::take(&mut st.transcript);
-            let res = st.client(c).run_flow(ctx, flow, None, &mut t).await;
-            st.transcript = t;
-            if let Err(StepError::Flow(m)) = res {
-                return Ok(Some(Verdict::Inconclusive(m)));
-            }
-            res?;
+        Step::Logout(c) => return controlled_step(flow(rc, st, c, FlowName::Logout).await),
+        Step::LogoutEverywhere(c) => {
+            return controlled_step(flow(rc, st, c, FlowName::LogoutEverywhere).await);
         }
         Step::Save(s) => {
             let jar = st.client(&s.client).jar.clone();
-            if !jar.contains_key(&cookie) {
+            if !jar.contains_key(&ctx.session_cookie) {
                 st.notes.push(format!(
-                    "step {n}: `{}` held no `{cookie}` cookie when saved as `{}`",
-                    s.client, s.name
+                    "step {n}: `{}` held no `{}` cookie when saved as `{}`",
+                    s.client, ctx.session_cookie, s.name
                 ));
             }
             st.snapshots.insert(s.name.clone(), jar);
         }
-        Step::Plant(p) => {
-            let value = match &p.value {
-                PlantValue::Random => random_like(
-                    rc.baseline
-                        .session
-                        .as_ref()
-                        .map_or("", |s| s.session_id.as_str()),
-                    &mut st.rng,
-                ),
-                PlantValue::Snapshot(name) => {
-                    match st.snapshots.get(name).and_then(|j| j.get(&cookie)) {
-                        Some(v) => v.clone(),
-                        None => {
-                            st.notes.push(format!(
-                                "step {n}: snapshot `{name}` holds no session id; nothing planted"
-                            ));
-                            return Ok(None);
-                        }
-                    }
-                }
-            };
-            ctx.register_secret(&value, "planted-session-id");
-            st.client(&p.client).jar.insert(cookie, value);
-        }
-        Step::Access(a) => {
-            let replay = match &a.replay {
-                Some(name) => Some(st.snapshots.get(name).cloned().unwrap_or_default()),
-                None => None,
-            };
-            let label_base = format!(
-                "step {n}: access ({}{})",
-                a.client,
-                a.replay
-                    .as_ref()
-                    .map(|r| format!(", replaying `{r}`"))
-                    .unwrap_or_default()
-            );
-            match &a.via {
-                Via::Cookie => {
-                    if let Some(j) = &replay
-                        && !j.contains_key(&cookie)
-                    {
-                        st.notes.push(format!(
-                            "step {n}: the replayed snapshot holds no session id; nothing to replay"
-                        ));
-                        return Ok(None);
-                    }
-                    let mut t = std::mem::take(&mut st.transcript);
-                    let res = st
-                        .client(&a.client)
-                        .access(ctx, replay.as_ref(), &label_base, &mut t)
-                        .await;
-                    st.transcript = t;
-                    let outcome = res?;
-                    if let Some(v) = judge(
-                        a.expect,
-                        a.is_control(),
-                        outcome,
-                        &label_base,
-                        &st.transcript,
-                    ) {
-                        return Ok(Some(v));
-                    }
-                    if !a.is_control() {
-                        st.probes_checked += 1;
-                    }
-                }
-                Via::Query(names) | Via::PathParam(names) => {
-                    let jar = replay.unwrap_or_else(|| st.client(&a.client).jar.clone());
-                    let Some(id) = jar.get(&cookie).cloned() else {
-                        st.notes.push(format!(
-                            "step {n}: `{}` holds no session id to put in the URL",
-                            a.client
-                        ));
-                        return Ok(None);
-                    };
-                    let vars = st.client(&a.client).vars.clone();
-                    for name in names {
-                        let param = if name == "$cookie" {
-                            cookie.clone()
-                        } else {
-                            name.clone()
-                        };
-                        let mut req = Browser::build(
-                            ctx,
-                            &super::browser::session_access(ctx)?.request,
-                            &vars,
-                        )?;
-                        let label = match &a.via {
-                            Via::Query(_) => {
-                                req.url.query_pairs_mut().append_pair(&param, &id);
-                                format!(
-                                    "{label_base}: session id in query parameter `{param}`, no cookie"
-                                )
-                            }
-                            _ => {
-                                let path = format!("{};{}={}", req.url.path(), param, id);
-                                req.url.set_path(&path);
-                                format!(
-                                    "{label_base}: session id in path parameter `;{param}=`, no cookie"
-                                )
-                            }
-                        };
-                        let ex = Browser::send_with(ctx, req, None).await?;
-                        let outcome = super::browser::classify(ctx, &ex);
-                        st.transcript.push(Recorded {
-                            label: label.clone(),
-                            exchange: ex,
-                        });
-                        if let Some(v) =
-                            judge(a.expect, a.is_control(), outcome, &label, &st.transcript)
-                        {
-                            return Ok(Some(v));
-                        }
-                    }
-                    if !a.is_control() {
-                        st.probes_checked += 1;
-                    }
-                }
-            }
-        }
-        Step::ExpectSessionId(e) => {
-            let before = st
-                .snapshots
-                .get(&e.differs_from)
-                .and_then(|j| j.get(&cookie))
-                .cloned();
-            let now = st.client(&e.client).jar.get(&cookie).cloned();
-            match (before, now) {
-                (None, _) => st.notes.push(format!(
-                    "step {n}: no session id was saved as `{}`, so there was nothing for login to rotate",
-                    e.differs_from
-                )),
-                (Some(_), None) => {
-                    return Ok(Some(Verdict::Inconclusive(format!("`{}` holds no session id after login", e.client))));
-                }
-                (Some(b), Some(a)) if a == b => {
-                    return Ok(Some(Verdict::Fail(
-                        format!("a session id different from the one saved as `{}`", e.differs_from),
-                        format!(
-                            "after login `{}` still holds the session id saved as `{}` (the server kept or adopted it)",
-                            e.client, e.differs_from
-                        ),
-                    )));
-                }
-                (Some(_), Some(_)) => st.probes_checked += 1,
-            }
-        }
-        Step::ExpectCookieCleared(c) => {
-            return Ok(expect_cleared(rc, st, n, c));
-        }
+        Step::Plant(p) => plant(rc, st, n, p),
+        Step::Access(a) => return access(rc, st, n, a).await,
+        Step::ExpectSessionId(e) => return Ok(expect_session_id(rc, st, n, e)),
+        Step::ExpectCookieCleared(c) => return Ok(expect_cleared(rc, st, n, c)),
     }
     Ok(None)
+}
+
+/// A set-up step (login, logout): a flow that misbehaves is a failed control, not a failure.
+fn controlled_step(res: Result<(), StepError>) -> StepResult {
+    match res {
+        Ok(()) => Ok(None),
+        Err(StepError::Flow(m)) => Ok(Some(Stop::Control(m.to_string()))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs one of the profile's flows for a client.
+async fn flow(rc: &RuleCtx, st: &mut State, client: &str, name: FlowName) -> Result<(), StepError> {
+    let mut t = std::mem::take(&mut st.transcript);
+    let res = st
+        .client(client)
+        .run_flow(&rc.ctx, name, None, &mut t)
+        .await;
+    st.transcript = t;
+    res.map(|_| ())
+}
+
+/// Plants a session id (random, or a saved one) in a client's jar.
+fn plant(rc: &RuleCtx, st: &mut State, n: usize, p: &PlantStep) {
+    let cookie = rc.ctx.session_cookie.clone();
+    let value = match &p.value {
+        PlantValue::Random => {
+            let like = rc
+                .baseline
+                .session
+                .as_ref()
+                .map_or("", |s| s.session_id.as_str());
+            random_like(like, &mut st.rng)
+        }
+        PlantValue::Snapshot(name) => match st.snapshots.get(name).and_then(|j| j.get(&cookie)) {
+            Some(v) => v.clone(),
+            None => {
+                st.notes.push(format!(
+                    "step {n}: snapshot `{name}` holds no session id; nothing planted"
+                ));
+                return;
+            }
+        },
+    };
+    rc.ctx.register_secret(&value, "planted-session-id");
+    st.client(&p.client).jar.insert(cookie, value);
+}
+
+/// The protected request, with the client's cookies, a replayed snapshot, or the session id
+/// moved into the URL; judged against the step's expectation.
+async fn access(rc: &RuleCtx, st: &mut State, n: usize, a: &AccessStep) -> StepResult {
+    let ctx = &rc.ctx;
+    let cookie = ctx.session_cookie.clone();
+    let replay = a
+        .replay
+        .as_ref()
+        .map(|name| st.snapshots.get(name).cloned().unwrap_or_default());
+    let label_base = format!(
+        "step {n}: access ({}{})",
+        a.client,
+        a.replay
+            .as_ref()
+            .map(|r| format!(", replaying `{r}`"))
+            .unwrap_or_default()
+    );
+    let names = match &a.via {
+        Via::Cookie => {
+            if let Some(j) = &replay
+                && !j.contains_key(&cookie)
+            {
+                st.notes.push(format!(
+                    "step {n}: the replayed snapshot holds no session id; nothing to replay"
+                ));
+                return Ok(None);
+            }
+            let mut t = std::mem::take(&mut st.transcript);
+            let res = st
+                .client(&a.client)
+                .access(ctx, replay.as_ref(), &label_base, &mut t)
+                .await;
+            st.transcript = t;
+            if let Some(v) = judge(a.expect, a.is_control(), res?, &label_base, &st.transcript) {
+                return Ok(Some(v));
+            }
+            if !a.is_control() {
+                st.probes_checked += 1;
+            }
+            return Ok(None);
+        }
+        Via::Query(names) | Via::PathParam(names) => names,
+    };
+    let jar = replay.unwrap_or_else(|| st.client(&a.client).jar.clone());
+    let Some(id) = jar.get(&cookie).cloned() else {
+        st.notes.push(format!(
+            "step {n}: `{}` holds no session id to put in the URL",
+            a.client
+        ));
+        return Ok(None);
+    };
+    let vars = st.client(&a.client).vars.clone();
+    for name in names {
+        let param = if name == "$cookie" { &cookie } else { name };
+        let mut req = Browser::build(ctx, &session_access(ctx)?.request, &vars)?;
+        let label = if matches!(a.via, Via::Query(_)) {
+            req.url.query_pairs_mut().append_pair(param, &id);
+            format!("{label_base}: session id in query parameter `{param}`, no cookie")
+        } else {
+            let path = format!("{};{}={}", req.url.path(), param, id);
+            req.url.set_path(&path);
+            format!("{label_base}: session id in path parameter `;{param}=`, no cookie")
+        };
+        let ex = Browser::send_with(ctx, req, None).await?;
+        let outcome = classify(ctx, &ex);
+        st.transcript.push(Recorded {
+            label: label.clone(),
+            exchange: ex,
+        });
+        if let Some(v) = judge(a.expect, a.is_control(), outcome, &label, &st.transcript) {
+            return Ok(Some(v));
+        }
+    }
+    if !a.is_control() {
+        st.probes_checked += 1;
+    }
+    Ok(None)
+}
+
+/// After login, the client must hold a session id other than the one saved before.
+fn expect_session_id(
+    rc: &RuleCtx,
+    st: &mut State,
+    n: usize,
+    e: &ExpectSessionIdStep,
+) -> Option<Stop> {
+    let cookie = &rc.ctx.session_cookie;
+    let before = st
+        .snapshots
+        .get(&e.differs_from)
+        .and_then(|j| j.get(cookie))
+        .cloned();
+    let now = st.client(&e.client).jar.get(cookie).cloned();
+    match (before, now) {
+        (None, _) => st.notes.push(format!(
+            "step {n}: no session id was saved as `{}`, so there was nothing for login to rotate",
+            e.differs_from
+        )),
+        (Some(_), None) => {
+            return Some(Stop::Control(format!(
+                "`{}` holds no session id after login",
+                e.client
+            )));
+        }
+        (Some(b), Some(a)) if a == b => {
+            return Some(Stop::Fail(
+                format!(
+                    "a session id different from the one saved as `{}`",
+                    e.differs_from
+                ),
+                format!(
+                    "after login `{}` still holds the session id saved as `{}` (the server kept or adopted it)",
+                    e.client, e.differs_from
+                ),
+            ));
+        }
+        (Some(_), Some(_)) => st.probes_checked += 1,
+    }
+    None
 }
 
 fn judge(
@@ -342,8 +329,8 @@ fn judge(
     outcome: AccessOutcome,
     label: &str,
     transcript: &[Recorded],
-) -> Option<Verdict> {
-    let ok = super::browser::meets(expect, outcome);
+) -> Option<Stop> {
+    let ok = meets(expect, outcome);
     if ok {
         return None;
     }
@@ -353,22 +340,20 @@ fn judge(
         .unwrap_or(0);
     let observed = format!("{label} was {} (status {status})", outcome.as_str());
     if outcome == AccessOutcome::Unexpected {
-        return Some(Verdict::Inconclusive(format!(
+        return Some(Stop::Control(format!(
             "{observed}: the answer matches neither the profile's `allowed` nor its `denied`, so it proves nothing"
         )));
     }
     if control {
-        Some(Verdict::Inconclusive(format!(
-            "{observed}, expected {expect}"
-        )))
+        Some(Stop::Control(format!("{observed}, expected {expect}")))
     } else {
-        Some(Verdict::Fail(format!("{label}: {expect}"), observed))
+        Some(Stop::Fail(format!("{label}: {expect}"), observed))
     }
 }
 
 /// The client's last flow (logout) must have sent a Set-Cookie that deletes the session
 /// cookie exactly as it was set: same name, same Domain (or none), same Path, expired.
-fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Option<Verdict> {
+fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Option<Stop> {
     let cookie = rc.ctx.session_cookie.clone();
     let now = now_unix();
     let b = st.client(client);
@@ -377,11 +362,11 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
         .iter()
         .rfind(|(_, raw)| {
             let sc = parse_set_cookie(raw);
-            sc.name == cookie && !super::browser::is_deletion(&sc, now)
+            sc.name == cookie && !is_deletion(&sc, now)
         })
         .cloned();
     let Some((login_url, login_raw)) = set_at_login else {
-        return Some(Verdict::Inconclusive(format!(
+        return Some(Stop::Control(format!(
             "`{client}` never received a `{cookie}` cookie"
         )));
     };
@@ -398,7 +383,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
         .collect();
     let redactor = rc.ctx.client.redactor();
     if candidates.is_empty() {
-        return Some(Verdict::Fail(
+        return Some(Stop::Fail(
             format!("step {n}: the logout response expires `{cookie}`"),
             format!(
                 "the logout response sent no Set-Cookie for `{cookie}`, so the browser keeps the cookie"
@@ -411,7 +396,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
             .path
             .clone()
             .unwrap_or_else(|| crate::cookie::default_path(u));
-        if super::browser::is_deletion(sc, now) && e.domain == login.domain && path == login_path {
+        if is_deletion(sc, now) && e.domain == login.domain && path == login_path {
             st.probes_checked += 1;
             return None;
         }
@@ -420,7 +405,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
         .iter()
         .map(|(_, sc)| redactor.redact(&sc.raw))
         .collect();
-    Some(Verdict::Fail(
+    Some(Stop::Fail(
         format!(
             "step {n}: a Set-Cookie that expires `{cookie}` with Domain={} and Path={login_path}",
             login.domain.as_deref().unwrap_or("(none)")

@@ -2,35 +2,25 @@
 //! with credentials, CSRF on the logout request, and where browser credentials are delivered.
 
 use crate::http::{Exchange, ProbeRequest, Response};
+use crate::machine::session::SpecUser;
 use crate::profile::{ClientKind, FlowName, RequestSpec, Template};
-use crate::spec::{Rule, TransportAssertion};
+use crate::spec::TransportAssertion;
 
-use super::browser::{AccessOutcome, Browser, Recorded};
-use super::{RuleCtx, RuleResult, Status, evidence, step_error};
+use super::browser::{AccessOutcome, Browser, FlowError, Recorded, StepError, session_access};
+use super::outcome::{Inconclusive, Outcome, Verdict};
+use super::rule::{RuleCtx, step_verdict};
 
 /// An origin no service should trust.
 pub const EVIL_ORIGIN: &str = "https://authprobe-attacker.example";
 
-fn fail(
-    rc: &RuleCtx,
-    rule: &Rule,
-    expected: &str,
-    observed: String,
-    transcript: &[Recorded],
-) -> RuleResult {
-    let mut r = RuleResult::new(rule, Status::Fail).because(observed.clone());
-    r.expected = Some(expected.to_string());
-    r.observed = Some(observed);
-    r.evidence = evidence(&rc.ctx, transcript);
-    r.requests = transcript.len() as u64;
-    r
+fn fail(rc: &RuleCtx, expected: &str, observed: String, transcript: &[Recorded]) -> Verdict {
+    Verdict::new(Outcome::fail_observed(expected, observed))
+        .evidence(rc.evidence(transcript))
+        .requests(transcript.len() as u64)
 }
 
-fn pass(rule: &Rule, note: String, requests: u64) -> RuleResult {
-    let mut r = RuleResult::new(rule, Status::Pass);
-    r.notes.push(note);
-    r.requests = requests;
-    r
+fn pass(note: String, requests: u64) -> Verdict {
+    Verdict::pass(note).requests(requests)
 }
 
 /// True when a `Cache-Control` value has the `no-store` directive.
@@ -100,17 +90,18 @@ pub fn csp_problems(header: Option<&str>) -> Vec<String> {
     out
 }
 
-pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, a: TransportAssertion) -> RuleResult {
+/// Runs one transport assertion.
+pub(crate) async fn run(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     match a {
-        TransportAssertion::NoStore => no_store(rc, rule).await,
-        TransportAssertion::Csp => csp(rc, rule).await,
-        TransportAssertion::CorsCredentials => cors(rc, rule).await,
-        TransportAssertion::Csrf => csrf(rc, rule).await,
-        TransportAssertion::TokenInBody => token_in_body(rc, rule),
+        TransportAssertion::NoStore => no_store(rc).await,
+        TransportAssertion::Csp => csp(rc).await,
+        TransportAssertion::CorsCredentials => cors(rc).await,
+        TransportAssertion::Csrf => csrf(rc).await,
+        TransportAssertion::TokenInBody => token_in_body(rc),
     }
 }
 
-async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+async fn no_store(rc: &RuleCtx) -> Verdict {
     let ctx = &rc.ctx;
     let mut checked: Vec<Recorded> = rc
         .baseline
@@ -136,7 +127,7 @@ async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     {
         let mut t = Vec::new();
         let mut b = Browser::new("no-store");
-        let res = match b.token_login(ctx, "alice", &mut t).await {
+        let res = match b.token_login(ctx, SpecUser::Alice.name(), &mut t).await {
             Ok(_) => b.run_flow(ctx, FlowName::TokenRefresh, None, &mut t).await,
             Err(e) => Err(e),
         };
@@ -150,11 +141,11 @@ async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
                     });
                 }
             }
-            Err(e) => return step_error(ctx, rule, e, &t),
+            Err(e) => return step_verdict(rc, e, &t),
         }
     }
     if checked.is_empty() {
-        return RuleResult::new(rule, Status::Skip).because(
+        return Verdict::not_applicable(
             "the profile yields no credential response (no session login, no token grant)",
         );
     }
@@ -164,7 +155,6 @@ async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         .collect();
     if bad.is_empty() {
         return pass(
-            rule,
             format!(
                 "{} credential responses ({}) carry Cache-Control: no-store",
                 checked.len(),
@@ -191,18 +181,16 @@ async fn no_store(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         })
         .collect();
     let shown: Vec<Recorded> = bad.into_iter().cloned().collect();
-    let mut r = fail(
+    fail(
         rc,
-        rule,
         "Cache-Control: no-store on every response that delivers a credential",
         what.join("; "),
         &shown,
-    );
-    r.requests = sent;
-    r
+    )
+    .requests(sent)
 }
 
-async fn csp(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+async fn csp(rc: &RuleCtx) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
     let mut html_pages = 0;
@@ -210,11 +198,11 @@ async fn csp(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     for page in &ctx.target.pages {
         let url = match ctx.target.url(page) {
             Ok(u) => u,
-            Err(e) => return RuleResult::new(rule, Status::Error).because(e),
+            Err(e) => return step_verdict(rc, FlowError::Request(e).into(), &transcript),
         };
         let ex = match ctx.client.send(ProbeRequest::get(url)).await {
             Ok(ex) => ex,
-            Err(e) => return step_error(ctx, rule, super::StepError::Http(e), &transcript),
+            Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
         };
         let html = ex.response.status == 200
             && ex
@@ -233,23 +221,20 @@ async fn csp(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         });
     }
     if html_pages == 0 {
-        let mut r = RuleResult::new(rule, Status::Skip).because(format!(
+        return Verdict::not_applicable(format!(
             "none of the profile's pages ({}) answered 200 with HTML; list HTML pages in `pages`",
             ctx.target.pages.join(", ")
-        ));
-        r.requests = transcript.len() as u64;
-        return r;
+        ))
+        .requests(transcript.len() as u64);
     }
     if problems.is_empty() {
         pass(
-            rule,
             format!("{html_pages} HTML pages carry a strict CSP"),
             transcript.len() as u64,
         )
     } else {
         fail(
             rc,
-            rule,
             "a CSP without unsafe-inline/unsafe-eval (unless nonces or hashes), with object-src 'none' and base-uri",
             problems.join("; "),
             &transcript,
@@ -267,24 +252,22 @@ fn cors_verdict(origin: &str, r: &Response) -> Option<String> {
     })
 }
 
-async fn cors(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+async fn cors(rc: &RuleCtx) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
-    let mut b = Browser::new("alice");
-    if let Err(e) = b.login(ctx, "alice", &mut transcript).await {
-        return step_error(ctx, rule, e, &transcript);
+    let mut b = Browser::new(SpecUser::Alice.name());
+    if let Err(e) = b.login(ctx, SpecUser::Alice.name(), &mut transcript).await {
+        return step_verdict(rc, e, &transcript);
     }
     let mut found = Vec::new();
     for origin in [EVIL_ORIGIN, "null"] {
-        let req = match super::browser::session_access(ctx)
-            .and_then(|a| Browser::build(ctx, &a.request, &b.vars))
-        {
+        let req = match session_access(ctx).and_then(|a| Browser::build(ctx, &a.request, &b.vars)) {
             Ok(r) => r.header("Origin", origin),
-            Err(e) => return step_error(ctx, rule, e, &transcript),
+            Err(e) => return step_verdict(rc, e, &transcript),
         };
         let ex = match Browser::send_with(ctx, req, Some(&b.jar)).await {
             Ok(ex) => ex,
-            Err(e) => return step_error(ctx, rule, super::StepError::Http(e), &transcript),
+            Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
         };
         if let Some(v) = cors_verdict(origin, &ex.response) {
             found.push(v);
@@ -296,14 +279,12 @@ async fn cors(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     }
     if found.is_empty() {
         pass(
-            rule,
             format!("neither `{EVIL_ORIGIN}` nor `null` is trusted with credentials"),
             transcript.len() as u64,
         )
     } else {
         fail(
             rc,
-            rule,
             "no Access-Control-Allow-Origin echo of untrusted origins with credentials",
             found.join("; "),
             &transcript,
@@ -330,12 +311,12 @@ fn strip_tokens(r: &RequestSpec) -> RequestSpec {
     r
 }
 
-async fn csrf(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+async fn csrf(rc: &RuleCtx) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
     let mut b = Browser::new("victim");
-    if let Err(e) = b.login(ctx, "alice", &mut transcript).await {
-        return step_error(ctx, rule, e, &transcript);
+    if let Err(e) = b.login(ctx, SpecUser::Alice.name(), &mut transcript).await {
+        return step_verdict(rc, e, &transcript);
     }
     match b
         .access(
@@ -348,15 +329,16 @@ async fn csrf(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     {
         Ok(AccessOutcome::Allowed) => {}
         Ok(o) => {
-            return RuleResult::new(rule, Status::Inconclusive).because(format!(
-                "positive control failed: the session was {} right after login",
+            return Verdict::inconclusive(Inconclusive::Control(format!(
+                "the session was {} right after login",
                 o.as_str()
-            ));
+            )))
+            .evidence(rc.evidence(&transcript));
         }
-        Err(e) => return step_error(ctx, rule, e, &transcript),
+        Err(e) => return step_verdict(rc, e, &transcript),
     }
     let Some(last) = ctx.target.flow(FlowName::Logout).and_then(|s| s.last()) else {
-        return RuleResult::new(rule, Status::Skip).because("the profile defines no logout flow");
+        return Verdict::not_applicable("the profile defines no logout flow");
     };
     let forged_spec = strip_tokens(&last.value.request);
     let req = match Browser::build(ctx, &forged_spec, &b.vars) {
@@ -364,11 +346,11 @@ async fn csrf(rc: &RuleCtx, rule: &Rule) -> RuleResult {
             .header("Origin", EVIL_ORIGIN)
             .header("Sec-Fetch-Site", "cross-site")
             .header("Referer", format!("{EVIL_ORIGIN}/")),
-        Err(e) => return step_error(ctx, rule, e, &transcript),
+        Err(e) => return step_verdict(rc, e, &transcript),
     };
     let ex = match Browser::send_with(ctx, req, Some(&b.jar)).await {
         Ok(ex) => ex,
-        Err(e) => return step_error(ctx, rule, super::StepError::Http(e), &transcript),
+        Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
     };
     let forged_status = ex.response.status;
     transcript.push(Recorded {
@@ -385,7 +367,6 @@ async fn csrf(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         .await
     {
         Ok(AccessOutcome::Allowed) => pass(
-            rule,
             format!(
                 "the forged cross-site logout was refused ({forged_status}) and the session still works"
             ),
@@ -393,18 +374,18 @@ async fn csrf(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         ),
         Ok(AccessOutcome::Denied) => fail(
             rc,
-            rule,
             "the forged cross-site logout refused; the session still works",
             format!(
                 "the forged cross-site logout without the CSRF token answered {forged_status} and ended the session"
             ),
             &transcript,
         ),
-        Ok(o) => RuleResult::new(rule, Status::Inconclusive).because(format!(
+        Ok(o) => Verdict::inconclusive(Inconclusive::Unclassified(format!(
             "after the forged request the session was {}",
             o.as_str()
-        )),
-        Err(e) => step_error(ctx, rule, e, &transcript),
+        )))
+        .evidence(rc.evidence(&transcript)),
+        Err(e) => step_verdict(rc, e, &transcript),
     }
 }
 
@@ -412,7 +393,7 @@ fn body_contains(ex: &Exchange, secret: &str) -> bool {
     secret.len() >= 8 && ex.response.body_text().contains(secret)
 }
 
-fn token_in_body(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+fn token_in_body(rc: &RuleCtx) -> Verdict {
     let mut bad: Vec<Recorded> = Vec::new();
     let mut what = Vec::new();
     for r in &rc.baseline.transcript {
@@ -446,26 +427,21 @@ fn token_in_body(rc: &RuleCtx, rule: &Rule) -> RuleResult {
             );
         }
     }
-    if bad.is_empty() {
-        let mut r = pass(
-            rule,
+    let verdict = if bad.is_empty() {
+        pass(
             "no credential meant for a browser is delivered in a response body".into(),
             0,
-        );
-        r.notes.extend(notes);
-        r
+        )
     } else {
-        let mut r = fail(
+        fail(
             rc,
-            rule,
             "credentials for browsers only in HttpOnly cookies",
             what.join("; "),
             &bad,
-        );
-        r.requests = 0;
-        r.notes.extend(notes);
-        r
-    }
+        )
+        .requests(0)
+    };
+    verdict.notes(notes)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::fmt;
 ///
 /// A response with any status (including 5xx) is *not* an error; only the failure to obtain
 /// a response, or a refusal by the client itself, is.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct HttpError {
     /// What went wrong, for matching.
     pub kind: HttpErrorKind,

@@ -20,6 +20,7 @@ use base64::Engine as _;
 
 use super::sanitize;
 use crate::engine::{Evidence, Report, RuleResult, Status};
+use crate::gate::Gate;
 use crate::spec::{Catalogue, Level};
 
 /// The page's stylesheet, inlined verbatim (its hash is in the CSP).
@@ -224,7 +225,7 @@ fn exchange(out: &mut String, e: &Evidence) {
 }
 
 fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
-    let st = r.status.as_str();
+    let st = r.status().as_str();
     let level = match r.level {
         Level::Must => "must",
         Level::Should => "should",
@@ -243,23 +244,19 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         r.severity,
         escape(&r.requirement)
     );
-    if r.status == Status::Pass {
+    if r.status() == Status::Pass {
         out.push_str("</article>\n");
         return;
     }
-    if let Some(reason) = r
-        .reason
-        .as_ref()
-        .filter(|x| r.observed.as_ref() != Some(*x))
-    {
-        let _ = write!(out, "<p class=\"reason\">{}</p>", escape(reason));
+    if let Some(reason) = r.reason().filter(|x| r.observed() != Some(x.as_str())) {
+        let _ = write!(out, "<p class=\"reason\">{}</p>", escape(&reason));
     }
-    if r.expected.is_some() || r.observed.is_some() {
+    if r.expected().is_some() || r.observed().is_some() {
         out.push_str("<dl class=\"eo\">");
-        if let Some(e) = &r.expected {
+        if let Some(e) = &r.expected() {
             let _ = write!(out, "<dt>Expected</dt><dd><pre>{}</pre></dd>", escape(e));
         }
-        if let Some(o) = &r.observed {
+        if let Some(o) = &r.observed() {
             let _ = write!(
                 out,
                 "<dt>Observed</dt><dd><pre class=\"observed\">{}</pre></dd>",
@@ -268,7 +265,7 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         }
         out.push_str("</dl>");
     }
-    if let Some(c) = &r.counterexample {
+    if let Some(c) = &r.counterexample() {
         let _ = write!(
             out,
             "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}</code>.</p><ol class=\"steps\">",
@@ -356,8 +353,8 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
 }
 
 /// The report as one self-contained HTML page.
-pub fn render(report: &Report, catalogue: &Catalogue) -> String {
-    let verdict = match report.exit_code() {
+pub fn render(report: &Report, gate: Option<&Gate>, catalogue: &Catalogue) -> String {
+    let verdict = match crate::gate::exit_code(report, gate) {
         0 => "PASSED",
         1 => "FAILED",
         _ => "INCOMPLETE",
@@ -406,14 +403,14 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
     }
     out.push_str("</ul><nav class=\"strip\" aria-label=\"rules by status\">");
     let mut ordered: Vec<&RuleResult> = report.results.iter().collect();
-    ordered.sort_by_key(|r| ORDER.iter().position(|s| *s == r.status));
+    ordered.sort_by_key(|r| ORDER.iter().position(|s| *s == r.status()));
     for r in &ordered {
         let _ = write!(
             out,
             "<a class=\"s-{}\" href=\"#{}\" title=\"{} {}\"></a>",
-            r.status.as_str(),
+            r.status().as_str(),
             anchor(&r.id),
-            r.status.as_str().to_uppercase(),
+            r.status().as_str().to_uppercase(),
             escape(&r.id)
         );
     }
@@ -447,7 +444,7 @@ mod tests {
 
     fn page() -> String {
         let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
-        render(&sample::report(1, "abc"), &catalogue)
+        render(&sample::report(1, "abc"), None, &catalogue)
     }
 
     #[test]

@@ -40,20 +40,16 @@ fn xml_text(text: &str) -> String {
 pub fn failure_text(r: &RuleResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "requirement: {}", r.requirement);
-    if let Some(e) = &r.expected {
+    if let Some(e) = &r.expected() {
         let _ = writeln!(out, "expected:    {e}");
     }
-    if let Some(o) = &r.observed {
+    if let Some(o) = &r.observed() {
         let _ = writeln!(out, "observed:    {o}");
     }
-    if let Some(reason) = r
-        .reason
-        .as_ref()
-        .filter(|x| r.observed.as_ref() != Some(*x))
-    {
+    if let Some(reason) = r.reason().filter(|x| r.observed() != Some(x.as_str())) {
         let _ = writeln!(out, "reason:      {reason}");
     }
-    if let Some(c) = &r.counterexample {
+    if let Some(c) = &r.counterexample() {
         let _ = writeln!(
             out,
             "counterexample: seed {} (replay with --seed {}), case {}, shrunk in {} steps",
@@ -111,26 +107,26 @@ pub fn failure_text(r: &RuleResult) -> String {
 }
 
 fn one_line(r: &RuleResult) -> String {
+    let reason = r.reason();
     let text = r
-        .observed
-        .as_deref()
-        .or(r.reason.as_deref())
-        .unwrap_or(r.status.as_str());
+        .observed()
+        .or(reason.as_deref())
+        .unwrap_or(r.status().as_str());
     xml_text(&text.replace(['\r', '\n'], " "))
 }
 
 fn test_case(suite: &str, r: &RuleResult) -> TestCase {
-    let status = match r.status {
+    let status = match r.status() {
         Status::Pass => TestCaseStatus::success(),
         Status::Fail | Status::Error => {
-            let kind = if r.status == Status::Fail {
+            let kind = if r.status() == Status::Fail {
                 NonSuccessKind::Failure
             } else {
                 NonSuccessKind::Error
             };
             let mut s = TestCaseStatus::non_success(kind);
             s.set_message(one_line(r))
-                .set_type(format!("{}/{}", r.status.as_str(), r.severity))
+                .set_type(format!("{}/{}", r.status().as_str(), r.severity))
                 .set_description(failure_text(r));
             s
         }
@@ -150,7 +146,7 @@ fn test_case(suite: &str, r: &RuleResult) -> TestCase {
     let mut case = TestCase::new(r.id.as_str(), status);
     case.set_classname(suite)
         .set_time(Duration::from_millis(r.duration_ms))
-        .add_property(Property::new("status", r.status.as_str()))
+        .add_property(Property::new("status", r.status().as_str()))
         .add_property(Property::new("severity", r.severity.to_string()))
         .add_property(Property::new("title", xml_text(&r.title)))
         .add_property(Property::new("requests", r.requests.to_string()));
@@ -187,24 +183,21 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 pub(crate) mod sample {
     use crate::engine::{
-        Counterexample, Evidence, Report, RuleResult, Status, Summary, TargetInfo, Tool,
+        Counterexample, Evidence, Finding, Inconclusive, Outcome, Report, RuleError, RuleResult,
+        Skip, Summary, TargetInfo, Tool,
     };
     use crate::http::{Exchange, ProbeRequest, Response, curl_line};
     use crate::spec::{Level, Severity};
 
-    fn result(id: &str, title: &str, severity: Severity, status: Status) -> RuleResult {
+    fn result(id: &str, title: &str, severity: Severity, outcome: Outcome) -> RuleResult {
         RuleResult {
             id: id.into(),
             title: title.into(),
             severity,
             level: Level::Must,
             requirement: format!("The rule {id} MUST hold."),
-            status,
-            reason: None,
-            expected: None,
-            observed: None,
+            outcome,
             evidence: Vec::new(),
-            counterexample: None,
             notes: Vec::new(),
             requests: 2,
             duration_ms: 12,
@@ -250,25 +243,9 @@ pub(crate) mod sample {
             "cookie.secure",
             "Session cookie is Secure",
             Severity::High,
-            Status::Pass,
+            Outcome::Pass,
         );
-        let mut fail = result(
-            "cookie.http-only",
-            "Session cookie is HttpOnly",
-            Severity::High,
-            Status::Fail,
-        );
-        fail.reason = Some("the session cookie lacks HttpOnly".into());
-        fail.expected = Some("Set-Cookie: sid=…; HttpOnly".into());
-        fail.observed = Some(format!(
-            "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
-        ));
-        fail.evidence = vec![evidence(
-            base,
-            "step 1: login (alice)",
-            &format!("sid={session_value}; Path=/"),
-        )];
-        fail.counterexample = Some(Box::new(Counterexample {
+        let counterexample = Counterexample {
             seed,
             case: 7,
             shrink_steps: 3,
@@ -279,30 +256,49 @@ pub(crate) mod sample {
             observed: "200 OK <b>accepted</b>".into(),
             steps: Vec::new(),
             replay_script: None,
-        }));
+        };
+        let mut fail = result(
+            "cookie.http-only",
+            "Session cookie is HttpOnly",
+            Severity::High,
+            Outcome::Fail(Box::new(Finding {
+                reason: "the session cookie lacks HttpOnly".into(),
+                expected: "Set-Cookie: sid=…; HttpOnly".into(),
+                observed: format!(
+                    "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
+                ),
+                counterexample: Some(counterexample),
+            })),
+        );
+        fail.evidence = vec![evidence(
+            base,
+            "step 1: login (alice)",
+            &format!("sid={session_value}; Path=/"),
+        )];
         fail.notes = vec!["checked the login response".into()];
         let skip = result(
             "session.logout-everywhere",
             "Logout everywhere ends every session",
             Severity::Medium,
-            Status::Skip,
-        )
-        .because("the profile defines no logout_everywhere flow");
+            Outcome::Skip(Skip::NotApplicable(
+                "the profile defines no logout_everywhere flow".into(),
+            )),
+        );
         let mut inconclusive = result(
             "jwt.alg-none-rejected",
             "alg=none tokens are refused",
             Severity::Critical,
-            Status::Inconclusive,
-        )
-        .because("the untampered token was refused (401) before the attack");
+            Outcome::Inconclusive(Inconclusive::Unclassified(
+                "the untampered token was refused (401) before the attack".into(),
+            )),
+        );
         inconclusive.evidence = vec![evidence(base, "control: untampered token", "x=1")];
         let error = result(
             "session.id-entropy",
             "Session ids are `unpredictable` | random",
             Severity::Low,
-            Status::Error,
-        )
-        .because("connection refused");
+            Outcome::Error(RuleError::Tooling("connection refused".into())),
+        );
         let results = vec![pass, fail, skip, inconclusive, error];
         Report {
             schema: crate::engine::REPORT_SCHEMA,
@@ -320,7 +316,6 @@ pub(crate) mod sample {
             results,
             requests: 42,
             duration_ms: 1234,
-            gate: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use super::sanitize;
 use crate::engine::{Report, RuleResult, Status};
+use crate::gate::Gate;
 
 /// Escapes text for inline Markdown (a paragraph or a table cell): line breaks become spaces,
 /// `<`, `>` and `&` become entities, and Markdown punctuation (including `|` and backticks)
@@ -93,8 +94,8 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// The overall verdict word for the summary line.
-fn verdict(report: &Report) -> &'static str {
-    match report.exit_code() {
+fn verdict(report: &Report, gate: Option<&Gate>) -> &'static str {
+    match crate::gate::exit_code(report, gate) {
         0 => "PASSED",
         1 => "FAILED",
         _ => "INCOMPLETE",
@@ -105,26 +106,22 @@ fn details(out: &mut String, r: &RuleResult) {
     let _ = writeln!(
         out,
         "<details>\n<summary><strong>{}</strong> <code>{}</code> ({}): {}</summary>\n",
-        status_word(r.status),
+        status_word(r.status()),
         html(&r.id),
         r.severity,
         html(&r.title)
     );
     let _ = writeln!(out, "**Requirement:** {}\n", escape_inline(&r.requirement));
-    if let Some(reason) = r
-        .reason
-        .as_ref()
-        .filter(|x| r.observed.as_ref() != Some(*x))
-    {
-        let _ = writeln!(out, "**Reason:** {}\n", escape_inline(reason));
+    if let Some(reason) = r.reason().filter(|x| r.observed() != Some(x.as_str())) {
+        let _ = writeln!(out, "**Reason:** {}\n", escape_inline(&reason));
     }
-    if let Some(e) = &r.expected {
+    if let Some(e) = &r.expected() {
         let _ = writeln!(out, "**Expected:**\n\n{}", fenced(e, "text"));
     }
-    if let Some(o) = &r.observed {
+    if let Some(o) = &r.observed() {
         let _ = writeln!(out, "**Observed:**\n\n{}", fenced(o, "text"));
     }
-    if let Some(c) = &r.counterexample {
+    if let Some(c) = &r.counterexample() {
         let _ = writeln!(
             out,
             "**Counterexample** (seed {}, case {}, shrunk in {} steps; replay with {}):\n",
@@ -198,7 +195,7 @@ fn details(out: &mut String, r: &RuleResult) {
 }
 
 /// The report as GitHub-flavoured Markdown.
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, gate: Option<&Gate>) -> String {
     let s = report.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -209,7 +206,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         out,
         "**{}**: {} failed, {} passed, {} skipped, {} inconclusive, {} errors. Target {}, seed {}, {} requests in {:.2} s, authprobe {}.\n",
-        verdict(report),
+        verdict(report, gate),
         s.fail,
         s.pass,
         s.skip,
@@ -224,8 +221,8 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out, "| status | rule | severity | title |");
     let _ = writeln!(out, "|---|---|---|---|");
     for r in &report.results {
-        let word = status_word(r.status);
-        let status = if r.status == Status::Pass {
+        let word = status_word(r.status());
+        let status = if r.status() == Status::Pass {
             word.to_string()
         } else {
             format!("**{word}**")
@@ -241,7 +238,7 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(out);
     for r in &report.results {
         if matches!(
-            r.status,
+            r.status(),
             Status::Fail | Status::Inconclusive | Status::Error
         ) {
             details(&mut out, r);
@@ -279,7 +276,8 @@ mod tests {
     /// Golden file: `tests/data/reports/sample.md`; rewrite it with `UPDATE_GOLDEN=1`.
     #[test]
     fn markdown_matches_golden_file() {
-        let md = render(&sample::report(1, "abc")).replace(env!("CARGO_PKG_VERSION"), "VERSION");
+        let md =
+            render(&sample::report(1, "abc"), None).replace(env!("CARGO_PKG_VERSION"), "VERSION");
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reports/sample.md");
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(path, &md).expect("write golden");
@@ -293,7 +291,7 @@ mod tests {
 
     #[test]
     fn markdown_table_has_one_row_per_rule_and_details_for_problems() {
-        let md = render(&sample::report(1, "abc"));
+        let md = render(&sample::report(1, "abc"), None);
         assert!(
             md.contains("**FAILED**: 1 failed, 1 passed, 1 skipped, 1 inconclusive, 1 errors.")
         );

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::engine::{Event, Report, RuleResult, Status};
+use crate::gate::Gate;
 use crate::testbed::Flaw;
 
 /// Output format of `check`/`demo`.
@@ -47,20 +48,22 @@ impl Format {
 }
 
 /// Renders a report in `format`. `profile` names the profile file for SARIF locations.
+/// The CI gate's decision, when one was applied (`--fail-on`, `--baseline`).
 pub fn render(
     format: Format,
     report: &Report,
+    gate: Option<&Gate>,
     catalogue: &crate::spec::Catalogue,
     profile: Option<&str>,
     color: bool,
 ) -> String {
     match format {
-        Format::Human => human(report, color),
-        Format::Json => json(report),
+        Format::Human => human(report, gate, color),
+        Format::Json => json(report, gate),
         Format::Junit => junit::render(report),
-        Format::Sarif => sarif::render_with_profile(report, catalogue, profile),
-        Format::Markdown => markdown::render(report),
-        Format::Html => html::render(report, catalogue),
+        Format::Sarif => sarif::render_with_profile(report, gate, catalogue, profile),
+        Format::Markdown => markdown::render(report, gate),
+        Format::Html => html::render(report, gate, catalogue),
     }
 }
 
@@ -116,15 +119,22 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
         )),
         Event::RuleFinished(r) => Some(format!(
             "[{done}/{total}] {:<12} {}",
-            r.status.as_str(),
+            r.status().as_str(),
             r.id
         )),
     }
 }
 
-/// The JSON report, pretty-printed.
-pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report)
+/// The JSON report, pretty-printed, with the gate's decision (when one was applied) last.
+pub fn json(report: &Report, gate: Option<&Gate>) -> String {
+    #[derive(Serialize)]
+    struct Gated<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gate: Option<&'a Gate>,
+    }
+    serde_json::to_string_pretty(&Gated { report, gate })
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise report: {e}\"}}"))
 }
 
@@ -137,15 +147,15 @@ fn indent(text: &str, prefix: &str) -> String {
 
 fn details(out: &mut String, r: &RuleResult, st: &Style) {
     let _ = writeln!(out, "      requirement: {}", r.requirement);
-    if let Some(e) = &r.expected {
+    if let Some(e) = &r.expected() {
         let _ = writeln!(out, "      expected:    {}", sanitize(e));
     }
-    if let Some(o) = &r.observed {
+    if let Some(o) = &r.observed() {
         let _ = writeln!(out, "      observed:    {}", sanitize(o));
-    } else if let Some(reason) = &r.reason {
+    } else if let Some(reason) = &r.reason() {
         let _ = writeln!(out, "      reason:      {}", sanitize(reason));
     }
-    if let Some(c) = &r.counterexample {
+    if let Some(c) = &r.counterexample() {
         if c.steps.is_empty() {
             let _ = writeln!(
                 out,
@@ -214,7 +224,7 @@ fn details(out: &mut String, r: &RuleResult, st: &Style) {
 
 /// The readable report: one line per rule, failures (and inconclusive/error results)
 /// expanded with requirement, expected, observed, transcript and curl lines.
-pub fn human(report: &Report, color: bool) -> String {
+pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
     let _ = writeln!(
@@ -231,11 +241,11 @@ pub fn human(report: &Report, color: bool) -> String {
     );
     let _ = writeln!(out);
     for r in &report.results {
-        let _ = writeln!(out, "  {} {:<28} {}", st.status(r.status), r.id, r.title);
-        match r.status {
+        let _ = writeln!(out, "  {} {:<28} {}", st.status(r.status()), r.id, r.title);
+        match r.status() {
             Status::Pass => {}
             Status::Skip => {
-                if let Some(reason) = &r.reason {
+                if let Some(reason) = &r.reason() {
                     let _ = writeln!(out, "      reason: {}", sanitize(reason));
                 }
             }
@@ -243,7 +253,7 @@ pub fn human(report: &Report, color: bool) -> String {
         }
     }
     let s = report.summary;
-    if let Some(g) = &report.gate {
+    if let Some(g) = gate {
         let _ = writeln!(out);
         for (id, reason) in &g.baselined {
             let _ = writeln!(out, "  baselined: {id} — {}", sanitize(reason));
@@ -356,10 +366,7 @@ pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
 }
 
 /// The readable summary of a fuzz run.
-pub fn fuzz_human(
-    r: &crate::engine::fuzz::FuzzReport,
-    written: Option<&std::path::Path>,
-) -> String {
+pub fn fuzz_human(r: &crate::fuzzer::FuzzReport, written: Option<&std::path::Path>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -458,14 +465,7 @@ pub fn rules_json(c: &crate::spec::Catalogue) -> String {
             requirement: &r.requirement,
             references: &r.references,
             requires: r.requires.iter().map(|c| c.name()).collect(),
-            kind: match r.kind() {
-                Some(crate::spec::RuleKind::Check(_)) => "check",
-                Some(crate::spec::RuleKind::Scenario(_)) => "scenario",
-                Some(crate::spec::RuleKind::Property(_)) => "property",
-                Some(crate::spec::RuleKind::Attack(_)) => "attack",
-                Some(crate::spec::RuleKind::Model(_)) => "model",
-                None => "none",
-            },
+            kind: r.kind.name(),
         })
         .collect();
     serde_json::to_string_pretty(&list).unwrap_or_default()
@@ -478,8 +478,8 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
         TransportAssertion as T,
     };
     let login = "curl -si -X POST https://APP/LOGIN -d 'username=USER&password=PASS'";
-    match rule.kind() {
-        Some(RuleKind::Check(Check::Cookie(a))) => format!(
+    match &rule.kind {
+        RuleKind::Check(Check::Cookie(a)) => format!(
             "{login} | grep -i '^set-cookie'\n# then look at the session cookie's attributes: {}",
             match a {
                 C::HttpOnly => "HttpOnly must be present",
@@ -490,13 +490,13 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
                 C::Lifetime => "no Max-Age/Expires beyond the policy (1 day by default)",
             }
         ),
-        Some(RuleKind::Check(Check::SessionId(S::Opaque))) => format!(
+        RuleKind::Check(Check::SessionId(S::Opaque)) => format!(
             "{login} | grep -i '^set-cookie'\n# decode the id: echo 'VALUE' | base64 -d; it must not be readable text, JSON or a JWT"
         ),
-        Some(RuleKind::Check(Check::SessionId(S::Entropy))) => format!(
+        RuleKind::Check(Check::SessionId(S::Entropy)) => format!(
             "for i in $(seq 32); do {login} | grep -io 'SESSION=[^;]*'; done | sort\n# the ids must be unique, look random and share no long prefix"
         ),
-        Some(RuleKind::Check(Check::Jwt(a))) => format!(
+        RuleKind::Check(Check::Jwt(a)) => format!(
             "authprobe inspect jwt \"$TOKEN\" --jwks https://APP/.well-known/jwks.json\n# {}",
             match a {
                 J::PayloadNoSecrets => "the payload section must show no password hashes, API keys or private keys",
@@ -506,24 +506,23 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
                 J::WeakSecret => "for HS* tokens, try common secrets offline (e.g. hashcat -m 16500)",
             }
         ),
-        Some(RuleKind::Check(Check::Transport(a))) => match a {
+        RuleKind::Check(Check::Transport(a)) => match a {
             T::NoStore => format!("{login} | grep -i '^cache-control'\n# must include no-store"),
             T::Csp => "curl -si https://APP/ | grep -i '^content-security-policy'\n# no 'unsafe-inline'/'unsafe-eval' without nonces, object-src 'none', base-uri set".into(),
             T::CorsCredentials => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example' | grep -i '^access-control'\n# must not echo the origin with Access-Control-Allow-Credentials: true".into(),
             T::Csrf => "curl -si -X POST https://APP/LOGOUT -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example'\ncurl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE'\n# without the CSRF token the logout must be refused and the session must still work".into(),
             T::TokenInBody => format!("{login}\n# the session id or access token must not appear in the response body"),
         },
-        Some(RuleKind::Scenario(steps)) => {
+        RuleKind::Scenario(steps) => {
             let mut t = String::from("# one cookie file per client (curl -c CLIENT.txt -b CLIENT.txt), then:\n");
             for (i, step) in steps.iter().enumerate() {
                 t.push_str(&format!("# {}. {}\n", i + 1, describe_step(step)));
             }
             t
         }
-        Some(RuleKind::Property(_)) => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=ALTERED_VALUE'\n# every altered value must be refused; authprobe reports the smallest accepted change and its seed".into(),
-        Some(RuleKind::Attack(_)) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $FORGED\"\n# every forged token must be refused; `authprobe check --only RULE` prints each forged variant".into(),
-        Some(RuleKind::Model(m)) => manual_model(m),
-        None => String::new(),
+        RuleKind::Property(_) => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=ALTERED_VALUE'\n# every altered value must be refused; authprobe reports the smallest accepted change and its seed".into(),
+        RuleKind::Attack(_) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $FORGED\"\n# every forged token must be refused; `authprobe check --only RULE` prints each forged variant".into(),
+        RuleKind::Model(m) => manual_model(m),
     }
 }
 

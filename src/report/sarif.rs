@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::engine::{Report, RuleResult, Status};
+use crate::gate::Gate;
 use crate::spec::{Catalogue, Level, Severity};
 
 /// `$schema` of the log.
@@ -255,10 +256,10 @@ fn result(
     report: &Report,
     profile_path: Option<&str>,
 ) -> SarifResult {
+    let reason = r.reason();
     let observed = r
-        .observed
-        .as_deref()
-        .or(r.reason.as_deref())
+        .observed()
+        .or(reason.as_deref())
         .unwrap_or("the rule failed");
     let (uri, region) = match profile_path {
         Some(p) => (p.replace('\\', "/"), Some(Region { start_line: 1 })),
@@ -269,13 +270,13 @@ fn result(
     properties.insert("severity", json!(r.severity.to_string()));
     properties.insert("targetUrl", json!(report.target.base_url));
     properties.insert("seed", json!(report.seed));
-    if let Some(e) = &r.expected {
+    if let Some(e) = &r.expected() {
         properties.insert("expected", json!(e));
     }
-    if let Some(o) = &r.observed {
+    if let Some(o) = &r.observed() {
         properties.insert("observed", json!(o));
     }
-    if let Some(c) = &r.counterexample {
+    if let Some(c) = &r.counterexample() {
         properties.insert("counterexample", json!(c));
     }
     if !r.evidence.is_empty() {
@@ -314,7 +315,7 @@ fn result(
 
 /// The report as a SARIF 2.1.0 log, results located at the target's base URL.
 pub fn render(report: &Report, catalogue: &Catalogue) -> String {
-    render_with_profile(report, catalogue, None)
+    render_with_profile(report, None, catalogue, None)
 }
 
 /// The report as a SARIF 2.1.0 log; with `profile_path` (a path relative to the repository
@@ -322,6 +323,7 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
 /// is what code-scanning services need to show it.
 pub fn render_with_profile(
     report: &Report,
+    gate: Option<&Gate>,
     catalogue: &Catalogue,
     profile_path: Option<&str>,
 ) -> String {
@@ -334,7 +336,7 @@ pub fn render_with_profile(
         .results
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.status == Status::Fail)
+        .filter(|(_, r)| r.status() == Status::Fail)
         .map(|(i, r)| result(r, i, report, profile_path))
         .collect();
     let s = report.summary;
@@ -354,7 +356,7 @@ pub fn render_with_profile(
             results,
             invocations: vec![Invocation {
                 execution_successful: s.inconclusive + s.error == 0,
-                exit_code: report.exit_code(),
+                exit_code: crate::gate::exit_code(report, gate),
             }],
             properties: BTreeMap::from([
                 ("target", json!(report.target.name)),
@@ -451,6 +453,7 @@ mod tests {
         let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
         let sarif = render_with_profile(
             &sample::report(1, "abc"),
+            None,
             &catalogue,
             Some("deploy/authprobe.yaml"),
         );

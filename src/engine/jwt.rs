@@ -1,0 +1,210 @@
+//! Kind `check: {jwt: ...}`: what anyone holding the preflight's access token can read in it
+//! (secrets, personal data), whether it expires and how long it lives, and whether its HMAC
+//! secret is guessable. No requests: the verdict reads the captured token.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::jwt::claims::{ExposureClass, exposures, lifetime};
+use crate::jwt::dangerous::{WEAK_SECRETS, crack_hmac};
+use crate::jwt::decode::{Jws, decode};
+use crate::spec::JwtAssertion;
+
+use super::browser::now_unix;
+use super::outcome::{Evidence, Outcome, Verdict};
+use super::preflight::TokenBaseline;
+use super::rule::RuleCtx;
+use super::session::mask_tokens;
+
+/// The preflight's token, decoded; a skip verdict when there is none or it is not a JWS.
+pub(crate) fn decoded(rc: &RuleCtx) -> Result<(Jws, &TokenBaseline), Verdict> {
+    let Some(tb) = rc.baseline.token.as_ref() else {
+        return Err(Verdict::not_applicable(
+            "the profile has no `token` section",
+        ));
+    };
+    match decode(&tb.token) {
+        Ok(j) => Ok((j, tb)),
+        Err(e) => Err(Verdict::not_applicable(format!(
+            "the access token is not a JWS, so JWT rules do not apply: {e}"
+        ))),
+    }
+}
+
+/// A failure whose evidence is the response that returned the token.
+fn fail(rc: &RuleCtx, tb: &TokenBaseline, expected: String, observed: String) -> Verdict {
+    Verdict::new(Outcome::fail_observed(expected, observed)).evidence(vec![Evidence::new(
+        "token login (preflight): the response that returned the token",
+        &tb.exchange,
+        rc.ctx.client.redactor(),
+    )])
+}
+
+/// Runs one token assertion.
+pub(crate) fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
+    let (jws, tb) = match decoded(rc) {
+        Ok(x) => x,
+        Err(v) => return v,
+    };
+    match a {
+        JwtAssertion::PayloadNoSecrets => exposed(rc, tb, &jws, ExposureClass::Secret),
+        JwtAssertion::PayloadNoPersonalData => exposed(rc, tb, &jws, ExposureClass::PersonalData),
+        JwtAssertion::ExpiryPresent => match jws.claim_i64("exp") {
+            Some(_) => Verdict::pass("the token has an exp claim"),
+            None => fail(
+                rc,
+                tb,
+                "an exp claim".into(),
+                "the token has no exp claim: it never expires".into(),
+            ),
+        },
+        JwtAssertion::ShortLived => short_lived(rc, tb, &jws),
+        JwtAssertion::WeakSecret => weak_secret(rc, tb, &jws),
+    }
+}
+
+fn exposed(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws, class: ExposureClass) -> Verdict {
+    let empty = Map::new();
+    let claims = jws.claims().unwrap_or(&empty);
+    let mut allow = rc.policy.jwt_claims_allow.clone();
+    if let Some(t) = &rc.ctx.target.token {
+        allow.extend(t.claims_allow.iter().cloned());
+    }
+    let found: Vec<String> = exposures(claims, &allow)
+        .into_iter()
+        .filter(|e| e.class == class)
+        .map(|e| format!("{} ({}: {})", e.path, e.category, e.excerpt))
+        .collect();
+    let what = if class == ExposureClass::Secret {
+        "secrets"
+    } else {
+        "personal data"
+    };
+    if found.is_empty() {
+        Verdict::pass(format!(
+            "the payload's {} claims show no {what}",
+            claims.len()
+        ))
+    } else {
+        fail(
+            rc,
+            tb,
+            format!("no {what} in the readable payload"),
+            format!(
+                "anyone holding the token can read {what}: {}",
+                found.join("; ")
+            ),
+        )
+    }
+}
+
+fn short_lived(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
+    let empty = Map::new();
+    let l = lifetime(jws.claims().unwrap_or(&empty), now_unix());
+    let max = rc.policy.access_token_max_lifetime;
+    match l.lifetime {
+        None => fail(
+            rc,
+            tb,
+            format!("a lifetime of at most {max}"),
+            "the token has no exp claim, so its lifetime is unbounded".into(),
+        ),
+        Some(s) if s <= max.0 as i64 => {
+            Verdict::pass(format!("the token lives {s} s, within {max}"))
+        }
+        Some(s) => fail(
+            rc,
+            tb,
+            format!("a lifetime of at most {max} ({} s)", max.0),
+            format!("the token lives {s} s ({:.1} h)", s as f64 / 3600.0),
+        ),
+    }
+}
+
+fn weak_secret(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
+    let alg = jws.alg().unwrap_or("");
+    if !alg.starts_with("HS") {
+        return Verdict::pass(format!(
+            "the token is {alg}-signed: there is no shared secret to guess"
+        ));
+    }
+    let candidates = || WEAK_SECRETS.lines().filter(|l| !l.is_empty());
+    let n = candidates().count();
+    match crack_hmac(&tb.token, candidates()) {
+        None => Verdict::pass(format!(
+            "none of {n} common secrets verifies the {alg} signature"
+        )),
+        Some(secret) => {
+            let shown = String::from_utf8_lossy(&secret);
+            let masked: String = shown.chars().take(2).collect();
+            fail(
+                rc,
+                tb,
+                "a secret that is not in the dictionary of common secrets".into(),
+                format!(
+                    "the {alg} secret is in authprobe's dictionary of {n} common secrets (starts with `{masked}…`, {} bytes): anyone can forge tokens",
+                    secret.len()
+                ),
+            )
+        }
+    }
+}
+
+/// The decoded difference between two tokens, one line per changed member (values masked),
+/// for reporting an altered token a service accepted.
+pub(crate) fn token_diff(original: &str, altered: &str) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (decode(original), decode(altered)) else {
+        return match decode(altered) {
+            Err(e) => vec![format!(
+                "the altered token does not even decode as a JWS ({e}), yet it was accepted"
+            )],
+            Ok(_) => Vec::new(),
+        };
+    };
+    let mut out = Vec::new();
+    let show = |v: Option<&Value>| {
+        v.map(|v| mask_tokens(&v.to_string()))
+            .unwrap_or_else(|| "(absent)".into())
+    };
+    let empty = Map::new();
+    for (part, x, y) in [
+        ("header", &a.header, &b.header),
+        (
+            "payload",
+            a.claims().unwrap_or(&empty),
+            b.claims().unwrap_or(&empty),
+        ),
+    ] {
+        let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+        for k in keys {
+            if x.get(k) != y.get(k) {
+                out.push(format!(
+                    "{part}.{k}: {} → {}",
+                    show(x.get(k)),
+                    show(y.get(k))
+                ));
+            }
+        }
+    }
+    if a.signature != b.signature {
+        out.push(signature_diff(&a.signature, &b.signature));
+    }
+    if out.is_empty() && original != altered {
+        out.push("the decoded header, payload and signature are unchanged: only the encoding differs (non-canonical base64url or separators), and the service accepted it".into());
+    }
+    out
+}
+
+fn signature_diff(a: &[u8], b: &[u8]) -> String {
+    let differing = a.iter().zip(b).filter(|(p, q)| p != q).count() + a.len().abs_diff(b.len());
+    format!(
+        "signature: {differing} of {} bytes differ{}",
+        a.len(),
+        if b.len() != a.len() {
+            format!(" (length {} → {})", a.len(), b.len())
+        } else {
+            String::new()
+        }
+    )
+}

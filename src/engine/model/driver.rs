@@ -1,0 +1,494 @@
+//! The model driver: runs a rule's script or its random sequences (generated first, then run
+//! in windows side by side), shrinks the first disagreement by delta debugging against the
+//! live service, and writes the verdict with its counterexample and notes.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::machine::refresh::RefreshOp;
+use crate::machine::session::SessionOp;
+use crate::spec::{ModelRun, Rule};
+
+use super::super::browser::StepError;
+use super::super::outcome::{
+    Counterexample, Evidence, Finding, Inconclusive, Outcome, RuleError, SequenceStep, Verdict,
+};
+use super::super::rule::RuleCtx;
+use super::SeqRun;
+use super::replay::replay_script;
+
+/// Most shrinking runs (each a whole sequence against the live service).
+pub const MAX_SHRINK_RUNS: u32 = 64;
+
+/// How [`drive`] runs a rule's sequences.
+pub(super) struct Driving {
+    /// Random sequences run side by side (1: one after the other).
+    pub parallel: usize,
+    /// The semantics in words, for the result's notes.
+    pub note: String,
+}
+
+/// Operations that know their simpler variants.
+pub(super) trait SimplerOp: Sized {
+    fn simpler_ops(&self) -> Vec<Self>;
+}
+
+impl SimplerOp for SessionOp {
+    fn simpler_ops(&self) -> Vec<Self> {
+        self.simpler()
+    }
+}
+
+impl SimplerOp for RefreshOp {
+    fn simpler_ops(&self) -> Vec<Self> {
+        self.simpler()
+    }
+}
+
+/// What every run of a rule added up to (requests, operations, windows), for the notes.
+#[derive(Default)]
+struct Tally {
+    requests: u64,
+    executed: usize,
+    skipped: usize,
+    kinds: BTreeMap<&'static str, u32>,
+    /// One window note per kind of revocation (logout, refresh-token or access-token
+    /// revocation): the first observation.
+    windows: Vec<(&'static str, String)>,
+}
+
+impl Tally {
+    fn absorb(&mut self, run: &SeqRun) {
+        self.requests += run.transcript.len() as u64;
+        self.executed += run.steps.len();
+        self.skipped += run.skipped;
+        for (k, v) in &run.kinds {
+            *self.kinds.entry(k).or_default() += v;
+        }
+        for (what, note) in &run.windows {
+            if !self.windows.iter().any(|(w, _)| w == what) {
+                self.windows.push((what, note.clone()));
+            }
+        }
+    }
+
+    fn window_notes(&self) -> impl Iterator<Item = String> + '_ {
+        self.windows.iter().map(|(_, note)| note.clone())
+    }
+}
+
+/// The first disagreement found: its 1-based sequence number, operations and run.
+type Failure<Op> = (u32, Vec<Op>, SeqRun);
+
+/// Runs random sequences or the script, shrinks a disagreement and builds the verdict.
+pub(super) async fn drive<Op, F, Fut>(
+    rc: &RuleCtx,
+    rule: &Rule,
+    run_def: &ModelRun<Op, impl Sized>,
+    strategy: impl FnOnce() -> BoxedStrategy<Op>,
+    simulator: impl FnMut() -> Box<dyn FnMut(&Op) -> bool>,
+    exec: F,
+    how: Driving,
+) -> Verdict
+where
+    Op: Clone + std::fmt::Debug + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let mut tally = Tally::default();
+    let scripted = !run_def.is_random();
+    let sequences = if scripted {
+        1
+    } else {
+        run_def.sequences.unwrap_or(64)
+    };
+    let found = if scripted {
+        run_script(rc, run_def, &exec, &mut tally).await
+    } else {
+        let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
+            Ok(all) => all,
+            Err(v) => return v,
+        };
+        run_windows(rc, all, how.parallel, &exec, &mut tally).await
+    };
+    let (case, ops, first) = match found {
+        Err(v) => return v,
+        Ok(None) => {
+            return pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests);
+        }
+        Ok(Some(f)) => f,
+    };
+    // Shrink (random sequences only; a script is already minimal by design).
+    let shrink_started = Instant::now();
+    let (best, runs) = if scripted {
+        (first, 0)
+    } else {
+        shrink(ops, first, &exec, &mut tally).await
+    };
+    let shrink_ms = shrink_started.elapsed().as_millis();
+    let mut notes = vec![how.note];
+    if !scripted {
+        notes.push(format!(
+            "sequence {case} of {sequences} disagreed; shrunk in {runs} runs ({shrink_ms} ms) to {} operations",
+            best.steps.len()
+        ));
+    }
+    notes.extend(tally.window_notes());
+    disagreement(rc, rule, case, runs, &best)
+        .notes(notes)
+        .requests(tally.requests)
+}
+
+/// The fixed set-up and script, once.
+async fn run_script<Op, F, Fut>(
+    rc: &RuleCtx,
+    run_def: &ModelRun<Op, impl Sized>,
+    exec: &F,
+    tally: &mut Tally,
+) -> Result<Option<Failure<Op>>, Verdict>
+where
+    Op: Clone,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let ops: Vec<Op> = run_def
+        .setup
+        .iter()
+        .chain(&run_def.script)
+        .cloned()
+        .collect();
+    let run = exec(ops.clone(), run_def.setup.len()).await;
+    tally.absorb(&run);
+    if let Some(v) = stopped(rc, &run, tally.requests) {
+        return Err(v);
+    }
+    Ok(run.disagrees().then_some((1, ops, run)))
+}
+
+/// Every random sequence, generated before any runs (the same RNG order whatever the
+/// parallelism).
+fn sequences_for<Op: std::fmt::Debug>(
+    rc: &RuleCtx,
+    run_def: &ModelRun<Op, impl Sized>,
+    sequences: u32,
+    strategy: impl FnOnce() -> BoxedStrategy<Op>,
+    mut simulator: impl FnMut() -> Box<dyn FnMut(&Op) -> bool>,
+) -> Result<Vec<Vec<Op>>, Verdict> {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&rc.seed.to_le_bytes());
+    seed[8..16].copy_from_slice(&rc.seed.rotate_left(29).to_le_bytes());
+    let config = Config {
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+    let strategy = strategy();
+    let max = run_def.max_steps as usize;
+    (0..sequences)
+        .map(|_| generate(&mut runner, &strategy, max, simulator()))
+        .collect::<Result<_, _>>()
+        .map_err(|reason| {
+            Verdict::error(RuleError::Tooling(format!(
+                "could not generate sequences: {reason}"
+            )))
+        })
+}
+
+/// Runs the sequences in windows of `parallel`; the lowest-numbered disagreement of the first
+/// window that has one is the one reported, as a sequential run would find it.
+async fn run_windows<Op, F, Fut>(
+    rc: &RuleCtx,
+    all: Vec<Vec<Op>>,
+    parallel: usize,
+    exec: &F,
+    tally: &mut Tally,
+) -> Result<Option<Failure<Op>>, Verdict>
+where
+    Op: Clone,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let parallel = parallel.max(1);
+    for (w, window) in all.chunks(parallel).enumerate() {
+        let runs = join_all(window.iter().map(|ops| exec(ops.clone(), 0)).collect()).await;
+        for (j, run) in runs.into_iter().enumerate() {
+            tally.absorb(&run);
+            if let Some(v) = stopped(rc, &run, tally.requests) {
+                return Err(v);
+            }
+            if run.disagrees() {
+                let index = w * parallel + j;
+                return Ok(Some((index as u32 + 1, window[j].clone(), run)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Delta debugging against the live service: cut after the failing step, drop single
+/// operations until a pass changes nothing, then simplify each remaining one (at most
+/// [`MAX_SHRINK_RUNS`] runs). Returns the smallest run that still disagrees and the runs spent.
+async fn shrink<Op, F, Fut>(
+    ops: Vec<Op>,
+    first: SeqRun,
+    exec: &F,
+    tally: &mut Tally,
+) -> (SeqRun, u32)
+where
+    Op: Clone + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let cut = |ops: &[Op], run: &SeqRun| -> Vec<Op> {
+        let k = run.failed.map_or(ops.len(), |f| run.steps[f].op_index + 1);
+        ops[..k.min(ops.len())].to_vec()
+    };
+    let mut best_ops = cut(&ops, &first);
+    let mut best = first;
+    let mut try_candidate = async |cand: Vec<Op>, best_ops: &mut Vec<Op>, best: &mut SeqRun| {
+        let run = exec(cand.clone(), 0).await;
+        tally.requests += run.transcript.len() as u64;
+        if run.disagrees() {
+            *best_ops = cut(&cand, &run);
+            *best = run;
+            true
+        } else {
+            false
+        }
+    };
+    let mut spent = 0u32;
+    // Drop single operations, front to back, until a pass changes nothing.
+    let mut changed = true;
+    while changed && spent < MAX_SHRINK_RUNS {
+        changed = false;
+        let mut i = 0;
+        while i < best_ops.len() && best_ops.len() > 1 && spent < MAX_SHRINK_RUNS {
+            let mut cand = best_ops.clone();
+            cand.remove(i);
+            spent += 1;
+            if try_candidate(cand, &mut best_ops, &mut best).await {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    // Simplify each operation.
+    let mut i = 0;
+    while i < best_ops.len() && spent < MAX_SHRINK_RUNS {
+        let mut improved = false;
+        for simpler in best_ops[i].simpler_ops() {
+            if spent >= MAX_SHRINK_RUNS {
+                break;
+            }
+            let mut cand = best_ops.clone();
+            cand[i] = simpler;
+            spent += 1;
+            if try_candidate(cand, &mut best_ops, &mut best).await {
+                improved = true;
+                break;
+            }
+        }
+        if !improved {
+            i += 1;
+        }
+    }
+    (best, spent)
+}
+
+/// Every sequence agreed with the model.
+fn pass<Op>(
+    run_def: &ModelRun<Op, impl Sized>,
+    scripted: bool,
+    sequences: u32,
+    tally: &Tally,
+    semantics_note: String,
+) -> Verdict {
+    let what = if scripted {
+        format!(
+            "the scripted sequence ({} operations) agreed with the model",
+            tally.executed
+        )
+    } else {
+        format!(
+            "{sequences} random sequences of up to {} operations ({} executed, {} skipped by preconditions) agreed with the model",
+            run_def.max_steps, tally.executed, tally.skipped
+        )
+    };
+    let mut v = Verdict::pass(what).note(semantics_note);
+    if !tally.kinds.is_empty() {
+        v = v.note(format!(
+            "operations exercised: {}",
+            tally
+                .kinds
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    v.notes(tally.window_notes())
+}
+
+/// The disagreement, step by step, with its evidence and replay script: a failure, or
+/// inconclusive when it happened in a scripted rule's set-up.
+fn disagreement(rc: &RuleCtx, rule: &Rule, case: u32, runs: u32, best: &SeqRun) -> Verdict {
+    let ctx = &rc.ctx;
+    let Some(f) = best.failed else {
+        return Verdict::error(RuleError::Internal(
+            "the counterexample lost its failing step",
+        ));
+    };
+    let failing = &best.steps[f];
+    let step_words = format!(
+        "step {}: {} — expected {}, observed {}",
+        f + 1,
+        failing.operation,
+        failing.expected,
+        failing.observed
+    );
+    let steps: Vec<SequenceStep> = best
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SequenceStep {
+            step: i as u32 + 1,
+            operation: s.operation.clone(),
+            expected: s.expected.clone(),
+            observed: s.observed.clone(),
+            failing: i == f,
+            setup: s.setup,
+        })
+        .collect();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for (i, s) in best.steps.iter().enumerate() {
+        for rec in &best.transcript[s.exchanges.clone()] {
+            evidence.push(Evidence::new(
+                format!("step {}: {} — {}", i + 1, s.operation, rec.label),
+                &rec.exchange,
+                ctx.client.redactor(),
+            ));
+        }
+    }
+    let finding = Box::new(Finding {
+        reason: if failing.setup {
+            format!(
+                "the set-up did not behave as declared, so the check could not run: {step_words}"
+            )
+        } else {
+            step_words
+        },
+        expected: failing.expected.clone(),
+        observed: failing.observed.clone(),
+        counterexample: Some(Counterexample {
+            seed: rc.run_seed,
+            case,
+            shrink_steps: runs,
+            input: steps
+                .iter()
+                .map(|s| format!("{}. {}", s.step, s.operation))
+                .collect(),
+            observed: failing.observed.clone(),
+            steps,
+            replay_script: Some(replay_script(ctx, &rule.id, rc.run_seed, best, f)),
+        }),
+    });
+    let outcome = if failing.setup {
+        Outcome::Inconclusive(Inconclusive::SetupDisagreement(finding))
+    } else {
+        Outcome::Fail(finding)
+    };
+    Verdict::new(outcome).evidence(evidence)
+}
+
+/// Sequence lengths: from half the maximum up to it (short sequences find little; shrinking
+/// still goes down to one operation).
+fn lengths(max_steps: usize) -> std::ops::RangeInclusive<usize> {
+    (max_steps / 2).max(1)..=max_steps.max(1)
+}
+
+/// One random sequence: a length from [`lengths`], then operations drawn from `strategy`
+/// and kept only when `accept` (the model, simulating a service that agrees) finds their
+/// precondition true, so every operation means something in the state the earlier ones
+/// built. Shrinking may still remove operations; the runner then skips those whose
+/// precondition no longer holds.
+fn generate<Op: std::fmt::Debug>(
+    runner: &mut TestRunner,
+    strategy: &BoxedStrategy<Op>,
+    max_steps: usize,
+    mut accept: Box<dyn FnMut(&Op) -> bool>,
+) -> Result<Vec<Op>, String> {
+    let len = lengths(max_steps)
+        .new_tree(runner)
+        .map_err(|r| r.to_string())?
+        .current();
+    let mut ops = Vec::with_capacity(len);
+    while ops.len() < len {
+        let mut found = false;
+        for _ in 0..32 {
+            let op = strategy
+                .new_tree(runner)
+                .map_err(|r| r.to_string())?
+                .current();
+            if accept(&op) {
+                ops.push(op);
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            break;
+        }
+    }
+    Ok(ops)
+}
+
+/// Polls every future concurrently on the current task and returns their outputs in order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// The verdict when a sequence stopped without a verdict (a step that could not be
+/// completed, an unclassified answer).
+fn stopped(rc: &RuleCtx, run: &SeqRun, requests: u64) -> Option<Verdict> {
+    let outcome = match (&run.error, &run.unexpected) {
+        (Some(StepError::Http(e)), _) => Outcome::Error(RuleError::Http {
+            context: Some("a step could not be completed".into()),
+            error: Box::new(e.clone()),
+        }),
+        (Some(StepError::Flow(f)), _) => Outcome::Inconclusive(Inconclusive::Setup(f.to_string())),
+        (None, Some(w)) => Outcome::Inconclusive(Inconclusive::Unclassified(format!(
+            "an answer matched neither the allowed nor the denied classifier ({w}); refine the profile's classifiers"
+        ))),
+        (None, None) => return None,
+    };
+    Some(
+        Verdict::new(outcome)
+            .evidence(rc.evidence(&run.transcript))
+            .requests(requests),
+    )
+}

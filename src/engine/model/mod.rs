@@ -1,0 +1,110 @@
+//! Kind `model`: operation sequences run against the live service, every answer compared with
+//! the reference state machine of [`crate::machine`]; the first disagreement is shrunk to the
+//! shortest sequence that still disagrees and reported step by step, with a curl script that
+//! replays it.
+//!
+//! - `session` / `refresh`: run one sequence of the session or refresh machine against the
+//!   service (what each operation sends, how its answer is observed);
+//! - `driver`: random sequences or the script, the windows they run in, shrinking, the verdict;
+//! - `replay`: the curl script of a counterexample.
+//!
+//! Random sequences come from proptest strategies over the machine's operations (seeded from
+//! the run's seed, no persistence files). Each sequence starts from fresh clients; operations
+//! whose precondition does not hold in the model's state are skipped. Shrinking is a bounded,
+//! deterministic delta-debugging loop (every candidate is a live run): cut after the failing
+//! step, drop single operations, then simplify each remaining one. The same seed against the
+//! same service gives the same counterexample.
+
+mod driver;
+mod refresh;
+mod replay;
+mod session;
+
+use std::collections::BTreeMap;
+
+use crate::machine::Answer;
+use crate::spec::{Model, Rule};
+
+use super::browser::{AccessOutcome, Recorded, StepError};
+use super::outcome::Verdict;
+use super::rule::RuleCtx;
+
+/// One executed operation.
+#[derive(Debug, Clone)]
+struct StepRecord {
+    /// Index of the operation in the sequence that produced it.
+    op_index: usize,
+    operation: String,
+    expected: String,
+    observed: String,
+    ok: bool,
+    setup: bool,
+    /// The exchanges it sent (indices into the run's transcript).
+    exchanges: std::ops::Range<usize>,
+}
+
+/// The outcome of one sequence.
+#[derive(Debug, Default)]
+struct SeqRun {
+    steps: Vec<StepRecord>,
+    transcript: Vec<Recorded>,
+    /// The step that disagreed.
+    failed: Option<usize>,
+    /// A step could not be completed (the sequence stopped).
+    error: Option<StepError>,
+    /// An answer matched neither classifier (the sequence stopped).
+    unexpected: Option<String>,
+    /// Operations skipped by preconditions.
+    skipped: usize,
+    /// Revocation-window observations.
+    windows: Vec<(&'static str, String)>,
+    /// Executed operations by kind.
+    kinds: BTreeMap<&'static str, u32>,
+}
+
+impl SeqRun {
+    fn disagrees(&self) -> bool {
+        self.failed.is_some() && self.error.is_none() && self.unexpected.is_none()
+    }
+
+    fn record(&mut self, r: StepRecord) -> bool {
+        let ok = r.ok;
+        self.steps.push(r);
+        if !ok {
+            self.failed = Some(self.steps.len() - 1);
+        }
+        ok
+    }
+}
+
+/// What one executed operation observed: its kind (for the "operations exercised" note),
+/// the answer in words, and the observation the model compares.
+type Observed<Obs> = (&'static str, String, Obs);
+
+fn answer(o: AccessOutcome) -> Answer {
+    match o {
+        AccessOutcome::Allowed => Answer::Allowed,
+        AccessOutcome::Denied => Answer::Denied,
+        AccessOutcome::ServerError => Answer::ServerError,
+        AccessOutcome::Unexpected => Answer::Unexpected,
+    }
+}
+
+fn last_status(t: &[Recorded]) -> u16 {
+    t.last().map_or(0, |r| r.exchange.response.status)
+}
+
+fn flow_words(r: &Result<(), String>) -> String {
+    match r {
+        Ok(()) => "completed".to_string(),
+        Err(m) => format!("failed: {m}"),
+    }
+}
+
+/// Runs a `model` rule.
+pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> Verdict {
+    match m {
+        Model::Session(def) => session::run(rc, rule, def).await,
+        Model::Refresh(def) => refresh::run(rc, rule, def).await,
+    }
+}

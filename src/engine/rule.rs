@@ -1,0 +1,111 @@
+//! One rule's run: the context every rule kind reads ([`RuleCtx`]), the dispatch from a rule's
+//! kind to the file that runs it, and the verdicts shared by every kind (a step that could not
+//! complete, evidence from a transcript).
+
+use std::time::Instant;
+
+use crate::spec::{Check, Policy, Rule, RuleKind, SessionIdAssertion};
+
+use super::browser::{Ctx, FlowError, Recorded, StepError};
+use super::outcome::{Evidence, Inconclusive, RuleError, RuleResult, Verdict};
+use super::preflight::Baseline;
+use super::{attack, cookie, jwt, model, property, scenario, session, transport};
+
+/// Everything a rule needs.
+pub(crate) struct RuleCtx {
+    /// The run's shared context (target, client, session cookie name).
+    pub ctx: Ctx,
+    /// What the preflight login produced.
+    pub baseline: Baseline,
+    /// The policy values (catalogue defaults overridden by the profile).
+    pub policy: Policy,
+    /// This rule's seed (derived from the run's seed and the rule id).
+    pub seed: u64,
+    /// The run's seed (what `--seed` replays).
+    pub run_seed: u64,
+    /// Most generated cases in flight at once.
+    pub case_concurrency: usize,
+}
+
+impl RuleCtx {
+    /// Turns recorded exchanges into redacted evidence.
+    pub(crate) fn evidence(&self, transcript: &[Recorded]) -> Vec<Evidence> {
+        evidence(&self.ctx, transcript)
+    }
+}
+
+/// Turns recorded exchanges into redacted evidence.
+pub(crate) fn evidence(ctx: &Ctx, transcript: &[Recorded]) -> Vec<Evidence> {
+    transcript
+        .iter()
+        .map(|r| Evidence::new(r.label.clone(), &r.exchange, ctx.client.redactor()))
+        .collect()
+}
+
+/// The verdict for a step that could not complete: a request failure is an error; a flow
+/// that did not behave as the profile describes makes the rule inconclusive.
+pub(crate) fn step_verdict(rc: &RuleCtx, e: StepError, transcript: &[Recorded]) -> Verdict {
+    step_verdict_in(rc, e, transcript, None)
+}
+
+/// As [`step_verdict`], for the numbered step of a scenario.
+pub(crate) fn step_verdict_in(
+    rc: &RuleCtx,
+    e: StepError,
+    transcript: &[Recorded],
+    step: Option<usize>,
+) -> Verdict {
+    let outcome = match e {
+        StepError::Http(error) => RuleError::Http {
+            context: step.map(|n| format!("step {n}")),
+            error: Box::new(error),
+        }
+        .into(),
+        StepError::Flow(f) => match step {
+            None => Inconclusive::Setup(f.to_string()).into(),
+            Some(n) => Inconclusive::Setup(format!("step {n}: {f}")).into(),
+        },
+    };
+    Verdict::new(outcome)
+        .evidence(rc.evidence(transcript))
+        .requests(transcript.len() as u64)
+}
+
+impl From<RuleError> for super::outcome::Outcome {
+    fn from(e: RuleError) -> Self {
+        super::outcome::Outcome::Error(e)
+    }
+}
+
+impl From<Inconclusive> for super::outcome::Outcome {
+    fn from(i: Inconclusive) -> Self {
+        super::outcome::Outcome::Inconclusive(i)
+    }
+}
+
+impl From<FlowError> for Inconclusive {
+    fn from(f: FlowError) -> Self {
+        Inconclusive::Setup(f.to_string())
+    }
+}
+
+/// Runs one rule: the closed set of kinds, one match arm each.
+pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
+    let started = Instant::now();
+    let verdict = match &rule.kind {
+        RuleKind::Check(Check::Cookie(a)) => cookie::run(rc, *a),
+        RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc),
+        RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
+            session::entropy(rc).await
+        }
+        RuleKind::Check(Check::Jwt(a)) => jwt::run(rc, *a),
+        RuleKind::Check(Check::Transport(a)) => transport::run(rc, *a).await,
+        RuleKind::Scenario(steps) => scenario::run(rc, steps).await,
+        RuleKind::Property(p) => property::run(rc, p).await,
+        RuleKind::Attack(a) => attack::run(rc, a).await,
+        RuleKind::Model(m) => model::run(rc, rule, m).await,
+    };
+    let mut r = RuleResult::new(rule, verdict);
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
+}

@@ -1,0 +1,175 @@
+//! Kind `check: {session_id: ...}`: what one session id reveals to anyone holding it
+//! (`opaque`), and whether ids from fresh logins are unique and unpredictable (`entropy`).
+
+use crate::analysis::session_id::{analyse_sample, problems_with_min_bits, readable_content};
+use crate::machine::session::SpecUser;
+use crate::profile::FlowName;
+
+use super::browser::{Browser, Recorded, StepError};
+use super::outcome::{Evidence, Outcome, Verdict};
+use super::rule::{RuleCtx, step_verdict};
+
+/// Masks long token-like runs (16+ base64/hex characters) in text derived from a credential,
+/// so a report shows the shape of what is readable without handing out the secret part.
+pub(crate) fn mask_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 16 {
+            let head: String = run.chars().take(4).collect();
+            out.push_str(&format!(
+                "{head}…[{} chars masked]",
+                run.chars().count() - 4
+            ));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '=') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `session_id: opaque`: the id decodes to nothing readable.
+pub(crate) fn opaque(rc: &RuleCtx) -> Verdict {
+    let names: Vec<String> = rc
+        .ctx
+        .target
+        .users
+        .values()
+        .map(|u| u.username.clone())
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Some(sb) = rc.baseline.session.as_ref() else {
+        return Verdict::not_applicable("the profile defines no cookie session (`flows`)");
+    };
+    match readable_content(&sb.session_id, &refs) {
+        None => Verdict::pass(
+            "the session id decodes to nothing readable (tried percent, base64, base64url, hex, JSON, JWT)",
+        ),
+        Some(found) => {
+            let mut observed = format!(
+                "the session id is {:?}-encoded readable data: {}",
+                found.encoding,
+                mask_tokens(&found.text)
+            );
+            if let Some(u) = &found.contains_username {
+                observed.push_str(&format!(" (it contains the user name `{u}`)"));
+            }
+            Verdict::new(Outcome::fail_observed("an opaque random value", observed)).evidence(vec![
+                Evidence::new(
+                    "login (preflight): the response that set the session cookie",
+                    &sb.exchange,
+                    rc.ctx.client.redactor(),
+                ),
+            ])
+        }
+    }
+}
+
+/// Shows at most 4 characters of a prefix that all sampled ids share.
+fn mask_prefix(text: &str, prefix: &str) -> String {
+    if prefix.chars().count() <= 4 {
+        return text.to_string();
+    }
+    let head: String = prefix.chars().take(4).collect();
+    text.replace(prefix, &format!("{head}…"))
+}
+
+/// Session ids from `n` fresh logins (concurrent, bounded), in login order, with a short
+/// transcript of the first logins.
+async fn sample_ids(
+    rc: &RuleCtx,
+    n: usize,
+) -> Result<(Vec<String>, Vec<Recorded>), (StepError, Vec<Recorded>)> {
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(rc.case_concurrency));
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let ctx = rc.ctx.clone();
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _p = sem.acquire_owned().await;
+            let mut b = Browser::new(format!("sample {}", i + 1));
+            let mut t = Vec::new();
+            let res = b.login(&ctx, SpecUser::Alice.name(), &mut t).await;
+            let id = res.map(|()| b.session_id(&ctx).unwrap_or_default().to_string());
+            (i, id, t)
+        });
+    }
+    let mut ids: Vec<(usize, String)> = Vec::with_capacity(n);
+    let mut transcript: Vec<Recorded> = Vec::new();
+    let mut first_err = None;
+    while let Some(j) = set.join_next().await {
+        let Ok((i, res, t)) = j else { continue };
+        match res {
+            Ok(id) => {
+                ids.push((i, id));
+                if transcript.len() < 6 {
+                    transcript.extend(t);
+                }
+            }
+            Err(e) => {
+                first_err.get_or_insert((e, t));
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    ids.sort();
+    Ok((ids.into_iter().map(|(_, id)| id).collect(), transcript))
+}
+
+/// `session_id: entropy`: ids from fresh logins are unique, unpatterned and long enough.
+pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
+    let n = rc.policy.session_id_samples as usize;
+    let (ids, transcript) = match sample_ids(rc, n).await {
+        Ok(x) => x,
+        Err((e, t)) => return step_verdict(rc, e, &t),
+    };
+    let a = analyse_sample(&ids);
+    let min_bits = rc.policy.session_id_min_entropy_bits;
+    let problems: Vec<String> = problems_with_min_bits(&a, min_bits)
+        .into_iter()
+        .map(|p| mask_prefix(&p, &a.common_prefix_text))
+        .collect();
+    let summary = format!(
+        "{} ids from {} fresh logins: {} unique, length {}..={}, {:?} alphabet, about {:.0} bits of entropy, common prefix {} chars",
+        a.samples, n, a.unique, a.min_len, a.max_len, a.alphabet, a.estimated_bits, a.common_prefix
+    );
+    let verdict = if problems.is_empty() {
+        Verdict::pass(summary)
+    } else {
+        Verdict::new(Outcome::fail(
+            problems.join("; "),
+            format!("unique, unpatterned ids with at least {min_bits} bits of entropy"),
+            format!("{}; {summary}", problems.join("; ")),
+        ))
+        .evidence(rc.evidence(&transcript))
+    };
+    let per_login = rc.ctx.target.flow(FlowName::Login).map_or(0, <[_]>::len) as u64;
+    verdict.requests(n as u64 * per_login)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_tokens_are_masked_and_words_kept() {
+        let t = mask_tokens(r#"{"nonce":"f668ae0cd729a595fb2e5aad","user":"alice"}"#);
+        assert_eq!(t, r#"{"nonce":"f668…[20 chars masked]","user":"alice"}"#);
+        assert_eq!(
+            mask_prefix("start \"0000000000ab\" x", "0000000000ab"),
+            "start \"0000…\" x"
+        );
+    }
+}
