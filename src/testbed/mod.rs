@@ -23,6 +23,25 @@
 //! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
 //! production one (its users, passwords and client secret are public).
 //!
+//! It knows behaviours, never catalogue rule ids: which rules each flaw breaks is the demo
+//! module's business, above both the testbed and the catalogue.
+//!
+//! # Files
+//! Each file depends only on files below it in this list; this file assembles the router.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
+//! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
+//! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
+//! | `tokens` | demo keys, the shared token state, issuing access tokens, starting a family |
+//! | `session` | the cookie-session routes and the session cookie |
+//! | `page` | `GET /`, the HTML page and its CSP |
+//! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
+//! | `store`, `families` | session records; refresh-token families and revoked access tokens |
+//! | `accounts` | demo users and client, credential checks |
+//! | `config`, `flaw` | [`TestbedConfig`]; the [`Flaw`] list with names and descriptions |
+//!
 //! # HTTP contract
 //! Every API response is JSON with `Cache-Control: no-store`,
 //! `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` and

@@ -249,7 +249,8 @@ impl Tokens {
     /// The claim checks alone, for the flawed paths that skip or fake the signature check.
     ///
     /// To run exactly `jsonwebtoken`'s checks, the original payload segment is re-signed with a
-    /// per-process random HMAC key and decoded with the verifier's [`Validation`].
+    /// per-process random HMAC key and decoded with the verifier's
+    /// [`Validation`](jsonwebtoken::Validation).
     fn check_claims(&self, payload_b64: &str) -> Result<Value, Rejection> {
         let header_b64 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
         let message = format!("{header_b64}.{payload_b64}");
