@@ -428,7 +428,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Explain(a) => match catalogue(&a.specs) {
             Ok(c) => match c.rule(&a.rule) {
                 Some(rule) => {
-                    out(&report::explain(rule));
+                    out(&report::explain(rule, &crate::demo::flaws()));
                     0
                 }
                 None => err(format!(
@@ -491,8 +491,8 @@ fn catalogue(specs: &Option<PathBuf>) -> Result<Catalogue, i32> {
 async fn demo(a: DemoArgs) -> i32 {
     if a.list_flaws {
         out(&match a.run.format {
-            ReportFormat::Json => report::flaws_json(),
-            _ => report::flaws_text(),
+            ReportFormat::Json => report::flaws_json(&crate::demo::flaws()),
+            _ => report::flaws_text(&crate::demo::flaws()),
         });
         return 0;
     }

@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod app;
 pub mod benchreport;
 pub mod cookie;
+pub mod demo;
 pub mod diag;
 pub mod engine;
 pub mod fuzzer;

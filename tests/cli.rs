@@ -187,7 +187,7 @@ fn testbed_refuses_a_non_loopback_address() {
 #[test]
 fn readme_rule_table_is_current() {
     let catalogue = authprobe::spec::builtin_catalogue().unwrap();
-    let table = authprobe::report::rule_table(&catalogue);
+    let table = authprobe::report::rule_table(&catalogue, &authprobe::demo::flaws());
     let readme =
         std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     assert!(

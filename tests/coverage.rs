@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use authprobe::demo::expectation;
 use authprobe::engine::Status;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
@@ -15,7 +16,7 @@ fn every_rule_has_a_flaw_and_every_flaw_names_real_rules() {
     let ids: BTreeSet<&str> = catalogue.rules.iter().map(|r| r.id.as_str()).collect();
     let broken: BTreeSet<&str> = Flaw::ALL
         .iter()
-        .flat_map(|f| f.breaks().iter().copied())
+        .flat_map(|&f| expectation(f).breaks.iter().copied())
         .collect();
     for id in &ids {
         assert!(
@@ -23,9 +24,10 @@ fn every_rule_has_a_flaw_and_every_flaw_names_real_rules() {
             "rule {id} has no testbed flaw that breaks it"
         );
     }
-    for f in Flaw::ALL {
-        assert!(!f.breaks().is_empty(), "flaw {f} breaks nothing");
-        for id in f.breaks().iter().chain(f.may_break()) {
+    for &f in Flaw::ALL {
+        let e = expectation(f);
+        assert!(!e.breaks.is_empty(), "flaw {f} breaks nothing");
+        for id in e.breaks.iter().chain(e.may_break) {
             assert!(ids.contains(id), "flaw {f} names unknown rule {id}");
         }
     }
@@ -50,11 +52,12 @@ async fn clean_testbed_passes_every_rule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_flaw_fails_its_rules_and_nothing_else() {
-    for flaw in Flaw::ALL {
-        let report = run(&[*flaw], &[]).await;
+    for &flaw in Flaw::ALL {
+        let e = expectation(flaw);
+        let report = run(&[flaw], &[]).await;
         for r in &report.results {
-            let must = flaw.breaks().contains(&r.id.as_str());
-            let may = flaw.may_break().contains(&r.id.as_str());
+            let must = e.breaks.contains(&r.id.as_str());
+            let may = e.may_break.contains(&r.id.as_str());
             if must {
                 assert_eq!(
                     r.status(),

@@ -1,57 +1,308 @@
-//! One module per rule: `passes_on_clean_testbed` and `fails_with_<flaw>`.
+//! One module per catalogue rule, named after its id (`.` and `-` become `_`), with
+//! `passes_on_clean_testbed` and one `fails_with_<flaw>` per testbed flaw that must break it,
+//! so `cargo test refresh_reuse_revokes_family` runs that rule's pass and fail tests. Two tests
+//! keep the modules honest: every catalogue rule selects at least two tests by its id, and each
+//! module's flaws are exactly the flaws whose demo expectation breaks the rule.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use authprobe::demo::expectation;
 use authprobe::engine::Status;
+use authprobe::spec;
 use authprobe::testbed::Flaw;
 
 use crate::support::{assert_status, run};
 
-macro_rules! rule_tests {
-    ($module:ident, $id:literal, $($fails:ident => $flaw:expr),+ $(,)?) => {
-        mod $module {
-            use super::*;
+/// What one `rule_modules!` entry declares: its module, its rule and its fail tests.
+struct RuleModule {
+    /// The module name.
+    module: &'static str,
+    /// The rule id the module tests.
+    id: &'static str,
+    /// Each fail test's name with the flaw it runs against.
+    fails: &'static [(&'static str, Flaw)],
+}
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn passes_on_clean_testbed() {
-                let report = run(&[], &[$id]).await;
-                assert_status(&report, $id, Status::Pass);
-            }
+/// Declares every rule module (one testbed per test, the run limited to that rule) and
+/// [`RULE_MODULES`], the list the consistency tests read.
+macro_rules! rule_modules {
+    ($($module:ident $id:literal { $($fails:ident => $flaw:ident),+ $(,)? })+) => {
+        /// Every rule module, as declared.
+        const RULE_MODULES: &[RuleModule] = &[$(
+            RuleModule {
+                module: stringify!($module),
+                id: $id,
+                fails: &[$((stringify!($fails), Flaw::$flaw)),+],
+            },
+        )+];
 
-            $(
+        $(
+            mod $module {
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $fails() {
-                    let report = run(&[$flaw], &[$id]).await;
-                    assert_status(&report, $id, Status::Fail);
-                    let r = &report.results[0];
-                    assert!(r.expected().is_some() && r.observed().is_some(), "a failure says what was expected and seen");
-                    assert!(!r.evidence.is_empty(), "a failure carries its transcript");
-                    assert!(r.evidence.iter().all(|e| e.curl.starts_with("curl ")), "every request has a curl line");
+                async fn passes_on_clean_testbed() {
+                    let report = run(&[], &[$id]).await;
+                    assert_status(&report, $id, Status::Pass);
                 }
-            )+
-        }
+
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $fails() {
+                        let report = run(&[Flaw::$flaw], &[$id]).await;
+                        assert_status(&report, $id, Status::Fail);
+                        let r = &report.results[0];
+                        assert!(r.expected().is_some() && r.observed().is_some(), "a failure says what was expected and seen");
+                        assert!(!r.evidence.is_empty(), "a failure carries its transcript");
+                        assert!(r.evidence.iter().all(|e| e.curl.starts_with("curl ")), "every request has a curl line");
+                    }
+                )+
+            }
+        )+
     };
 }
 
-rule_tests!(cookie_http_only, "cookie.http-only", fails_with_cookie_no_httponly => Flaw::CookieNoHttpOnly);
-rule_tests!(cookie_secure, "cookie.secure", fails_with_cookie_no_secure => Flaw::CookieNoSecure);
-rule_tests!(cookie_same_site, "cookie.same-site",
-    fails_with_cookie_samesite_none => Flaw::CookieSameSiteNone,
-    fails_with_cookie_no_samesite => Flaw::CookieNoSameSite);
-rule_tests!(cookie_scope, "cookie.scope", fails_with_cookie_parent_domain => Flaw::CookieParentDomain);
-rule_tests!(cookie_prefix, "cookie.prefix",
-    fails_with_cookie_prefix_broken => Flaw::CookiePrefixBroken,
-    fails_with_cookie_no_secure => Flaw::CookieNoSecure,
-    fails_with_cookie_parent_domain => Flaw::CookieParentDomain);
-rule_tests!(cookie_lifetime, "cookie.lifetime", fails_with_cookie_long_lived => Flaw::CookieLongLived);
-rule_tests!(cookie_cleared_on_logout, "cookie.cleared-on-logout",
-    fails_with_cookie_not_cleared_on_logout => Flaw::CookieNotClearedOnLogout);
-rule_tests!(session_opaque_id, "session.opaque-id", fails_with_session_id_readable => Flaw::SessionIdReadable);
-rule_tests!(session_id_entropy, "session.id-entropy", fails_with_session_id_predictable => Flaw::SessionIdPredictable);
-rule_tests!(session_rotated_on_login, "session.rotated-on-login", fails_with_session_fixation => Flaw::SessionFixation);
-rule_tests!(session_revoked_on_logout, "session.revoked-on-logout", fails_with_logout_keeps_session => Flaw::LogoutKeepsSession);
-rule_tests!(session_logout_everywhere, "session.logout-everywhere",
-    fails_with_logout_everywhere_partial => Flaw::LogoutEverywherePartial);
-rule_tests!(session_tamper_rejected, "session.tamper-rejected", fails_with_session_prefix_match => Flaw::SessionPrefixMatch);
-rule_tests!(session_not_in_url, "session.not-in-url", fails_with_session_id_in_url => Flaw::SessionIdInUrl);
+rule_modules! {
+    cookie_http_only "cookie.http-only" {
+        fails_with_cookie_no_httponly => CookieNoHttpOnly,
+    }
+    cookie_secure "cookie.secure" {
+        fails_with_cookie_no_secure => CookieNoSecure,
+    }
+    cookie_same_site "cookie.same-site" {
+        fails_with_cookie_samesite_none => CookieSameSiteNone,
+        fails_with_cookie_no_samesite => CookieNoSameSite,
+    }
+    cookie_scope "cookie.scope" {
+        fails_with_cookie_parent_domain => CookieParentDomain,
+    }
+    cookie_prefix "cookie.prefix" {
+        fails_with_cookie_prefix_broken => CookiePrefixBroken,
+        fails_with_cookie_no_secure => CookieNoSecure,
+        fails_with_cookie_parent_domain => CookieParentDomain,
+    }
+    cookie_lifetime "cookie.lifetime" {
+        fails_with_cookie_long_lived => CookieLongLived,
+    }
+    cookie_cleared_on_logout "cookie.cleared-on-logout" {
+        fails_with_cookie_not_cleared_on_logout => CookieNotClearedOnLogout,
+    }
+
+    session_opaque_id "session.opaque-id" {
+        fails_with_session_id_readable => SessionIdReadable,
+    }
+    session_id_entropy "session.id-entropy" {
+        fails_with_session_id_predictable => SessionIdPredictable,
+    }
+    session_rotated_on_login "session.rotated-on-login" {
+        fails_with_session_fixation => SessionFixation,
+    }
+    session_revoked_on_logout "session.revoked-on-logout" {
+        fails_with_logout_keeps_session => LogoutKeepsSession,
+    }
+    session_logout_everywhere "session.logout-everywhere" {
+        fails_with_logout_everywhere_partial => LogoutEverywherePartial,
+    }
+    session_tamper_rejected "session.tamper-rejected" {
+        fails_with_session_prefix_match => SessionPrefixMatch,
+    }
+    session_not_in_url "session.not-in-url" {
+        fails_with_session_id_in_url => SessionIdInUrl,
+    }
+    session_model "session.model" {
+        fails_with_logout_keeps_session => LogoutKeepsSession,
+        fails_with_logout_everywhere_partial => LogoutEverywherePartial,
+    }
+
+    jwt_payload_no_secrets "jwt.payload-no-secrets" {
+        fails_with_jwt_secret_in_payload => JwtSecretInPayload,
+    }
+    jwt_payload_no_personal_data "jwt.payload-no-personal-data" {
+        fails_with_jwt_pii_in_payload => JwtPiiInPayload,
+    }
+    jwt_expiry_present "jwt.expiry-present" {
+        fails_with_jwt_no_exp => JwtNoExp,
+    }
+    jwt_short_lived "jwt.short-lived" {
+        fails_with_jwt_long_lived => JwtLongLived,
+        fails_with_jwt_no_exp => JwtNoExp,
+    }
+    jwt_alg_none_rejected "jwt.alg-none-rejected" {
+        fails_with_jwt_alg_none => JwtAlgNone,
+    }
+    jwt_signature_required "jwt.signature-required" {
+        fails_with_jwt_signature_unchecked => JwtSignatureUnchecked,
+    }
+    jwt_tamper_rejected "jwt.tamper-rejected" {
+        fails_with_jwt_signature_unchecked => JwtSignatureUnchecked,
+    }
+    jwt_key_confusion_rejected "jwt.key-confusion-rejected" {
+        fails_with_jwt_key_confusion => JwtKeyConfusion,
+    }
+    jwt_weak_secret "jwt.weak-secret" {
+        fails_with_jwt_weak_secret => JwtWeakSecret,
+    }
+    jwt_embedded_key_rejected "jwt.embedded-key-rejected" {
+        fails_with_jwt_embedded_jwk => JwtEmbeddedJwk,
+    }
+    jwt_jku_rejected "jwt.jku-rejected" {
+        fails_with_jwt_jku_followed => JwtJkuFollowed,
+    }
+    jwt_kid_injection_rejected "jwt.kid-injection-rejected" {
+        fails_with_jwt_kid_traversal => JwtKidTraversal,
+    }
+    jwt_psychic_signature_rejected "jwt.psychic-signature-rejected" {
+        fails_with_jwt_psychic_signature => JwtPsychicSignature,
+    }
+    jwt_expired_rejected "jwt.expired-rejected" {
+        fails_with_jwt_expired_accepted => JwtExpiredAccepted,
+    }
+    jwt_not_before_enforced "jwt.not-before-enforced" {
+        fails_with_jwt_nbf_ignored => JwtNbfIgnored,
+    }
+    jwt_audience_enforced "jwt.audience-enforced" {
+        fails_with_jwt_audience_ignored => JwtAudienceIgnored,
+    }
+    jwt_issuer_enforced "jwt.issuer-enforced" {
+        fails_with_jwt_issuer_ignored => JwtIssuerIgnored,
+    }
+    jwt_not_in_url "jwt.not-in-url" {
+        fails_with_jwt_in_query => JwtInQuery,
+    }
+    jwt_malformed_no_server_error "jwt.malformed-no-server-error" {
+        fails_with_jwt_malformed_500 => JwtMalformed500,
+    }
+
+    transport_no_store "transport.no-store" {
+        fails_with_token_cacheable => TokenCacheable,
+    }
+    transport_csp "transport.csp" {
+        fails_with_no_csp => NoCsp,
+        fails_with_csp_unsafe_inline => CspUnsafeInline,
+    }
+    transport_cors_credentials "transport.cors-credentials" {
+        fails_with_cors_reflects_origin => CorsReflectsOrigin,
+    }
+    transport_csrf "transport.csrf" {
+        fails_with_csrf_unprotected => CsrfUnprotected,
+    }
+    storage_token_in_body "storage.token-in-body" {
+        fails_with_token_in_body => TokenInBody,
+    }
+
+    refresh_issues_new_access "refresh.issues-new-access" {
+        fails_with_refresh_stale_access_token => RefreshStaleAccessToken,
+    }
+    refresh_rotated "refresh.rotated" {
+        fails_with_refresh_no_rotation => RefreshNoRotation,
+    }
+    refresh_reuse_rejected "refresh.reuse-rejected" {
+        fails_with_refresh_reuse_accepted => RefreshReuseAccepted,
+    }
+    refresh_reuse_revokes_family "refresh.reuse-revokes-family" {
+        fails_with_refresh_no_family_revocation => RefreshNoFamilyRevocation,
+    }
+    refresh_revoked_on_logout "refresh.revoked-on-logout" {
+        fails_with_refresh_survives_logout => RefreshSurvivesLogout,
+    }
+    refresh_concurrent_reuse "refresh.concurrent-reuse" {
+        fails_with_refresh_concurrent_double_spend => RefreshConcurrentDoubleSpend,
+    }
+    refresh_revocation_endpoint "refresh.revocation-endpoint" {
+        fails_with_revocation_endpoint_noop => RevocationEndpointNoop,
+        fails_with_revocation_endpoint_strict => RevocationEndpointStrict,
+    }
+    refresh_model "refresh.model" {
+        fails_with_refresh_reuse_accepted => RefreshReuseAccepted,
+        fails_with_refresh_no_family_revocation => RefreshNoFamilyRevocation,
+        fails_with_refresh_survives_logout => RefreshSurvivesLogout,
+        fails_with_revocation_endpoint_noop => RevocationEndpointNoop,
+    }
+}
+
+/// The filter `cargo test` takes for a rule: its id with `.` and `-` as `_`.
+fn test_filter(id: &str) -> String {
+    id.replace(['.', '-'], "_")
+}
+
+#[test]
+fn every_catalogue_rule_id_selects_its_pass_and_fail_tests() {
+    // The test binary's own listing: exactly what `cargo test FILTER` matches against.
+    let exe = std::env::current_exe().expect("the test binary");
+    let listing = std::process::Command::new(exe)
+        .args(["--list", "--format", "terse"])
+        .output()
+        .expect("the test binary lists its tests");
+    assert!(listing.status.success(), "{listing:?}");
+    let stdout = String::from_utf8(listing.stdout).expect("UTF-8 listing");
+    let names: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("::every_catalogue_rule_id_selects_its_pass_and_fail_tests")),
+        "the listing has this very test: {stdout}"
+    );
+    let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    assert!(!catalogue.rules.is_empty());
+    for rule in &catalogue.rules {
+        let filter = test_filter(&rule.id);
+        let selected: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| n.contains(&filter))
+            .collect();
+        assert!(
+            selected.len() >= 2,
+            "`cargo test {filter}` selects {selected:?}"
+        );
+        let pass = format!("{filter}::passes_on_clean_testbed");
+        let fail = format!("{filter}::fails_with_");
+        assert!(
+            selected.iter().any(|n| n.ends_with(&pass)),
+            "`cargo test {filter}` has no pass test: {selected:?}"
+        );
+        assert!(
+            selected.iter().any(|n| n.contains(&fail)),
+            "`cargo test {filter}` has no fail test: {selected:?}"
+        );
+    }
+}
+
+#[test]
+fn rule_modules_fail_exactly_with_the_flaws_the_demo_expects() {
+    let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    let mut by_id = BTreeMap::new();
+    for m in RULE_MODULES {
+        assert!(by_id.insert(m.id, m).is_none(), "two modules for {}", m.id);
+        assert_eq!(m.module, test_filter(m.id), "module name of {}", m.id);
+        assert!(
+            catalogue.rule(m.id).is_some(),
+            "{} is not a catalogue rule",
+            m.id
+        );
+    }
+    for rule in &catalogue.rules {
+        let id = rule.id.as_str();
+        let m = by_id
+            .get(id)
+            .unwrap_or_else(|| panic!("rule {id} has no module in tests/rules.rs"));
+        let expected: BTreeSet<Flaw> = Flaw::ALL
+            .iter()
+            .copied()
+            .filter(|&f| expectation(f).breaks.contains(&id))
+            .collect();
+        let declared: BTreeSet<Flaw> = m.fails.iter().map(|&(_, f)| f).collect();
+        assert_eq!(declared, expected, "{id}: fail tests vs demo::expectation");
+        assert_eq!(declared.len(), m.fails.len(), "{id}: a flaw tested twice");
+        for &(test, flaw) in m.fails {
+            let want = format!("fails_with_{}", flaw.name().replace('-', "_"));
+            assert_eq!(test, want, "{id}: the test for {flaw} is named after it");
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tamper_counterexample_is_shrunk_to_one_mutation_and_replays_with_the_same_seed() {
@@ -105,33 +356,3 @@ async fn session_fixation_is_shown_by_the_attackers_replay() {
         r.reason()
     );
 }
-
-rule_tests!(jwt_payload_no_secrets, "jwt.payload-no-secrets", fails_with_jwt_secret_in_payload => Flaw::JwtSecretInPayload);
-rule_tests!(jwt_payload_no_personal_data, "jwt.payload-no-personal-data", fails_with_jwt_pii_in_payload => Flaw::JwtPiiInPayload);
-rule_tests!(jwt_expiry_present, "jwt.expiry-present", fails_with_jwt_no_exp => Flaw::JwtNoExp);
-rule_tests!(jwt_short_lived, "jwt.short-lived",
-    fails_with_jwt_long_lived => Flaw::JwtLongLived,
-    fails_with_jwt_no_exp => Flaw::JwtNoExp);
-rule_tests!(jwt_alg_none_rejected, "jwt.alg-none-rejected", fails_with_jwt_alg_none => Flaw::JwtAlgNone);
-rule_tests!(jwt_signature_required, "jwt.signature-required", fails_with_jwt_signature_unchecked => Flaw::JwtSignatureUnchecked);
-rule_tests!(jwt_tamper_rejected, "jwt.tamper-rejected", fails_with_jwt_signature_unchecked => Flaw::JwtSignatureUnchecked);
-rule_tests!(jwt_key_confusion_rejected, "jwt.key-confusion-rejected", fails_with_jwt_key_confusion => Flaw::JwtKeyConfusion);
-rule_tests!(jwt_weak_secret, "jwt.weak-secret", fails_with_jwt_weak_secret => Flaw::JwtWeakSecret);
-rule_tests!(jwt_embedded_key_rejected, "jwt.embedded-key-rejected", fails_with_jwt_embedded_jwk => Flaw::JwtEmbeddedJwk);
-rule_tests!(jwt_jku_rejected, "jwt.jku-rejected", fails_with_jwt_jku_followed => Flaw::JwtJkuFollowed);
-rule_tests!(jwt_kid_injection_rejected, "jwt.kid-injection-rejected", fails_with_jwt_kid_traversal => Flaw::JwtKidTraversal);
-rule_tests!(jwt_psychic_signature_rejected, "jwt.psychic-signature-rejected", fails_with_jwt_psychic_signature => Flaw::JwtPsychicSignature);
-rule_tests!(jwt_expired_rejected, "jwt.expired-rejected", fails_with_jwt_expired_accepted => Flaw::JwtExpiredAccepted);
-rule_tests!(jwt_not_before_enforced, "jwt.not-before-enforced", fails_with_jwt_nbf_ignored => Flaw::JwtNbfIgnored);
-rule_tests!(jwt_audience_enforced, "jwt.audience-enforced", fails_with_jwt_audience_ignored => Flaw::JwtAudienceIgnored);
-rule_tests!(jwt_issuer_enforced, "jwt.issuer-enforced", fails_with_jwt_issuer_ignored => Flaw::JwtIssuerIgnored);
-rule_tests!(jwt_not_in_url, "jwt.not-in-url", fails_with_jwt_in_query => Flaw::JwtInQuery);
-rule_tests!(jwt_malformed_no_server_error, "jwt.malformed-no-server-error", fails_with_jwt_malformed_500 => Flaw::JwtMalformed500);
-
-rule_tests!(transport_no_store, "transport.no-store", fails_with_token_cacheable => Flaw::TokenCacheable);
-rule_tests!(transport_csp, "transport.csp",
-    fails_with_no_csp => Flaw::NoCsp,
-    fails_with_csp_unsafe_inline => Flaw::CspUnsafeInline);
-rule_tests!(transport_cors_credentials, "transport.cors-credentials", fails_with_cors_reflects_origin => Flaw::CorsReflectsOrigin);
-rule_tests!(transport_csrf, "transport.csrf", fails_with_csrf_unprotected => Flaw::CsrfUnprotected);
-rule_tests!(storage_token_in_body, "storage.token-in-body", fails_with_token_in_body => Flaw::TokenInBody);

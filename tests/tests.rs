@@ -1,5 +1,6 @@
 //! Integration tests: every rule passes on the clean testbed and fails on its flaw, every
-//! flaw is caught without collateral failures, and the command line keeps its contract.
+//! flaw is caught without collateral failures, the testbed keeps its HTTP contract, and the
+//! command line keeps its contract.
 
 mod support;
 
@@ -11,3 +12,4 @@ mod html_report;
 mod model;
 mod oauth;
 mod rules;
+mod testbed;

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use crate::engine::{Event, Report, RuleResult, Status};
 use crate::gate::Gate;
-use crate::testbed::Flaw;
 
 /// Output format of `check`/`demo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -290,7 +289,8 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     out
 }
 
-/// One flaw of the testbed, as listed by `demo --list-flaws`.
+/// One flaw of the testbed, as listed by `demo --list-flaws`: the data the flaw listings
+/// render (built by `crate::demo`; this module knows nothing of the testbed).
 #[derive(Debug, Clone, Serialize)]
 pub struct FlawInfo {
     /// The `--flaw` name.
@@ -303,23 +303,19 @@ pub struct FlawInfo {
     pub may_break: &'static [&'static str],
 }
 
-/// Every flaw.
-pub fn flaws() -> Vec<FlawInfo> {
-    Flaw::ALL
+/// The names of the flaws in `flaws` that must break rule `id`, in listing order.
+fn flaws_breaking<'f>(flaws: &'f [FlawInfo], id: &str) -> Vec<&'f str> {
+    flaws
         .iter()
-        .map(|f| FlawInfo {
-            name: f.name(),
-            description: f.description(),
-            breaks: f.breaks(),
-            may_break: f.may_break(),
-        })
+        .filter(|f| f.breaks.contains(&id))
+        .map(|f| f.name)
         .collect()
 }
 
 /// `demo --list-flaws` as text.
-pub fn flaws_text() -> String {
+pub fn flaws_text(flaws: &[FlawInfo]) -> String {
     let mut out = String::new();
-    for f in flaws() {
+    for f in flaws {
         let _ = writeln!(out, "{:<30} breaks {}", f.name, f.breaks.join(", "));
         if !f.may_break.is_empty() {
             let _ = writeln!(out, "{:<30} may also break {}", "", f.may_break.join(", "));
@@ -330,21 +326,18 @@ pub fn flaws_text() -> String {
 }
 
 /// `demo --list-flaws --format json`.
-pub fn flaws_json() -> String {
-    serde_json::to_string_pretty(&flaws()).unwrap_or_default()
+pub fn flaws_json(flaws: &[FlawInfo]) -> String {
+    serde_json::to_string_pretty(flaws).unwrap_or_default()
 }
 
-/// The catalogue as a Markdown table (the README's rule table is this, checked by a test).
-pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
+/// The catalogue as a Markdown table, each rule with the `flaws` that break it (the README's
+/// rule table is this, checked by a test).
+pub fn rule_table(catalogue: &crate::spec::Catalogue, flaws: &[FlawInfo]) -> String {
     let mut out = String::from(
         "| id | level | severity | title | broken by testbed flaw |\n|---|---|---|---|---|\n",
     );
     for r in &catalogue.rules {
-        let flaws: Vec<&str> = Flaw::ALL
-            .iter()
-            .filter(|f| f.breaks().contains(&r.id.as_str()))
-            .map(|f| f.name())
-            .collect();
+        let breaking = flaws_breaking(flaws, &r.id);
         let level = match r.level {
             crate::spec::Level::Must => "must",
             crate::spec::Level::Should => "should",
@@ -355,7 +348,7 @@ pub fn rule_table(catalogue: &crate::spec::Catalogue) -> String {
             r.id,
             r.severity,
             r.title,
-            flaws
+            breaking
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
@@ -560,8 +553,9 @@ fn manual_model(m: &crate::spec::Model) -> String {
     t
 }
 
-/// `authprobe explain RULE`.
-pub fn explain(rule: &crate::spec::Rule) -> String {
+/// `authprobe explain RULE`; the first of the `flaws` that breaks it gives the "see it fail"
+/// line.
+pub fn explain(rule: &crate::spec::Rule, flaws: &[FlawInfo]) -> String {
     let mut out = String::new();
     let level = match rule.level {
         crate::spec::Level::Must => "must",
@@ -584,12 +578,7 @@ pub fn explain(rule: &crate::spec::Rule) -> String {
         "\nhow to check by hand:\n{}",
         indent(&manual_check(rule), "  ")
     );
-    let flaws: Vec<&str> = Flaw::ALL
-        .iter()
-        .filter(|f| f.breaks().contains(&rule.id.as_str()))
-        .map(|f| f.name())
-        .collect();
-    if let Some(f) = flaws.first() {
+    if let Some(f) = flaws_breaking(flaws, &rule.id).first() {
         let _ = writeln!(
             out,
             "\nsee it fail: authprobe demo --flaw {f} --only {}",

@@ -23,6 +23,25 @@
 //! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
 //! production one (its users, passwords and client secret are public).
 //!
+//! It knows behaviours, never catalogue rule ids: which rules each flaw breaks is the demo
+//! module's business, above both the testbed and the catalogue.
+//!
+//! # Files
+//! Each file depends only on files below it in this list; this file assembles the router.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
+//! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
+//! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
+//! | `tokens` | demo keys, the shared token state, issuing access tokens, starting a family |
+//! | `session` | the cookie-session routes and the session cookie |
+//! | `page` | `GET /`, the HTML page and its CSP |
+//! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
+//! | `store`, `families` | session records; refresh-token families and revoked access tokens |
+//! | `accounts` | demo users and client, credential checks |
+//! | `config`, `flaw` | [`TestbedConfig`]; the [`Flaw`] list with names and descriptions |
+//!
 //! # HTTP contract
 //! Every API response is JSON with `Cache-Control: no-store`,
 //! `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` and
@@ -70,76 +89,57 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
+mod config;
 mod families;
 mod flaw;
-mod handlers;
+mod http;
 mod jwt;
 mod oauth;
+mod page;
+mod session;
 mod store;
-#[cfg(test)]
-mod tests;
+mod tokens;
+mod verify;
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS};
+pub use config::TestbedConfig;
 pub use flaw::{Flaw, UnknownFlaw};
-pub use jwt::{
-    ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_HS256_WEAK_SECRET,
-    DEMO_RS256_PRIVATE_KEY_PEM, ES256_KID, LONG_LIVED_TOKEN_TTL, RS256_KID, TOKEN_AUDIENCE,
-    TOKEN_ISSUER,
+pub use tokens::{
+    ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM,
+    DEMO_HS256_WEAK_SECRET, DEMO_RS256_PRIVATE_KEY_PEM, DEMO_RS256_PUBLIC_KEY_PEM, ES256_KID,
+    LONG_LIVED_TOKEN_TTL, RS256_KID, TOKEN_AUDIENCE, TOKEN_ISSUER,
 };
-pub use oauth::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-
-/// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
-pub const DEMO_USERS: &[(&str, &str)] = &[
-    ("alice", "alice-demo-password"),
-    ("bob", "bob-demo-password"),
-];
 
 /// How long [`RunningTestbed::shutdown`] waits for open connections before aborting the task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// What the testbed is started with. The default is the clean service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TestbedConfig {
-    /// The flaws switched on; each breaks one promise, independently of the others.
-    pub flaws: BTreeSet<Flaw>,
-    /// Access-token lifetime in seconds (default [`ACCESS_TOKEN_TTL`]); tests shorten it to
-    /// watch real tokens expire.
-    pub access_token_ttl: Option<u64>,
-}
-
-impl TestbedConfig {
-    /// This configuration with `flaw` switched on as well.
-    pub fn with_flaw(mut self, flaw: Flaw) -> Self {
-        self.flaws.insert(flaw);
-        self
-    }
-
-    /// Whether `flaw` is switched on.
-    pub fn has(&self, flaw: Flaw) -> bool {
-        self.flaws.contains(&flaw)
-    }
-}
-
-impl FromIterator<Flaw> for TestbedConfig {
-    fn from_iter<I: IntoIterator<Item = Flaw>>(flaws: I) -> Self {
-        TestbedConfig {
-            flaws: flaws.into_iter().collect(),
-            ..TestbedConfig::default()
-        }
-    }
-}
-
-/// The testbed's routes with a fresh, empty session store, for serving with `axum::serve`.
-pub fn router(config: TestbedConfig) -> axum::Router {
-    handlers::build(config)
+/// The testbed's routes with fresh, empty session and token stores, for serving with
+/// `axum::serve`: the page, the session routes and the token routes (bearer and OAuth, sharing
+/// one token state), with the 404/405 answers and the layers every response goes through.
+pub fn router(config: TestbedConfig) -> Router {
+    let tokens = tokens::TokenState::new(config.clone());
+    Router::new()
+        .merge(page::routes(config.clone()))
+        .merge(session::routes(config.clone()))
+        .merge(jwt::routes(tokens.clone()))
+        .merge(oauth::routes(tokens))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .layer(axum::middleware::map_response(http::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            config,
+            http::reflect_origin,
+        ))
 }
 
 /// Serves the testbed on `listener` until `shutdown` completes, then finishes the requests in

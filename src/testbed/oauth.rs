@@ -8,8 +8,8 @@
 //! Access tokens stay stateless: logout leaves them valid until they expire (the documented
 //! revocation window); only the revocation endpoint deny-lists one by its `jti`.
 //!
-//! It shares the token state of `jwt` (the signer, the verifier and the [`Families`] store)
-//! and must keep every check-and-rotate under one lock (except under
+//! It shares the token state of `tokens` (the signer and the [`Families`] store) and checks
+//! bearer tokens with `verify`. It must keep every check-and-rotate under one lock (except under
 //! `refresh-concurrent-double-spend`), never hold that lock across an `.await`, and never
 //! panic on anything a client sends.
 //!
@@ -29,20 +29,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::{Value, json};
 
-use super::Flaw;
+use super::accounts::{DEMO_CLIENT_ID, check_client, check_credentials};
 use super::families::{Families, FamilyId, RefreshState};
-use super::handlers::{MAX_BODY, check_credentials, constant_time_eq, error, json_response};
-use super::jwt::{self, Inner, Issued, JwtState, TOKEN_ISSUER};
+use super::flaw::Flaw;
+use super::http::{MAX_BODY, error, json_response};
 use super::store::random_token;
-
-/// The `client_id` of the testbed's one OAuth client.
-///
-/// Public demo material, like the demo users.
-pub const DEMO_CLIENT_ID: &str = "authprobe-demo";
-/// The `client_secret` of [`DEMO_CLIENT_ID`].
-///
-/// Public demo material, like the demo users.
-pub const DEMO_CLIENT_SECRET: &str = "authprobe-demo-client-secret";
+use super::tokens::{TOKEN_ISSUER, TokenState, Tokens, issue, start_family, token_cache_headers};
+use super::verify::authorize;
 
 /// The `scope` every token is issued with.
 const SCOPE: &str = "profile";
@@ -53,31 +46,15 @@ const DOUBLE_SPEND_GAP: Duration = Duration::from_millis(100);
 /// Longest `Host` the discovery document builds its URLs from.
 const MAX_HOST: usize = 255;
 
-/// The OAuth routes, for merging into the token routes (they share [`JwtState`]).
-pub(super) fn routes() -> Router<JwtState> {
+/// The OAuth routes on `state` (shared with the bearer-token routes), for merging into the
+/// testbed's router.
+pub(super) fn routes(state: TokenState) -> Router {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/api/token/logout", post(logout))
         .route("/.well-known/openid-configuration", get(discovery))
-}
-
-/// Signs an access token for `user` and starts a refresh-token family for it, issued to
-/// `client_id`: the access token and the family's first refresh token.
-pub(super) fn start_family(
-    inner: &Inner,
-    user: &str,
-    client_id: &str,
-) -> jsonwebtoken::errors::Result<(Issued, String)> {
-    let access = jwt::issue(inner, user)?;
-    let refresh = random_token();
-    inner.families().start(
-        user.to_owned(),
-        client_id.to_owned(),
-        refresh.clone(),
-        access.record(),
-    );
-    Ok((access, refresh))
+        .with_state(state)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,13 +105,6 @@ async fn read_form(headers: &HeaderMap, body: Body) -> Result<Form, Response> {
         }
     }
     Ok(Form(params))
-}
-
-/// Whether `id` and `secret` are the demo client's. Both comparisons always run.
-fn check_client(id: &str, secret: &str) -> bool {
-    let id_ok = constant_time_eq(id.as_bytes(), DEMO_CLIENT_ID.as_bytes());
-    let secret_ok = constant_time_eq(secret.as_bytes(), DEMO_CLIENT_SECRET.as_bytes());
-    id_ok & secret_ok
 }
 
 /// Why client authentication failed.
@@ -235,8 +205,8 @@ fn form_urldecode(value: &str) -> Option<String> {
 // The token endpoint
 
 /// `POST /oauth/token`: the password, client-credentials and refresh-token grants.
-async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) -> Response {
-    let inner = &state.0;
+async fn token(State(state): State<TokenState>, headers: HeaderMap, body: Body) -> Response {
+    let tokens = &state.0;
     let form = match read_form(&headers, body).await {
         Ok(form) => form,
         Err(refusal) => return refusal,
@@ -247,12 +217,12 @@ async fn token(State(state): State<JwtState>, headers: HeaderMap, body: Body) ->
     };
     match form.get("grant_type") {
         None => invalid_request(),
-        Some("password") => password_grant(inner, client, &form),
-        Some("client_credentials") => match jwt::issue(inner, client) {
-            Ok(access) => token_response(inner, &access.token, access.expires_in, None),
+        Some("password") => password_grant(tokens, client, &form),
+        Some("client_credentials") => match issue(tokens, client) {
+            Ok(access) => token_response(tokens, &access.token, access.expires_in, None),
             Err(_) => internal(),
         },
-        Some("refresh_token") => refresh_grant(inner, client, &form).await,
+        Some("refresh_token") => refresh_grant(tokens, client, &form).await,
         Some(_) => error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
 }
@@ -262,16 +232,16 @@ fn internal() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
 }
 
-fn password_grant(inner: &Inner, client: &str, form: &Form) -> Response {
+fn password_grant(tokens: &Tokens, client: &str, form: &Form) -> Response {
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return invalid_request();
     };
     let Some(user) = check_credentials(username, password) else {
         return invalid_grant();
     };
-    match start_family(inner, user, client) {
+    match start_family(tokens, user, client) {
         Ok((access, refresh)) => {
-            token_response(inner, &access.token, access.expires_in, Some(&refresh))
+            token_response(tokens, &access.token, access.expires_in, Some(&refresh))
         }
         Err(_) => internal(),
     }
@@ -280,15 +250,15 @@ fn password_grant(inner: &Inner, client: &str, form: &Form) -> Response {
 /// The refresh grant. Clean: an unknown token, a token of a revoked family or of another
 /// client is `invalid_grant`; the current token rotates and buys a new access token; a
 /// superseded one (reuse) revokes its family and is `invalid_grant`.
-async fn refresh_grant(inner: &Inner, client: &str, form: &Form) -> Response {
+async fn refresh_grant(tokens: &Tokens, client: &str, form: &Form) -> Response {
     let Some(presented) = form.get("refresh_token") else {
         return invalid_request();
     };
-    if inner.has(Flaw::RefreshConcurrentDoubleSpend) {
+    if tokens.has(Flaw::RefreshConcurrentDoubleSpend) {
         // Flaw: check, let go of the lock, wait for a "slow store", then rotate without
         // looking again. A second request in the gap passes the same check.
         let current = {
-            let families = inner.families();
+            let families = tokens.families();
             match families.find_refresh(presented) {
                 Some((id, RefreshState::Current)) => redeemable(&families, id, client),
                 _ => false,
@@ -296,15 +266,15 @@ async fn refresh_grant(inner: &Inner, client: &str, form: &Form) -> Response {
         };
         if current {
             tokio::time::sleep(DOUBLE_SPEND_GAP).await;
-            let mut families = inner.families();
+            let mut families = tokens.families();
             return match families.find_refresh(presented) {
-                Some((id, _)) => rotate_and_answer(inner, &mut families, id),
+                Some((id, _)) => rotate_and_answer(tokens, &mut families, id),
                 // Evicted meanwhile.
                 None => invalid_grant(),
             };
         }
     }
-    let mut families = inner.families();
+    let mut families = tokens.families();
     let Some((id, state)) = families.find_refresh(presented) else {
         return invalid_grant();
     };
@@ -314,17 +284,17 @@ async fn refresh_grant(inner: &Inner, client: &str, form: &Form) -> Response {
     match state {
         RefreshState::Current => {}
         // Flaw: an old token is as good as the current one.
-        RefreshState::Superseded if inner.has(Flaw::RefreshReuseAccepted) => {}
+        RefreshState::Superseded if tokens.has(Flaw::RefreshReuseAccepted) => {}
         RefreshState::Superseded => {
             // Reuse: someone holds a token that was already redeemed. Flaw: refuse it but
             // leave the family (and its current token) alive.
-            if !inner.has(Flaw::RefreshNoFamilyRevocation) {
+            if !tokens.has(Flaw::RefreshNoFamilyRevocation) {
                 families.revoke(id);
             }
             return invalid_grant();
         }
     }
-    rotate_and_answer(inner, &mut families, id)
+    rotate_and_answer(tokens, &mut families, id)
 }
 
 /// Whether family `id` exists, is not revoked and was issued to `client`.
@@ -336,12 +306,12 @@ fn redeemable(families: &Families, id: FamilyId, client: &str) -> bool {
 
 /// Rotates family `id` (a new current refresh token) and answers with it and a new access
 /// token, as the flaws allow.
-fn rotate_and_answer(inner: &Inner, families: &mut Families, id: FamilyId) -> Response {
+fn rotate_and_answer(tokens: &Tokens, families: &mut Families, id: FamilyId) -> Response {
     let Some(family) = families.get(id) else {
         return invalid_grant();
     };
     let user = family.user.clone();
-    let refresh = if inner.has(Flaw::RefreshNoRotation) {
+    let refresh = if tokens.has(Flaw::RefreshNoRotation) {
         // Flaw: the same refresh token again.
         family.current.clone()
     } else {
@@ -349,7 +319,7 @@ fn rotate_and_answer(inner: &Inner, families: &mut Families, id: FamilyId) -> Re
         families.rotate(id, refresh.clone());
         refresh
     };
-    if inner.has(Flaw::RefreshStaleAccessToken) {
+    if tokens.has(Flaw::RefreshStaleAccessToken) {
         // Flaw: the access token issued before, not a new one.
         let Some(family) = families.get(id) else {
             return invalid_grant();
@@ -357,18 +327,18 @@ fn rotate_and_answer(inner: &Inner, families: &mut Families, id: FamilyId) -> Re
         let access = &family.last_access;
         let now = jsonwebtoken::get_current_timestamp();
         let expires_in = access.exp.map(|exp| exp.saturating_sub(now));
-        return token_response(inner, &access.token, expires_in, Some(&refresh));
+        return token_response(tokens, &access.token, expires_in, Some(&refresh));
     }
-    let Ok(access) = jwt::issue(inner, &user) else {
+    let Ok(access) = issue(tokens, &user) else {
         return internal();
     };
     families.record_access(id, access.record());
-    token_response(inner, &access.token, access.expires_in, Some(&refresh))
+    token_response(tokens, &access.token, access.expires_in, Some(&refresh))
 }
 
 /// A successful token response (RFC 6749 §5.1) with its caching headers.
 fn token_response(
-    inner: &Inner,
+    tokens: &Tokens,
     access_token: &str,
     expires_in: Option<u64>,
     refresh_token: Option<&str>,
@@ -384,7 +354,7 @@ fn token_response(
     if let Some(refresh_token) = refresh_token {
         body["refresh_token"] = json!(refresh_token);
     }
-    jwt::token_cache_headers(inner, json_response(StatusCode::OK, body))
+    token_cache_headers(tokens, json_response(StatusCode::OK, body))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,8 +362,8 @@ fn token_response(
 
 /// `POST /oauth/revoke` (RFC 7009): a refresh token revokes its family, an access token of
 /// this testbed is deny-listed by `jti`; unknown tokens are fine (200).
-async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -> Response {
-    let inner = &state.0;
+async fn revoke(State(state): State<TokenState>, headers: HeaderMap, body: Body) -> Response {
+    let tokens = &state.0;
     let form = match read_form(&headers, body).await {
         Ok(form) => form,
         Err(refusal) => return refusal,
@@ -405,19 +375,19 @@ async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -
         return invalid_request();
     };
     // Flaw: nothing is revoked.
-    if inner.has(Flaw::RevocationEndpointNoop) {
+    if tokens.has(Flaw::RevocationEndpointNoop) {
         return revoked();
     }
     let as_refresh = || {
-        let mut families = inner.families();
+        let mut families = tokens.families();
         match families.find_refresh(token) {
             Some((id, _)) => families.revoke(id),
             None => false,
         }
     };
-    let as_access = || match inner.own_jti(token) {
+    let as_access = || match tokens.own_jti(token) {
         Some(jti) => {
-            inner.families().revoke_jti(&jti);
+            tokens.families().revoke_jti(&jti);
             true
         }
         None => false,
@@ -431,7 +401,7 @@ async fn revoke(State(state): State<JwtState>, headers: HeaderMap, body: Body) -
     };
     let found = lookups.iter().any(|lookup| lookup());
     // Flaw: an unknown token is an error (RFC 7009 §2.2 says 200).
-    if !found && inner.has(Flaw::RevocationEndpointStrict) {
+    if !found && tokens.has(Flaw::RevocationEndpointStrict) {
         return invalid_request();
     }
     revoked()
@@ -448,17 +418,17 @@ fn revoked() -> Response {
 
 /// `POST /api/token/logout`: ends the token session of the bearer access token by revoking
 /// its refresh-token family. The access token itself stays valid until it expires.
-async fn logout(State(state): State<JwtState>, headers: HeaderMap) -> Response {
-    let inner = &state.0;
-    let claims = match jwt::authorize(inner, &headers, None).await {
+async fn logout(State(state): State<TokenState>, headers: HeaderMap) -> Response {
+    let tokens = &state.0;
+    let claims = match authorize(tokens, &headers, None).await {
         Ok(claims) => claims,
         Err(refusal) => return refusal,
     };
     // Flaw: logout forgets to revoke anything.
-    if !inner.has(Flaw::RefreshSurvivesLogout)
+    if !tokens.has(Flaw::RefreshSurvivesLogout)
         && let Some(jti) = claims.get("jti").and_then(Value::as_str)
     {
-        let mut families = inner.families();
+        let mut families = tokens.families();
         if let Some(id) = families.find_jti(jti) {
             families.revoke(id);
         }
@@ -543,12 +513,5 @@ mod tests {
         for bad in ["", "evil.test/x", "a b", "x\"y", "host@evil", long.as_str()] {
             assert!(!is_plain_host(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn client_check_needs_both_halves() {
-        assert!(check_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET));
-        assert!(!check_client(DEMO_CLIENT_ID, "wrong"));
-        assert!(!check_client("other", DEMO_CLIENT_SECRET));
     }
 }

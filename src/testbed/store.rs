@@ -254,9 +254,9 @@ impl Store {
 }
 
 /// A stable small number per demo user (`uid` in readable ids): its 1-based position in
-/// [`super::DEMO_USERS`], 0 if unknown.
+/// [`super::accounts::DEMO_USERS`], 0 if unknown.
 fn user_number(name: &str) -> usize {
-    super::DEMO_USERS
+    super::accounts::DEMO_USERS
         .iter()
         .position(|(user, _)| *user == name)
         .map_or(0, |i| i + 1)

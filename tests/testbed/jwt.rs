@@ -11,10 +11,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
 
 use super::{Resp, send, start};
-use crate::testbed::jwt::{DEMO_ES256_PUBLIC_KEY_PEM, DEMO_RS256_PUBLIC_KEY_PEM};
-use crate::testbed::{
-    DEMO_ES256_PRIVATE_KEY_PEM, DEMO_HS256_WEAK_SECRET, ES256_KID, Flaw, RS256_KID, RunningTestbed,
-    TOKEN_AUDIENCE, TOKEN_ISSUER,
+use authprobe::testbed::{
+    DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM, DEMO_HS256_WEAK_SECRET,
+    DEMO_RS256_PUBLIC_KEY_PEM, ES256_KID, Flaw, RS256_KID, RunningTestbed, TOKEN_AUDIENCE,
+    TOKEN_ISSUER,
 };
 
 // ---------------------------------------------------------------------------------------------

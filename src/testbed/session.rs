@@ -1,7 +1,8 @@
-//! The testbed's HTTP surface: routes, request parsing, cookies and security headers.
+//! The testbed's cookie-session routes: CSRF bootstrap, login, the protected endpoint, logout
+//! and "log out everywhere", with the session cookie they set.
 //!
-//! This file owns the HTTP contract of the reference service (see the module docs of
-//! [`super`]) and where each cookie- or endpoint-level flaw bends it. It must not hand-format
+//! This file owns the session-cookie half of the HTTP contract (see the module docs of
+//! [`super`]) and where each cookie- or session-level flaw bends it. It must not hand-format
 //! `Set-Cookie` values (they are built with the third-party `cookie` crate), must not panic on
 //! anything a client sends, and must not hold the store lock across an `.await`.
 
@@ -13,43 +14,35 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cookie::{Cookie, SameSite};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::accounts::{check_credentials, constant_time_eq};
+use super::config::TestbedConfig;
+use super::flaw::Flaw;
+use super::http::{ApiError, CACHEABLE, MAX_BODY, error, header_str, json_response, query_param};
 use super::store::{IdScheme, Store};
-use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, Flaw, TestbedConfig};
 
 /// The session cookie's name.
-pub(crate) const SESSION_COOKIE: &str = "__Host-session";
+const SESSION_COOKIE: &str = "__Host-session";
 /// The request header that carries the CSRF token.
-pub(crate) const CSRF_HEADER: &str = "x-csrf-token";
-/// Largest request body read, in bytes.
-pub(crate) const MAX_BODY: usize = 16 * 1024;
+const CSRF_HEADER: &str = "x-csrf-token";
 /// `Max-Age` of the login cookie under `cookie-long-lived`: two years.
-pub(crate) const LONG_LIVED_SECS: i64 = 63_072_000;
+const LONG_LIVED_SECS: i64 = 63_072_000;
 /// Longest cookie value `session-fixation` adopts as a session id.
 const MAX_ADOPTED_ID: usize = 256;
-
-const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
-const PAGE_CSP: &str =
-    "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-/// The page CSP under `csp-unsafe-inline`: otherwise strict, but inline scripts run.
-const PAGE_CSP_UNSAFE_INLINE: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-/// `Cache-Control` of login and token responses under `token-cacheable`.
-pub(crate) const CACHEABLE: &str = "public, max-age=300";
-
-/// Shared server state: the flaws and the session store.
+/// Shared state of the session routes: the flaws and the session store.
 #[derive(Clone)]
-struct AppState(Arc<Inner>);
+struct SessionState(Arc<Inner>);
 
 struct Inner {
     config: TestbedConfig,
     store: Mutex<Store>,
 }
 
-impl AppState {
+impl SessionState {
     fn has(&self, flaw: Flaw) -> bool {
         self.0.config.flaws.contains(&flaw)
     }
@@ -77,100 +70,30 @@ impl AppState {
     }
 }
 
-/// Builds the router; see [`super::router`].
-pub(crate) fn build(config: TestbedConfig) -> Router {
+/// The session routes with a fresh, empty session store, for merging into the testbed's
+/// router.
+pub(super) fn routes(config: TestbedConfig) -> Router {
     let scheme = IdScheme {
         readable: config.flaws.contains(&Flaw::SessionIdReadable),
         predictable: config.flaws.contains(&Flaw::SessionIdPredictable),
     };
-    let state = AppState(Arc::new(Inner {
+    let state = SessionState(Arc::new(Inner {
         config,
         store: Mutex::new(Store::new(scheme)),
     }));
-    let tokens = super::jwt::routes(&state.0.config);
-    let cors_config = state.0.config.clone();
     Router::new()
-        .route("/", get(index))
         .route("/api/csrf", get(csrf))
         .route("/api/login", post(login))
         .route("/api/me", get(me))
         .route("/api/logout", post(logout))
         .route("/api/logout-everywhere", post(logout_everywhere))
         .with_state(state)
-        .merge(tokens)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::map_response(security_headers))
-        .layer(axum::middleware::from_fn_with_state(
-            cors_config,
-            reflect_origin,
-        ))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-async fn index(State(state): State<AppState>) -> Response {
-    let flaws: Vec<&str> = state.0.config.flaws.iter().map(|f| f.name()).collect();
-    let flaws = if flaws.is_empty() {
-        "none (clean)".to_owned()
-    } else {
-        flaws.join(", ")
-    };
-    let users: Vec<String> = DEMO_USERS
-        .iter()
-        .map(|(user, password)| format!("<li><code>{user}</code> / <code>{password}</code></li>"))
-        .collect();
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>authprobe testbed</title></head><body>\n\
-         <h1>authprobe testbed</h1>\n\
-         <p>A reference session-cookie and bearer-token auth service for exercising authprobe. Not for real use.</p>\n\
-         <p>Active flaws: <code>{flaws}</code></p>\n\
-         <h2>Endpoints</h2><ul>\n\
-         <li><code>GET /api/csrf</code> &rarr; <code>{{\"csrf_token\"}}</code>, starts an anonymous session</li>\n\
-         <li><code>POST /api/login</code> JSON <code>{{\"username\",\"password\"}}</code> with <code>X-CSRF-Token</code>, \
-         or a form with <code>username</code>, <code>password</code>, <code>csrf_token</code></li>\n\
-         <li><code>GET /api/me</code> (protected)</li>\n\
-         <li><code>POST /api/logout</code>, <code>POST /api/logout-everywhere</code> with <code>X-CSRF-Token</code></li>\n\
-         <li><code>POST /api/token</code> JSON <code>{{\"username\",\"password\"}}</code> &rarr; a bearer access token</li>\n\
-         <li><code>GET /api/token/me</code> with <code>Authorization: Bearer</code> (protected); keys at <code>/.well-known/jwks.json</code></li>\n\
-         <li><code>POST /oauth/token</code> (form; client <code>{DEMO_CLIENT_ID}</code> / <code>{DEMO_CLIENT_SECRET}</code>, Basic or form): \
-         grant types <code>password</code>, <code>client_credentials</code>, <code>refresh_token</code></li>\n\
-         <li><code>POST /oauth/revoke</code> (RFC 7009), <code>POST /api/token/logout</code> with <code>Authorization: Bearer</code>; \
-         metadata at <code>/.well-known/openid-configuration</code></li>\n\
-         </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
-        users.join("\n")
-    );
-    let mut response = ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response();
-    // Flaws: no CSP at all, or one that lets inline scripts run. With no CSP the API
-    // default must not fill in either, so an empty marker header is never set.
-    let csp = if state.has(Flaw::NoCsp) {
-        None
-    } else if state.has(Flaw::CspUnsafeInline) {
-        Some(PAGE_CSP_UNSAFE_INLINE)
-    } else {
-        Some(PAGE_CSP)
-    };
-    match csp {
-        Some(csp) => {
-            response.headers_mut().insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(csp),
-            );
-        }
-        None => {
-            response.extensions_mut().insert(NoCspMarker);
-        }
-    }
-    response
-}
-
-/// Marks a response that must go out without a CSP (the `no-csp` flaw).
-#[derive(Clone, Copy)]
-struct NoCspMarker;
-
-async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn csrf(State(state): State<SessionState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
     let presented = presented_session(&headers);
@@ -217,7 +140,7 @@ struct JsonLogin {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body) -> Response {
     // Any body error (over the cap, or the client broke off) is answered as too large: the
     // only way a well-formed request gets here is by exceeding the cap.
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
@@ -280,7 +203,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) ->
     with_cookie(response, &cookie)
 }
 
-async fn me(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+async fn me(State(state): State<SessionState>, headers: HeaderMap, uri: Uri) -> Response {
     let presented = presented_session(&headers).or_else(|| {
         // Flaw: the session id is also taken from the URL.
         state
@@ -304,7 +227,7 @@ async fn me(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Resp
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout(State(state): State<SessionState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     {
         let mut store = state.store();
@@ -321,7 +244,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     clear_cookie(&state, &headers, response)
 }
 
-async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     let ended = {
         let mut store = state.store();
@@ -341,54 +264,6 @@ async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap) ->
         json!({ "ok": true, "sessions_ended": ended }),
     );
     clear_cookie(&state, &headers, response)
-}
-
-async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "not_found")
-}
-
-async fn method_not_allowed() -> Response {
-    error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
-}
-
-/// Adds the API security headers to every response that has not set its own.
-async fn security_headers(mut response: Response) -> Response {
-    let no_csp = response.extensions().get::<NoCspMarker>().is_some();
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::CONTENT_SECURITY_POLICY, API_CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    ] {
-        if no_csp && name == header::CONTENT_SECURITY_POLICY {
-            continue;
-        }
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    }
-    response
-}
-
-/// The `cors-reflects-origin` flaw: echoes any Origin with credentials allowed.
-async fn reflect_origin(
-    State(config): State<TestbedConfig>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let mut response = next.run(request).await;
-    if config.has(Flaw::CorsReflectsOrigin)
-        && let Some(origin) = origin
-    {
-        let h = response.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-    }
-    response
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,34 +338,9 @@ fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, ApiErro
     }
 }
 
-/// The demo user these credentials belong to. Both comparisons always run.
-pub(crate) fn check_credentials(username: &str, password: &str) -> Option<&'static str> {
-    let mut found = None;
-    for (user, expected) in DEMO_USERS {
-        let user_ok = constant_time_eq(username.as_bytes(), user.as_bytes());
-        let password_ok = constant_time_eq(password.as_bytes(), expected.as_bytes());
-        if user_ok & password_ok {
-            found = Some(*user);
-        }
-    }
-    found
-}
-
-/// Equality whose time depends only on the lengths, not on where the inputs differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Every demo user has the same role; kept as a function so the answer is stable.
 fn role_of(_user: &str) -> &'static str {
     "user"
-}
-
-pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The value of the first `__Host-session` cookie the request carries. Unparsable `Cookie`
@@ -504,12 +354,6 @@ fn presented_session(headers: &HeaderMap) -> Option<String> {
         .flatten()
         .find(|c| c.name() == SESSION_COOKIE)
         .map(|c| c.value().to_owned())
-}
-
-pub(crate) fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(uri.query()?.as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
 }
 
 /// Which `Set-Cookie` is being built.
@@ -526,7 +370,7 @@ enum CookieUse {
 /// The session cookie with every attribute the active flaws allow. The removal cookie keeps
 /// the same Path/Domain (else it would not replace the cookie it means to delete).
 fn session_cookie(
-    state: &AppState,
+    state: &SessionState,
     headers: &HeaderMap,
     value: String,
     usage: CookieUse,
@@ -569,7 +413,7 @@ fn session_cookie(
 /// then the first label dropped when it has two or more labels and is not an IP address, else
 /// the host itself. `None` when the host is not a plain name or address (nothing is echoed
 /// from a hostile `Host` into `Set-Cookie`).
-pub(crate) fn parent_domain(host: &str) -> Option<String> {
+fn parent_domain(host: &str) -> Option<String> {
     let host = if let Some(rest) = host.strip_prefix('[') {
         let (inner, _) = rest.split_once(']')?;
         return inner
@@ -600,7 +444,7 @@ pub(crate) fn parent_domain(host: &str) -> Option<String> {
     }
 }
 
-fn clear_cookie(state: &AppState, headers: &HeaderMap, response: Response) -> Response {
+fn clear_cookie(state: &SessionState, headers: &HeaderMap, response: Response) -> Response {
     // Flaw: the browser is never told to drop the cookie.
     if state.has(Flaw::CookieNotClearedOnLogout) {
         return response;
@@ -620,26 +464,9 @@ fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
-
-pub(crate) fn error(status: StatusCode, code: &str) -> Response {
-    json_response(status, json!({ "error": code }))
-}
-
-/// A refusal: the status and the `{"error": code}` body to answer with.
-struct ApiError(StatusCode, &'static str);
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        error(self.0, self.1)
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parent_domain;
+    use super::*;
 
     #[test]
     fn parent_domain_drops_first_label_of_names_only() {

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use super::{Resp, raw, send, start};
-use crate::testbed::{
+use authprobe::testbed::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Flaw, RunningTestbed, TOKEN_AUDIENCE, TOKEN_ISSUER,
 };
 

@@ -1,0 +1,169 @@
+//! What the demo promises: for every testbed [`Flaw`], the catalogue rules it must break and
+//! the rules it may also break.
+//!
+//! This module owns the flaw → rule expectations (the testbed knows behaviours, never rule
+//! ids; the catalogue knows rules, never flaws) and builds the flaw listing that
+//! `demo --list-flaws`, `explain` and the README's rule table render. It sits above both
+//! `testbed` and `spec`; it must not implement any behaviour of the testbed, run rules or print:
+//! rendering belongs to `report`.
+//!
+//! [`expectation`] is an exhaustive `match`: a new flaw without an expectation does not
+//! compile. The integration tests (`tests/coverage.rs`, `tests/rules.rs`) hold the testbed to
+//! these lists.
+
+use crate::report::FlawInfo;
+use crate::testbed::Flaw;
+
+/// The rules a flaw is expected to break, by catalogue rule id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlawExpectation {
+    /// Rule ids that must fail against a testbed running with the flaw (never empty).
+    pub breaks: &'static [&'static str],
+    /// Rule ids that may also fail with it: a side effect, not the point of the flaw.
+    pub may_break: &'static [&'static str],
+}
+
+/// A forged token is accepted whatever its signature, so every forgery rule may fail too.
+const FORGERY_RULES: &[&str] = &[
+    "jwt.alg-none-rejected",
+    "jwt.key-confusion-rejected",
+    "jwt.embedded-key-rejected",
+    "jwt.jku-rejected",
+    "jwt.kid-injection-rejected",
+    "jwt.psychic-signature-rejected",
+];
+
+/// Rules that rely on a refresh rotating its token.
+const ROTATION_RULES: &[&str] = &[
+    "refresh.reuse-rejected",
+    "refresh.reuse-revokes-family",
+    "refresh.concurrent-reuse",
+    "refresh.model",
+];
+
+/// Rules whose steps refresh: a refresh that returns an earlier access token is a broken
+/// refresh, so they fail or cannot set up.
+const REFRESHING_RULES: &[&str] = &[
+    "refresh.rotated",
+    "refresh.reuse-rejected",
+    "refresh.reuse-revokes-family",
+    "refresh.concurrent-reuse",
+    "refresh.model",
+];
+
+/// The rules `flaw` breaks, and those it may break as a side effect.
+pub fn expectation(flaw: Flaw) -> FlawExpectation {
+    let (breaks, may_break): (&'static [&'static str], &'static [&'static str]) = match flaw {
+        Flaw::CookieNoHttpOnly => (&["cookie.http-only"], &[]),
+        Flaw::CookieNoSecure => (&["cookie.secure", "cookie.prefix"], &[]),
+        Flaw::CookieSameSiteNone => (&["cookie.same-site"], &[]),
+        Flaw::CookieNoSameSite => (&["cookie.same-site"], &[]),
+        Flaw::CookieParentDomain => (&["cookie.scope", "cookie.prefix"], &[]),
+        Flaw::CookiePrefixBroken => (&["cookie.prefix"], &[]),
+        Flaw::CookieLongLived => (&["cookie.lifetime"], &[]),
+        Flaw::CookieNotClearedOnLogout => (&["cookie.cleared-on-logout"], &[]),
+        Flaw::SessionIdReadable => (&["session.opaque-id"], &[]),
+        Flaw::SessionIdPredictable => (&["session.id-entropy"], &["session.tamper-rejected"]),
+        // An adopted id can outlive its revocation: after logout everywhere, a client whose
+        // cookie was not cleared logs in again under the same id, and replaying the ended
+        // session's cookie works again.
+        Flaw::SessionFixation => (&["session.rotated-on-login"], &["session.model"]),
+        Flaw::LogoutKeepsSession => (&["session.revoked-on-logout", "session.model"], &[]),
+        Flaw::LogoutEverywherePartial => (&["session.logout-everywhere", "session.model"], &[]),
+        Flaw::SessionPrefixMatch => (&["session.tamper-rejected"], &[]),
+        Flaw::SessionIdInUrl => (&["session.not-in-url"], &[]),
+        Flaw::JwtSecretInPayload => (&["jwt.payload-no-secrets"], &[]),
+        Flaw::JwtPiiInPayload => (&["jwt.payload-no-personal-data"], &[]),
+        Flaw::JwtLongLived => (&["jwt.short-lived"], &[]),
+        Flaw::JwtNoExp => (&["jwt.expiry-present", "jwt.short-lived"], &[]),
+        Flaw::JwtAlgNone => (&["jwt.alg-none-rejected"], &["jwt.tamper-rejected"]),
+        Flaw::JwtSignatureUnchecked => (
+            &["jwt.signature-required", "jwt.tamper-rejected"],
+            FORGERY_RULES,
+        ),
+        Flaw::JwtKeyConfusion => (&["jwt.key-confusion-rejected"], &[]),
+        Flaw::JwtWeakSecret => (&["jwt.weak-secret"], &[]),
+        Flaw::JwtEmbeddedJwk => (&["jwt.embedded-key-rejected"], &[]),
+        Flaw::JwtJkuFollowed => (&["jwt.jku-rejected"], &[]),
+        Flaw::JwtKidTraversal => (&["jwt.kid-injection-rejected"], &[]),
+        Flaw::JwtPsychicSignature => (&["jwt.psychic-signature-rejected"], &[]),
+        Flaw::JwtExpiredAccepted => (&["jwt.expired-rejected"], &[]),
+        Flaw::JwtNbfIgnored => (&["jwt.not-before-enforced"], &[]),
+        Flaw::JwtAudienceIgnored => (&["jwt.audience-enforced"], &[]),
+        Flaw::JwtIssuerIgnored => (&["jwt.issuer-enforced"], &[]),
+        Flaw::JwtInQuery => (&["jwt.not-in-url"], &[]),
+        Flaw::JwtMalformed500 => (&["jwt.malformed-no-server-error"], &["jwt.tamper-rejected"]),
+        Flaw::TokenCacheable => (&["transport.no-store"], &[]),
+        Flaw::NoCsp => (&["transport.csp"], &[]),
+        Flaw::CspUnsafeInline => (&["transport.csp"], &[]),
+        Flaw::CorsReflectsOrigin => (&["transport.cors-credentials"], &[]),
+        Flaw::CsrfUnprotected => (&["transport.csrf"], &[]),
+        Flaw::TokenInBody => (&["storage.token-in-body"], &[]),
+        Flaw::RefreshNoRotation => (&["refresh.rotated"], ROTATION_RULES),
+        Flaw::RefreshReuseAccepted => (
+            &["refresh.reuse-rejected", "refresh.model"],
+            &["refresh.reuse-revokes-family", "refresh.concurrent-reuse"],
+        ),
+        Flaw::RefreshNoFamilyRevocation => (
+            &["refresh.reuse-revokes-family", "refresh.model"],
+            &["refresh.concurrent-reuse"],
+        ),
+        Flaw::RefreshSurvivesLogout => (&["refresh.revoked-on-logout", "refresh.model"], &[]),
+        Flaw::RefreshConcurrentDoubleSpend => (&["refresh.concurrent-reuse"], &["refresh.model"]),
+        Flaw::RevocationEndpointNoop => (&["refresh.revocation-endpoint", "refresh.model"], &[]),
+        Flaw::RevocationEndpointStrict => (&["refresh.revocation-endpoint"], &["refresh.model"]),
+        Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
+    };
+    FlawExpectation { breaks, may_break }
+}
+
+/// Every flaw with its description and expectation, in [`Flaw::ALL`] order: the data behind
+/// `demo --list-flaws`, `explain`'s "see it fail" line and the README's rule table.
+pub fn flaws() -> Vec<FlawInfo> {
+    Flaw::ALL
+        .iter()
+        .map(|&flaw| {
+            let FlawExpectation { breaks, may_break } = expectation(flaw);
+            FlawInfo {
+                name: flaw.name(),
+                description: flaw.description(),
+                breaks,
+                may_break,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flaw_breaks_something_and_may_break_only_other_rules() {
+        for &flaw in Flaw::ALL {
+            let e = expectation(flaw);
+            assert!(!e.breaks.is_empty(), "{flaw}");
+            for id in e.may_break {
+                assert!(!e.breaks.contains(id), "{flaw}: {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_named_rule_is_in_the_builtin_catalogue() {
+        let catalogue = crate::spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+        for &flaw in Flaw::ALL {
+            let e = expectation(flaw);
+            for id in e.breaks.iter().chain(e.may_break) {
+                assert!(catalogue.rule(id).is_some(), "{flaw}: unknown rule {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_listing_follows_flaw_order() {
+        let names: Vec<&str> = flaws().iter().map(|f| f.name).collect();
+        let all: Vec<&str> = Flaw::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, all);
+    }
+}

@@ -1,0 +1,40 @@
+//! What the testbed is started with: the set of flaws and the access-token lifetime.
+//!
+//! This file owns [`TestbedConfig`]. It must not know routes or behaviours: the route files
+//! read the configuration where each behaviour lives.
+
+use std::collections::BTreeSet;
+
+use super::flaw::Flaw;
+
+/// What the testbed is started with. The default is the clean service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestbedConfig {
+    /// The flaws switched on; each breaks one promise, independently of the others.
+    pub flaws: BTreeSet<Flaw>,
+    /// Access-token lifetime in seconds (default [`super::ACCESS_TOKEN_TTL`]); tests shorten it
+    /// to watch real tokens expire.
+    pub access_token_ttl: Option<u64>,
+}
+
+impl TestbedConfig {
+    /// This configuration with `flaw` switched on as well.
+    pub fn with_flaw(mut self, flaw: Flaw) -> Self {
+        self.flaws.insert(flaw);
+        self
+    }
+
+    /// Whether `flaw` is switched on.
+    pub fn has(&self, flaw: Flaw) -> bool {
+        self.flaws.contains(&flaw)
+    }
+}
+
+impl FromIterator<Flaw> for TestbedConfig {
+    fn from_iter<I: IntoIterator<Item = Flaw>>(flaws: I) -> Self {
+        TestbedConfig {
+            flaws: flaws.into_iter().collect(),
+            ..TestbedConfig::default()
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The testbed's HTML page (`GET /`): what the service is, its endpoints and demo users.
+//!
+//! This file owns the one HTML response and its Content-Security-Policy, and where the `no-csp`
+//! and `csp-unsafe-inline` flaws bend that policy. It must not set cookies or touch the
+//! session or token state.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{self, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use super::accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS};
+use super::config::TestbedConfig;
+use super::flaw::Flaw;
+use super::http::NoCspMarker;
+
+/// The page's CSP on the clean testbed.
+const PAGE_CSP: &str =
+    "default-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The page CSP under `csp-unsafe-inline`: otherwise strict, but inline scripts run.
+const PAGE_CSP_UNSAFE_INLINE: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The page route, with its own state (the configuration).
+pub(super) fn routes(config: TestbedConfig) -> Router {
+    Router::new().route("/", get(index)).with_state(config)
+}
+
+/// `GET /`: the HTML page, with its own strict CSP (none, or a lax one, under the CSP flaws).
+async fn index(State(config): State<TestbedConfig>) -> Response {
+    let flaws: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+    let flaws = if flaws.is_empty() {
+        "none (clean)".to_owned()
+    } else {
+        flaws.join(", ")
+    };
+    let users: Vec<String> = DEMO_USERS
+        .iter()
+        .map(|(user, password)| format!("<li><code>{user}</code> / <code>{password}</code></li>"))
+        .collect();
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>authprobe testbed</title></head><body>\n\
+         <h1>authprobe testbed</h1>\n\
+         <p>A reference session-cookie and bearer-token auth service for exercising authprobe. Not for real use.</p>\n\
+         <p>Active flaws: <code>{flaws}</code></p>\n\
+         <h2>Endpoints</h2><ul>\n\
+         <li><code>GET /api/csrf</code> &rarr; <code>{{\"csrf_token\"}}</code>, starts an anonymous session</li>\n\
+         <li><code>POST /api/login</code> JSON <code>{{\"username\",\"password\"}}</code> with <code>X-CSRF-Token</code>, \
+         or a form with <code>username</code>, <code>password</code>, <code>csrf_token</code></li>\n\
+         <li><code>GET /api/me</code> (protected)</li>\n\
+         <li><code>POST /api/logout</code>, <code>POST /api/logout-everywhere</code> with <code>X-CSRF-Token</code></li>\n\
+         <li><code>POST /api/token</code> JSON <code>{{\"username\",\"password\"}}</code> &rarr; a bearer access token</li>\n\
+         <li><code>GET /api/token/me</code> with <code>Authorization: Bearer</code> (protected); keys at <code>/.well-known/jwks.json</code></li>\n\
+         <li><code>POST /oauth/token</code> (form; client <code>{DEMO_CLIENT_ID}</code> / <code>{DEMO_CLIENT_SECRET}</code>, Basic or form): \
+         grant types <code>password</code>, <code>client_credentials</code>, <code>refresh_token</code></li>\n\
+         <li><code>POST /oauth/revoke</code> (RFC 7009), <code>POST /api/token/logout</code> with <code>Authorization: Bearer</code>; \
+         metadata at <code>/.well-known/openid-configuration</code></li>\n\
+         </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
+        users.join("\n")
+    );
+    let mut response = ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response();
+    // Flaws: no CSP at all, or one that lets inline scripts run. With no CSP the API
+    // default must not fill in either, so an empty marker header is never set.
+    let csp = if config.has(Flaw::NoCsp) {
+        None
+    } else if config.has(Flaw::CspUnsafeInline) {
+        Some(PAGE_CSP_UNSAFE_INLINE)
+    } else {
+        Some(PAGE_CSP)
+    };
+    match csp {
+        Some(csp) => {
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(csp),
+            );
+        }
+        None => {
+            response.extensions_mut().insert(NoCspMarker);
+        }
+    }
+    response
+}

@@ -1,0 +1,385 @@
+//! The testbed's token core: the demo keys, the signer and verifier state every token route
+//! shares, how access tokens are issued, and how a refresh-token family starts.
+//!
+//! This file owns what an access token is (claims, lifetime, algorithm, key) and where the
+//! issuing `jwt-*` flaws (secrets or personal data in the payload, long or missing lifetimes,
+//! weak or confusable keys) bend that. Clean, tokens are short-lived ES256 JWTs
+//! (`typ: at+jwt`). It must sign with the third-party `jsonwebtoken` crate, never with
+//! authprobe's own JWT code; it must not know routes (`jwt` and `oauth` serve them) and must
+//! never hold the family lock across an `.await`.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::http::header::{self, HeaderValue};
+use axum::response::Response;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Map, Value, json};
+
+use super::config::TestbedConfig;
+use super::families::{AccessRecord, Families};
+use super::flaw::Flaw;
+use super::http::CACHEABLE;
+use super::store::random_token;
+
+/// The EC P-256 private key (PKCS#8 PEM) that signs the clean testbed's ES256 access tokens.
+///
+/// Public demo material, committed on purpose: it protects nothing.
+pub const DEMO_ES256_PRIVATE_KEY_PEM: &str = include_str!("keys/es256-demo.pem");
+/// The RSA-2048 private key (PKCS#8 PEM) that signs RS256 access tokens under the
+/// `jwt-key-confusion` flaw.
+///
+/// Public demo material, committed on purpose: it protects nothing.
+pub const DEMO_RS256_PRIVATE_KEY_PEM: &str = include_str!("keys/rs256-demo.pem");
+/// The guessable HS256 secret of the `jwt-weak-secret` flaw.
+///
+/// Public demo material: the point of the flaw is that it is guessable.
+pub const DEMO_HS256_WEAK_SECRET: &str = "secret";
+/// The public half of [`DEMO_ES256_PRIVATE_KEY_PEM`] (SPKI PEM).
+pub const DEMO_ES256_PUBLIC_KEY_PEM: &str = include_str!("keys/es256-demo.pub.pem");
+/// The public half of [`DEMO_RS256_PRIVATE_KEY_PEM`] (SPKI PEM as `openssl pkey -pubout`
+/// writes it, with its trailing newline): the HMAC secret `jwt-key-confusion` accepts.
+pub const DEMO_RS256_PUBLIC_KEY_PEM: &str = include_str!("keys/rs256-demo.pub.pem");
+
+/// `kid` of the ES256 demo key.
+pub const ES256_KID: &str = "testbed-es256-1";
+/// `kid` of the RS256 demo key.
+pub const RS256_KID: &str = "testbed-rs256-1";
+/// The `iss` of every access token.
+pub const TOKEN_ISSUER: &str = "authprobe-testbed";
+/// The `aud` of every access token, which the verifier requires.
+pub const TOKEN_AUDIENCE: &str = "authprobe-testbed-api";
+/// Lifetime of a clean access token, in seconds.
+pub const ACCESS_TOKEN_TTL: u64 = 300;
+/// Lifetime of an access token under `jwt-long-lived`, in seconds (24 h).
+pub const LONG_LIVED_TOKEN_TTL: u64 = 86_400;
+
+/// How long `jwt-jku-followed` waits for a JWKS.
+const JKU_TIMEOUT: Duration = Duration::from_secs(2);
+
+const BCRYPT_ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Shared state of the token routes (`jwt`'s and `oauth`'s).
+#[derive(Clone)]
+pub(super) struct TokenState(pub(super) Arc<Tokens>);
+
+/// The signer, the verifier and the family store of the token routes.
+pub(super) struct Tokens {
+    config: TestbedConfig,
+    /// The algorithm tokens are signed with and the verifier pins.
+    pub(super) alg: Algorithm,
+    kid: Option<&'static str>,
+    signing_key: EncodingKey,
+    /// The key the clean verifier checks signatures with.
+    pub(super) verifying_key: DecodingKey,
+    /// The clean verifier's claim checks, as the flaws bend them.
+    pub(super) validation: Validation,
+    /// The published JWK Set.
+    pub(super) jwks: Value,
+    /// Per-process random key for the claim-only check of the flawed paths.
+    pub(super) claims_key: [u8; 32],
+    /// Only under `jwt-jku-followed`.
+    pub(super) jku_client: Option<reqwest::Client>,
+    /// Refresh-token families and revoked access tokens, shared by every token route.
+    families: Mutex<Families>,
+}
+
+impl TokenState {
+    /// Fresh token state for `config`: its keys, verifier and an empty family store.
+    ///
+    /// # Panics
+    /// Only if the committed demo keys are unusable, which this file's tests rule out.
+    pub(super) fn new(config: TestbedConfig) -> Self {
+        // A cheap guard against a second backend being enabled by accident (it would compile
+        // and then panic at first use); an already installed provider is kept.
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+        TokenState(Arc::new(Tokens::new(config)))
+    }
+}
+
+impl Tokens {
+    fn new(config: TestbedConfig) -> Self {
+        const BAD_KEY: &str = "committed demo key is valid";
+        let es256 = EncodingKey::from_ec_pem(DEMO_ES256_PRIVATE_KEY_PEM.as_bytes()).expect(BAD_KEY);
+        let rs256 =
+            EncodingKey::from_rsa_pem(DEMO_RS256_PRIVATE_KEY_PEM.as_bytes()).expect(BAD_KEY);
+        let (alg, kid, signing_key, verifying_key) = if config.has(Flaw::JwtWeakSecret) {
+            let secret = DEMO_HS256_WEAK_SECRET.as_bytes();
+            (
+                Algorithm::HS256,
+                None,
+                EncodingKey::from_secret(secret),
+                DecodingKey::from_secret(secret),
+            )
+        } else if config.has(Flaw::JwtKeyConfusion) {
+            let public = DecodingKey::from_rsa_pem(DEMO_RS256_PUBLIC_KEY_PEM.as_bytes());
+            (
+                Algorithm::RS256,
+                Some(RS256_KID),
+                rs256.clone(),
+                public.expect(BAD_KEY),
+            )
+        } else {
+            let public = DecodingKey::from_ec_pem(DEMO_ES256_PUBLIC_KEY_PEM.as_bytes());
+            (
+                Algorithm::ES256,
+                Some(ES256_KID),
+                es256.clone(),
+                public.expect(BAD_KEY),
+            )
+        };
+        let published = if config.has(Flaw::JwtKeyConfusion) {
+            vec![public_jwk(&rs256, Algorithm::RS256, RS256_KID)]
+        } else if config.has(Flaw::JwtWeakSecret) {
+            // Never publish a symmetric key.
+            Vec::new()
+        } else {
+            vec![public_jwk(&es256, Algorithm::ES256, ES256_KID)]
+        };
+        let jwks = serde_json::to_value(JwkSet { keys: published }).expect(BAD_KEY);
+        let jku_client = config.has(Flaw::JwtJkuFollowed).then(|| {
+            reqwest::Client::builder()
+                .timeout(JKU_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap_or_default()
+        });
+        Tokens {
+            validation: validation(&config, alg),
+            config,
+            alg,
+            kid,
+            signing_key,
+            verifying_key,
+            jwks,
+            claims_key: rand::random(),
+            jku_client,
+            families: Mutex::new(Families::default()),
+        }
+    }
+
+    pub(super) fn has(&self, flaw: Flaw) -> bool {
+        self.config.has(flaw)
+    }
+
+    /// The family store. Every mutation leaves it consistent before any call that could
+    /// panic, so a poisoned lock is safe to keep using. Never hold it across an `.await`.
+    pub(super) fn families(&self) -> MutexGuard<'_, Families> {
+        self.families.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The `jti` of `token` if this testbed signed it (its own key and algorithm, `iss` and
+    /// `aud`), whether or not it has expired. The verifier's flaws do not apply: this is how
+    /// the revocation endpoint recognises its own access tokens.
+    pub(super) fn own_jti(&self, token: &str) -> Option<String> {
+        let mut validation = Validation::new(self.alg);
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_audience(&[TOKEN_AUDIENCE]);
+        validation.set_issuer(&[TOKEN_ISSUER]);
+        validation.set_required_spec_claims(&["iss", "aud"]);
+        let data = jsonwebtoken::decode::<Value>(token, &self.verifying_key, &validation).ok()?;
+        data.claims.get("jti")?.as_str().map(str::to_owned)
+    }
+}
+
+/// The public JWK of a private demo key, with its kid, alg and `use: sig`.
+fn public_jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Jwk {
+    let mut jwk = Jwk::from_encoding_key(key, alg).expect("committed demo key is valid");
+    jwk.common.key_id = Some(kid.to_owned());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk
+}
+
+/// The claim checks of the verifier, pinned to `alg`, as the active flaws bend them.
+fn validation(config: &TestbedConfig, alg: Algorithm) -> Validation {
+    let mut v = Validation::new(alg);
+    v.leeway = 0;
+    v.validate_exp = !config.has(Flaw::JwtExpiredAccepted);
+    v.validate_nbf = !config.has(Flaw::JwtNbfIgnored);
+    let mut required = vec!["sub"];
+    if !config.has(Flaw::JwtNoExp) {
+        required.push("exp");
+    }
+    if config.has(Flaw::JwtAudienceIgnored) {
+        v.validate_aud = false;
+    } else {
+        v.set_audience(&[TOKEN_AUDIENCE]);
+        required.push("aud");
+    }
+    if !config.has(Flaw::JwtIssuerIgnored) {
+        v.set_issuer(&[TOKEN_ISSUER]);
+        required.push("iss");
+    }
+    v.set_required_spec_claims(&required);
+    v
+}
+
+/// The caching headers of a successful token response: `no-store` and `Pragma: no-cache`, or
+/// under `token-cacheable` a cacheable `Cache-Control`.
+pub(super) fn token_cache_headers(tokens: &Tokens, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if tokens.has(Flaw::TokenCacheable) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHEABLE));
+    } else {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub(super) struct Issued {
+    /// The compact JWT.
+    pub(super) token: String,
+    /// Its `jti`.
+    pub(super) jti: String,
+    /// Its lifetime in seconds (`None` when it has no `exp`).
+    pub(super) expires_in: Option<u64>,
+    /// Its `exp` (`None` when it has none).
+    pub(super) exp: Option<u64>,
+}
+
+impl Issued {
+    /// What a refresh-token family remembers of it.
+    pub(super) fn record(&self) -> AccessRecord {
+        AccessRecord {
+            token: self.token.clone(),
+            jti: self.jti.clone(),
+            exp: self.exp,
+        }
+    }
+}
+
+/// A signed access token for `user` (its `sub`).
+pub(super) fn issue(tokens: &Tokens, user: &str) -> jsonwebtoken::errors::Result<Issued> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(TOKEN_ISSUER));
+    claims.insert("aud".into(), json!(TOKEN_AUDIENCE));
+    claims.insert("sub".into(), json!(user));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("nbf".into(), json!(now));
+    let ttl = if tokens.has(Flaw::JwtLongLived) {
+        LONG_LIVED_TOKEN_TTL
+    } else {
+        tokens.config.access_token_ttl.unwrap_or(ACCESS_TOKEN_TTL)
+    };
+    // Flaw: no expiry at all.
+    let expires_in = (!tokens.has(Flaw::JwtNoExp)).then_some(ttl);
+    let exp = expires_in.map(|ttl| now + ttl);
+    if let Some(exp) = exp {
+        claims.insert("exp".into(), json!(exp));
+    }
+    let jti: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    claims.insert("jti".into(), json!(&jti));
+    claims.insert("scope".into(), json!("profile"));
+    claims.insert("role".into(), json!("user"));
+    if tokens.has(Flaw::JwtSecretInPayload) {
+        let hash = format!("$2b$12${}", random_string(BCRYPT_ALPHABET, 53));
+        claims.insert("password_hash".into(), json!(hash));
+        let key = format!("sk_live_{}", random_string(ALNUM, 24));
+        claims.insert("api_key".into(), json!(key));
+    }
+    if tokens.has(Flaw::JwtPiiInPayload) {
+        claims.insert("email".into(), json!(format!("{user}@example.com")));
+        claims.insert("phone".into(), json!("+14155550123"));
+        claims.insert("address".into(), json!("1 Demo Street, Springfield"));
+    }
+    let mut header = Header::new(tokens.alg);
+    header.typ = Some("at+jwt".to_owned());
+    header.kid = tokens.kid.map(str::to_owned);
+    let token = jsonwebtoken::encode(&header, &claims, &tokens.signing_key)?;
+    Ok(Issued {
+        token,
+        jti,
+        expires_in,
+        exp,
+    })
+}
+
+/// `len` characters drawn uniformly from `alphabet` (at most 256 symbols).
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let b = usize::from(rand::random::<u8>());
+        if b < limit {
+            out.push(char::from(alphabet[b % alphabet.len()]));
+        }
+    }
+    out
+}
+
+/// Signs an access token for `user` and starts a refresh-token family for it, issued to
+/// `client_id`: the access token and the family's first refresh token.
+pub(super) fn start_family(
+    tokens: &Tokens,
+    user: &str,
+    client_id: &str,
+) -> jsonwebtoken::errors::Result<(Issued, String)> {
+    let access = issue(tokens, user)?;
+    let refresh = random_token();
+    tokens.families().start(
+        user.to_owned(),
+        client_id.to_owned(),
+        refresh.clone(),
+        access.record(),
+    );
+    Ok((access, refresh))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_public_keys_match_the_private_keys() {
+        let config = TestbedConfig::default();
+        for (private, public, alg) in [
+            (
+                DEMO_ES256_PRIVATE_KEY_PEM,
+                DEMO_ES256_PUBLIC_KEY_PEM,
+                Algorithm::ES256,
+            ),
+            (
+                DEMO_RS256_PRIVATE_KEY_PEM,
+                DEMO_RS256_PUBLIC_KEY_PEM,
+                Algorithm::RS256,
+            ),
+        ] {
+            let signing = match alg {
+                Algorithm::ES256 => EncodingKey::from_ec_pem(private.as_bytes()).unwrap(),
+                _ => EncodingKey::from_rsa_pem(private.as_bytes()).unwrap(),
+            };
+            let verifying = match alg {
+                Algorithm::ES256 => DecodingKey::from_ec_pem(public.as_bytes()).unwrap(),
+                _ => DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),
+            };
+            let claims = json!({
+                "sub": "alice", "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE,
+                "exp": jsonwebtoken::get_current_timestamp() + 60,
+            });
+            let token = jsonwebtoken::encode(&Header::new(alg), &claims, &signing).unwrap();
+            let validation = validation(&config, alg);
+            jsonwebtoken::decode::<Value>(&token, &verifying, &validation).unwrap();
+            assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"));
+            assert!(public.ends_with("-----END PUBLIC KEY-----\n"));
+        }
+    }
+
+    #[test]
+    fn random_strings_use_their_alphabet() {
+        let s = random_string(BCRYPT_ALPHABET, 53);
+        assert_eq!(s.len(), 53);
+        assert!(s.bytes().all(|b| BCRYPT_ALPHABET.contains(&b)));
+    }
+}
