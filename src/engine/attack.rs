@@ -263,7 +263,7 @@ async fn forge_cases(
             .push(format!("JWKS keys skipped: {}", skipped.join("; ")));
     }
     let other = if a.forge.contains(&ForgeryKind::ForeignSignature) {
-        let mut b2 = Browser::new("alice (second token)");
+        let mut b2 = Browser::new(format!("{} (second token)", SpecUser::Alice.name()));
         b2.token_login(ctx, SpecUser::Alice.name(), transcript)
             .await
             .ok()

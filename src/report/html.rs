@@ -440,7 +440,7 @@ pub fn render(report: &Report, gate: Option<&Gate>, catalogue: &Catalogue) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::junit::sample;
+    use crate::report::tests as sample;
 
     fn page() -> String {
         let catalogue = crate::spec::builtin_catalogue().expect("catalogue");

@@ -250,7 +250,7 @@ pub fn render(report: &Report, gate: Option<&Gate>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::junit::sample;
+    use crate::report::tests as sample;
 
     #[test]
     fn escape_inline_neutralises_tables_code_and_html() {

@@ -636,3 +636,145 @@ pub fn describe_step(step: &crate::spec::Step) -> String {
         ),
     }
 }
+
+/// The reporters' shared fixture: a hand-built report with one result of every status,
+/// hostile target text and a property counterexample.
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::engine::{
+        Counterexample, Evidence, Finding, Inconclusive, Outcome, Report, RuleError, RuleResult,
+        Skip, Summary, TargetInfo, Tool,
+    };
+    use crate::http::{Exchange, ProbeRequest, Response, curl_line};
+    use crate::spec::{Level, Severity};
+
+    fn result(id: &str, title: &str, severity: Severity, outcome: Outcome) -> RuleResult {
+        RuleResult {
+            id: id.into(),
+            title: title.into(),
+            severity,
+            level: Level::Must,
+            requirement: format!("The rule {id} MUST hold."),
+            outcome,
+            evidence: Vec::new(),
+            notes: Vec::new(),
+            requests: 2,
+            duration_ms: 12,
+        }
+    }
+
+    /// An exchange whose response sets a cookie.
+    pub fn evidence(base: &str, step: &str, set_cookie: &str) -> Evidence {
+        let url = url::Url::parse(base)
+            .and_then(|u| u.join("/login"))
+            .expect("url");
+        let exchange = Exchange {
+            request: ProbeRequest::post(url)
+                .header("Cookie", "sid=[redacted]")
+                .body(
+                    b"user=alice&password=[redacted]".to_vec(),
+                    "application/x-www-form-urlencoded",
+                ),
+            response: Response {
+                status: 303,
+                headers: vec![
+                    ("location".into(), "/home".into()),
+                    ("set-cookie".into(), set_cookie.into()),
+                ],
+                body: b"<p>see /home</p>".to_vec(),
+                truncated: false,
+            },
+            elapsed_ms: 3,
+        };
+        let curl = curl_line(&exchange);
+        Evidence {
+            step: step.into(),
+            exchange,
+            curl,
+        }
+    }
+
+    /// One pass, one fail (with counterexample, evidence and `<script>` / `|` / backticks in
+    /// the observed text), one skip, one inconclusive, one error.
+    pub fn report(seed: u64, session_value: &str) -> Report {
+        let base = "http://127.0.0.1:8080/";
+        let pass = result(
+            "cookie.secure",
+            "Session cookie is Secure",
+            Severity::High,
+            Outcome::Pass,
+        );
+        let counterexample = Counterexample {
+            seed,
+            case: 7,
+            shrink_steps: 3,
+            input: vec![
+                "login as alice".into(),
+                "flip bit 3 of the session id".into(),
+            ],
+            observed: "200 OK <b>accepted</b>".into(),
+            steps: Vec::new(),
+            replay_script: None,
+        };
+        let mut fail = result(
+            "cookie.http-only",
+            "Session cookie is HttpOnly",
+            Severity::High,
+            Outcome::Fail(Box::new(Finding {
+                reason: "the session cookie lacks HttpOnly".into(),
+                expected: "Set-Cookie: sid=…; HttpOnly".into(),
+                observed: format!(
+                    "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
+                ),
+                counterexample: Some(counterexample),
+            })),
+        );
+        fail.evidence = vec![evidence(
+            base,
+            "step 1: login (alice)",
+            &format!("sid={session_value}; Path=/"),
+        )];
+        fail.notes = vec!["checked the login response".into()];
+        let skip = result(
+            "session.logout-everywhere",
+            "Logout everywhere ends every session",
+            Severity::Medium,
+            Outcome::Skip(Skip::NotApplicable(
+                "the profile defines no logout_everywhere flow".into(),
+            )),
+        );
+        let mut inconclusive = result(
+            "jwt.alg-none-rejected",
+            "alg=none tokens are refused",
+            Severity::Critical,
+            Outcome::Inconclusive(Inconclusive::Unclassified(
+                "the untampered token was refused (401) before the attack".into(),
+            )),
+        );
+        inconclusive.evidence = vec![evidence(base, "control: untampered token", "x=1")];
+        let error = result(
+            "session.id-entropy",
+            "Session ids are `unpredictable` | random",
+            Severity::Low,
+            Outcome::Error(RuleError::Tooling("connection refused".into())),
+        );
+        let results = vec![pass, fail, skip, inconclusive, error];
+        Report {
+            schema: crate::engine::REPORT_SCHEMA,
+            tool: Tool {
+                name: "authprobe",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            target: TargetInfo {
+                name: "shop <&> \"prod\"".into(),
+                base_url: base.into(),
+                session_cookie: Some("sid".into()),
+            },
+            seed,
+            summary: Summary::of(&results),
+            results,
+            requests: 42,
+            duration_ms: 1234,
+        }
+    }
+}

@@ -373,7 +373,7 @@ pub fn render_with_profile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::junit::sample;
+    use crate::report::tests as sample;
 
     /// The SARIF pattern of `language` (runs and tool components) as published, with a stray `]`.
     const LANGUAGE_PATTERN: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
