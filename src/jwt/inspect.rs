@@ -234,7 +234,7 @@ pub fn render_text(i: &JwtInspection) -> String {
             v.reason
         );
     }
-    crate::report::sanitize(&out)
+    crate::text::sanitize(&out)
 }
 
 fn indent(s: &str) -> String {

@@ -805,7 +805,7 @@ impl RefreshModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Seconds;
+    use crate::units::Seconds;
 
     fn granted(refresh: Returned) -> RefreshObs {
         RefreshObs::Refresh(RefreshAnswer::Granted {

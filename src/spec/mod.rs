@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 /// `substitute`), defined next to the generator that implements them.
 pub use crate::strategy::MutationKind;
 
+pub use crate::units::{PrefixPolicy, SameSiteValue, Seconds};
 pub use load::{
     BUILTIN_SPECS, SPEC_USERS, builtin_catalogue, catalogue_from_sources, load_catalogue,
     load_spec_file, validate_rule,
 };
-pub use policy::{Policy, PolicyOverrides, PrefixPolicy, SameSiteValue, Seconds};
+pub use policy::{Policy, PolicyOverrides};
 
 /// A loaded, validated set of rules with the policy defaults the spec files declare.
 #[derive(Debug, Clone)]
@@ -650,13 +651,9 @@ fn default_max_mutations() -> u32 {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
     /// The session lifecycle (`crate::machine::session`).
-    Session(
-        ModelRun<crate::machine::session::SessionOp, crate::machine::SessionSemanticsOverrides>,
-    ),
+    Session(ModelRun<crate::machine::session::SessionOp, crate::units::SessionSemanticsOverrides>),
     /// The refresh-token family (`crate::machine::refresh`).
-    Refresh(
-        ModelRun<crate::machine::refresh::RefreshOp, crate::machine::RefreshSemanticsOverrides>,
-    ),
+    Refresh(ModelRun<crate::machine::refresh::RefreshOp, crate::units::RefreshSemanticsOverrides>),
 }
 
 /// How a `model` rule exercises its machine.
