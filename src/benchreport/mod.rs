@@ -458,23 +458,8 @@ pub fn render_svg(rows: &[BenchRow], date: &str) -> String {
         shown = rows.iter().collect();
     }
     shown.retain(|r| r.mean_us > 0.0 && r.mean_us.is_finite());
-    let (label_w, chart_w, right_pad) = (300.0, 560.0, 70.0);
-    let (top, row_h, bottom) = (58.0, 22.0, 44.0);
-    let width = label_w + chart_w + right_pad;
-    let height = top + row_h * shown.len().max(1) as f64 + bottom;
-    let min = shown
-        .iter()
-        .map(|r| r.mean_us)
-        .fold(f64::INFINITY, f64::min);
-    let max = shown.iter().map(|r| r.mean_us).fold(0.0, f64::max);
-    let (lo, hi) = if shown.is_empty() {
-        (0, 1)
-    } else {
-        let lo = min.log10().floor() as i32;
-        let hi = (max.log10().ceil() as i32).max(lo + 1);
-        (lo, hi)
-    };
-    let x = |v: f64| label_w + (v.log10() - lo as f64) / (hi - lo) as f64 * chart_w;
+    let chart = Chart::new(&shown);
+    let (width, height) = (chart.width(), chart.height());
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -489,9 +474,85 @@ pub fn render_svg(rows: &[BenchRow], date: &str) -> String {
         width / 2.0,
         xml_escape(date)
     );
-    let axis_bottom = top + row_h * shown.len().max(1) as f64;
-    for decade in lo..=hi {
-        let gx = x(10f64.powi(decade));
+    svg_grid(&mut svg, &chart);
+    for (i, r) in shown.iter().enumerate() {
+        svg_bar(&mut svg, &chart, i, r);
+    }
+    let _ = writeln!(
+        svg,
+        r##"<text x="{:.1}" y="{:.1}" fill="#555555" text-anchor="middle">blue: JWT verify · purple: JWT verify + deny-list · green: session-store lookup</text>"##,
+        LABEL_W + CHART_W / 2.0,
+        chart.axis_bottom() + 34.0
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// Width of the label column of the SVG chart.
+const LABEL_W: f64 = 300.0;
+/// Width of the bars' area.
+const CHART_W: f64 = 560.0;
+/// Room right of the longest bar for its value.
+const RIGHT_PAD: f64 = 70.0;
+/// Room above the first bar (title, subtitle).
+const TOP: f64 = 58.0;
+/// Height of one bar's row.
+const ROW_H: f64 = 22.0;
+/// Room below the last bar (axis labels, legend).
+const BOTTOM: f64 = 44.0;
+
+/// The chart's rows and its log scale, whole decades from 10^`lo` to 10^`hi` µs.
+struct Chart {
+    rows: usize,
+    lo: i32,
+    hi: i32,
+}
+
+impl Chart {
+    fn new(shown: &[&BenchRow]) -> Chart {
+        let min = shown
+            .iter()
+            .map(|r| r.mean_us)
+            .fold(f64::INFINITY, f64::min);
+        let max = shown.iter().map(|r| r.mean_us).fold(0.0, f64::max);
+        let (lo, hi) = if shown.is_empty() {
+            (0, 1)
+        } else {
+            let lo = min.log10().floor() as i32;
+            let hi = (max.log10().ceil() as i32).max(lo + 1);
+            (lo, hi)
+        };
+        Chart {
+            rows: shown.len(),
+            lo,
+            hi,
+        }
+    }
+
+    fn width(&self) -> f64 {
+        LABEL_W + CHART_W + RIGHT_PAD
+    }
+
+    fn height(&self) -> f64 {
+        self.axis_bottom() + BOTTOM
+    }
+
+    /// Where the bars end and the axis labels start.
+    fn axis_bottom(&self) -> f64 {
+        TOP + ROW_H * self.rows.max(1) as f64
+    }
+
+    /// The x coordinate of `v` µs.
+    fn x(&self, v: f64) -> f64 {
+        LABEL_W + (v.log10() - self.lo as f64) / (self.hi - self.lo) as f64 * CHART_W
+    }
+}
+
+/// One vertical grid line and label per decade.
+fn svg_grid(svg: &mut String, chart: &Chart) {
+    let axis_bottom = chart.axis_bottom();
+    for decade in chart.lo..=chart.hi {
+        let gx = chart.x(10f64.powi(decade));
         let label = if decade >= 0 {
             format!("{}", 10u64.pow(decade as u32))
         } else {
@@ -499,52 +560,46 @@ pub fn render_svg(rows: &[BenchRow], date: &str) -> String {
         };
         let _ = writeln!(
             svg,
-            r##"<line x1="{gx:.1}" y1="{top}" x2="{gx:.1}" y2="{axis_bottom}" stroke="#dddddd"/>
+            r##"<line x1="{gx:.1}" y1="{TOP}" x2="{gx:.1}" y2="{axis_bottom}" stroke="#dddddd"/>
 <text x="{gx:.1}" y="{:.1}" text-anchor="middle" fill="#333333">{label} µs</text>"##,
             axis_bottom + 16.0
         );
     }
-    for (i, r) in shown.iter().enumerate() {
-        let y = top + row_h * i as f64;
-        let colour = if r.id.starts_with("jwt_verify_denylist/") {
-            "#8e6bbf"
-        } else if r.id.starts_with("jwt_verify/") {
-            "#4c78a8"
-        } else if r.id.starts_with("session_lookup/") {
-            "#59a14f"
-        } else {
-            "#9c9c9c"
-        };
-        let bar_end = x(r.mean_us).max(label_w + 1.0);
-        let label = if r.group == AUTH_GROUP {
-            r.id.clone()
-        } else {
-            format!("{}/{}", r.group, r.id)
-        };
-        let _ = writeln!(
-            svg,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>
-<rect x="{label_w}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>
-<text x="{:.1}" y="{:.1}" fill="#222222">{}</text>"##,
-            label_w - 8.0,
-            y + row_h * 0.7,
-            xml_escape(&label),
-            y + 3.0,
-            bar_end - label_w,
-            row_h - 6.0,
-            bar_end + 5.0,
-            y + row_h * 0.7,
-            sig3(r.mean_us)
-        );
-    }
+}
+
+/// The `i`-th bar: label, bar coloured by what it measures, value.
+fn svg_bar(svg: &mut String, chart: &Chart, i: usize, r: &BenchRow) {
+    let y = TOP + ROW_H * i as f64;
+    let colour = if r.id.starts_with("jwt_verify_denylist/") {
+        "#8e6bbf"
+    } else if r.id.starts_with("jwt_verify/") {
+        "#4c78a8"
+    } else if r.id.starts_with("session_lookup/") {
+        "#59a14f"
+    } else {
+        "#9c9c9c"
+    };
+    let bar_end = chart.x(r.mean_us).max(LABEL_W + 1.0);
+    let label = if r.group == AUTH_GROUP {
+        r.id.clone()
+    } else {
+        format!("{}/{}", r.group, r.id)
+    };
     let _ = writeln!(
         svg,
-        r##"<text x="{:.1}" y="{:.1}" fill="#555555" text-anchor="middle">blue: JWT verify · purple: JWT verify + deny-list · green: session-store lookup</text>"##,
-        label_w + chart_w / 2.0,
-        axis_bottom + 34.0
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>
+<rect x="{LABEL_W}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{colour}"/>
+<text x="{:.1}" y="{:.1}" fill="#222222">{}</text>"##,
+        LABEL_W - 8.0,
+        y + ROW_H * 0.7,
+        xml_escape(&label),
+        y + 3.0,
+        bar_end - LABEL_W,
+        ROW_H - 6.0,
+        bar_end + 5.0,
+        y + ROW_H * 0.7,
+        sig3(r.mean_us)
     );
-    svg.push_str("</svg>\n");
-    svg
 }
 
 /// Today's date (UTC) as `YYYY-MM-DD`.

