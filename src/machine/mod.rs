@@ -11,10 +11,13 @@
 //! The predictions come from [`SessionSemantics`] and [`RefreshSemantics`], the service's
 //! declared policy (spec defaults, overridden by the rule, overridden by the profile), so
 //! `reuse: allow` with `rotation: optional` describes a different, still coherent, service.
+//! That vocabulary lives in the `units` leaf (re-exported here); this module must not import
+//! `spec`, which uses it too.
 
 pub mod refresh;
 pub mod session;
 
+// The declared semantics, at their former path.
 pub use crate::units::{
     AccessAfter, LogoutScope, RefreshAfterLogout, RefreshSemantics, RefreshSemanticsOverrides,
     Reuse, Rotation, SessionSemantics, SessionSemanticsOverrides,

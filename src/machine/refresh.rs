@@ -10,10 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AccessAfter, Answer, Prediction, RefreshAfterLogout, RefreshSemantics, Reuse, Rotation,
-    Verdict, from_newest,
-};
+use super::{Answer, Prediction, Verdict, from_newest};
+use crate::units::{AccessAfter, RefreshAfterLogout, RefreshSemantics, Reuse, Rotation};
 
 /// Which kind of token a revocation names.
 #[derive(
