@@ -29,3 +29,5 @@ pub mod schema;
 pub mod spec;
 pub mod strategy;
 pub mod testbed;
+pub mod text;
+pub mod units;

@@ -9,6 +9,7 @@ mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;
 mod html_report;
+mod http_client;
 mod model;
 mod oauth;
 mod rules;

@@ -176,76 +176,9 @@ fn render_into(out: &mut String, ins: &Inspection) -> std::fmt::Result {
         }
     )?;
     for h in &ins.headers {
-        let sc = &h.set_cookie;
         writeln!(out)?;
-        writeln!(
-            out,
-            "[{}] Set-Cookie: {}",
-            h.index + 1,
-            sc.raw.escape_debug()
-        )?;
-        writeln!(
-            out,
-            "    name: \"{}\"  value: \"{}\"",
-            sc.name.escape_debug(),
-            sc.value.escape_debug()
-        )?;
-        if !sc.attributes.is_empty() {
-            writeln!(out, "    attributes:")?;
-            for (i, a) in sc.attributes.iter().enumerate() {
-                let value = a
-                    .value
-                    .as_deref()
-                    .map(|v| format!(" = \"{}\"", v.escape_debug()))
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "      #{i} {}{value}  ({})",
-                    a.name.escape_debug(),
-                    tag(&a.kind)
-                )?;
-            }
-        }
-        if !sc.anomalies.is_empty() {
-            writeln!(out, "    anomalies:")?;
-            for a in &sc.anomalies {
-                let at = a.attribute.map(|i| format!(" #{i}")).unwrap_or_default();
-                writeln!(out, "      - {}{at}: {}", tag(&a.kind), a.message)?;
-            }
-        }
-        match (&h.rejection, &h.cookie) {
-            (Some(r), _) => {
-                writeln!(out, "    browser: IGNORED ({})", tag(&r.kind))?;
-                writeln!(out, "      {}", r.message)?;
-                writeln!(out, "      see {}", r.section)?;
-            }
-            (None, Some(c)) => {
-                let outcome = h.outcome.as_ref().map(tag).unwrap_or_default();
-                writeln!(out, "    browser: accepted ({outcome})")?;
-                writeln!(
-                    out,
-                    "      domain={}{} path={} secure={} httponly={} samesite={} partitioned={}",
-                    c.domain.escape_debug(),
-                    if c.host_only {
-                        " (host-only)"
-                    } else {
-                        " (and subdomains)"
-                    },
-                    c.path.escape_debug(),
-                    yes_no(c.secure_only),
-                    yes_no(c.http_only),
-                    c.same_site.as_str(),
-                    yes_no(c.partitioned)
-                )?;
-                if let Some(e) = &h.expiry {
-                    match e.unix {
-                        Some(t) => writeln!(out, "      expires: {} ({t})", e.http_date)?,
-                        None => writeln!(out, "      expires: session")?,
-                    }
-                }
-            }
-            (None, None) => writeln!(out, "    browser: accepted")?,
-        }
+        render_parsed(out, h)?;
+        render_browser(out, h)?;
         for note in &h.notes {
             writeln!(out, "      note: {note}")?;
         }
@@ -257,12 +190,90 @@ fn render_into(out: &mut String, ins: &Inspection) -> std::fmt::Result {
             "Cookie header sent back to {}:\n    Cookie: {}",
             ins.url.escape_debug(),
             c.escape_debug()
-        )?,
+        ),
         None => writeln!(
             out,
             "No Cookie header would be sent back to {}.",
             ins.url.escape_debug()
-        )?,
+        ),
+    }
+}
+
+/// What the parser read from one header: name, value, attributes, anomalies.
+fn render_parsed(out: &mut String, h: &HeaderReport) -> std::fmt::Result {
+    let sc = &h.set_cookie;
+    writeln!(
+        out,
+        "[{}] Set-Cookie: {}",
+        h.index + 1,
+        sc.raw.escape_debug()
+    )?;
+    writeln!(
+        out,
+        "    name: \"{}\"  value: \"{}\"",
+        sc.name.escape_debug(),
+        sc.value.escape_debug()
+    )?;
+    if !sc.attributes.is_empty() {
+        writeln!(out, "    attributes:")?;
+        for (i, a) in sc.attributes.iter().enumerate() {
+            let value = a
+                .value
+                .as_deref()
+                .map(|v| format!(" = \"{}\"", v.escape_debug()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "      #{i} {}{value}  ({})",
+                a.name.escape_debug(),
+                tag(&a.kind)
+            )?;
+        }
+    }
+    if !sc.anomalies.is_empty() {
+        writeln!(out, "    anomalies:")?;
+        for a in &sc.anomalies {
+            let at = a.attribute.map(|i| format!(" #{i}")).unwrap_or_default();
+            writeln!(out, "      - {}{at}: {}", tag(&a.kind), a.message)?;
+        }
+    }
+    Ok(())
+}
+
+/// What a browser did with one header: ignored (why) or stored (as what, until when).
+fn render_browser(out: &mut String, h: &HeaderReport) -> std::fmt::Result {
+    match (&h.rejection, &h.cookie) {
+        (Some(r), _) => {
+            writeln!(out, "    browser: IGNORED ({})", tag(&r.kind))?;
+            writeln!(out, "      {}", r.message)?;
+            writeln!(out, "      see {}", r.section)?;
+        }
+        (None, Some(c)) => {
+            let outcome = h.outcome.as_ref().map(tag).unwrap_or_default();
+            writeln!(out, "    browser: accepted ({outcome})")?;
+            writeln!(
+                out,
+                "      domain={}{} path={} secure={} httponly={} samesite={} partitioned={}",
+                c.domain.escape_debug(),
+                if c.host_only {
+                    " (host-only)"
+                } else {
+                    " (and subdomains)"
+                },
+                c.path.escape_debug(),
+                yes_no(c.secure_only),
+                yes_no(c.http_only),
+                c.same_site.as_str(),
+                yes_no(c.partitioned)
+            )?;
+            if let Some(e) = &h.expiry {
+                match e.unix {
+                    Some(t) => writeln!(out, "      expires: {} ({t})", e.http_date)?,
+                    None => writeln!(out, "      expires: session")?,
+                }
+            }
+        }
+        (None, None) => writeln!(out, "    browser: accepted")?,
     }
     Ok(())
 }

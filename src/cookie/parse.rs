@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::date::{format_http_date, parse_cookie_date};
+use super::date::{format_http_date, http_date_bytes, parse_cookie_date};
 
 /// Longest name + value (in bytes) a user agent accepts (RFC 6265bis §5.6 step 5).
 pub const MAX_NAME_VALUE_LEN: usize = 4096;
@@ -438,6 +438,12 @@ fn find_anomalies(c: &SetCookie, has_eq: bool) -> Vec<Anomaly> {
 }
 
 fn name_value_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
+    name_value_shape_anomalies(c, has_eq, out);
+    name_value_character_anomalies(c, out);
+}
+
+/// Whole-pair problems: control characters, length, an empty or missing name.
+fn name_value_shape_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
     if let Some(b) = first_ctl(&c.name_value_raw) {
         out.push(anomaly(
             AnomalyKind::ControlCharacter,
@@ -479,6 +485,11 @@ fn name_value_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
             "the cookie name is empty".into(),
         ));
     }
+}
+
+/// Character problems: quotes around the value, non-ASCII bytes, characters outside the
+/// token (name) and cookie-octet (value) grammars.
+fn name_value_character_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
     let quoted = c.value.len() >= 2 && c.value.starts_with('"') && c.value.ends_with('"');
     if quoted {
         out.push(anomaly(
@@ -562,80 +573,88 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
         ));
         return;
     }
+    out.extend(attribute_value_anomaly(at, a));
+}
+
+/// What is wrong with an attribute's name or value for its kind, if anything.
+fn attribute_value_anomaly(at: Option<usize>, a: &Attribute) -> Option<Anomaly> {
+    let name = a.kind.canonical_name();
     let v = a.value_str();
     match a.kind {
-        AttributeKind::Unknown if a.name.is_empty() && a.value.is_none() => {
-            out.push(anomaly(
-                AnomalyKind::EmptyAttribute,
-                at,
-                "empty attribute (stray ';'), ignored".into(),
-            ));
-        }
-        AttributeKind::Unknown => out.push(anomaly(
+        AttributeKind::Unknown if a.name.is_empty() && a.value.is_none() => Some(anomaly(
+            AnomalyKind::EmptyAttribute,
+            at,
+            "empty attribute (stray ';'), ignored".into(),
+        )),
+        AttributeKind::Unknown => Some(anomaly(
             AnomalyKind::UnknownAttribute,
             at,
             format!("unknown attribute {:?}, ignored by browsers", a.name),
         )),
-        k if k.is_flag() && a.value.is_some() => out.push(anomaly(
+        k if k.is_flag() && a.value.is_some() => Some(anomaly(
             AnomalyKind::ValueOnFlag,
             at,
             format!("{name} takes no value; {v:?} is ignored and the flag is set"),
         )),
-        AttributeKind::MaxAge if parse_max_age(v).is_none() => out.push(anomaly(
+        AttributeKind::MaxAge if parse_max_age(v).is_none() => Some(anomaly(
             AnomalyKind::InvalidMaxAge,
             at,
             format!("max-age {v:?} is not an integer number of seconds, ignored"),
         )),
-        AttributeKind::Expires => {
-            match parse_cookie_date(v) {
-                None => out.push(anomaly(
-                    AnomalyKind::InvalidExpires,
-                    at,
-                    format!("expires {v:?} is not a cookie-date (rfc 6265bis §5.1.1), ignored"),
-                )),
-                Some(t) if v.as_bytes() != crate::cookie::date::http_date_bytes(t) => {
-                    let canonical = format_http_date(t);
-                    {
-                        out.push(anomaly(
-                        AnomalyKind::NonStandardExpires,
-                        at,
-                        format!("expires {v:?} is not an imf-fixdate; servers should send {canonical:?}"),
-                    ));
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        AttributeKind::SameSite if parse_same_site(v) == SameSite::Default => {
-            out.push(anomaly(
-                AnomalyKind::InvalidSameSite,
-                at,
-                format!(
-                    "samesite {v:?} is not strict, lax or none: the browser applies its default enforcement"
-                ),
-            ));
-        }
-        AttributeKind::Domain => {
-            if v.strip_prefix('.').unwrap_or(v).is_empty() {
-                out.push(anomaly(
-                    AnomalyKind::EmptyDomain,
-                    at,
-                    "empty domain: the cookie becomes host-only".into(),
-                ));
-            } else if v.starts_with('.') {
-                out.push(anomaly(
-                    AnomalyKind::LeadingDotDomain,
-                    at,
-                    format!("domain {v:?} has a leading dot, which browsers strip"),
-                ));
-            }
-        }
-        AttributeKind::Path if !v.starts_with('/') => out.push(anomaly(
+        AttributeKind::Expires => expires_anomaly(at, v),
+        AttributeKind::SameSite if parse_same_site(v) == SameSite::Default => Some(anomaly(
+            AnomalyKind::InvalidSameSite,
+            at,
+            format!(
+                "samesite {v:?} is not strict, lax or none: the browser applies its default enforcement"
+            ),
+        )),
+        AttributeKind::Domain => domain_anomaly(at, v),
+        AttributeKind::Path if !v.starts_with('/') => Some(anomaly(
             AnomalyKind::InvalidPath,
             at,
             format!("path {v:?} does not start with '/': the default path is used"),
         )),
-        _ => {}
+        _ => None,
+    }
+}
+
+/// An `Expires` value that is not a cookie-date, or not spelled as an IMF-fixdate.
+fn expires_anomaly(at: Option<usize>, v: &str) -> Option<Anomaly> {
+    match parse_cookie_date(v) {
+        None => Some(anomaly(
+            AnomalyKind::InvalidExpires,
+            at,
+            format!("expires {v:?} is not a cookie-date (rfc 6265bis §5.1.1), ignored"),
+        )),
+        Some(t) if v.as_bytes() != http_date_bytes(t) => {
+            let canonical = format_http_date(t);
+            Some(anomaly(
+                AnomalyKind::NonStandardExpires,
+                at,
+                format!("expires {v:?} is not an imf-fixdate; servers should send {canonical:?}"),
+            ))
+        }
+        Some(_) => None,
+    }
+}
+
+/// An empty `Domain` (host-only), or one with a leading dot (stripped).
+fn domain_anomaly(at: Option<usize>, v: &str) -> Option<Anomaly> {
+    if v.strip_prefix('.').unwrap_or(v).is_empty() {
+        Some(anomaly(
+            AnomalyKind::EmptyDomain,
+            at,
+            "empty domain: the cookie becomes host-only".into(),
+        ))
+    } else if v.starts_with('.') {
+        Some(anomaly(
+            AnomalyKind::LeadingDotDomain,
+            at,
+            format!("domain {v:?} has a leading dot, which browsers strip"),
+        ))
+    } else {
+        None
     }
 }
 

@@ -23,7 +23,7 @@ use serde::Serialize;
 use url::{Host, Url};
 
 use super::date::EARLIEST_COOKIE_DATE;
-use super::parse::{MAX_NAME_VALUE_LEN, SameSite, SetCookie};
+use super::parse::{Effective, MAX_NAME_VALUE_LEN, SameSite, SetCookie};
 
 /// The cap on a cookie's lifetime: 400 days in seconds (RFC 6265bis §5.5, §5.6.1, §5.6.2).
 pub const COOKIE_AGE_LIMIT: i64 = 400 * 86_400;
@@ -210,6 +210,157 @@ fn has_prefix_ci(s: &str, prefix: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
+/// Builds the [`Rejection`]s of one cookie.
+#[derive(Clone, Copy)]
+struct Reject<'a>(&'a str);
+
+impl Reject<'_> {
+    fn because(self, kind: RejectionKind, section: &'static str, message: String) -> Rejection {
+        Rejection {
+            kind,
+            cookie_name: self.0.to_owned(),
+            message,
+            section,
+        }
+    }
+}
+
+/// Where a cookie being stored applies: its domain, path and host-only flag.
+struct Scope<'a> {
+    domain: &'a str,
+    path: &'a str,
+    host_only: bool,
+}
+
+/// §5.6 steps 1 and 5, §5.7 step 2: no control characters, name and value within the size
+/// limit, not both empty.
+fn check_header_text(header: &SetCookie, reject: Reject<'_>) -> Result<(), Rejection> {
+    if let Some(b) = header
+        .raw
+        .bytes()
+        .find(|&b| matches!(b, 0x00..=0x08 | 0x0A..=0x1F | 0x7F))
+    {
+        return Err(reject.because(
+            RejectionKind::ControlCharacter,
+            "RFC 6265bis §5.6 step 1",
+            format!("the header contains the control character 0x{b:02x}"),
+        ));
+    }
+    let len = header.name.len() + header.value.len();
+    if len > MAX_NAME_VALUE_LEN {
+        return Err(reject.because(
+            RejectionKind::NameValueTooLong,
+            "RFC 6265bis §5.6 step 5",
+            format!("name and value are {len} bytes, more than {MAX_NAME_VALUE_LEN}"),
+        ));
+    }
+    if header.name.is_empty() && header.value.is_empty() {
+        return Err(reject.because(
+            RejectionKind::EmptyNameAndValue,
+            "RFC 6265bis §5.7 step 2",
+            "both the name and the value are empty".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 6: the expiry (Max-Age wins over Expires; both capped at 400 days) and whether the
+/// cap shortened it.
+fn expiry(eff: &Effective, now: i64) -> (Option<i64>, bool) {
+    let limit = now.saturating_add(COOKIE_AGE_LIMIT);
+    match (eff.max_age, eff.expires) {
+        (Some(age), _) if age <= 0 => (Some(EARLIEST_COOKIE_DATE), false),
+        (Some(age), _) => (
+            Some(now.saturating_add(age.min(COOKIE_AGE_LIMIT))),
+            age > COOKIE_AGE_LIMIT,
+        ),
+        (None, Some(t)) if t > limit => (Some(limit), true),
+        (None, Some(t)) => (Some(t), false),
+        (None, None) => (None, false),
+    }
+}
+
+/// Steps 7-10: the cookie's domain and host-only flag; a `Domain` attribute must be ASCII
+/// and domain-match the request host.
+fn cookie_domain(
+    attribute: Option<String>,
+    host: String,
+    reject: Reject<'_>,
+) -> Result<(String, bool), Rejection> {
+    let Some(d) = attribute else {
+        return Ok((host, true));
+    };
+    if !d.is_ascii() {
+        return Err(reject.because(
+            RejectionKind::NonAsciiDomain,
+            "RFC 6265bis §5.7 step 8",
+            format!("the domain attribute {d:?} is not ascii"),
+        ));
+    }
+    if !domain_match(&host, &d) {
+        return Err(reject.because(
+            RejectionKind::DomainMismatch,
+            "RFC 6265bis §5.7 step 10",
+            format!("the request host {host:?} does not domain-match {d:?}"),
+        ));
+    }
+    Ok((d, false))
+}
+
+/// Step 19: `SameSite=None` requires `Secure`; steps 20-21: the `__Secure-` and `__Host-`
+/// prefixes (case-insensitive; a nameless cookie's value counts too).
+fn check_same_site_and_prefixes(
+    header: &SetCookie,
+    eff: &Effective,
+    scope: &Scope<'_>,
+) -> Result<(), Rejection> {
+    let reject = Reject(&header.name);
+    if eff.same_site == SameSite::None && !eff.secure {
+        return Err(reject.because(
+            RejectionKind::SameSiteNoneWithoutSecure,
+            "RFC 6265bis §5.7 step 19",
+            "samesite=none requires the secure attribute".into(),
+        ));
+    }
+    let prefixed = |p: &str| {
+        has_prefix_ci(&header.name, p)
+            || (header.name.is_empty() && has_prefix_ci(&header.value, p))
+    };
+    if prefixed("__Secure-") && !eff.secure {
+        return Err(reject.because(
+            RejectionKind::SecurePrefixViolation,
+            "RFC 6265bis §5.7 step 20",
+            "a __Secure- cookie must have the secure attribute".into(),
+        ));
+    }
+    if prefixed("__Host-")
+        && let Some(problem) = host_prefix_problem(eff, scope)
+    {
+        return Err(reject.because(
+            RejectionKind::HostPrefixViolation,
+            "RFC 6265bis §5.7 step 21",
+            format!("a __Host- cookie must be secure, host-only and path=/, but {problem}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Why a `__Host-` cookie breaks its prefix's requirements, if it does.
+fn host_prefix_problem(eff: &Effective, scope: &Scope<'_>) -> Option<String> {
+    if !eff.secure {
+        Some("it lacks the secure attribute".to_owned())
+    } else if !scope.host_only {
+        Some(format!("it has a domain attribute ({:?})", scope.domain))
+    } else if eff.path.as_deref() != Some("/") {
+        Some(match &eff.path {
+            Some(p) => format!("its path is {p:?}, not \"/\""),
+            None => "it has no valid path=/ attribute".to_owned(),
+        })
+    } else {
+        None
+    }
+}
+
 impl CookieStore {
     /// An empty jar.
     pub fn new() -> Self {
@@ -240,41 +391,10 @@ impl CookieStore {
         request_url: &Url,
         now: i64,
     ) -> Result<Stored, Rejection> {
-        let name = header.name.as_str();
-        let reject = |kind, section, message: String| Rejection {
-            kind,
-            cookie_name: name.to_owned(),
-            message,
-            section,
-        };
-        if let Some(b) = header
-            .raw
-            .bytes()
-            .find(|&b| matches!(b, 0x00..=0x08 | 0x0A..=0x1F | 0x7F))
-        {
-            return Err(reject(
-                RejectionKind::ControlCharacter,
-                "RFC 6265bis §5.6 step 1",
-                format!("the header contains the control character 0x{b:02x}"),
-            ));
-        }
-        let len = header.name.len() + header.value.len();
-        if len > MAX_NAME_VALUE_LEN {
-            return Err(reject(
-                RejectionKind::NameValueTooLong,
-                "RFC 6265bis §5.6 step 5",
-                format!("name and value are {len} bytes, more than {MAX_NAME_VALUE_LEN}"),
-            ));
-        }
-        if header.name.is_empty() && header.value.is_empty() {
-            return Err(reject(
-                RejectionKind::EmptyNameAndValue,
-                "RFC 6265bis §5.7 step 2",
-                "both the name and the value are empty".into(),
-            ));
-        }
+        let reject = Reject(&header.name);
+        check_header_text(header, reject)?;
         let Some(host) = request_host(request_url) else {
-            return Err(reject(
+            return Err(reject.because(
                 RejectionKind::NoHost,
                 "RFC 6265bis §5.7 step 10",
                 format!("the request url {request_url} has no host"),
@@ -282,122 +402,22 @@ impl CookieStore {
         };
         let eff = header.effective();
         let secure_origin = is_secure_origin(request_url);
-
-        // Step 6: Max-Age wins over Expires; both capped at 400 days.
-        let limit = now.saturating_add(COOKIE_AGE_LIMIT);
-        let (expiry, expiry_capped) = match (eff.max_age, eff.expires) {
-            (Some(age), _) if age <= 0 => (Some(EARLIEST_COOKIE_DATE), false),
-            (Some(age), _) => (
-                Some(now.saturating_add(age.min(COOKIE_AGE_LIMIT))),
-                age > COOKIE_AGE_LIMIT,
-            ),
-            (None, Some(t)) if t > limit => (Some(limit), true),
-            (None, Some(t)) => (Some(t), false),
-            (None, None) => (None, false),
-        };
-
-        // Steps 7-10: domain.
-        let (domain, host_only) = match eff.domain {
-            Some(d) => {
-                if !d.is_ascii() {
-                    return Err(reject(
-                        RejectionKind::NonAsciiDomain,
-                        "RFC 6265bis §5.7 step 8",
-                        format!("the domain attribute {d:?} is not ascii"),
-                    ));
-                }
-                if !domain_match(&host, &d) {
-                    return Err(reject(
-                        RejectionKind::DomainMismatch,
-                        "RFC 6265bis §5.7 step 10",
-                        format!("the request host {host:?} does not domain-match {d:?}"),
-                    ));
-                }
-                (d, false)
-            }
-            None => (host, true),
-        };
-
+        let (expiry, expiry_capped) = expiry(&eff, now);
+        let (domain, host_only) = cookie_domain(eff.domain.clone(), host, reject)?;
         // Step 11: path.
         let path = eff
             .path
             .clone()
             .unwrap_or_else(|| default_path(request_url));
-
-        // Steps 12-13: Secure only from a secure origin.
-        if eff.secure && !secure_origin {
-            return Err(reject(
-                RejectionKind::SecureFromInsecureOrigin,
-                "RFC 6265bis §5.7 step 13",
-                format!("a secure cookie cannot be set by the non-secure origin {request_url}"),
-            ));
-        }
-
-        // Step 16: a non-secure origin may not overlay a Secure cookie.
-        if !eff.secure
-            && !secure_origin
-            && let Some(old) = self.cookies.iter().find(|old| {
-                old.name == header.name
-                    && old.secure_only
-                    && !old.is_expired(now)
-                    && (domain_match(&old.domain, &domain) || domain_match(&domain, &old.domain))
-                    && path_match(&path, &old.path)
-            })
-        {
-            return Err(reject(
-                RejectionKind::OverwriteOfSecureFromInsecure,
-                "RFC 6265bis §5.7 step 16",
-                format!(
-                    "a non-secure origin cannot overwrite the secure cookie set for domain {:?} path {:?}",
-                    old.domain, old.path
-                ),
-            ));
-        }
-
-        // Step 19: SameSite=None requires Secure.
-        if eff.same_site == SameSite::None && !eff.secure {
-            return Err(reject(
-                RejectionKind::SameSiteNoneWithoutSecure,
-                "RFC 6265bis §5.7 step 19",
-                "samesite=none requires the secure attribute".into(),
-            ));
-        }
-
-        // Steps 20-21: prefixes (case-insensitive; a nameless cookie's value counts too).
-        let prefixed = |p: &str| {
-            has_prefix_ci(&header.name, p)
-                || (header.name.is_empty() && has_prefix_ci(&header.value, p))
+        let scope = Scope {
+            domain: &domain,
+            path: &path,
+            host_only,
         };
-        if prefixed("__Secure-") && !eff.secure {
-            return Err(reject(
-                RejectionKind::SecurePrefixViolation,
-                "RFC 6265bis §5.7 step 20",
-                "a __Secure- cookie must have the secure attribute".into(),
-            ));
-        }
-        if prefixed("__Host-") {
-            let problem = if !eff.secure {
-                Some("it lacks the secure attribute".to_owned())
-            } else if !host_only {
-                Some(format!("it has a domain attribute ({domain:?})"))
-            } else if eff.path.as_deref() != Some("/") {
-                Some(match &eff.path {
-                    Some(p) => format!("its path is {p:?}, not \"/\""),
-                    None => "it has no valid path=/ attribute".to_owned(),
-                })
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                return Err(reject(
-                    RejectionKind::HostPrefixViolation,
-                    "RFC 6265bis §5.7 step 21",
-                    format!("a __Host- cookie must be secure, host-only and path=/, but {problem}"),
-                ));
-            }
-        }
+        self.check_secure(header, &eff, request_url, secure_origin, &scope, now)?;
+        check_same_site_and_prefixes(header, &eff, &scope)?;
 
-        let mut cookie = StoredCookie {
+        let cookie = StoredCookie {
             name: header.name.clone(),
             value: header.value.clone(),
             domain,
@@ -411,8 +431,60 @@ impl CookieStore {
             partitioned: eff.partitioned,
         };
         self.next_creation += 1;
+        let (outcome, cookie) = self.store(cookie, now);
+        self.evict_expired(now);
+        Ok(Stored {
+            outcome,
+            cookie,
+            expiry_capped,
+        })
+    }
 
-        // Step 22-23: replace a cookie with the same name, domain, host-only flag and path.
+    /// Steps 12-13 and 16: `Secure` only from a secure origin, and a non-secure origin may
+    /// not overlay a live `Secure` cookie.
+    fn check_secure(
+        &self,
+        header: &SetCookie,
+        eff: &Effective,
+        request_url: &Url,
+        secure_origin: bool,
+        scope: &Scope<'_>,
+        now: i64,
+    ) -> Result<(), Rejection> {
+        let reject = Reject(&header.name);
+        if eff.secure && !secure_origin {
+            return Err(reject.because(
+                RejectionKind::SecureFromInsecureOrigin,
+                "RFC 6265bis §5.7 step 13",
+                format!("a secure cookie cannot be set by the non-secure origin {request_url}"),
+            ));
+        }
+        if !eff.secure
+            && !secure_origin
+            && let Some(old) = self.cookies.iter().find(|old| {
+                old.name == header.name
+                    && old.secure_only
+                    && !old.is_expired(now)
+                    && (domain_match(&old.domain, scope.domain)
+                        || domain_match(scope.domain, &old.domain))
+                    && path_match(scope.path, &old.path)
+            })
+        {
+            return Err(reject.because(
+                RejectionKind::OverwriteOfSecureFromInsecure,
+                "RFC 6265bis §5.7 step 16",
+                format!(
+                    "a non-secure origin cannot overwrite the secure cookie set for domain {:?} path {:?}",
+                    old.domain, old.path
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps 22-23: the new cookie replaces one with the same name, domain, host-only flag
+    /// and path (keeping its creation time), or is added unless it is already expired.
+    fn store(&mut self, mut cookie: StoredCookie, now: i64) -> (StoreOutcome, StoredCookie) {
         let existing = self.cookies.iter().position(|old| {
             old.name == cookie.name
                 && old.domain == cookie.domain
@@ -441,12 +513,7 @@ impl CookieStore {
                 }
             }
         };
-        self.evict_expired(now);
-        Ok(Stored {
-            outcome,
-            cookie,
-            expiry_capped,
-        })
+        (outcome, cookie)
     }
 
     /// The `Cookie` header a browser would send to `url` at `now` (RFC 6265bis §5.8.3), or

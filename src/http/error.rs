@@ -139,3 +139,21 @@ pub(crate) fn one_line_lower(text: &str) -> String {
         None => "unknown error".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_display_is_one_lowercase_line_with_the_url() {
+        let err = HttpError {
+            kind: HttpErrorKind::Timeout,
+            url: "http://h/x".to_owned(),
+            message: "operation timed out".to_owned(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "request to http://h/x timed out: operation timed out"
+        );
+    }
+}

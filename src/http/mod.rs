@@ -13,8 +13,6 @@
 mod error;
 mod exchange;
 mod redact;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,45 +134,14 @@ impl Client {
                 message,
             )
         };
-
-        let origin = request.url.origin();
-        if !inner.config.allowed_origins.contains(&origin) {
-            return Err(err(
-                HttpErrorKind::ForbiddenOrigin,
-                format!(
-                    "origin {} is not one of the allowed origins",
-                    origin.ascii_serialization()
-                ),
-            ));
-        }
+        self.check_origin(&request.url)
+            .map_err(|m| err(HttpErrorKind::ForbiddenOrigin, m))?;
         let wire = self
             .build(&request)
             .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
-
-        let max = inner.config.max_requests;
-        if inner
-            .sent
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_err()
-        {
-            return Err(err(
-                HttpErrorKind::BudgetExhausted,
-                format!("all {max} requests of the budget are used"),
-            ));
-        }
-
-        if let Some((spacing, next)) = &inner.limiter {
-            let slot = {
-                let mut next = next.lock().await;
-                let now = Instant::now();
-                let slot = next.map_or(now, |n| n.max(now));
-                *next = Some(slot + *spacing);
-                slot
-            };
-            tokio::time::sleep_until(slot).await;
-        }
+        self.reserve_one()
+            .map_err(|m| err(HttpErrorKind::BudgetExhausted, m))?;
+        self.wait_for_rate_slot().await;
 
         let started = std::time::Instant::now();
         let mut response = inner.http.execute(wire).await.map_err(|e| {
@@ -182,37 +149,13 @@ impl Client {
             err(kind, message)
         })?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let cap = inner.config.max_body_bytes;
-        let mut body = Vec::new();
-        let mut truncated = false;
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    let room = cap - body.len();
-                    if chunk.len() > room {
-                        body.extend_from_slice(&chunk[..room]);
-                        truncated = true;
-                        break;
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let (kind, message) = error::classify(&e, true);
-                    return Err(err(kind, message));
-                }
-            }
-        }
+        let headers = header_list(response.headers());
+        let (body, truncated) = read_capped(&mut response, inner.config.max_body_bytes)
+            .await
+            .map_err(|e| {
+                let (kind, message) = error::classify(&e, true);
+                err(kind, message)
+            })?;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(Exchange {
             request,
@@ -224,6 +167,45 @@ impl Client {
             },
             elapsed_ms,
         })
+    }
+
+    /// Refuses a URL whose origin is not in the allow-list.
+    fn check_origin(&self, url: &url::Url) -> Result<(), String> {
+        let origin = url.origin();
+        if self.inner.config.allowed_origins.contains(&origin) {
+            Ok(())
+        } else {
+            Err(format!(
+                "origin {} is not one of the allowed origins",
+                origin.ascii_serialization()
+            ))
+        }
+    }
+
+    /// Reserves one request of the budget shared by all clones, or says it is used up.
+    fn reserve_one(&self) -> Result<(), String> {
+        let max = self.inner.config.max_requests;
+        self.inner
+            .sent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .map(|_| ())
+            .map_err(|_| format!("all {max} requests of the budget are used"))
+    }
+
+    /// Waits for the next free slot of the global rate limit (at once when there is none).
+    async fn wait_for_rate_slot(&self) {
+        if let Some((spacing, next)) = &self.inner.limiter {
+            let slot = {
+                let mut next = next.lock().await;
+                let now = Instant::now();
+                let slot = next.map_or(now, |n| n.max(now));
+                *next = Some(slot + *spacing);
+                slot
+            };
+            tokio::time::sleep_until(slot).await;
+        }
     }
 
     /// Requests sent (or reserved and being sent) so far by this client and its clones.
@@ -261,5 +243,50 @@ impl Client {
             *wire.body_mut() = Some(reqwest::Body::from(body.clone()));
         }
         Ok(wire)
+    }
+}
+
+/// Every response header as (lowercase name, value), values decoded lossily.
+fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Reads the body up to `cap` bytes; true when it was longer and has been cut.
+async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_rate_limit_is_rejected() {
+        let config = ClientConfig {
+            max_rps: Some(0.0),
+            ..ClientConfig::default()
+        };
+        let err = Client::new(config).expect_err("zero rps");
+        assert_eq!(err.kind, HttpErrorKind::InvalidRequest);
     }
 }

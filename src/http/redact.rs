@@ -1,15 +1,14 @@
-//! Secret redaction and curl reproduction lines. Every exchange that leaves the engine (for a
-//! report or a log) goes through [`Redactor::redact_exchange`] first; [`curl_line`] is only
-//! ever called on an already-redacted exchange.
-
-use std::sync::{Arc, RwLock};
+//! Exchange-level secret redaction and curl reproduction lines. Every exchange that leaves
+//! the engine (for a report or a log) goes through [`Redactor::redact_exchange`] first;
+//! [`curl_line`] is only ever called on an already-redacted exchange.
+//!
+//! The string-level work (the secret set, the placeholders) is [`crate::text::SecretSet`];
+//! this file adds what only HTTP knows: URLs, `Authorization` headers, bodies.
 
 use url::Url;
 
 use super::exchange::{Exchange, ProbeRequest, Response};
-
-/// Secrets shorter than this many characters are ignored: they would redact noise.
-const MIN_SECRET_CHARS: usize = 4;
+use crate::text::{SecretSet, placeholder};
 
 /// Replaces registered secrets with visible, shell-safe placeholders `<redacted:LABEL>`.
 ///
@@ -19,28 +18,15 @@ const MIN_SECRET_CHARS: usize = 4;
 /// always redacted by structure, registered or not.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Secrets>>,
-}
-
-/// Registered secrets, indexed by their first four bytes so a redaction pass looks only at
-/// the secrets that can start at each position (a run registers thousands: every session id
-/// and token it sees).
-#[derive(Default)]
-struct Secrets {
-    /// First four bytes → (secret, label), longest secret first.
-    by_prefix: std::collections::HashMap<[u8; 4], Vec<(String, String)>>,
-    count: usize,
-}
-
-fn prefix(bytes: &[u8]) -> Option<[u8; 4]> {
-    bytes.get(..4).and_then(|p| p.try_into().ok())
+    secrets: SecretSet,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secrets themselves.
-        let n = self.secrets.read().map(|s| s.count).unwrap_or(0);
-        f.debug_struct("Redactor").field("secrets", &n).finish()
+        f.debug_struct("Redactor")
+            .field("secrets", &self.secrets.len())
+            .finish()
     }
 }
 
@@ -49,70 +35,18 @@ impl Redactor {
     /// Secrets shorter than 4 characters are ignored; registering a secret twice keeps the
     /// first label.
     pub fn register(&self, secret: &str, label: &str) {
-        if secret.chars().count() < MIN_SECRET_CHARS {
-            return;
-        }
-        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let percent = form.replace('+', "%20");
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json
-            .strip_prefix('"')
-            .and_then(|j| j.strip_suffix('"'))
-            .unwrap_or(secret)
-            .to_owned();
-        let mut secrets = match self.secrets.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        for variant in [secret.to_owned(), form, percent, json] {
-            // At least four characters, so at least four bytes.
-            let Some(key) = prefix(variant.as_bytes()) else {
-                continue;
-            };
-            let bucket = secrets.by_prefix.entry(key).or_default();
-            if bucket.iter().any(|(s, _)| *s == variant) {
-                continue;
-            }
-            let at = bucket.partition_point(|(s, _)| s.len() >= variant.len());
-            bucket.insert(at, (variant, label.to_owned()));
-            secrets.count += 1;
-        }
+        self.secrets.register(secret, label);
     }
 
     /// Replaces every occurrence of every registered secret in `text`.
     pub fn redact(&self, text: &str) -> String {
-        let out = self.redact_bytes(text.as_bytes());
-        // Matching valid UTF-8 needles in valid UTF-8 text only cuts at char boundaries,
-        // so the result is valid UTF-8; the lossy path is never taken in practice.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+        self.secrets.redact(text)
     }
 
     /// Replaces every occurrence of every registered secret in `bytes`, in one left-to-right
     /// pass; where secrets overlap at a position, the longest wins.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
-        let secrets = match self.secrets.read() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if secrets.count == 0 {
-            return bytes.to_vec();
-        }
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        'outer: while i < bytes.len() {
-            if let Some(bucket) = prefix(&bytes[i..]).and_then(|k| secrets.by_prefix.get(&k)) {
-                for (secret, label) in bucket {
-                    if bytes[i..].starts_with(secret.as_bytes()) {
-                        out.extend_from_slice(placeholder(label).as_bytes());
-                        i += secret.len();
-                        continue 'outer;
-                    }
-                }
-            }
-            out.push(bytes[i]);
-            i += 1;
-        }
-        out
+        self.secrets.redact_bytes(bytes)
     }
 
     /// A copy of `ex` with secrets removed from the URL, every header value and both bodies;
@@ -186,10 +120,6 @@ impl Redactor {
     }
 }
 
-fn placeholder(label: &str) -> String {
-    format!("<redacted:{label}>")
-}
-
 fn is_authorization(name: &str) -> bool {
     name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization")
 }
@@ -251,4 +181,116 @@ pub fn curl_line(ex: &Exchange) -> String {
 /// POSIX single-quote escaping: `it's` → `'it'\''s'`.
 pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_exchange() -> Exchange {
+        Exchange {
+            request: ProbeRequest::post(
+                Url::parse("http://127.0.0.1:8080/login?token=s3cr3t-token&page=2").expect("url"),
+            )
+            .header("Cookie", "sid=SESSION-abcdef; theme=dark")
+            .header("Authorization", "Bearer eyJhbGciOi.payload.sig")
+            .body(
+                b"user=alice&password=p%40ss+word".to_vec(),
+                "application/x-www-form-urlencoded",
+            ),
+            response: Response {
+                status: 200,
+                headers: vec![
+                    (
+                        "set-cookie".to_owned(),
+                        "sid=SESSION-abcdef; HttpOnly".to_owned(),
+                    ),
+                    ("content-type".to_owned(), "application/json".to_owned()),
+                ],
+                body: b"{\"token\":\"s3cr3t-token\",\"user\":\"alice\"}".to_vec(),
+                truncated: false,
+            },
+            elapsed_ms: 3,
+        }
+    }
+
+    #[test]
+    fn redaction_replaces_secrets_in_url_headers_and_bodies_and_leaves_others() {
+        let redactor = Redactor::default();
+        redactor.register("SESSION-abcdef", "session:alice");
+        redactor.register("s3cr3t-token", "token:alice");
+        redactor.register("p@ss word", "password:alice");
+        let red = redactor.redact_exchange(&sample_exchange());
+
+        let all = serde_json::to_string(&red).expect("json");
+        for secret in [
+            "SESSION-abcdef",
+            "s3cr3t-token",
+            "p%40ss+word",
+            "payload.sig",
+        ] {
+            assert!(!all.contains(secret), "{secret} leaked in {all}");
+        }
+        assert_eq!(
+            red.request.url.as_str(),
+            "http://127.0.0.1:8080/login?token=%3Credacted:token:alice%3E&page=2"
+        );
+        assert_eq!(
+            red.request.headers[0].1,
+            "sid=<redacted:session:alice>; theme=dark"
+        );
+        assert_eq!(
+            red.request.body.as_deref(),
+            Some(&b"user=alice&password=<redacted:password:alice>"[..])
+        );
+        assert_eq!(
+            red.response.header("set-cookie"),
+            Some("sid=<redacted:session:alice>; HttpOnly")
+        );
+        assert_eq!(
+            red.response.body_text(),
+            "{\"token\":\"<redacted:token:alice>\",\"user\":\"alice\"}"
+        );
+        assert_eq!(
+            red.response.header("content-type"),
+            Some("application/json")
+        );
+    }
+
+    #[test]
+    fn authorization_is_redacted_by_structure_even_when_not_registered() {
+        let red = Redactor::default().redact_exchange(&sample_exchange());
+        assert_eq!(red.request.headers[1].1, "Bearer <redacted:authorization>");
+        let ex = Exchange {
+            request: ProbeRequest::get(Url::parse("http://u:pw1234@h/").expect("url"))
+                .header("authorization", "opaque"),
+            ..sample_exchange()
+        };
+        let red = Redactor::default().redact_exchange(&ex);
+        assert_eq!(red.request.headers[0].1, "<redacted:authorization>");
+        assert!(!red.request.url.as_str().contains("pw1234"));
+    }
+
+    #[test]
+    fn debug_output_counts_secrets_without_showing_them() {
+        let redactor = Redactor::default();
+        redactor.register("SESSION-abcdef", "session:alice");
+        let shown = format!("{redactor:?}");
+        assert!(shown.contains("secrets: 1"), "{shown}");
+        assert!(!shown.contains("SESSION"), "{shown}");
+    }
+
+    #[test]
+    fn curl_line_quotes_a_value_containing_a_single_quote() {
+        let ex = Exchange {
+            request: ProbeRequest::post(Url::parse("http://127.0.0.1:8080/login").expect("url"))
+                .header("X-Note", "it's")
+                .body(b"{\"name\":\"O'Brien\"}".to_vec(), "application/json"),
+            ..sample_exchange()
+        };
+        assert_eq!(
+            curl_line(&ex),
+            r#"curl -sS -i -X POST 'http://127.0.0.1:8080/login' -H 'X-Note: it'\''s' -H 'Content-Type: application/json' --data-binary '{"name":"O'\''Brien"}'"#
+        );
+    }
 }

@@ -9,15 +9,18 @@
 //! clocks, do I/O or panic: tokens come from hostile servers. Work is bounded by
 //! [`MAX_TOKEN_LEN`] and [`MAX_NESTING`].
 
+mod json;
+
 use std::fmt;
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use json::parse_json;
 
 /// Tokens longer than this many bytes are refused with [`DecodeErrorKind::TooLarge`].
 pub const MAX_TOKEN_LEN: usize = 64 * 1024;
@@ -303,6 +306,45 @@ fn is_ws(c: char) -> bool {
 }
 
 fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
+    let (inner, mut anomalies) = compact_form(token)?;
+    // Trimming never removes a dot, so both splits line up part for part.
+    let mut raw_parts = token.splitn(3, '.');
+    let mut parts = inner.splitn(3, '.');
+    let mut next = || (raw_parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (header_b64, header_seg) = next();
+    let (payload_b64, payload_seg) = next();
+    let (signature_b64, signature_seg) = next();
+
+    let (header, header_json) = decode_header(header_seg, &mut anomalies)?;
+    let payload_bytes = lenient_b64(payload_seg, Segment::Payload, &mut anomalies)?;
+    let (payload, nested) =
+        decode_payload(payload_bytes, says_nested(&header), depth, &mut anomalies)?;
+    let signature = lenient_b64(signature_seg, Segment::Signature, &mut anomalies)?;
+    if signature.is_empty() {
+        anomalies.push(Anomaly {
+            kind: AnomalyKind::EmptySignature,
+            segment: Segment::Signature,
+            message: "signature is empty".into(),
+        });
+    }
+
+    Ok(Jws {
+        raw: token.to_owned(),
+        header_b64: header_b64.to_owned(),
+        payload_b64: payload_b64.to_owned(),
+        signature_b64: signature_b64.to_owned(),
+        header,
+        header_json,
+        payload,
+        signature,
+        anomalies,
+        nested,
+    })
+}
+
+/// The token without surrounding whitespace (an anomaly when there was some), once it is
+/// known to be small enough, not empty and in three parts (five: a JWE).
+fn compact_form(token: &str) -> Result<(&str, Vec<Anomaly>), DecodeError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(DecodeError::new(
             DecodeErrorKind::TooLarge,
@@ -325,28 +367,25 @@ fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
         });
     }
     match inner.bytes().filter(|&b| b == b'.').count() {
-        2 => {}
-        4 => return Err(jwe_error(inner)),
-        n => {
-            return Err(DecodeError::new(
-                DecodeErrorKind::NotCompact,
-                format!(
-                    "{} dot-separated parts; a compact jws has 3 and a jwe 5",
-                    n.saturating_add(1)
-                ),
-            ));
-        }
+        2 => Ok((inner, anomalies)),
+        4 => Err(jwe_error(inner)),
+        n => Err(DecodeError::new(
+            DecodeErrorKind::NotCompact,
+            format!(
+                "{} dot-separated parts; a compact jws has 3 and a jwe 5",
+                n.saturating_add(1)
+            ),
+        )),
     }
-    // Trimming never removes a dot, so both splits line up part for part.
-    let mut raw_parts = token.splitn(3, '.');
-    let mut parts = inner.splitn(3, '.');
-    let mut next = || (raw_parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (header_b64, header_seg) = next();
-    let (payload_b64, payload_seg) = next();
-    let (signature_b64, signature_seg) = next();
+}
 
-    // Header.
-    let header_bytes = lenient_b64(header_seg, Segment::Header, &mut anomalies)?;
+/// The header segment: base64url, UTF-8, a JSON object; its duplicates and odd members
+/// become anomalies. Returns the object and its text.
+fn decode_header(
+    seg: &str,
+    anomalies: &mut Vec<Anomaly>,
+) -> Result<(Map<String, Value>, String), DecodeError> {
+    let header_bytes = lenient_b64(seg, Segment::Header, anomalies)?;
     let header_json = String::from_utf8(header_bytes).map_err(|e| {
         DecodeError::new(
             DecodeErrorKind::HeaderNotJson,
@@ -371,16 +410,30 @@ fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
             ));
         }
     };
-    push_duplicates(&dups, Segment::Header, &mut anomalies);
-    check_header(&header, &mut anomalies);
+    push_duplicates(&dups, Segment::Header, anomalies);
+    check_header(&header, anomalies);
+    Ok((header, header_json))
+}
 
-    // Payload.
-    let payload_bytes = lenient_b64(payload_seg, Segment::Payload, &mut anomalies)?;
-    let is_nested = header.get("cty").and_then(Value::as_str).is_some_and(|c| {
-        c.eq_ignore_ascii_case("jwt") || c.eq_ignore_ascii_case("application/jwt")
-    });
-    let mut nested = None;
-    let payload = match String::from_utf8(payload_bytes) {
+/// True when the header's `cty` says the payload is a JWT.
+fn says_nested(header: &Map<String, Value>) -> bool {
+    header
+        .get("cty")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case("jwt") || c.eq_ignore_ascii_case("application/jwt"))
+}
+
+/// The decoded payload bytes as a [`Payload`], and the nested token when `is_nested` and the
+/// payload is one. Nesting deeper than [`MAX_NESTING`] is an error; a payload that is not
+/// the promised JWS is an anomaly.
+fn decode_payload(
+    bytes: Vec<u8>,
+    is_nested: bool,
+    depth: usize,
+    anomalies: &mut Vec<Anomaly>,
+) -> Result<(Payload, Option<Box<Jws>>), DecodeError> {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
         Err(e) => {
             anomalies.push(Anomaly {
                 kind: AnomalyKind::PayloadNotUtf8,
@@ -390,56 +443,27 @@ fn decode_at(token: &str, depth: usize) -> Result<Jws, DecodeError> {
                     e.utf8_error().valid_up_to()
                 ),
             });
-            Payload::Bytes(e.into_bytes())
-        }
-        Ok(text) => {
-            if is_nested {
-                if depth >= MAX_NESTING {
-                    return Err(DecodeError::new(
-                        DecodeErrorKind::TooDeep,
-                        format!("more than {MAX_NESTING} nested jwts"),
-                    ));
-                }
-                match decode_at(&text, depth + 1) {
-                    Ok(inner) => nested = Some(Box::new(inner)),
-                    Err(e) if e.kind == DecodeErrorKind::TooDeep => return Err(e),
-                    Err(e) => anomalies.push(Anomaly {
-                        kind: AnomalyKind::NestedNotJws,
-                        segment: Segment::Payload,
-                        message: format!("cty says jwt but the payload is not a compact jws: {e}"),
-                    }),
-                }
-            }
-            if nested.is_some() {
-                Payload::Text(text)
-            } else {
-                text_payload(text, &mut anomalies)
-            }
+            return Ok((Payload::Bytes(e.into_bytes()), None));
         }
     };
-
-    // Signature.
-    let signature = lenient_b64(signature_seg, Segment::Signature, &mut anomalies)?;
-    if signature.is_empty() {
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::EmptySignature,
-            segment: Segment::Signature,
-            message: "signature is empty".into(),
-        });
+    if is_nested {
+        if depth >= MAX_NESTING {
+            return Err(DecodeError::new(
+                DecodeErrorKind::TooDeep,
+                format!("more than {MAX_NESTING} nested jwts"),
+            ));
+        }
+        match decode_at(&text, depth + 1) {
+            Ok(inner) => return Ok((Payload::Text(text), Some(Box::new(inner)))),
+            Err(e) if e.kind == DecodeErrorKind::TooDeep => return Err(e),
+            Err(e) => anomalies.push(Anomaly {
+                kind: AnomalyKind::NestedNotJws,
+                segment: Segment::Payload,
+                message: format!("cty says jwt but the payload is not a compact jws: {e}"),
+            }),
+        }
     }
-
-    Ok(Jws {
-        raw: token.to_owned(),
-        header_b64: header_b64.to_owned(),
-        payload_b64: payload_b64.to_owned(),
-        signature_b64: signature_b64.to_owned(),
-        header,
-        header_json,
-        payload,
-        signature,
-        anomalies,
-        nested,
-    })
+    Ok((text_payload(text, anomalies), None))
 }
 
 /// A UTF-8 payload: JSON (claims are checked) or, failing that, text.
@@ -515,28 +539,63 @@ fn lenient_b64(
     anomalies: &mut Vec<Anomaly>,
 ) -> Result<Vec<u8>, DecodeError> {
     let bad = |message: String| DecodeError::new(DecodeErrorKind::BadBase64 { segment }, message);
-    let mut clean = Vec::with_capacity(seg.len());
-    let (mut padding, mut standard, mut whitespace) = (0usize, false, false);
+    let scan = scan_b64(seg, segment)?;
+    let rem = scan.clean.len() % 4;
+    if rem == 1 {
+        return Err(bad(format!(
+            "{segment} has {} base64 characters; one too many or too few to be bytes",
+            scan.clean.len()
+        )));
+    }
+    report_b64_deviations(&scan, segment, anomalies);
+    LENIENT
+        .decode(&scan.clean)
+        .map_err(|e| bad(format!("{segment} is not base64url: {e}")))
+}
+
+/// A segment's base64url characters (standard-alphabet ones translated) and what was
+/// skipped or translated on the way.
+struct B64Scan {
+    /// The base64url characters, in order.
+    clean: Vec<u8>,
+    /// `=` characters at the end.
+    padding: usize,
+    /// Whether `+` or `/` appeared.
+    standard: bool,
+    /// Whether whitespace appeared.
+    whitespace: bool,
+}
+
+/// Reads a segment character by character; a character that is neither base64 (either
+/// alphabet), padding nor whitespace, or data after padding, is an error.
+fn scan_b64(seg: &str, segment: Segment) -> Result<B64Scan, DecodeError> {
+    let bad = |message: String| DecodeError::new(DecodeErrorKind::BadBase64 { segment }, message);
+    let mut scan = B64Scan {
+        clean: Vec::with_capacity(seg.len()),
+        padding: 0,
+        standard: false,
+        whitespace: false,
+    };
     for (i, &b) in seg.as_bytes().iter().enumerate() {
         match b {
-            b'=' => padding += 1,
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => whitespace = true,
+            b'=' => scan.padding += 1,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0c => scan.whitespace = true,
             _ if b64_value(b).is_some() => {
-                if padding > 0 {
+                if scan.padding > 0 {
                     return Err(bad(format!(
                         "{segment} has data after '=' padding at byte {i}"
                     )));
                 }
                 match b {
                     b'+' => {
-                        standard = true;
-                        clean.push(b'-');
+                        scan.standard = true;
+                        scan.clean.push(b'-');
                     }
                     b'/' => {
-                        standard = true;
-                        clean.push(b'_');
+                        scan.standard = true;
+                        scan.clean.push(b'_');
                     }
-                    _ => clean.push(b),
+                    _ => scan.clean.push(b),
                 }
             }
             _ => {
@@ -551,27 +610,33 @@ fn lenient_b64(
             }
         }
     }
-    let rem = clean.len() % 4;
-    if rem == 1 {
-        return Err(bad(format!(
-            "{segment} has {} base64 characters; one too many or too few to be bytes",
-            clean.len()
-        )));
-    }
-    if whitespace {
+    Ok(scan)
+}
+
+/// One anomaly per kind of deviation in a scanned segment: whitespace, the standard
+/// alphabet, padding, non-zero unused bits in the last character.
+fn report_b64_deviations(scan: &B64Scan, segment: Segment, anomalies: &mut Vec<Anomaly>) {
+    let mut push = |kind, message: String| {
         anomalies.push(Anomaly {
-            kind: AnomalyKind::WhitespaceInSegment,
+            kind,
             segment,
-            message: format!("whitespace inside the {segment}"),
-        });
+            message,
+        })
+    };
+    if scan.whitespace {
+        push(
+            AnomalyKind::WhitespaceInSegment,
+            format!("whitespace inside the {segment}"),
+        );
     }
-    if standard {
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::StandardBase64Alphabet,
-            segment,
-            message: format!("{segment} uses '+' or '/' from the standard base64 alphabet"),
-        });
+    if scan.standard {
+        push(
+            AnomalyKind::StandardBase64Alphabet,
+            format!("{segment} uses '+' or '/' from the standard base64 alphabet"),
+        );
     }
+    let rem = scan.clean.len() % 4;
+    let padding = scan.padding;
     if padding > 0 {
         let expected = (4 - rem) % 4;
         let note = if padding == expected {
@@ -579,32 +644,27 @@ fn lenient_b64(
         } else {
             format!(" (canonical padding would be {expected})")
         };
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::Base64Padding,
-            segment,
-            message: format!("{segment} has {padding} '=' padding character(s){note}"),
-        });
+        push(
+            AnomalyKind::Base64Padding,
+            format!("{segment} has {padding} '=' padding character(s){note}"),
+        );
     }
     let unused_bits_mask = match rem {
         2 => 0x0f,
         3 => 0x03,
         _ => 0,
     };
-    if let Some(&last) = clean.last()
+    if let Some(&last) = scan.clean.last()
         && b64_value(last).unwrap_or(0) & unused_bits_mask != 0
     {
-        anomalies.push(Anomaly {
-            kind: AnomalyKind::NonCanonicalBase64,
-            segment,
-            message: format!(
+        push(
+            AnomalyKind::NonCanonicalBase64,
+            format!(
                 "{segment} ends in '{}' with non-zero unused bits: a second spelling of the same bytes",
                 last as char
             ),
-        });
+        );
     }
-    LENIENT
-        .decode(&clean)
-        .map_err(|e| bad(format!("{segment} is not base64url: {e}")))
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -636,47 +696,66 @@ fn push_duplicates(dups: &[String], segment: Segment, anomalies: &mut Vec<Anomal
     }
 }
 
+/// A header anomaly.
+fn header_anomaly(kind: AnomalyKind, message: String) -> Anomaly {
+    Anomaly {
+        kind,
+        segment: Segment::Header,
+        message,
+    }
+}
+
+/// The header members an auditor looks at: `alg`, `crit`, embedded keys and key URLs,
+/// `kid`, `typ`.
 fn check_header(header: &Map<String, Value>, anomalies: &mut Vec<Anomaly>) {
-    let mut push = |kind, message: String| {
-        anomalies.push(Anomaly {
-            kind,
-            segment: Segment::Header,
-            message,
-        })
-    };
-    match header.get("alg") {
-        None => push(AnomalyKind::MissingAlg, "header has no alg".into()),
-        Some(Value::String(alg)) => {
-            if alg.eq_ignore_ascii_case("none") {
-                let casing = if alg == "none" {
-                    String::new()
-                } else {
-                    format!(" (spelled {alg:?})")
-                };
-                push(
-                    AnomalyKind::NoneAlgorithm,
-                    format!("alg is none{casing}: the token claims to be unsecured"),
-                );
-            }
+    anomalies.extend(alg_anomaly(header.get("alg")));
+    anomalies.extend(key_source_anomalies(header));
+    anomalies.extend(kid_anomaly(header.get("kid")));
+    anomalies.extend(typ_anomaly(header.get("typ")));
+}
+
+/// `alg` missing, not a string, or `none` in any casing.
+fn alg_anomaly(alg: Option<&Value>) -> Option<Anomaly> {
+    match alg {
+        None => Some(header_anomaly(
+            AnomalyKind::MissingAlg,
+            "header has no alg".into(),
+        )),
+        Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => {
+            let casing = if alg == "none" {
+                String::new()
+            } else {
+                format!(" (spelled {alg:?})")
+            };
+            Some(header_anomaly(
+                AnomalyKind::NoneAlgorithm,
+                format!("alg is none{casing}: the token claims to be unsecured"),
+            ))
         }
-        Some(other) => push(
+        Some(Value::String(_)) => None,
+        Some(other) => Some(header_anomaly(
             AnomalyKind::AlgNotString,
             format!("alg is a json {}, not a string", json_type(other)),
-        ),
+        )),
     }
+}
+
+/// `crit`, embedded keys (`jwk`, `x5c`) and key URLs (`jku`, `x5u`), in that order.
+fn key_source_anomalies(header: &Map<String, Value>) -> Vec<Anomaly> {
+    let mut out = Vec::new();
     if header.contains_key("crit") {
-        push(
+        out.push(header_anomaly(
             AnomalyKind::CritHeader,
             "header has crit: verifiers that do not understand the listed members must reject"
                 .into(),
-        );
+        ));
     }
     for name in ["jwk", "x5c"] {
         if header.contains_key(name) {
-            push(
+            out.push(header_anomaly(
                 AnomalyKind::EmbeddedKey,
                 format!("header embeds {name}: a verifier trusting it accepts attacker keys"),
-            );
+            ));
         }
     }
     for name in ["jku", "x5u"] {
@@ -684,54 +763,64 @@ fn check_header(header: &Map<String, Value>, anomalies: &mut Vec<Anomaly>) {
             let url = v
                 .as_str()
                 .map_or_else(|| json_type(v).to_owned(), |s| shorten(s, 80));
-            push(
+            out.push(header_anomaly(
                 AnomalyKind::KeyUrl,
                 format!("header points to keys at {name} {url}: a verifier may fetch it"),
-            );
+            ));
         }
     }
-    match header.get("kid") {
-        None => {}
-        Some(Value::String(kid)) => {
+    out
+}
+
+/// A `kid` that is not a string or holds path, quote or NUL characters.
+fn kid_anomaly(kid: Option<&Value>) -> Option<Anomaly> {
+    match kid? {
+        Value::String(kid) => {
             let suspicious = kid.contains('/')
                 || kid.contains('\\')
                 || kid.contains("..")
                 || kid.contains('"')
                 || kid.contains('\'')
                 || kid.contains('\0');
-            if suspicious {
-                push(
+            suspicious.then(|| {
+                header_anomaly(
                     AnomalyKind::SuspiciousKid,
                     format!(
                         "kid {} holds path, quote or nul characters",
                         shorten(kid, 60)
                     ),
-                );
-            }
+                )
+            })
         }
-        Some(other) => push(
+        other => Some(header_anomaly(
             AnomalyKind::SuspiciousKid,
             format!("kid is a json {}, not a string", json_type(other)),
-        ),
+        )),
     }
-    match header.get("typ") {
-        None => {}
-        Some(Value::String(typ)) => {
+}
+
+/// A `typ` that is not a string, or neither `JWT` nor `at+jwt` (with or without
+/// `application/`).
+fn typ_anomaly(typ: Option<&Value>) -> Option<Anomaly> {
+    match typ? {
+        Value::String(typ) => {
             let media = typ
                 .get(..12)
                 .filter(|p| p.eq_ignore_ascii_case("application/"))
                 .map_or(typ.as_str(), |_| &typ[12..]);
-            if !media.eq_ignore_ascii_case("jwt") && !media.eq_ignore_ascii_case("at+jwt") {
-                push(
-                    AnomalyKind::UnusualTyp,
-                    format!("typ is {}, not JWT or at+jwt", shorten(typ, 40)),
-                );
-            }
+            (!media.eq_ignore_ascii_case("jwt") && !media.eq_ignore_ascii_case("at+jwt")).then(
+                || {
+                    header_anomaly(
+                        AnomalyKind::UnusualTyp,
+                        format!("typ is {}, not JWT or at+jwt", shorten(typ, 40)),
+                    )
+                },
+            )
         }
-        Some(other) => push(
+        other => Some(header_anomaly(
             AnomalyKind::UnusualTyp,
             format!("typ is a json {}, not a string", json_type(other)),
-        ),
+        )),
     }
 }
 
@@ -765,101 +854,6 @@ fn check_claims(claims: &Map<String, Value>, anomalies: &mut Vec<Anomaly>) {
                 message,
             });
         }
-    }
-}
-
-/// Parses JSON into a [`Value`] and lists the JSON pointers of repeated object members.
-/// Depth is bounded by serde_json's recursion limit.
-fn parse_json(text: &str) -> Result<(Value, Vec<String>), serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut dups = Vec::new();
-    let value = Checked {
-        dups: &mut dups,
-        path: String::new(),
-    }
-    .deserialize(&mut de)?;
-    de.end()?;
-    Ok((value, dups))
-}
-
-/// Builds a [`Value`] like serde_json does (last duplicate wins) while recording duplicates.
-struct Checked<'a> {
-    dups: &'a mut Vec<String>,
-    path: String,
-}
-
-fn escape_pointer(key: &str) -> std::borrow::Cow<'_, str> {
-    if key.contains(['~', '/']) {
-        key.replace('~', "~0").replace('/', "~1").into()
-    } else {
-        key.into()
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for Checked<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Checked<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any json value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        loop {
-            let seed = Checked {
-                dups: &mut *self.dups,
-                path: format!("{}/{}", self.path, items.len()),
-            };
-            match seq.next_element_seed(seed)? {
-                Some(v) => items.push(v),
-                None => break,
-            }
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = format!("{}/{}", self.path, escape_pointer(&key));
-            let value = map.next_value_seed(Checked {
-                dups: &mut *self.dups,
-                path: path.clone(),
-            })?;
-            if out.insert(key, value).is_some() {
-                self.dups.push(path);
-            }
-        }
-        Ok(Value::Object(out))
     }
 }
 

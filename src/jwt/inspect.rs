@@ -67,54 +67,20 @@ fn parse_alg(alg: &str) -> Option<jsonwebtoken::Algorithm> {
     alg.parse().ok()
 }
 
+/// A key ready for `jsonwebtoken`: the decoding key, its algorithm family and the `alg` a
+/// JWK pins it to, if any.
+type KeyForToken = (jsonwebtoken::DecodingKey, &'static str, Option<String>);
+
 fn verify(jws: &Jws, key: &VerifyKey) -> Verification {
-    use jsonwebtoken::DecodingKey;
     let alg = jws.alg().unwrap_or("").to_string();
     let refuse = |reason: String| Verification {
         verified: false,
         algorithm: None,
         reason,
     };
-    let (dkey, fam, pinned): (DecodingKey, &str, Option<String>) = match key {
-        VerifyKey::Secret(s) => (DecodingKey::from_secret(s), "hmac", None),
-        VerifyKey::Pem(pem) => {
-            let bytes = pem.as_bytes();
-            if let Ok(k) = DecodingKey::from_ec_pem(bytes) {
-                (k, "ec", None)
-            } else if let Ok(k) = DecodingKey::from_rsa_pem(bytes) {
-                (k, "rsa", None)
-            } else if let Ok(k) = DecodingKey::from_ed_pem(bytes) {
-                (k, "ed", None)
-            } else {
-                return refuse("the key file is not a PEM public key (EC, RSA or Ed25519)".into());
-            }
-        }
-        VerifyKey::Jwks(text) => {
-            let set: jsonwebtoken::jwk::JwkSet = match serde_json::from_str(text) {
-                Ok(s) => s,
-                Err(e) => return refuse(format!("the JWKS is not valid: {e}")),
-            };
-            let jwk = match jws.kid() {
-                Some(kid) => set.find(kid),
-                None if set.keys.len() == 1 => set.keys.first(),
-                None => None,
-            };
-            let Some(jwk) = jwk else {
-                return refuse(format!("no key in the JWKS matches kid {:?}", jws.kid()));
-            };
-            let fam = match &jwk.algorithm {
-                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => "ec",
-                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => "rsa",
-                jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(_) => "ed",
-                jsonwebtoken::jwk::AlgorithmParameters::OctetKey(_) => "hmac",
-                _ => "unknown",
-            };
-            let pinned = jwk.common.key_algorithm.map(|a| format!("{a:?}"));
-            match DecodingKey::from_jwk(jwk) {
-                Ok(k) => (k, fam, pinned),
-                Err(e) => return refuse(format!("the JWKS key cannot be used: {e}")),
-            }
-        }
+    let (dkey, fam, pinned) = match decoding_key(jws, key) {
+        Ok(k) => k,
+        Err(reason) => return refuse(reason),
     };
     if family(&alg) != fam {
         return refuse(format!(
@@ -130,22 +96,70 @@ fn verify(jws: &Jws, key: &VerifyKey) -> Verification {
         return refuse(format!("unsupported algorithm {alg:?}"));
     };
     let input = jws.signing_input();
-    match jsonwebtoken::crypto::verify(&jws.signature_b64, input.as_bytes(), &dkey, a) {
-        Ok(true) => Verification {
-            verified: true,
-            algorithm: Some(alg.clone()),
-            reason: format!("the {alg} signature verifies with the given key"),
-        },
-        Ok(false) => Verification {
-            verified: false,
-            algorithm: Some(alg.clone()),
-            reason: format!("the {alg} signature does not verify with the given key"),
-        },
-        Err(e) => Verification {
-            verified: false,
-            algorithm: Some(alg.clone()),
-            reason: format!("verification failed: {e}"),
-        },
+    let (verified, reason) =
+        match jsonwebtoken::crypto::verify(&jws.signature_b64, input.as_bytes(), &dkey, a) {
+            Ok(true) => (
+                true,
+                format!("the {alg} signature verifies with the given key"),
+            ),
+            Ok(false) => (
+                false,
+                format!("the {alg} signature does not verify with the given key"),
+            ),
+            Err(e) => (false, format!("verification failed: {e}")),
+        };
+    Verification {
+        verified,
+        algorithm: Some(alg),
+        reason,
+    }
+}
+
+/// The key to verify `jws` with, or why there is none.
+fn decoding_key(jws: &Jws, key: &VerifyKey) -> Result<KeyForToken, String> {
+    use jsonwebtoken::DecodingKey;
+    match key {
+        VerifyKey::Secret(s) => Ok((DecodingKey::from_secret(s), "hmac", None)),
+        VerifyKey::Pem(pem) => {
+            let bytes = pem.as_bytes();
+            if let Ok(k) = DecodingKey::from_ec_pem(bytes) {
+                Ok((k, "ec", None))
+            } else if let Ok(k) = DecodingKey::from_rsa_pem(bytes) {
+                Ok((k, "rsa", None))
+            } else if let Ok(k) = DecodingKey::from_ed_pem(bytes) {
+                Ok((k, "ed", None))
+            } else {
+                Err("the key file is not a PEM public key (EC, RSA or Ed25519)".into())
+            }
+        }
+        VerifyKey::Jwks(text) => jwks_key(jws, text),
+    }
+}
+
+/// The key of a JWKS document that `jws` names by `kid` (or its only key).
+fn jwks_key(jws: &Jws, text: &str) -> Result<KeyForToken, String> {
+    use jsonwebtoken::jwk::AlgorithmParameters;
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(text).map_err(|e| format!("the JWKS is not valid: {e}"))?;
+    let jwk = match jws.kid() {
+        Some(kid) => set.find(kid),
+        None if set.keys.len() == 1 => set.keys.first(),
+        None => None,
+    };
+    let Some(jwk) = jwk else {
+        return Err(format!("no key in the JWKS matches kid {:?}", jws.kid()));
+    };
+    let fam = match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(_) => "ec",
+        AlgorithmParameters::RSA(_) => "rsa",
+        AlgorithmParameters::OctetKeyPair(_) => "ed",
+        AlgorithmParameters::OctetKey(_) => "hmac",
+        _ => "unknown",
+    };
+    let pinned = jwk.common.key_algorithm.map(|a| format!("{a:?}"));
+    match jsonwebtoken::DecodingKey::from_jwk(jwk) {
+        Ok(k) => Ok((k, fam, pinned)),
+        Err(e) => Err(format!("the JWKS key cannot be used: {e}")),
     }
 }
 
@@ -234,7 +248,7 @@ pub fn render_text(i: &JwtInspection) -> String {
             v.reason
         );
     }
-    crate::report::sanitize(&out)
+    crate::text::sanitize(&out)
 }
 
 fn indent(s: &str) -> String {

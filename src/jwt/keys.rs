@@ -443,7 +443,7 @@ pub(crate) fn pem(label: &str, der: &[u8]) -> String {
 
 /// The few ASN.1 DER constructions SubjectPublicKeyInfo needs.
 mod der {
-    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];
         let len = content.len();
         if len < 0x80 {
@@ -503,45 +503,6 @@ mod der {
             content.extend(groups.iter().rev());
         }
         tlv(0x06, &content)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn oids_encode_to_their_known_bytes() {
-            assert_eq!(
-                oid(&[1, 2, 840, 113549, 1, 1, 1]),
-                [
-                    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01
-                ]
-            );
-            assert_eq!(
-                oid(&[1, 2, 840, 10045, 2, 1]),
-                [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
-            );
-            assert_eq!(
-                oid(&[1, 3, 132, 0, 35]),
-                [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]
-            );
-            assert_eq!(oid(&[1, 3, 101, 112]), [0x06, 0x03, 0x2b, 0x65, 0x70]);
-        }
-
-        #[test]
-        fn integers_follow_the_leading_zero_rule() {
-            assert_eq!(integer(&[0x01, 0x00, 0x01]), [0x02, 0x03, 0x01, 0x00, 0x01]);
-            assert_eq!(integer(&[0x00, 0x00, 0x80]), [0x02, 0x02, 0x00, 0x80]);
-            assert_eq!(integer(&[]), [0x02, 0x01, 0x00]);
-        }
-
-        #[test]
-        fn long_lengths_use_the_long_form() {
-            let t = tlv(0x04, &[0u8; 300]);
-            assert_eq!(&t[..4], &[0x04, 0x82, 0x01, 0x2c]);
-            let t = tlv(0x04, &[0u8; 200]);
-            assert_eq!(&t[..3], &[0x04, 0x81, 200]);
-        }
     }
 }
 
@@ -744,5 +705,42 @@ mod tests {
         assert!(v[1].1.ends_with(b"-----END PUBLIC KEY-----"));
         let rsa = parse_jwks(RFC7517_A1).unwrap().keys[1].key.clone();
         assert_eq!(rsa.to_pem_variants().len(), 7);
+    }
+
+    #[test]
+    fn der_oids_encode_to_their_known_bytes() {
+        assert_eq!(
+            der::oid(&[1, 2, 840, 113549, 1, 1, 1]),
+            [
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01
+            ]
+        );
+        assert_eq!(
+            der::oid(&[1, 2, 840, 10045, 2, 1]),
+            [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
+        );
+        assert_eq!(
+            der::oid(&[1, 3, 132, 0, 35]),
+            [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23]
+        );
+        assert_eq!(der::oid(&[1, 3, 101, 112]), [0x06, 0x03, 0x2b, 0x65, 0x70]);
+    }
+
+    #[test]
+    fn der_integers_follow_the_leading_zero_rule() {
+        assert_eq!(
+            der::integer(&[0x01, 0x00, 0x01]),
+            [0x02, 0x03, 0x01, 0x00, 0x01]
+        );
+        assert_eq!(der::integer(&[0x00, 0x00, 0x80]), [0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(der::integer(&[]), [0x02, 0x01, 0x00]);
+    }
+
+    #[test]
+    fn der_long_lengths_use_the_long_form() {
+        let t = der::tlv(0x04, &[0u8; 300]);
+        assert_eq!(&t[..4], &[0x04, 0x82, 0x01, 0x2c]);
+        let t = der::tlv(0x04, &[0u8; 200]);
+        assert_eq!(&t[..3], &[0x04, 0x81, 200]);
     }
 }

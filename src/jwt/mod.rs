@@ -1,6 +1,6 @@
 //! JSON Web Tokens as an auditor sees them.
 //!
-//! - [`decode`]: the lossless compact-serialisation parser (anomalies, never a panic);
+//! - [`decode`](mod@decode): the lossless compact-serialisation parser (anomalies, never a panic);
 //! - [`claims`]: what anyone holding a token can read (secrets, personal data) and its lifetime;
 //! - [`keys`]: public keys read from a JWKS and written in every serialisation a confused
 //!   verifier might use;

@@ -10,10 +10,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AccessAfter, Answer, Prediction, RefreshAfterLogout, RefreshSemantics, Reuse, Rotation,
-    Verdict, from_newest,
-};
+use super::{Answer, Prediction, Verdict, from_newest};
+use crate::units::{AccessAfter, RefreshAfterLogout, RefreshSemantics, Reuse, Rotation};
 
 /// Which kind of token a revocation names.
 #[derive(
@@ -594,28 +592,7 @@ impl RefreshModel {
     /// [`RefreshModel::refresh_tokens`] read before); a login appends a family.
     pub fn apply(&mut self, plan: &RefreshPlan, obs: &RefreshObs, now: f64) -> Verdict {
         match (plan, obs) {
-            (RefreshPlan::Login, RefreshObs::Login(r)) => {
-                let ok = matches!(r, Ok((true, _)));
-                if let Ok((has_refresh, exp)) = r {
-                    self.families.push(Family {
-                        refresh: if *has_refresh {
-                            vec![RState::Live]
-                        } else {
-                            Vec::new()
-                        },
-                        access: vec![AToken {
-                            revoked: false,
-                            exp: *exp,
-                        }],
-                        ended: None,
-                        uncertain: false,
-                    });
-                }
-                Verdict::new(
-                    "login completes with an access token and a refresh token",
-                    ok,
-                )
-            }
+            (RefreshPlan::Login, RefreshObs::Login(r)) => self.apply_login(r),
             (RefreshPlan::Access { expect, .. }, RefreshObs::Access(a)) => {
                 Verdict::new(expect.as_str(), expect.admits(*a))
             }
@@ -626,23 +603,7 @@ impl RefreshModel {
                     expect,
                 },
                 RefreshObs::Refresh(answer),
-            ) => {
-                let (words, ok) = self.judge_grant(*expect, answer);
-                match answer {
-                    RefreshAnswer::Granted { .. } => self.granted(*family, *token, answer, now),
-                    RefreshAnswer::Refused(_) => {
-                        let f = &self.families[*family];
-                        if matches!(f.refresh[*token], RState::Retired(_))
-                            && *expect == Grant::Refused
-                            && self.semantics.reuse == Reuse::RevokeFamily
-                        {
-                            self.end(*family, false);
-                        }
-                    }
-                    RefreshAnswer::Broken(_) => {}
-                }
-                Verdict::new(words, ok)
-            }
+            ) => self.apply_refresh(*family, *token, *expect, answer, now),
             (
                 RefreshPlan::Concurrent {
                     family,
@@ -677,27 +638,87 @@ impl RefreshModel {
                     ..
                 },
                 RefreshObs::Revoked(status),
-            ) => {
-                let unsupported_ok = *kind == TokenKind::Access
-                    && self.semantics.access_after_revocation == AccessAfter::AllowedUntilExpiry;
-                match kind {
-                    TokenKind::Refresh => self.end(*family, false),
-                    TokenKind::Access => self.families[*family].access[*token].revoked = true,
-                }
-                if unsupported_ok {
-                    Verdict::new(
-                        "200 (or 400 unsupported_token_type)",
-                        matches!(status, 200 | 400),
-                    )
-                } else {
-                    Verdict::new("200 (RFC 7009 §2.2)", *status == 200)
-                }
-            }
+            ) => self.apply_revoke(*family, *kind, *token, *status),
             (RefreshPlan::RevokeUnknown, RefreshObs::Revoked(status)) => Verdict::new(
                 "200: an unknown token is not an error (RFC 7009 §2.2)",
                 *status == 200,
             ),
             _ => Verdict::new("an observation of the planned kind", false),
+        }
+    }
+
+    /// A token login: a completed one starts a family.
+    fn apply_login(&mut self, r: &Result<(bool, Option<i64>), String>) -> Verdict {
+        let ok = matches!(r, Ok((true, _)));
+        if let Ok((has_refresh, exp)) = r {
+            self.families.push(Family {
+                refresh: if *has_refresh {
+                    vec![RState::Live]
+                } else {
+                    Vec::new()
+                },
+                access: vec![AToken {
+                    revoked: false,
+                    exp: *exp,
+                }],
+                ended: None,
+                uncertain: false,
+            });
+        }
+        Verdict::new(
+            "login completes with an access token and a refresh token",
+            ok,
+        )
+    }
+
+    /// One refresh grant: a granted one rotates, a refused reuse of a retired token under
+    /// `reuse: revoke_family` ends the family.
+    fn apply_refresh(
+        &mut self,
+        family: usize,
+        token: usize,
+        expect: Grant,
+        answer: &RefreshAnswer,
+        now: f64,
+    ) -> Verdict {
+        let (words, ok) = self.judge_grant(expect, answer);
+        match answer {
+            RefreshAnswer::Granted { .. } => self.granted(family, token, answer, now),
+            RefreshAnswer::Refused(_) => {
+                let f = &self.families[family];
+                if matches!(f.refresh[token], RState::Retired(_))
+                    && expect == Grant::Refused
+                    && self.semantics.reuse == Reuse::RevokeFamily
+                {
+                    self.end(family, false);
+                }
+            }
+            RefreshAnswer::Broken(_) => {}
+        }
+        Verdict::new(words, ok)
+    }
+
+    /// An RFC 7009 revocation: a refresh token ends its family, an access token is revoked.
+    fn apply_revoke(
+        &mut self,
+        family: usize,
+        kind: TokenKind,
+        token: usize,
+        status: u16,
+    ) -> Verdict {
+        let unsupported_ok = kind == TokenKind::Access
+            && self.semantics.access_after_revocation == AccessAfter::AllowedUntilExpiry;
+        match kind {
+            TokenKind::Refresh => self.end(family, false),
+            TokenKind::Access => self.families[family].access[token].revoked = true,
+        }
+        if unsupported_ok {
+            Verdict::new(
+                "200 (or 400 unsupported_token_type)",
+                matches!(status, 200 | 400),
+            )
+        } else {
+            Verdict::new("200 (RFC 7009 §2.2)", status == 200)
         }
     }
 
@@ -805,7 +826,7 @@ impl RefreshModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Seconds;
+    use crate::units::Seconds;
 
     fn granted(refresh: Returned) -> RefreshObs {
         RefreshObs::Refresh(RefreshAnswer::Granted {

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, LogoutScope, Prediction, SessionSemantics, Verdict, from_newest};
+use super::{Answer, Prediction, Verdict, from_newest};
+use crate::units::{LogoutScope, SessionSemantics};
 
 /// Clients a sequence uses; operations name them modulo this.
 pub const CLIENTS: usize = 3;

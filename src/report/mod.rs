@@ -14,6 +14,8 @@ use serde::Serialize;
 use crate::engine::{Event, Report, RuleResult, Status};
 use crate::gate::Gate;
 
+pub use crate::text::sanitize;
+
 /// Output format of `check`/`demo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -89,19 +91,6 @@ impl Style {
         };
         self.paint(code, &format!("{label:<12}"))
     }
-}
-
-/// Removes terminal control characters from text that came from the target.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// One progress line for an event (for stderr), or none.

@@ -367,13 +367,9 @@ fn default_max_mutations() -> u32 {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
     /// The session lifecycle (`crate::machine::session`).
-    Session(
-        ModelRun<crate::machine::session::SessionOp, crate::machine::SessionSemanticsOverrides>,
-    ),
+    Session(ModelRun<crate::machine::session::SessionOp, crate::units::SessionSemanticsOverrides>),
     /// The refresh-token family (`crate::machine::refresh`).
-    Refresh(
-        ModelRun<crate::machine::refresh::RefreshOp, crate::machine::RefreshSemanticsOverrides>,
-    ),
+    Refresh(ModelRun<crate::machine::refresh::RefreshOp, crate::units::RefreshSemanticsOverrides>),
 }
 
 /// How a `model` rule exercises its machine.

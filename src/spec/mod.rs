@@ -20,12 +20,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::{PrefixPolicy, SameSiteValue, Seconds};
 pub use kinds::*;
 pub use load::{
     BUILTIN_SPECS, SPEC_USERS, builtin_catalogue, catalogue_from_sources, load_catalogue,
     load_spec_file,
 };
-pub use policy::{Policy, PolicyOverrides, PrefixPolicy, SameSiteValue, Seconds};
+pub use policy::{Policy, PolicyOverrides};
 pub use raw::RawRule;
 pub use validate::validate_rule;
 

@@ -18,6 +18,3 @@ mod session_id;
 pub use malformed::malformed_tokens;
 pub use mutation::{Mutation, MutationKind, apply, is_cookie_octet, is_cookie_octet_string};
 pub use session_id::{MutatedId, id_alphabet, session_id_mutations};
-
-#[cfg(test)]
-mod tests;

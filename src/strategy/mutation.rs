@@ -198,3 +198,147 @@ pub(super) fn flip_case(c: char) -> char {
         c.to_ascii_lowercase()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B64URL_ID: &str = "q3Zk7Vd0-xP9_aLmN2bY8cRt5WuE1oJhG4iKsT6fQzA";
+
+    #[test]
+    fn apply_bit_flip() {
+        let flip = |index, bit| apply("abk", &[Mutation::BitFlip { index, bit }]);
+        assert_eq!(flip(2, 2), "abo");
+        assert_eq!(flip(5, 2), "abo", "index taken modulo the length");
+        assert_eq!(flip(0, 5), "Abk");
+        assert_eq!(flip(0, 40), "abk", "a bit beyond a char is a no-op");
+        assert_eq!(apply("", &[Mutation::BitFlip { index: 3, bit: 1 }]), "");
+    }
+
+    #[test]
+    fn apply_truncate() {
+        assert_eq!(apply("abcdef", &[Mutation::Truncate { keep: 2 }]), "ab");
+        assert_eq!(apply("abcdef", &[Mutation::Truncate { keep: 9 }]), "abcdef");
+        assert_eq!(apply("abcdef", &[Mutation::Truncate { keep: 0 }]), "");
+    }
+
+    #[test]
+    fn apply_extend() {
+        let extend = Mutation::Extend {
+            suffix: "AB".to_owned(),
+        };
+        assert_eq!(apply("xy", std::slice::from_ref(&extend)), "xyAB");
+        assert_eq!(apply("", &[extend]), "AB");
+    }
+
+    #[test]
+    fn apply_case_flip() {
+        let flip = |index| apply("aB3", &[Mutation::CaseFlip { index }]);
+        assert_eq!(flip(0), "AB3");
+        assert_eq!(flip(1), "ab3");
+        assert_eq!(flip(2), "aB3", "a digit has no case");
+        assert_eq!(flip(4), "ab3", "index taken modulo the length");
+    }
+
+    #[test]
+    fn apply_substitute() {
+        let sub = |index, with| apply("abc", &[Mutation::Substitute { index, with }]);
+        assert_eq!(sub(1, 'X'), "aXc");
+        assert_eq!(sub(3, 'X'), "Xbc");
+        assert_eq!(
+            apply(
+                "",
+                &[Mutation::Substitute {
+                    index: 0,
+                    with: 'X'
+                }]
+            ),
+            ""
+        );
+    }
+
+    #[test]
+    fn apply_runs_mutations_in_order() {
+        let mutations = [
+            Mutation::Truncate { keep: 2 },
+            Mutation::Extend {
+                suffix: "zz".to_owned(),
+            },
+            Mutation::Substitute {
+                index: 2,
+                with: 'Q',
+            },
+        ];
+        assert_eq!(apply("abcdef", &mutations), "abQz");
+    }
+
+    #[test]
+    fn describe_names_characters_and_lengths_only() {
+        let id = "q3Zk7Vdk0xP9aLmNx";
+        assert_eq!(
+            Mutation::Substitute {
+                index: 16,
+                with: 'A'
+            }
+            .describe(id),
+            "substitute 'A' for 'x' at position 16"
+        );
+        assert_eq!(
+            Mutation::Truncate { keep: 12 }.describe(B64URL_ID),
+            "truncate to 12 of 43 characters"
+        );
+        assert_eq!(
+            Mutation::Extend {
+                suffix: "A".to_owned()
+            }
+            .describe(id),
+            "append \"A\""
+        );
+        assert_eq!(
+            Mutation::CaseFlip { index: 0 }.describe(id),
+            "flip the case of 'q' at position 0"
+        );
+        assert_eq!(
+            Mutation::BitFlip { index: 7, bit: 2 }.describe(id),
+            "flip bit 2 of 'k' at position 7 (→ 'o')"
+        );
+        assert_eq!(
+            Mutation::CaseFlip { index: 1 }.describe(id),
+            "flip the case of '3' at position 1 (no-op: not a letter)"
+        );
+        assert_eq!(
+            Mutation::Truncate { keep: 50 }.describe(id),
+            "truncate to 50 of 17 characters (no-op)"
+        );
+        assert!(
+            Mutation::Substitute {
+                index: 2,
+                with: 'A'
+            }
+            .describe("")
+            .contains("no-op")
+        );
+    }
+
+    #[test]
+    fn cookie_octets_follow_rfc_6265() {
+        assert!(is_cookie_octet_string(B64URL_ID));
+        assert!(is_cookie_octet_string("!#+-:<[]~"));
+        assert!(is_cookie_octet_string(""));
+        for bad in [" ", "\"", ",", ";", "\\", "\x7f", "\t", "é"] {
+            assert!(!is_cookie_octet_string(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mutations_serialize_with_a_kind_tag() {
+        let json = serde_json::to_string(&Mutation::Substitute {
+            index: 16,
+            with: 'A',
+        })
+        .expect("serializes");
+        assert_eq!(json, r#"{"kind":"substitute","index":16,"with":"A"}"#);
+        let kind = serde_json::to_string(&MutationKind::CaseFlip).expect("serializes");
+        assert_eq!(kind, r#""case_flip""#);
+    }
+}

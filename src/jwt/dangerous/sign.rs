@@ -267,3 +267,33 @@ pub fn crack_hmac(
         .find(|k| hmac_sign(alg, k.as_ref(), input.as_bytes()) == signature)
         .map(|k| k.as_ref().to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::jwk::JwkSet;
+
+    use super::*;
+    use crate::jwt::keys::pem;
+
+    #[test]
+    fn signing_key_from_pem_recognises_ec_keys() {
+        let key = AttackerKey::generate().unwrap();
+        let k = SigningKey::from_pem(&pem("PRIVATE KEY", key.pkcs8_der())).unwrap();
+        assert_eq!(k, SigningKey::EcPkcs8Der(key.pkcs8_der().to_vec()));
+        assert_eq!(k.alg().unwrap(), "ES256");
+        assert!(!format!("{k:?}").contains(&format!("{:?}", key.pkcs8_der()[0..8].to_vec())));
+        assert_eq!(
+            SigningKey::from_pem("nope").unwrap_err().kind,
+            ForgeErrorKind::InvalidKey
+        );
+    }
+
+    #[test]
+    fn attacker_jwks_is_readable_by_us_and_by_jsonwebtoken() {
+        let attacker = AttackerKey::generate().unwrap();
+        let ours = crate::jwt::keys::parse_jwks(&attacker.jwks_json()).unwrap();
+        assert_eq!(ours.keys, [attacker.public_jwk().clone()]);
+        let theirs: JwkSet = serde_json::from_str(&attacker.jwks_json()).unwrap();
+        assert!(theirs.find(ATTACKER_KID).is_some());
+    }
+}

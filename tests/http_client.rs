@@ -1,4 +1,5 @@
-//! Tests of the probe client against a tiny axum server on 127.0.0.1:0.
+//! The probe client (`authprobe::http`) against a tiny axum server on 127.0.0.1:0: what it
+//! records, what it refuses to send, and how it reports transport failures.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use url::Url;
 
-use super::*;
+use authprobe::http::{Client, ClientConfig, HttpErrorKind, ProbeRequest};
 
 /// Starts the test server; returns its base URL and a counter of requests it received.
 async fn server() -> (Url, Arc<AtomicUsize>) {
@@ -266,16 +267,6 @@ async fn max_rps_spaces_requests_across_clones() {
 }
 
 #[tokio::test]
-async fn invalid_rate_limit_is_rejected() {
-    let config = ClientConfig {
-        max_rps: Some(0.0),
-        ..ClientConfig::default()
-    };
-    let err = Client::new(config).expect_err("zero rps");
-    assert_eq!(err.kind, HttpErrorKind::InvalidRequest);
-}
-
-#[tokio::test]
 async fn invalid_header_gives_invalid_request_without_spending_budget() {
     let (base, hits) = server().await;
     let client = client_for(&base, |_| {});
@@ -313,154 +304,4 @@ async fn request_headers_and_body_reach_the_server() {
         ex.request.headers.last(),
         Some(&("Content-Type".to_owned(), "application/json".to_owned()))
     );
-}
-
-fn sample_exchange() -> Exchange {
-    Exchange {
-        request: ProbeRequest::post(
-            Url::parse("http://127.0.0.1:8080/login?token=s3cr3t-token&page=2").expect("url"),
-        )
-        .header("Cookie", "sid=SESSION-abcdef; theme=dark")
-        .header("Authorization", "Bearer eyJhbGciOi.payload.sig")
-        .body(
-            b"user=alice&password=p%40ss+word".to_vec(),
-            "application/x-www-form-urlencoded",
-        ),
-        response: Response {
-            status: 200,
-            headers: vec![
-                (
-                    "set-cookie".to_owned(),
-                    "sid=SESSION-abcdef; HttpOnly".to_owned(),
-                ),
-                ("content-type".to_owned(), "application/json".to_owned()),
-            ],
-            body: b"{\"token\":\"s3cr3t-token\",\"user\":\"alice\"}".to_vec(),
-            truncated: false,
-        },
-        elapsed_ms: 3,
-    }
-}
-
-#[test]
-fn redaction_replaces_secrets_in_url_headers_and_bodies_and_leaves_others() {
-    let redactor = Redactor::default();
-    redactor.register("SESSION-abcdef", "session:alice");
-    redactor.register("s3cr3t-token", "token:alice");
-    redactor.register("p@ss word", "password:alice");
-    let red = redactor.redact_exchange(&sample_exchange());
-
-    let all = serde_json::to_string(&red).expect("json");
-    for secret in [
-        "SESSION-abcdef",
-        "s3cr3t-token",
-        "p%40ss+word",
-        "payload.sig",
-    ] {
-        assert!(!all.contains(secret), "{secret} leaked in {all}");
-    }
-    assert_eq!(
-        red.request.url.as_str(),
-        "http://127.0.0.1:8080/login?token=%3Credacted:token:alice%3E&page=2"
-    );
-    assert_eq!(
-        red.request.headers[0].1,
-        "sid=<redacted:session:alice>; theme=dark"
-    );
-    assert_eq!(
-        red.request.body.as_deref(),
-        Some(&b"user=alice&password=<redacted:password:alice>"[..])
-    );
-    assert_eq!(
-        red.response.header("set-cookie"),
-        Some("sid=<redacted:session:alice>; HttpOnly")
-    );
-    assert_eq!(
-        red.response.body_text(),
-        "{\"token\":\"<redacted:token:alice>\",\"user\":\"alice\"}"
-    );
-    assert_eq!(
-        red.response.header("content-type"),
-        Some("application/json")
-    );
-}
-
-#[test]
-fn authorization_is_redacted_by_structure_even_when_not_registered() {
-    let red = Redactor::default().redact_exchange(&sample_exchange());
-    assert_eq!(red.request.headers[1].1, "Bearer <redacted:authorization>");
-    let ex = Exchange {
-        request: ProbeRequest::get(Url::parse("http://u:pw1234@h/").expect("url"))
-            .header("authorization", "opaque"),
-        ..sample_exchange()
-    };
-    let red = Redactor::default().redact_exchange(&ex);
-    assert_eq!(red.request.headers[0].1, "<redacted:authorization>");
-    assert!(!red.request.url.as_str().contains("pw1234"));
-}
-
-#[test]
-fn short_secrets_are_ignored_and_longest_secret_wins() {
-    let redactor = Redactor::default();
-    redactor.register("abc", "short");
-    redactor.register("abcd", "four");
-    redactor.register("abcdefgh", "eight");
-    assert_eq!(
-        redactor.redact("abc abcd abcdefgh"),
-        "abc <redacted:four> <redacted:eight>"
-    );
-}
-
-#[test]
-fn redaction_does_not_mangle_placeholders() {
-    let redactor = Redactor::default();
-    redactor.register("alice-session", "session:alice");
-    redactor.register("alice", "password:alice");
-    assert_eq!(
-        redactor.redact("alice-session alice"),
-        "<redacted:session:alice> <redacted:password:alice>"
-    );
-}
-
-#[test]
-fn curl_line_quotes_a_value_containing_a_single_quote() {
-    let ex = Exchange {
-        request: ProbeRequest::post(Url::parse("http://127.0.0.1:8080/login").expect("url"))
-            .header("X-Note", "it's")
-            .body(b"{\"name\":\"O'Brien\"}".to_vec(), "application/json"),
-        ..sample_exchange()
-    };
-    assert_eq!(
-        curl_line(&ex),
-        r#"curl -sS -i -X POST 'http://127.0.0.1:8080/login' -H 'X-Note: it'\''s' -H 'Content-Type: application/json' --data-binary '{"name":"O'\''Brien"}'"#
-    );
-}
-
-#[test]
-fn error_display_is_one_lowercase_line_with_the_url() {
-    let err = HttpError {
-        kind: HttpErrorKind::Timeout,
-        url: "http://h/x".to_owned(),
-        message: "operation timed out".to_owned(),
-    };
-    assert_eq!(
-        err.to_string(),
-        "request to http://h/x timed out: operation timed out"
-    );
-}
-
-#[test]
-fn thousands_of_secrets_sharing_prefixes_redact_exactly() {
-    // A run registers every session id and token it sees; many share a prefix (`eyJh...`).
-    let redactor = Redactor::default();
-    for i in 0..3000 {
-        redactor.register(&format!("eyJhbGci{i:05}"), &format!("token#{i}"));
-    }
-    redactor.register("eyJhbGci00042-longer", "longer");
-    redactor.register("eyJhbGci00042", "again"); // a second label for a known secret is ignored
-    assert_eq!(
-        redactor.redact("a eyJhbGci00042 b eyJhbGci00042-longer c eyJhbGci02999d eyJhbGciXYZ"),
-        "a <redacted:token#42> b <redacted:longer> c <redacted:token#2999>d eyJhbGciXYZ"
-    );
-    assert!(format!("{redactor:?}").contains("secrets: 3001"));
 }
