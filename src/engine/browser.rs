@@ -167,7 +167,10 @@ impl Browser {
             Template::render_str(text, vars).map_err(|e| StepError::Flow(e.to_string()))
         };
         let path = t(&spec.path)?;
-        let url = ctx.target.url(&path).map_err(StepError::Flow)?;
+        let url = ctx
+            .target
+            .url(&path)
+            .map_err(|e| StepError::Flow(e.to_string()))?;
         let mut req = ProbeRequest::new(spec.method.to_ascii_uppercase(), url);
         for (k, v) in &ctx.target.headers {
             req = req.header(k.clone(), t(v)?);

@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use super::browser::{AccessOutcome, Browser, Ctx, classify};
 use super::token::classify_token;
-use super::{Baseline, Evidence, RunError, client_for, preflight};
-use crate::http::{ClientConfig, Exchange, HttpErrorKind, ProbeRequest};
+use super::{Baseline, Evidence, RunError, preflight};
+use crate::http::{Client, Exchange, HttpErrorKind, ProbeRequest};
 use crate::profile::Target;
 use crate::strategy::{self as generate, MutationKind};
 
@@ -385,18 +385,15 @@ fn request_for(
     }
 }
 
-/// Runs a fuzz campaign against `target`.
+/// Runs a fuzz campaign against a resolved `target` through its probe `client`.
 pub async fn fuzz(
     target: Target,
-    client_config: ClientConfig,
+    client: Client,
     options: &FuzzOptions,
     stop: tokio::sync::watch::Receiver<bool>,
     events: &(dyn Fn(&FuzzEvent) + Send + Sync),
 ) -> Result<FuzzReport, RunError> {
     let started = Instant::now();
-    let client = client_for(&target, client_config).map_err(RunError::Client)?;
-    let mut target = target;
-    super::resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight(target.clone(), client.clone()).await?;
     // A browser with alice's session for the cookie cases, and her login variables.

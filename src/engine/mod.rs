@@ -31,8 +31,8 @@ pub use result::{
 };
 pub use token::TokenBaseline;
 
-use crate::http::{Client, ClientConfig, Exchange, HttpError};
-use crate::profile::{FlowName, Target};
+use crate::http::{Client, Exchange, HttpError};
+use crate::profile::{FlowName, ResolveError, Target};
 use crate::spec::{Catalogue, Policy, Rule, RuleKind};
 
 /// Options of one run.
@@ -114,6 +114,21 @@ impl std::fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
+
+impl From<ResolveError> for RunError {
+    /// A profile whose discovery URL is off-origin is unusable (exit 2); a discovery document
+    /// that cannot be fetched or used means the target cannot be tested (exit 3).
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::Client(e) => RunError::Client(e),
+            ResolveError::Unreachable(e) => RunError::Unreachable(e),
+            ResolveError::DiscoveryUrl(_) => RunError::Profile(e.to_string()),
+            ResolveError::DiscoveryStatus { .. }
+            | ResolveError::DiscoveryNotAnObject { .. }
+            | ResolveError::OAuth(_) => RunError::LoginFailed(e.to_string()),
+        }
+    }
+}
 
 impl From<StepError> for RunError {
     /// During the preflight, a request that fails means the target is unreachable; a flow
@@ -221,79 +236,6 @@ pub(crate) struct RuleCtx {
     pub seed: u64,
     pub run_seed: u64,
     pub case_concurrency: usize,
-}
-
-/// Builds the probe client for a target: requests may go to the target's origin only.
-pub fn client_for(target: &Target, mut config: ClientConfig) -> Result<Client, HttpError> {
-    config.allowed_origins = vec![target.base_url.origin()];
-    if let Some(n) = target.limits.max_requests {
-        config.max_requests = config.max_requests.min(n);
-    }
-    if config.max_rps.is_none() {
-        config.max_rps = target.limits.max_rps;
-    }
-    if let Some(t) = target.limits.timeout {
-        config.timeout = std::time::Duration::from_secs(t.0.max(1));
-    }
-    let client = Client::new(config)?;
-    for (name, user) in &target.users {
-        client
-            .redactor()
-            .register(&user.password, &format!("password:{name}"));
-    }
-    for (i, key) in target.signing_keys.iter().enumerate() {
-        client
-            .redactor()
-            .register(&key.material, &format!("signing-key:{i}"));
-    }
-    register_client_secret(target, &client);
-    Ok(client)
-}
-
-fn register_client_secret(target: &Target, client: &Client) {
-    if let Some(secret) = &target.client_secret {
-        client.redactor().register(secret, "client-secret");
-    }
-    if let Some(basic) = target.token_vars.get("client.basic") {
-        client.redactor().register(basic, "client-basic");
-    }
-}
-
-/// Completes a profile's `token.oauth` section: fetches its discovery document (through the
-/// probe client, so only from the target's origin) and derives the token, refresh and
-/// revocation requests the profile did not write.
-pub async fn resolve_oauth(target: &mut Target, client: &Client) -> Result<(), RunError> {
-    let doc = match target.discovery_url() {
-        None => None,
-        Some(Err(m)) => return Err(RunError::Profile(m)),
-        Some(Ok(url)) => {
-            let ex = client
-                .send(crate::http::ProbeRequest::new("GET", url.clone()))
-                .await
-                .map_err(RunError::Unreachable)?;
-            if ex.response.status != 200 {
-                return Err(RunError::LoginFailed(format!(
-                    "the discovery document {url} answered {}",
-                    ex.response.status
-                )));
-            }
-            match serde_json::from_slice::<serde_json::Value>(&ex.response.body) {
-                Ok(v) if v.is_object() => Some(v),
-                _ => {
-                    return Err(RunError::LoginFailed(format!(
-                        "the discovery document {url} is not a JSON object"
-                    )));
-                }
-            }
-        }
-    };
-    if target.token.as_ref().is_some_and(|t| t.oauth.is_some()) {
-        target
-            .resolve_oauth(doc.as_ref())
-            .map_err(RunError::LoginFailed)?;
-        register_client_secret(target, client);
-    }
-    Ok(())
 }
 
 async fn preflight(target: Arc<Target>, client: Client) -> Result<(Ctx, Baseline), RunError> {
@@ -495,20 +437,18 @@ fn missing_hint(c: crate::spec::Capability) -> &'static str {
     }
 }
 
-/// Runs the selected rules of `catalogue` against `target`.
+/// Runs the selected rules of `catalogue` against a resolved `target` through its probe
+/// `client` (both from [`UnresolvedTarget::resolve`](crate::profile::UnresolvedTarget::resolve)).
 pub async fn run(
     catalogue: &Catalogue,
     target: Target,
-    client_config: ClientConfig,
+    client: Client,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let rules = select(catalogue, options)?;
     let policy = target.policy.apply(&catalogue.policy);
-    let client = client_for(&target, client_config).map_err(RunError::Client)?;
-    let mut target = target;
-    resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight(target.clone(), client.clone()).await?;
     let info = TargetInfo {

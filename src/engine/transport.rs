@@ -210,7 +210,7 @@ async fn csp(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     for page in &ctx.target.pages {
         let url = match ctx.target.url(page) {
             Ok(u) => u,
-            Err(e) => return RuleResult::new(rule, Status::Error).because(e),
+            Err(e) => return RuleResult::new(rule, Status::Error).because(e.to_string()),
         };
         let ex = match ctx.client.send(ProbeRequest::get(url)).await {
             Ok(ex) => ex,
