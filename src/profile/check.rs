@@ -634,3 +634,265 @@ fn collect_json_strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::fixtures::{OAUTH, TOKEN_FLOWS, at, diags, parse, replace};
+    use crate::profile::{Profile, TESTBED_PROFILE};
+
+    #[test]
+    fn public_demo_password_is_refused_for_remote_targets() {
+        let d = Profile::testbed("https://app.example.com").unwrap_err();
+        assert!(
+            d.0.iter().any(|x| x.message.contains("only for loopback")),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn unknown_template_variable_is_reported_with_the_available_ones() {
+        let src = TESTBED_PROFILE.replace("{{csrf}}", "{{crsf}}");
+        let d = diags(&src);
+        assert!(d.0.iter().any(|x| x.message.contains("`{{crsf}}`")), "{d}");
+        assert!(d.0[0].hint.as_deref().unwrap_or("").contains("csrf"), "{d}");
+    }
+
+    #[test]
+    fn a_profile_without_flows_or_token_is_refused_as_a_whole() {
+        let start = OAUTH.find("flows:\n").unwrap();
+        let end = OAUTH.find("token:\n").unwrap();
+        let d = diags(&OAUTH[..start]);
+        let x = at(&d, "");
+        assert!(x.message.contains("neither"), "{d}");
+        assert_eq!(x.line, 0, "about the file as a whole");
+        // Either section alone is enough.
+        parse(&format!("{}{}", &OAUTH[..start], &OAUTH[end..]));
+        parse(&OAUTH[..end]);
+    }
+
+    #[test]
+    fn oauth_without_token_endpoint_or_discovery_is_refused_at_the_section() {
+        let src = replace(
+            OAUTH,
+            "    discovery: /.well-known/openid-configuration",
+            "    # no endpoints",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.oauth");
+        assert_eq!((x.line, x.column), (14, 3), "{d}");
+        assert!(x.message.contains("token_endpoint"), "{d}");
+    }
+
+    #[test]
+    fn client_auth_basic_or_post_without_secret_is_refused_at_the_client() {
+        for auth in ["basic", "post"] {
+            let src = replace(
+                OAUTH,
+                "secret: {public_demo: \"s3cr:et/+ é\"}, auth: basic",
+                &format!("auth: {auth}"),
+            );
+            let d = diags(&src);
+            let x = at(&d, "token.oauth.client.secret");
+            assert_eq!(x.line, 17, "{d}");
+            assert!(x.message.contains(&format!("`auth: {auth}`")), "{d}");
+        }
+        let src = replace(
+            OAUTH,
+            "secret: {public_demo: \"s3cr:et/+ é\"}, auth: basic",
+            "auth: none",
+        );
+        parse(&src);
+    }
+
+    #[test]
+    fn public_demo_client_secret_is_refused_for_remote_targets() {
+        let src = replace(OAUTH, "http://127.0.0.1:8080", "https://app.example.com");
+        let d = diags(&src);
+        let x = at(&d, "token.oauth.client.secret");
+        assert_eq!(x.line, 17, "{d}");
+        assert!(x.message.contains("only for loopback"), "{d}");
+    }
+
+    #[test]
+    fn empty_token_login_without_oauth_is_refused() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "  login:\n    - request: {method: POST, path: /api/token",
+            "  login: []\n    # - request: {method: POST, path: /api/token",
+        );
+        let src = replace(
+            &src,
+            "      extract: {access_token: \"json:/access_token\", refresh_token: \"?json:/refresh_token\"}\n      expect_status: [200]\n  from",
+            "      # extract\n      # expect_status\n  from",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.login");
+        assert_eq!(x.line, 14, "{d}");
+        assert!(
+            x.hint.as_deref().unwrap_or("").contains("token.oauth"),
+            "{d}"
+        );
+        // Left out entirely, the diagnostic points at the token section.
+        let src = replace(&src, "  login: []\n", "");
+        let d = diags(&src);
+        assert_eq!(at(&d, "token.login").line, 13, "{d}");
+    }
+
+    #[test]
+    fn endpoints_on_another_origin_are_refused_statically() {
+        for (key, value, line) in [
+            (
+                "discovery",
+                "https://id.example.com/.well-known/openid-configuration",
+                15,
+            ),
+            ("token_endpoint", "https://evil.example.com/token", 15),
+            ("revocation_endpoint", "//evil.example.com/revoke", 15),
+            ("token_endpoint", "http://127.0.0.1:9090/token", 15),
+        ] {
+            // A revocation endpoint alone is not enough for the section; add a token endpoint.
+            let extra = if key == "revocation_endpoint" {
+                "\n    token_endpoint: /oauth/token"
+            } else {
+                ""
+            };
+            let src = replace(
+                OAUTH,
+                "    discovery: /.well-known/openid-configuration",
+                &format!("    {key}: \"{value}\"{extra}"),
+            );
+            let d = diags(&src);
+            let x = at(&d, &format!("token.oauth.{key}"));
+            assert_eq!(x.line, line, "{d}");
+            assert!(x.message.contains("another origin"), "{d}");
+        }
+        let src = replace(
+            OAUTH,
+            "    discovery: /.well-known/openid-configuration",
+            "    token_endpoint: oauth/token",
+        );
+        let d = diags(&src);
+        assert!(
+            at(&d, "token.oauth.token_endpoint")
+                .message
+                .contains("path"),
+            "{d}"
+        );
+        // A URL on the same origin is fine.
+        parse(&replace(
+            OAUTH,
+            "    discovery: /.well-known/openid-configuration",
+            "    token_endpoint: http://127.0.0.1:8080/oauth/token",
+        ));
+    }
+
+    #[test]
+    fn client_credentials_with_a_written_refresh_is_accepted() {
+        let src = replace(OAUTH, "grant: password", "grant: client_credentials");
+        let src = replace(
+            &src,
+            "  logout:\n",
+            "  refresh:\n    - request: {method: POST, path: /r, form: {rt: \"{{rt}}\", c: \"{{client.basic}}\"}}\n      extract: {access_token: \"json:/access_token\"}\n  logout:\n",
+        );
+        let t = parse(&src).spec.token.unwrap();
+        assert_eq!(t.refresh.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refresh_that_extracts_no_access_token_is_refused() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "      extract: {access_token: \"json:/access_token\", refresh_token: \"?json:/refresh_token\"}\n      expect_status: [200]\n  logout",
+            "      extract: {refresh_token: \"?json:/refresh_token\"}\n      expect_status: [200]\n  logout",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.refresh");
+        assert_eq!(x.line, 19, "{d}");
+        assert!(x.message.contains("access_token"), "{d}");
+    }
+
+    #[test]
+    fn token_flow_templates_are_checked_with_their_variables() {
+        // refresh: `user.password` is a login variable only.
+        let src = replace(
+            TOKEN_FLOWS,
+            "{refresh_token: \"{{refresh_token}}\"}",
+            "{p: \"{{user.password}}\"}",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.refresh[0].json");
+        assert_eq!(x.line, 20, "{d}");
+        assert!(x.message.contains("user.password"), "{d}");
+        assert!(x.hint.as_deref().unwrap().contains("refresh_token"), "{d}");
+        // logout: a typo.
+        let src = replace(
+            TOKEN_FLOWS,
+            "Bearer {{access_token}}\"}}\n  revocation",
+            "Bearer {{acess_token}}\"}}\n  revocation",
+        );
+        let d = diags(&src);
+        assert_eq!(
+            at(&d, "token.logout[0].headers.Authorization").line,
+            24,
+            "{d}"
+        );
+        // revocation: client variables exist only with `oauth`.
+        let src = replace(
+            TOKEN_FLOWS,
+            "form: {client_id: web}",
+            "form: {client_id: \"{{client.id}}\"}",
+        );
+        let d = diags(&src);
+        assert_eq!(
+            at(&d, "token.revocation.request.form.client_id").line,
+            26,
+            "{d}"
+        );
+        // With `oauth`, the derived login's variables and `client.*` are available everywhere.
+        parse(OAUTH);
+    }
+
+    #[test]
+    fn refresh_token_not_extracted_by_login_is_refused() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "      extract: {access_token: \"json:/access_token\", refresh_token: \"?json:/refresh_token\"}\n      expect_status: [200]\n  from",
+            "      extract: {access_token: \"json:/access_token\"}\n      expect_status: [200]\n  from",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.refresh_from");
+        assert_eq!(x.line, 13, "the key is absent: the token section; {d}");
+        assert!(
+            x.hint.as_deref().unwrap().contains("?json:/refresh_token"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn revocation_form_must_not_carry_the_token() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "form: {client_id: web}",
+            "form: {client_id: web, token: \"{{access_token}}\"}",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.revocation.request.form.token");
+        assert_eq!(x.line, 26, "{d}");
+    }
+
+    #[test]
+    fn an_invalid_extractor_is_reported_at_its_step_with_the_extractor() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "refresh_token: \"?json:/refresh_token\"}\n      expect_status: [200]\n  from",
+            "refresh_token: \"?json:refresh_token\"}\n      expect_status: [200]\n  from",
+        );
+        let d = diags(&src);
+        let x = at(&d, "token.login[0].extract.refresh_token");
+        assert!(x.line > 0, "{d}");
+        assert_eq!(
+            x.message,
+            "json pointer `refresh_token` must start with `/`, e.g. json:/csrf_token"
+        );
+    }
+}

@@ -550,3 +550,132 @@ fn revocation_request<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RequestS
         body: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::TESTBED_PROFILE;
+    use crate::profile::fixtures::{OAUTH, TOKEN_FLOWS, diags, form_of, parse, replace};
+
+    #[test]
+    fn oauth_section_parses_every_key() {
+        let p = parse(OAUTH);
+        let t = p.spec.token.as_ref().unwrap();
+        assert!(t.login.is_empty());
+        assert_eq!(t.refresh_from, "rt");
+        assert!(t.refresh.is_none() && t.revocation.is_none());
+        assert_eq!(t.logout.as_ref().map(Vec::len), Some(1));
+        let o = t.oauth.as_ref().unwrap();
+        assert_eq!(
+            o.discovery.as_deref(),
+            Some("/.well-known/openid-configuration")
+        );
+        assert_eq!(o.token_endpoint, None);
+        assert_eq!(o.grant, OAuthGrant::Password);
+        assert_eq!(o.scope.as_deref(), Some("openid profile"));
+        assert_eq!(o.client.value.id, "my client");
+        assert_eq!(o.client.value.auth, ClientAuth::Basic);
+        assert!(matches!(
+            o.client.value.secret,
+            Some(SecretSource::PublicDemo(_))
+        ));
+        assert_eq!(o.client.referenced.line(), 17);
+
+        let src = replace(OAUTH, "grant: password", "grant: client_credentials");
+        let src = replace(&src, "auth: basic", "auth: post");
+        let src = replace(
+            &src,
+            "    scope: openid profile",
+            "    token_endpoint: /t\n    revocation_endpoint: http://127.0.0.1:8080/r",
+        );
+        let o = parse(&src).spec.token.unwrap().oauth.unwrap();
+        assert_eq!(o.grant, OAuthGrant::ClientCredentials);
+        assert_eq!(o.client.value.auth, ClientAuth::Post);
+        assert_eq!(o.token_endpoint.as_deref(), Some("/t"));
+        assert_eq!(
+            o.revocation_endpoint.as_deref(),
+            Some("http://127.0.0.1:8080/r")
+        );
+        let src = replace(
+            OAUTH,
+            "secret: {public_demo: \"s3cr:et/+ é\"}, auth: basic",
+            "auth: none",
+        );
+        let o = parse(&src).spec.token.unwrap().oauth.unwrap();
+        assert_eq!(o.client.value.auth, ClientAuth::None);
+        assert!(o.client.value.secret.is_none());
+    }
+
+    #[test]
+    fn written_token_flows_parse_with_defaults() {
+        let p = parse(TOKEN_FLOWS);
+        let t = p.spec.token.as_ref().unwrap();
+        assert_eq!(t.refresh_from, "refresh_token", "the default");
+        assert!(t.oauth.is_none());
+        let refresh = t.refresh.as_ref().unwrap();
+        assert_eq!(refresh[0].value.request.path, "/api/token/refresh");
+        assert_eq!(refresh[0].referenced.line(), 20);
+        assert_eq!(t.logout.as_ref().unwrap()[0].referenced.line(), 24);
+        let r = &t.revocation.as_ref().unwrap().request;
+        assert_eq!(r.method, "POST", "a revocation request defaults to POST");
+        assert_eq!(r.path, "/api/token/revoke");
+        assert_eq!(form_of(r).get("client_id").map(String::as_str), Some("web"));
+    }
+
+    #[test]
+    fn revocation_request_takes_no_json_or_body_and_keeps_a_written_method() {
+        let src = replace(
+            TOKEN_FLOWS,
+            "form: {client_id: web}}",
+            "json: {client_id: web}}",
+        );
+        let d = diags(&src);
+        assert!(d.0[0].message.contains("unknown field"), "{d}");
+        assert_eq!(d.0[0].line, 26, "{d}");
+        let src = replace(
+            TOKEN_FLOWS,
+            "request: {path: /api/token/revoke",
+            "request: {method: DELETE, path: /api/token/revoke",
+        );
+        let p = parse(&src);
+        let r = &p.spec.token.unwrap().revocation.unwrap().request;
+        assert_eq!(r.method, "DELETE");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line_and_column() {
+        let src = TESTBED_PROFILE.replace("base_url:", "base_ur:");
+        let d = diags(&src);
+        assert!(d.0[0].message.contains("base_ur"), "{d}");
+        assert!(d.0[0].line > 0);
+    }
+
+    #[test]
+    fn flow_names_of_the_token_flows() {
+        assert_eq!(FlowName::TokenRefresh.to_string(), "token refresh");
+        assert_eq!(FlowName::TokenLogout.to_string(), "token logout");
+        assert_eq!(
+            serde_json::to_string(&FlowName::TokenRefresh).unwrap(),
+            "\"token_refresh\""
+        );
+    }
+
+    #[test]
+    fn generated_profile_schema_accepts_the_fixtures_and_refuses_unknown_oauth_keys() {
+        let schema: serde_json::Value =
+            serde_json::from_str(&crate::schema::render(crate::schema::Kind::Profile)).unwrap();
+        let validator = jsonschema::options().build(&schema).unwrap();
+        let json = |src: &str| -> serde_json::Value { serde_saphyr::from_str(src).unwrap() };
+        for src in [OAUTH, TOKEN_FLOWS, TESTBED_PROFILE] {
+            let errors: Vec<String> = validator
+                .iter_errors(&json(src))
+                .map(|e| e.to_string())
+                .collect();
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        let bad = replace(OAUTH, "grant: password", "grant: implicit");
+        assert!(!validator.is_valid(&json(&bad)));
+        let bad = replace(OAUTH, "scope: openid profile", "scopes: openid");
+        assert!(!validator.is_valid(&json(&bad)));
+    }
+}

@@ -61,3 +61,26 @@ impl Profile {
         UnresolvedTarget::from_profile(&self.file, &self.spec, secrets)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Capability;
+
+    #[test]
+    fn testbed_profile_parses_and_resolves_without_environment() {
+        let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
+        let t = p.load_secrets().unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(t.users["alice"].username, "alice");
+        let doc = serde_json::json!({"token_endpoint": "http://127.0.0.1:9/oauth/token"});
+        let t = t.resolve_with(Some(&doc)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.capabilities().contains(&Capability::LogoutEverywhere));
+    }
+
+    #[test]
+    fn load_profile_reports_an_unreadable_file_as_a_diagnostic() {
+        let d = load_profile(Path::new("/surely/not/here/profile.yaml")).unwrap_err();
+        assert_eq!(d.0.len(), 1, "{d}");
+        assert_eq!(d.0[0].file, Path::new("/surely/not/here/profile.yaml"));
+    }
+}

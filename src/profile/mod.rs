@@ -46,3 +46,79 @@ pub use secrets::{SecretError, SigningKeyMaterial, User};
 pub use skeleton::{SkeletonError, skeleton};
 pub use target::{Resolved, Target, Unresolved, UnresolvedTarget};
 pub use template::{Template, TemplateError, Vars, render_json};
+
+/// Fixtures shared by the unit tests of this module's files: `testdata/oauth.yaml` (token
+/// flows derived from `oauth`) and `testdata/token_flows.yaml` (token flows written out).
+/// Tests edit single lines so diagnostics keep their line numbers.
+#[cfg(test)]
+mod fixtures {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::diag::{Diagnostic, Diagnostics};
+
+    pub(super) const OAUTH: &str = include_str!("testdata/oauth.yaml");
+    pub(super) const TOKEN_FLOWS: &str = include_str!("testdata/token_flows.yaml");
+    /// The OAuth fixture's client secret (public_demo: the fixture's base URL is loopback).
+    pub(super) const CLIENT_SECRET: &str = "s3cr:et/+ é";
+    /// base64("my+client:s3cr%3Aet%2F%2B+%C3%A9"), computed independently (Python's
+    /// `base64.b64encode(quote_plus(id) + ":" + quote_plus(secret))`).
+    pub(super) const CLIENT_BASIC: &str = "bXkrY2xpZW50OnMzY3IlM0FldCUyRiUyQislQzMlQTk=";
+
+    /// `src` with the first `from` replaced by `to` (which must be there).
+    pub(super) fn replace(src: &str, from: &str, to: &str) -> String {
+        assert!(src.contains(from), "fixture lacks {from:?}");
+        src.replacen(from, to, 1)
+    }
+
+    /// A profile that must load.
+    pub(super) fn parse(src: &str) -> Profile {
+        parse_profile(src, Path::new("p.yaml")).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    /// The diagnostics of a profile that must be refused.
+    pub(super) fn diags(src: &str) -> Diagnostics {
+        parse_profile(src, Path::new("p.yaml")).expect_err("the profile should be refused")
+    }
+
+    /// The one diagnostic at `path`.
+    pub(super) fn at<'a>(d: &'a Diagnostics, path: &str) -> &'a Diagnostic {
+        let hits: Vec<&Diagnostic> = d.0.iter().filter(|x| x.path == path).collect();
+        assert_eq!(hits.len(), 1, "one diagnostic at {path}:\n{d}");
+        hits[0]
+    }
+
+    /// A profile with its secrets read.
+    pub(super) fn unresolved(src: &str) -> UnresolvedTarget {
+        parse(src).load_secrets().unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    /// A discovery document for the OAuth fixture's origin (`http://127.0.0.1:8080`).
+    pub(super) fn discovery() -> serde_json::Value {
+        serde_json::json!({
+            "issuer": "http://127.0.0.1:8080",
+            "token_endpoint": "http://127.0.0.1:8080/oauth2/token",
+            "revocation_endpoint": "http://127.0.0.1:8080/oauth2/revoke",
+            "jwks_uri": "http://127.0.0.1:8080/oauth2/jwks",
+            "authorization_endpoint": "https://elsewhere.example.com/authorize"
+        })
+    }
+
+    /// A profile resolved with [`discovery`].
+    pub(super) fn resolved(src: &str) -> Target {
+        unresolved(src)
+            .resolve_with(Some(&discovery()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The form body of a request.
+    pub(super) fn form_of(r: &RequestSpec) -> &BTreeMap<String, String> {
+        r.form.as_ref().expect("a form body")
+    }
+
+    /// The form body of a step's request.
+    pub(super) fn form(step: &FlowStep) -> &BTreeMap<String, String> {
+        form_of(&step.request)
+    }
+}

@@ -329,3 +329,256 @@ fn revocation(o: &OAuthSpec, revocation_endpoint: &str) -> RevocationSpec {
         request: client_request(revocation_endpoint, &o.client.value, BTreeMap::new()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::fixtures::{
+        CLIENT_BASIC, CLIENT_SECRET, OAUTH, discovery, form, form_of, replace, resolved, unresolved,
+    };
+    use crate::profile::{Extractor, FlowName, Template};
+    use crate::spec::Capability;
+
+    #[test]
+    fn client_basic_follows_rfc_6749() {
+        // RFC 6749 §2.3.1's example.
+        assert_eq!(
+            client_basic("s6BhdRkqt3", "gX1fBat3bV"),
+            "czZCaGRSa3F0MzpnWDFmQmF0M2JW"
+        );
+        // Both parts form-urlencoded first (space as `+`, `:` escaped).
+        assert_eq!(client_basic("my client", CLIENT_SECRET), CLIENT_BASIC);
+    }
+
+    #[test]
+    fn resolution_takes_endpoints_from_discovery() {
+        let t = resolved(OAUTH);
+        let tok = t.token.as_ref().unwrap();
+        assert_eq!(tok.login[0].value.request.path, "/oauth2/token");
+        assert_eq!(
+            tok.refresh.as_ref().unwrap()[0].value.request.path,
+            "/oauth2/token"
+        );
+        assert_eq!(
+            tok.revocation.as_ref().unwrap().request.path,
+            "/oauth2/revoke"
+        );
+        assert_eq!(tok.jwks_url.as_deref(), Some("/oauth2/jwks"));
+        let caps = t.capabilities();
+        for c in [
+            Capability::Jwt,
+            Capability::Jwks,
+            Capability::Refresh,
+            Capability::Revocation,
+            Capability::TokenLogout,
+        ] {
+            assert!(caps.contains(&c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn profile_endpoints_win_over_discovery() {
+        let src = replace(
+            OAUTH,
+            "    grant: password",
+            "    token_endpoint: /mine/token\n    revocation_endpoint: /mine/revoke",
+        );
+        let src = replace(
+            &src,
+            "    denied: {status: [401]}",
+            "    denied: {status: [401]}\n  jwks_url: /mine/jwks",
+        );
+        let t = resolved(&src);
+        let tok = t.token.as_ref().unwrap();
+        assert_eq!(tok.login[0].value.request.path, "/mine/token");
+        assert_eq!(
+            tok.revocation.as_ref().unwrap().request.path,
+            "/mine/revoke"
+        );
+        assert_eq!(tok.jwks_url.as_deref(), Some("/mine/jwks"));
+    }
+
+    #[test]
+    fn resolution_refuses_endpoints_on_another_origin() {
+        for (key, endpoint) in [
+            ("token_endpoint", Endpoint::Token),
+            ("revocation_endpoint", Endpoint::Revocation),
+            ("jwks_uri", Endpoint::Jwks),
+        ] {
+            let mut d = discovery();
+            d[key] = "https://id.example.com/x".into();
+            let e = unresolved(OAUTH).resolve_with(Some(&d)).unwrap_err();
+            assert!(
+                matches!(&e, OAuthError::Endpoint { endpoint: x, from_profile: false, .. } if *x == endpoint),
+                "{key}: {e:?}"
+            );
+            let e = e.to_string();
+            assert!(e.contains("another origin"), "{key}: {e}");
+            assert!(e.contains(key), "{key}: {e}");
+            assert!(e.contains("https://id.example.com/x"), "{key}: {e}");
+        }
+        let mut d = discovery();
+        d.as_object_mut().unwrap().remove("token_endpoint");
+        let e = unresolved(OAUTH).resolve_with(Some(&d)).unwrap_err();
+        assert_eq!(e, OAuthError::NoTokenEndpointInDiscovery);
+        assert!(e.to_string().contains("no token endpoint"), "{e}");
+        let e = unresolved(OAUTH).resolve_with(None).unwrap_err();
+        assert_eq!(e, OAuthError::NoTokenEndpoint);
+        assert!(e.to_string().contains("no token endpoint"), "{e}");
+        let e = unresolved(OAUTH)
+            .resolve_with(Some(&serde_json::json!([1])))
+            .unwrap_err();
+        assert_eq!(e, OAuthError::DiscoveryNotAnObject);
+        assert!(e.to_string().contains("not a JSON object"), "{e}");
+        let mut d = discovery();
+        d["jwks_uri"] = 7.into();
+        let e = unresolved(OAUTH).resolve_with(Some(&d)).unwrap_err();
+        assert_eq!(e, OAuthError::MemberNotAString("jwks_uri".into()));
+    }
+
+    #[test]
+    fn a_refused_endpoint_derives_nothing() {
+        let t = unresolved(OAUTH);
+        let mut token = t.token.clone().unwrap();
+        let mut d = discovery();
+        d["revocation_endpoint"] = "https://id.example.com/revoke".into();
+        complete(&mut token, &t.base_url, Some(&d)).unwrap_err();
+        assert!(token.login.is_empty() && token.refresh.is_none());
+        assert!(token.revocation.is_none() && token.jwks_url.is_none());
+    }
+
+    #[test]
+    fn derived_password_login_and_refresh_with_basic_client_auth() {
+        let t = resolved(OAUTH);
+        let tok = t.token.as_ref().unwrap();
+        assert_eq!(tok.login.len(), 1);
+        let login = &tok.login[0].value;
+        assert_eq!(login.request.method, "POST");
+        assert_eq!(
+            form(login),
+            &BTreeMap::from([
+                ("grant_type".to_string(), "password".to_string()),
+                ("username".into(), "{{user.username}}".into()),
+                ("password".into(), "{{user.password}}".into()),
+                ("scope".into(), "openid profile".into()),
+            ])
+        );
+        assert_eq!(
+            login
+                .request
+                .headers
+                .get("Authorization")
+                .map(String::as_str),
+            Some("Basic {{client.basic}}")
+        );
+        assert_eq!(login.expect_status, Some(vec![200]));
+        assert_eq!(login.extract["access_token"], "json:/access_token");
+        assert_eq!(login.extract["rt"], "?json:/refresh_token");
+        let ex = t.step_extractors(FlowName::TokenLogin, 0);
+        assert!(
+            ex.iter().any(|(v, e)| v == "access_token"
+                && matches!(e, Extractor::Json(p) if p == "/access_token"))
+        );
+        assert!(ex.iter().any(|(v, e)| v == "rt"
+            && matches!(e, Extractor::Optional(i) if matches!(**i, Extractor::Json(ref p) if p == "/refresh_token"))));
+
+        let refresh = &t.flow(FlowName::TokenRefresh).unwrap()[0].value;
+        assert_eq!(
+            form(refresh),
+            &BTreeMap::from([
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("refresh_token".into(), "{{rt}}".into()),
+            ])
+        );
+        assert_eq!(
+            refresh
+                .request
+                .headers
+                .get("Authorization")
+                .map(String::as_str),
+            Some("Basic {{client.basic}}")
+        );
+        assert_eq!(refresh.expect_status, Some(vec![200]));
+        assert_eq!(refresh.extract["rt"], "?json:/refresh_token");
+        assert_eq!(t.step_extractors(FlowName::TokenRefresh, 0).len(), 2);
+        // The written logout flow keeps its extractors slot too.
+        assert!(t.flow(FlowName::TokenLogout).is_some());
+
+        let rev = &tok.revocation.as_ref().unwrap().request;
+        assert_eq!(rev.method, "POST");
+        assert_eq!(
+            rev.headers.get("Authorization").map(String::as_str),
+            Some("Basic {{client.basic}}")
+        );
+        assert!(rev.form.is_none(), "the engine adds the token");
+        // Every derived template renders from the variables the engine has.
+        let mut vars = t.token_vars.clone();
+        for v in ["user.username", "user.password", "rt"] {
+            vars.insert(v.into(), "x".into());
+        }
+        for step in tok.login.iter().chain(tok.refresh.iter().flatten()) {
+            for text in step
+                .value
+                .request
+                .headers
+                .values()
+                .chain(form(&step.value).values())
+            {
+                Template::render_str(text, &vars).unwrap_or_else(|e| panic!("{text}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn derived_requests_follow_the_client_auth_method() {
+        let src = replace(OAUTH, "auth: basic", "auth: post");
+        let t = resolved(&src);
+        let tok = t.token.as_ref().unwrap();
+        for req in [
+            &tok.login[0].value.request,
+            &tok.refresh.as_ref().unwrap()[0].value.request,
+            &tok.revocation.as_ref().unwrap().request,
+        ] {
+            assert!(req.headers.is_empty());
+            let f = form_of(req);
+            assert_eq!(f["client_id"], "{{client.id}}");
+            assert_eq!(f["client_secret"], "{{client.secret}}");
+        }
+        let src = replace(
+            OAUTH,
+            "secret: {public_demo: \"s3cr:et/+ é\"}, auth: basic",
+            "auth: none",
+        );
+        let t = resolved(&src);
+        let tok = t.token.as_ref().unwrap();
+        let f = form(&tok.login[0].value);
+        assert_eq!(f["client_id"], "{{client.id}}");
+        assert!(!f.contains_key("client_secret"));
+        assert!(tok.login[0].value.request.headers.is_empty());
+    }
+
+    #[test]
+    fn client_credentials_derives_no_refresh() {
+        let src = replace(OAUTH, "grant: password", "grant: client_credentials");
+        let t = resolved(&src);
+        let tok = t.token.as_ref().unwrap();
+        let f = form(&tok.login[0].value);
+        assert_eq!(f["grant_type"], "client_credentials");
+        assert!(!f.contains_key("username") && !f.contains_key("password"));
+        assert!(tok.refresh.is_none());
+        assert!(!t.capabilities().contains(&Capability::Refresh));
+    }
+
+    #[test]
+    fn written_flows_are_not_replaced() {
+        let src = replace(
+            OAUTH,
+            "  logout:\n",
+            "  refresh:\n    - request: {method: POST, path: /my/refresh, form: {rt: \"{{rt}}\"}}\n      extract: {access_token: \"json:/access_token\"}\n  logout:\n",
+        );
+        let t = resolved(&src);
+        let refresh = t.flow(FlowName::TokenRefresh).unwrap();
+        assert_eq!(refresh[0].value.request.path, "/my/refresh");
+        assert_eq!(t.step_extractors(FlowName::TokenRefresh, 0).len(), 1);
+    }
+}

@@ -110,3 +110,79 @@ async fn fetch_discovery(client: &Client, url: Url) -> Result<serde_json::Value,
         _ => Err(ResolveError::DiscoveryNotAnObject { url }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::fixtures::{CLIENT_SECRET, OAUTH, TOKEN_FLOWS, replace, unresolved};
+    use crate::profile::{FlowName, TokenSpec};
+
+    /// The written token flows fixture on loopback (no `oauth`: nothing to fetch).
+    fn written_flows() -> String {
+        let src = replace(TOKEN_FLOWS, "https://app.example.com", "http://127.0.0.1:1");
+        replace(
+            &src,
+            "{env: ALICE_PASSWORD}",
+            "{public_demo: alice-demo-password}",
+        )
+    }
+
+    #[tokio::test]
+    async fn a_profile_without_discovery_resolves_without_a_request() {
+        let (target, client) = unresolved(&written_flows())
+            .resolve(ClientConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(client.requests_sent(), 0);
+        assert!(target.flow(FlowName::TokenRefresh).is_some());
+        let shown = client.redactor().redact("password=alice-demo-password");
+        assert!(!shown.contains("alice-demo-password"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn the_client_knows_the_oauth_client_secret() {
+        let src = replace(
+            OAUTH,
+            "    discovery: /.well-known/openid-configuration",
+            "    token_endpoint: /oauth/token",
+        );
+        let (target, client) = unresolved(&src)
+            .resolve(ClientConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let token: &TokenSpec = target.token.as_ref().unwrap();
+        assert_eq!(token.login[0].value.request.path, "/oauth/token");
+        let basic = &target.token_vars["client.basic"];
+        let shown = client
+            .redactor()
+            .redact(&format!("{CLIENT_SECRET} Basic {basic}"));
+        assert!(
+            !shown.contains(CLIENT_SECRET) && !shown.contains(basic.as_str()),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_discovery_url_on_another_origin_is_refused_before_any_request() {
+        let mut t = unresolved(OAUTH);
+        t.token.as_mut().unwrap().oauth.as_mut().unwrap().discovery =
+            Some("https://id.example.com/.well-known/openid-configuration".into());
+        let e = t.resolve(ClientConfig::default()).await.unwrap_err();
+        assert!(matches!(e, ResolveError::DiscoveryUrl(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("discovery document (token.oauth.discovery): "),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_profile_limits_bound_the_client() {
+        let mut t = unresolved(&written_flows());
+        t.limits.max_requests = Some(0);
+        let (_, client) = t.resolve(ClientConfig::default()).await.unwrap();
+        let url = Url::parse("http://127.0.0.1:1/").unwrap();
+        let e = client.send(ProbeRequest::get(url)).await.unwrap_err();
+        assert_eq!(e.kind, crate::http::HttpErrorKind::BudgetExhausted);
+    }
+}

@@ -197,3 +197,90 @@ impl Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::fixtures::{
+        CLIENT_BASIC, CLIENT_SECRET, OAUTH, at, parse, replace, unresolved,
+    };
+    use crate::profile::{TESTBED_PROFILE, parse_profile};
+
+    #[test]
+    fn missing_environment_variable_is_a_located_diagnostic() {
+        let src = TESTBED_PROFILE.replace(
+            "{public_demo: alice-demo-password}",
+            "{env: AUTHPROBE_TEST_SURELY_UNSET_VAR}",
+        );
+        let p = parse_profile(&src, Path::new("p.yaml")).unwrap_or_else(|d| panic!("{d}"));
+        let d = p.load_secrets().unwrap_err();
+        assert_eq!(d.0.len(), 1);
+        assert!(d.0[0].message.contains("AUTHPROBE_TEST_SURELY_UNSET_VAR"));
+        assert!(d.0[0].line > 0);
+        assert!(d.0[0].hint.as_deref().unwrap_or("").starts_with("export "));
+    }
+
+    #[test]
+    fn unset_client_secret_variable_is_a_located_diagnostic() {
+        let src = replace(
+            OAUTH,
+            "{public_demo: \"s3cr:et/+ é\"}",
+            "{env: AUTHPROBE_TEST_SURELY_UNSET_CLIENT_SECRET}",
+        );
+        let d = parse(&src).load_secrets().unwrap_err();
+        let x = at(&d, "token.oauth.client.secret");
+        assert_eq!(x.line, 17, "{d}");
+        assert!(
+            x.message
+                .contains("AUTHPROBE_TEST_SURELY_UNSET_CLIENT_SECRET")
+        );
+    }
+
+    #[test]
+    fn client_variables_come_from_the_resolved_secret() {
+        let t = unresolved(OAUTH);
+        assert_eq!(t.client_secret.as_deref(), Some(CLIENT_SECRET));
+        assert_eq!(t.token_vars["client.id"], "my client");
+        assert_eq!(t.token_vars["client.secret"], CLIENT_SECRET);
+        assert_eq!(t.token_vars["client.basic"], CLIENT_BASIC);
+        let public = replace(
+            OAUTH,
+            "secret: {public_demo: \"s3cr:et/+ é\"}, auth: basic",
+            "auth: none",
+        );
+        let t = unresolved(&public);
+        assert_eq!(t.client_secret, None);
+        assert_eq!(t.token_vars.keys().collect::<Vec<_>>(), ["client.id"]);
+    }
+
+    #[test]
+    fn a_secret_file_is_read_relative_to_the_profile_without_trailing_line_breaks() {
+        let dir = std::env::temp_dir().join(format!("authprobe-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        std::fs::write(dir.join("keys/alice"), "line one\nline two\r\n\n").unwrap();
+        let profile = dir.join("profile.yaml");
+        let source = SecretSource::File(PathBuf::from("keys/alice"));
+        assert_eq!(source.read(&profile).unwrap(), "line one\nline two");
+        let missing = SecretSource::File(PathBuf::from("keys/bob"));
+        match missing.read(&profile) {
+            Err(SecretError::File { path, .. }) => assert_eq!(path, dir.join("keys/bob")),
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unset_variable_is_an_error_that_names_it() {
+        let e = SecretSource::Env("AUTHPROBE_TEST_SURELY_UNSET_VAR".into())
+            .read(Path::new("p.yaml"))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            SecretError::EnvNotSet("AUTHPROBE_TEST_SURELY_UNSET_VAR".into())
+        );
+        assert_eq!(
+            e.to_string(),
+            "environment variable `AUTHPROBE_TEST_SURELY_UNSET_VAR` is not set"
+        );
+    }
+}

@@ -197,3 +197,87 @@ fn commented_token_section(out: &mut String) {
     out.push_str("#   access:\n#     request: {path: /api/me, headers: {Authorization: \"Bearer {{access_token}}\"}}\n#     allowed: {status: [200]}\n");
     out.push_str("#   jwks_url: /.well-known/jwks.json\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::profile::{ClientAuth, SecretSource, parse_profile};
+
+    #[test]
+    fn skeleton_from_oidc_discovery_fills_the_token_section_and_parses() {
+        let d = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "token_endpoint": "https://id.example.com/oauth2/token",
+            "jwks_uri": "https://id.example.com/.well-known/jwks.json",
+            "revocation_endpoint": "https://id.example.com/oauth2/revoke"
+        });
+        let text = skeleton(None, Some(&d)).unwrap();
+        assert!(text.contains("token_endpoint: /oauth2/token"), "{text}");
+        assert!(text.contains("jwks_url: /.well-known/jwks.json"), "{text}");
+        assert!(
+            text.contains("revocation_endpoint: /oauth2/revoke"),
+            "{text}"
+        );
+        assert!(text.contains("{env: OAUTH_CLIENT_SECRET}"), "{text}");
+        let p =
+            parse_profile(&text, Path::new("init.yaml")).unwrap_or_else(|d| panic!("{d}\n{text}"));
+        let t = p.spec.token.as_ref().unwrap();
+        let o = t.oauth.as_ref().expect("an oauth section");
+        assert_eq!(o.token_endpoint.as_deref(), Some("/oauth2/token"));
+        assert_eq!(o.client.value.auth, ClientAuth::Basic);
+        assert!(
+            matches!(&o.client.value.secret, Some(SecretSource::Env(v)) if v == "OAUTH_CLIENT_SECRET")
+        );
+        assert!(t.login.is_empty(), "the login is derived");
+    }
+
+    #[test]
+    fn skeleton_picks_post_auth_when_the_server_lists_only_post() {
+        let d = serde_json::json!({
+            "issuer": "https://id.example.com",
+            "token_endpoint": "https://id.example.com/token",
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+            "revocation_endpoint": "https://other.example.com/revoke"
+        });
+        let text = skeleton(None, Some(&d)).unwrap();
+        assert!(text.contains("auth: post"), "{text}");
+        assert!(
+            text.contains("# revocation_endpoint: https://other.example.com/revoke"),
+            "{text}"
+        );
+        let p =
+            parse_profile(&text, Path::new("init.yaml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let o = p.spec.token.unwrap().oauth.unwrap();
+        assert_eq!(o.client.value.auth, ClientAuth::Post);
+        assert_eq!(o.revocation_endpoint, None);
+    }
+
+    #[test]
+    fn skeleton_without_discovery_comments_the_token_section_out_and_parses() {
+        let text = skeleton(Some("http://127.0.0.1:3000/"), None).unwrap();
+        assert!(text.contains("base_url: http://127.0.0.1:3000\n"), "{text}");
+        assert!(text.contains("# token:"), "{text}");
+        let p =
+            parse_profile(&text, Path::new("init.yaml")).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(p.spec.token.is_none());
+    }
+
+    #[test]
+    fn a_url_that_is_not_http_is_refused_with_the_url() {
+        assert_eq!(
+            skeleton(Some("ftp://example.com"), None),
+            Err(SkeletonError::NotHttp("ftp://example.com".into()))
+        );
+        let e = skeleton(Some("not a url"), None).unwrap_err();
+        assert!(
+            matches!(&e, SkeletonError::InvalidUrl { url, .. } if url == "not a url"),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().starts_with("invalid URL `not a url`: "),
+            "{e}"
+        );
+    }
+}

@@ -305,3 +305,163 @@ fn parse_extractors(
     }
     extractors
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+    use crate::profile::fixtures::{
+        CLIENT_BASIC, CLIENT_SECRET, OAUTH, TOKEN_FLOWS, discovery, parse, replace, resolved,
+        unresolved,
+    };
+
+    #[test]
+    fn the_testbed_profile_derives_its_token_flows_from_discovery() {
+        let p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
+        let t = p.spec.token.as_ref().unwrap();
+        assert_eq!(t.refresh_from, "refresh_token");
+        assert!(t.oauth.is_some() && t.logout.is_some());
+        assert!(t.refresh.is_none() && t.revocation.is_none() && t.login.is_empty());
+        let target = p.load_secrets().unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(
+            target
+                .discovery_url()
+                .and_then(Result::ok)
+                .map(|u| u.to_string()),
+            Some("http://127.0.0.1:9/.well-known/openid-configuration".to_string())
+        );
+        let doc = serde_json::json!({
+            "token_endpoint": "http://127.0.0.1:9/oauth/token",
+            "revocation_endpoint": "http://127.0.0.1:9/oauth/revoke",
+            "jwks_uri": "http://127.0.0.1:9/.well-known/jwks.json",
+        });
+        let target = target.resolve_with(Some(&doc)).unwrap();
+        let caps = target.capabilities();
+        for c in [
+            Capability::Refresh,
+            Capability::Revocation,
+            Capability::TokenLogout,
+            Capability::LogoutEverywhere,
+        ] {
+            assert!(caps.contains(&c), "{c:?}");
+        }
+        assert!(target.flow(FlowName::TokenRefresh).is_some());
+        assert!(target.token_vars.contains_key("client.basic"));
+        assert!(!format!("{target:?}").contains("authprobe-demo-client-secret"));
+    }
+
+    #[test]
+    fn written_token_flows_are_targets_flows_with_parsed_extractors() {
+        let src = replace(TOKEN_FLOWS, "https://app.example.com", "http://127.0.0.1:1");
+        let src = replace(
+            &src,
+            "{env: ALICE_PASSWORD}",
+            "{public_demo: alice-demo-password}",
+        );
+        let t = unresolved(&src);
+        assert!(t.discovery_url().is_none(), "no oauth, nothing to fetch");
+        let t = t.resolve_with(None).unwrap();
+        assert_eq!(
+            t.flow(FlowName::TokenRefresh).unwrap()[0]
+                .value
+                .request
+                .path,
+            "/api/token/refresh"
+        );
+        assert_eq!(
+            t.flow(FlowName::TokenLogout).unwrap()[0].value.request.path,
+            "/api/token/logout"
+        );
+        let ex = t.step_extractors(FlowName::TokenRefresh, 0);
+        assert!(
+            ex.iter()
+                .any(|(v, e)| v == "access_token" && matches!(e, Extractor::Json(_)))
+        );
+        assert!(
+            ex.iter()
+                .any(|(v, e)| v == "refresh_token" && matches!(e, Extractor::Optional(_)))
+        );
+        assert!(
+            t.step_extractors(FlowName::TokenLogin, 0)
+                .iter()
+                .any(|(_, e)| matches!(e, Extractor::Optional(_)))
+        );
+        let caps = t.capabilities();
+        for c in [
+            Capability::Refresh,
+            Capability::Revocation,
+            Capability::TokenLogout,
+        ] {
+            assert!(caps.contains(&c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn discovery_url_is_joined_to_the_base_and_kept_on_its_origin() {
+        let t = unresolved(OAUTH);
+        assert_eq!(
+            t.discovery_url().unwrap().unwrap().as_str(),
+            "http://127.0.0.1:8080/.well-known/openid-configuration"
+        );
+        let mut t = unresolved(OAUTH);
+        t.base_url = Url::parse("http://127.0.0.1:1/").unwrap();
+        t.token.as_mut().unwrap().oauth.as_mut().unwrap().discovery =
+            Some("http://127.0.0.1:8080/.well-known/openid-configuration".into());
+        let e = t.discovery_url().unwrap().unwrap_err();
+        assert!(matches!(e, UrlError::OtherOrigin { .. }), "{e:?}");
+        assert!(e.to_string().contains("another origin"), "{e}");
+    }
+
+    #[test]
+    fn url_keeps_paths_on_the_target_origin() {
+        let t = resolved(OAUTH);
+        assert_eq!(
+            t.url("/api/me?x=1").unwrap().as_str(),
+            "http://127.0.0.1:8080/api/me?x=1"
+        );
+        let e = t.url("//evil.example.com/").unwrap_err();
+        assert_eq!(e, UrlError::PathLeavesOrigin("//evil.example.com/".into()));
+        assert_eq!(
+            e.to_string(),
+            "path `//evil.example.com/` leaves the target's origin"
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let t = resolved(OAUTH);
+        assert!(t.token_vars.values().any(|v| v == CLIENT_BASIC));
+        let u = unresolved(OAUTH);
+        let p = parse(OAUTH);
+        for text in [
+            format!("{t:?}"),
+            format!("{t:#?}"),
+            format!("{u:?}"),
+            format!("{p:?}"),
+        ] {
+            for secret in [CLIENT_SECRET, CLIENT_BASIC, "alice-demo-password"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(text.contains("my client"));
+        }
+    }
+
+    #[test]
+    fn a_token_only_profile_has_no_session_capability() {
+        let start = OAUTH.find("flows:\n").unwrap();
+        let end = OAUTH.find("token:\n").unwrap();
+        let token_only = format!("{}{}", &OAUTH[..start], &OAUTH[end..]);
+        let p = parse(&token_only);
+        assert!(p.spec.flows.is_none());
+        let target = p
+            .load_secrets()
+            .unwrap_or_else(|d| panic!("{d}"))
+            .resolve_with(Some(&discovery()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let caps = target.capabilities();
+        assert!(!caps.contains(&Capability::Session), "{caps:?}");
+        assert!(caps.contains(&Capability::Jwt));
+        assert!(target.session_access().is_none());
+        assert!(target.flow(FlowName::Login).is_none());
+    }
+}
