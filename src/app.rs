@@ -638,13 +638,7 @@ async fn execute(
         fail_on: a.fail_on.map(Into::into),
         strict: a.strict,
     };
-    let result = async {
-        // `--only`/`--skip` are checked before resolution sends its first request.
-        engine::select(catalogue, &options)?;
-        let (target, client) = target.resolve(config).await?;
-        engine::run(catalogue, target, client, &options, &on_event).await
-    }
-    .await;
+    let result = resolve_and_run(catalogue, target, config, &options, &on_event).await;
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
@@ -696,6 +690,20 @@ async fn execute(
             e.exit_code()
         }
     }
+}
+
+/// Resolves the target (its probe client, the discovery document) and runs the catalogue
+/// against it; `--only`/`--skip` are checked first, before any request is sent.
+async fn resolve_and_run(
+    catalogue: &Catalogue,
+    target: UnresolvedTarget,
+    config: ClientConfig,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+) -> Result<engine::Report, RunError> {
+    engine::select(catalogue, options)?;
+    let (target, client) = target.resolve(config).await?;
+    engine::run(catalogue, target, client, options, events).await
 }
 
 async fn serve_testbed(a: TestbedArgs) -> i32 {
