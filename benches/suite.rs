@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use authprobe::engine::{self, RunOptions};
 use authprobe::http::ClientConfig;
-use authprobe::profile::{Profile, Target};
+use authprobe::profile::{Profile, UnresolvedTarget};
 use authprobe::spec::{self, Catalogue};
 use authprobe::testbed::{self, TestbedConfig};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -74,7 +74,9 @@ struct Totals {
 struct Suite {
     engine_rt: tokio::runtime::Runtime,
     catalogue: Arc<Catalogue>,
-    target: Target,
+    /// Resolved in each run (a fresh probe client, the discovery document fetched), as
+    /// `authprobe demo` does.
+    target: UnresolvedTarget,
 }
 
 impl Suite {
@@ -92,14 +94,11 @@ impl Suite {
                         seed: 1,
                         ..RunOptions::default()
                     };
-                    engine::run(
-                        &catalogue,
-                        target,
-                        ClientConfig::default(),
-                        &options,
-                        &|_| {},
-                    )
-                    .await
+                    let (target, client) = target
+                        .resolve(ClientConfig::default())
+                        .await
+                        .expect("the testbed target resolves");
+                    engine::run(&catalogue, target, client, &options, &|_| {}).await
                 })
                 .await
             })
@@ -134,7 +133,7 @@ fn bench_suite(c: &mut Criterion) {
         ))
         .expect("testbed starts");
     let target = Profile::testbed(&bed.base_url())
-        .and_then(|p| p.resolve())
+        .and_then(|p| p.load_secrets())
         .unwrap_or_else(|d| panic!("{d}"));
     let catalogue = Arc::new(spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}")));
     let suite = Suite {

@@ -13,9 +13,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::diag::{self, Diagnostics};
-use crate::engine::{self, Event, RunOptions};
+use crate::engine::{self, Event, RunError, RunOptions};
 use crate::http::ClientConfig;
-use crate::profile::{self, Profile, Target};
+use crate::profile::{self, Profile, UnresolvedTarget};
 use crate::report::{self, Format};
 use crate::spec::{self, Catalogue};
 use crate::testbed::{self, Flaw, TestbedConfig};
@@ -513,7 +513,7 @@ async fn demo(a: DemoArgs) -> i32 {
             ));
         }
     };
-    let target = match Profile::testbed(&bed.base_url()).and_then(|p| p.resolve()) {
+    let target = match Profile::testbed(&bed.base_url()).and_then(|p| p.load_secrets()) {
         Ok(t) => t,
         Err(d) => return print_diagnostics(&d),
     };
@@ -532,7 +532,7 @@ async fn check(a: CheckArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let target = match profile::load_profile(&a.profile).and_then(|p| p.resolve()) {
+    let target = match profile::load_profile(&a.profile).and_then(|p| p.load_secrets()) {
         Ok(t) => t,
         Err(d) => return print_diagnostics(&d),
     };
@@ -549,7 +549,7 @@ fn random_seed() -> u64 {
 
 async fn execute(
     catalogue: &Catalogue,
-    mut target: Target,
+    mut target: UnresolvedTarget,
     a: &RunArgs,
     profile: Option<&std::path::Path>,
 ) -> i32 {
@@ -638,7 +638,7 @@ async fn execute(
         fail_on: a.fail_on.map(Into::into),
         strict: a.strict,
     };
-    let result = engine::run(catalogue, target, config, &options, &on_event).await;
+    let result = resolve_and_run(catalogue, target, config, &options, &on_event).await;
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
@@ -699,6 +699,20 @@ async fn execute(
             e.exit_code()
         }
     }
+}
+
+/// Resolves the target (its probe client, the discovery document) and runs the catalogue
+/// against it; `--only`/`--skip` are checked first, before any request is sent.
+async fn resolve_and_run(
+    catalogue: &Catalogue,
+    target: UnresolvedTarget,
+    config: ClientConfig,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+) -> Result<engine::Report, RunError> {
+    engine::select(catalogue, &options.only, &options.skip)?;
+    let (target, client) = target.resolve(config).await?;
+    engine::run(catalogue, target, client, options, events).await
 }
 
 async fn serve_testbed(a: TestbedArgs) -> i32 {
@@ -908,7 +922,7 @@ async fn fuzz(a: FuzzArgs) -> i32 {
     {
         return err("--max-rps must be a positive number");
     }
-    let target = match profile::load_profile(&a.profile).and_then(|p| p.resolve()) {
+    let target = match profile::load_profile(&a.profile).and_then(|p| p.load_secrets()) {
         Ok(t) => t,
         Err(d) => return print_diagnostics(&d),
     };
@@ -957,7 +971,15 @@ async fn fuzz(a: FuzzArgs) -> i32 {
             ),
         }
     };
-    let report = match crate::fuzzer::fuzz(target, config, &options, rx, &on_event).await {
+    let (target, client) = match target.resolve(config).await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            let e = RunError::from(e);
+            eprintln!("authprobe: {e}");
+            return e.exit_code();
+        }
+    };
+    let report = match crate::fuzzer::fuzz(target, client, &options, rx, &on_event).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("authprobe: {e}");

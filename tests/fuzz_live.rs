@@ -17,16 +17,19 @@ async fn run(flaws: &[Flaw], seconds: u64) -> FuzzReport {
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
         .await
         .unwrap();
-    let target = Profile::testbed(&bed.base_url())
-        .and_then(|p| p.resolve())
-        .unwrap_or_else(|d| panic!("{d}"));
+    let (target, client) = Profile::testbed(&bed.base_url())
+        .and_then(|p| p.load_secrets())
+        .unwrap_or_else(|d| panic!("{d}"))
+        .resolve(ClientConfig::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let options = FuzzOptions {
         seed: 11,
         duration: Duration::from_secs(seconds),
         concurrency: 4,
     };
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    let report = fuzz(target, ClientConfig::default(), &options, rx, &|_| {})
+    let report = fuzz(target, client, &options, rx, &|_| {})
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     bed.shutdown().await;

@@ -27,7 +27,8 @@ pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
 
 /// Starts a testbed with `config`, edits the testbed profile's text (already pointed at the
 /// testbed) with `edit_profile` and the resolved target with `edit_target`, and runs the rules
-/// matching `only`.
+/// matching `only`. A target that cannot be resolved is a [`RunError`] like one that cannot
+/// be tested.
 pub async fn run_with(
     config: TestbedConfig,
     only: &[&str],
@@ -39,23 +40,20 @@ pub async fn run_with(
         .await
         .expect("testbed starts");
     let text = edit_profile(TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()));
-    let mut target = parse_profile(&text, Path::new("edited.yaml"))
-        .and_then(|p| p.resolve())
+    let target = parse_profile(&text, Path::new("edited.yaml"))
+        .and_then(|p| p.load_secrets())
         .unwrap_or_else(|d| panic!("{d}"));
-    edit_target(&mut target);
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
     let options = RunOptions {
         seed,
         only: only.iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
-    let report = engine::run(
-        &catalogue,
-        target,
-        ClientConfig::default(),
-        &options,
-        &|_| {},
-    )
+    let report = async {
+        let (mut target, client) = target.resolve(ClientConfig::default()).await?;
+        edit_target(&mut target);
+        engine::run(&catalogue, target, client, &options, &|_| {}).await
+    }
     .await;
     bed.shutdown().await;
     report

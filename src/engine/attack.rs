@@ -445,7 +445,10 @@ async fn fetch_jwks(
     let Some(path) = ctx.target.token.as_ref().and_then(|t| t.jwks_url.clone()) else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let url = ctx.target.url(&path).map_err(FlowError::Request)?;
+    let url = ctx
+        .target
+        .url(&path)
+        .map_err(|e| FlowError::Request(e.to_string()))?;
     let ex = ctx.client.send(crate::http::ProbeRequest::get(url)).await?;
     let status = ex.response.status;
     let body = ex.response.body_text().into_owned();

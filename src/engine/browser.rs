@@ -221,7 +221,10 @@ impl Browser {
             Template::render_str(text, vars).map_err(|e| FlowError::Request(e.to_string()))
         };
         let path = t(&spec.path)?;
-        let url = ctx.target.url(&path).map_err(FlowError::Request)?;
+        let url = ctx
+            .target
+            .url(&path)
+            .map_err(|e| FlowError::Request(e.to_string()))?;
         let mut req = ProbeRequest::new(spec.method.to_ascii_uppercase(), url);
         for (k, v) in &ctx.target.headers {
             req = req.header(k.clone(), t(v)?);

@@ -45,8 +45,8 @@ pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError, SessionBaseline, TokenBaseline};
 pub use select::{SelectionError, glob_match, seed_for, select};
 
-use crate::http::{Client, ClientConfig, HttpError};
-use crate::profile::Target;
+use crate::http::{Client, HttpError};
+use crate::profile::{ResolveError, Target};
 use crate::spec::{Catalogue, Rule};
 
 use rule::RuleCtx;
@@ -107,17 +107,40 @@ pub enum RunError {
     /// Login did not produce an authenticated session (exit 3).
     #[error("the target could not be tested: {0}")]
     LoginFailed(#[from] PreflightError),
-    /// The profile is unusable as written (exit 2).
-    #[error("the profile cannot be used: {0}")]
-    Profile(String),
+    /// The profile could not be resolved against the service before any rule ran: its
+    /// discovery URL is off-origin (exit 2), or the discovery document or the OAuth
+    /// endpoints it names are unusable (exit 3).
+    #[error("{}", resolve_message(.0))]
+    Resolve(ResolveError),
 }
 
 impl RunError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Selection(_) | RunError::Client(_) | RunError::Profile(_) => 2,
-            RunError::Unreachable(_) | RunError::LoginFailed(_) => 3,
+            RunError::Selection(_) | RunError::Client(_) => 2,
+            RunError::Resolve(ResolveError::DiscoveryUrl(_)) => 2,
+            RunError::Unreachable(_) | RunError::LoginFailed(_) | RunError::Resolve(_) => 3,
+        }
+    }
+}
+
+/// A resolution error as the user reads it: the profile's fault, or the target's.
+fn resolve_message(e: &ResolveError) -> String {
+    match e {
+        ResolveError::DiscoveryUrl(_) => format!("the profile cannot be used: {e}"),
+        e => format!("the target could not be tested: {e}"),
+    }
+}
+
+impl From<ResolveError> for RunError {
+    /// The probe client and an unreachable target keep their own variants; the rest says
+    /// the profile could not be resolved against the service.
+    fn from(e: ResolveError) -> Self {
+        match e {
+            ResolveError::Client(e) => RunError::Client(e),
+            ResolveError::Unreachable(e) => RunError::Unreachable(e),
+            e => RunError::Resolve(e),
         }
     }
 }
@@ -131,79 +154,6 @@ impl From<StepError> for RunError {
             StepError::Flow(m) => RunError::LoginFailed(PreflightError::Login(m)),
         }
     }
-}
-
-/// Builds the probe client for a target: requests may go to the target's origin only.
-pub fn client_for(target: &Target, mut config: ClientConfig) -> Result<Client, HttpError> {
-    config.allowed_origins = vec![target.base_url.origin()];
-    if let Some(n) = target.limits.max_requests {
-        config.max_requests = config.max_requests.min(n);
-    }
-    if config.max_rps.is_none() {
-        config.max_rps = target.limits.max_rps;
-    }
-    if let Some(t) = target.limits.timeout {
-        config.timeout = std::time::Duration::from_secs(t.0.max(1));
-    }
-    let client = Client::new(config)?;
-    for (name, user) in &target.users {
-        client
-            .redactor()
-            .register(&user.password, &format!("password:{name}"));
-    }
-    for (i, key) in target.signing_keys.iter().enumerate() {
-        client
-            .redactor()
-            .register(&key.material, &format!("signing-key:{i}"));
-    }
-    register_client_secret(target, &client);
-    Ok(client)
-}
-
-fn register_client_secret(target: &Target, client: &Client) {
-    if let Some(secret) = &target.client_secret {
-        client.redactor().register(secret, "client-secret");
-    }
-    if let Some(basic) = target.token_vars.get("client.basic") {
-        client.redactor().register(basic, "client-basic");
-    }
-}
-
-/// Completes a profile's `token.oauth` section: fetches its discovery document (through the
-/// probe client, so only from the target's origin) and derives the token, refresh and
-/// revocation requests the profile did not write.
-pub async fn resolve_oauth(target: &mut Target, client: &Client) -> Result<(), RunError> {
-    let doc = match target.discovery_url() {
-        None => None,
-        Some(Err(m)) => return Err(RunError::Profile(m)),
-        Some(Ok(url)) => {
-            let ex = client
-                .send(crate::http::ProbeRequest::new("GET", url.clone()))
-                .await
-                .map_err(RunError::Unreachable)?;
-            if ex.response.status != 200 {
-                return Err(RunError::LoginFailed(PreflightError::Discovery(format!(
-                    "the discovery document {url} answered {}",
-                    ex.response.status
-                ))));
-            }
-            match serde_json::from_slice::<serde_json::Value>(&ex.response.body) {
-                Ok(v) if v.is_object() => Some(v),
-                _ => {
-                    return Err(RunError::LoginFailed(PreflightError::Discovery(format!(
-                        "the discovery document {url} is not a JSON object"
-                    ))));
-                }
-            }
-        }
-    };
-    if target.token.as_ref().is_some_and(|t| t.oauth.is_some()) {
-        target
-            .resolve_oauth(doc.as_ref())
-            .map_err(|m| RunError::LoginFailed(PreflightError::Discovery(m)))?;
-        register_client_secret(target, client);
-    }
-    Ok(())
 }
 
 /// What a profile needs to provide a capability.
@@ -227,20 +177,18 @@ fn missing_hint(c: crate::spec::Capability) -> &'static str {
     }
 }
 
-/// Runs the selected rules of `catalogue` against `target`.
+/// Runs the selected rules of `catalogue` against a resolved `target` through its probe
+/// `client` (both from [`UnresolvedTarget::resolve`](crate::profile::UnresolvedTarget::resolve)).
 pub async fn run(
     catalogue: &Catalogue,
     target: Target,
-    client_config: ClientConfig,
+    client: Client,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let rules = select(catalogue, &options.only, &options.skip)?;
     let policy = target.policy.apply(&catalogue.policy);
-    let client = client_for(&target, client_config).map_err(RunError::Client)?;
-    let mut target = target;
-    resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight::preflight(target.clone(), client.clone()).await?;
     let info = TargetInfo {

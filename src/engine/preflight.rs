@@ -97,9 +97,6 @@ pub enum PreflightError {
         "with alice's access token the token-protected request answered {0}, not the profile's `token.access.allowed`"
     )]
     TokenNotAllowed(u16),
-    /// The OAuth discovery document could not be used.
-    #[error("{0}")]
-    Discovery(String),
 }
 
 /// A request that fails during the preflight means the target is unreachable.

@@ -198,7 +198,9 @@ async fn csp(rc: &RuleCtx) -> Verdict {
     for page in &ctx.target.pages {
         let url = match ctx.target.url(page) {
             Ok(u) => u,
-            Err(e) => return step_verdict(rc, FlowError::Request(e).into(), &transcript),
+            Err(e) => {
+                return step_verdict(rc, FlowError::Request(e.to_string()).into(), &transcript);
+            }
         };
         let ex = match ctx.client.send(ProbeRequest::get(url)).await {
             Ok(ex) => ex,

@@ -17,10 +17,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::engine::{
-    AccessOutcome, Browser, Ctx, Evidence, RunError, classify, classify_token, client_for,
-    preflight, resolve_oauth,
+    AccessOutcome, Browser, Ctx, Evidence, RunError, classify, classify_token, preflight,
 };
-use crate::http::{ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest};
+use crate::http::{Client, Exchange, HttpError, HttpErrorKind, ProbeRequest};
 use crate::machine::session::SpecUser;
 use crate::profile::Target;
 
@@ -121,18 +120,15 @@ impl FuzzReport {
     }
 }
 
-/// Runs a fuzz campaign against `target`.
+/// Runs a fuzz campaign against a resolved `target` through its probe `client`.
 pub async fn fuzz(
     target: Target,
-    client_config: ClientConfig,
+    client: Client,
     options: &FuzzOptions,
     stop: tokio::sync::watch::Receiver<bool>,
     events: &(dyn Fn(&FuzzEvent) + Send + Sync),
 ) -> Result<FuzzReport, RunError> {
     let started = Instant::now();
-    let client = client_for(&target, client_config).map_err(RunError::Client)?;
-    let mut target = target;
-    resolve_oauth(&mut target, &client).await?;
     let target = Arc::new(target);
     let (ctx, baseline) = preflight(target.clone(), client.clone()).await?;
     // A browser with alice's session for the cookie cases, and her login variables.

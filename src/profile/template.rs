@@ -2,7 +2,6 @@
 //! name (`csrf`, `user.username`) replaced by its value.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Variables available to a template.
 pub type Vars = BTreeMap<String, String>;
@@ -20,28 +19,19 @@ enum Part {
 }
 
 /// Why a template could not be parsed or rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TemplateError {
     /// `{{` without a closing `}}`.
+    #[error("`{{{{` is not closed by `}}}}`")]
     Unclosed,
     /// `{{ }}` or a name with characters other than letters, digits, `_`, `-`, `.`.
+    #[error("invalid template variable name `{0}`")]
     BadName(String),
     /// A variable with no value at render time.
+    #[error("template variable `{{{{{0}}}}}` has no value")]
     Missing(String),
 }
-
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TemplateError::Unclosed => f.write_str("`{{` is not closed by `}}`"),
-            TemplateError::BadName(n) => write!(f, "invalid template variable name `{n}`"),
-            TemplateError::Missing(n) => write!(f, "template variable `{{{{{n}}}}}` has no value"),
-        }
-    }
-}
-
-impl std::error::Error for TemplateError {}
 
 impl Template {
     /// Parses `text`.
@@ -144,5 +134,21 @@ mod tests {
             Template::parse("{{a b}}"),
             Err(TemplateError::BadName(_))
         ));
+    }
+
+    #[test]
+    fn error_messages_name_the_variable() {
+        assert_eq!(
+            TemplateError::Unclosed.to_string(),
+            "`{{` is not closed by `}}`"
+        );
+        assert_eq!(
+            TemplateError::BadName("a b".into()).to_string(),
+            "invalid template variable name `a b`"
+        );
+        assert_eq!(
+            TemplateError::Missing("csrf".into()).to_string(),
+            "template variable `{{csrf}}` has no value"
+        );
     }
 }
