@@ -108,8 +108,7 @@ async fn probe(
         server,
     } = prepared;
     let mut attacker = b.clone();
-    let mut tried = 0u32;
-    let mut server_errors = 0u32;
+    let mut tally = Tally::default();
     let names = Controls {
         subject: "the untampered token",
         cases: "the attack",
@@ -119,47 +118,13 @@ async fn probe(
         names,
         &mut transcript,
         async |_, label, t| b.token_use(ctx, token, label, t).await,
-        async |t| {
-            let mut found = Cases::default();
-            let mut unclassified = 0;
-            for case in &cases {
-                ctx.register_secret(&case.token, "forged-token");
-                let before = t.len();
-                let label = format!("attack: {}", case.name);
-                let outcomes = attacker
-                    .token_access(ctx, &case.token, case.via.as_ref(), &label, t)
-                    .await
-                    .map_err(|e| step_verdict(rc, e, t))?;
-                for (i, o) in outcomes.into_iter().enumerate() {
-                    tried += 1;
-                    match o {
-                        AccessOutcome::Unexpected if a.expect == Expect::Denied => {
-                            unclassified += 1
-                        }
-                        // Not accepted, so the promise of this rule held; the server error
-                        // itself is the business of jwt.malformed-no-server-error.
-                        AccessOutcome::ServerError if a.expect == Expect::Denied => {
-                            server_errors += 1
-                        }
-                        o if !meets(a.expect, o) => found.failures.push(Accepted {
-                            label: t[before + i].label.clone(),
-                            outcome: o,
-                            index: before + i,
-                            token: case.token.clone(),
-                        }),
-                        _ => {}
-                    }
-                }
-            }
-            if unclassified > 0 {
-                found.unclassified = Some(format!(
-                    "{unclassified} of {tried} answers matched neither the profile's allowed nor denied classifier"
-                ));
-            }
-            Ok(found)
-        },
+        async |t| send_cases(rc, a, &mut attacker, &cases, t, &mut tally).await,
     )
     .await;
+    let Tally {
+        tried,
+        server_errors,
+    } = tally;
     if server_errors > 0 {
         notes.push(format!(
             "{server_errors} derived requests were answered with a server error (5xx): not accepted, but the parser fails open to errors"
@@ -194,6 +159,63 @@ async fn probe(
     failure(rc, a, tried, &found.failures, &transcript)
         .notes(notes)
         .requests(requests)
+}
+
+/// Counts over the cases of an attack.
+#[derive(Default)]
+struct Tally {
+    /// Derived requests sent.
+    tried: u32,
+    /// Answered with a 5xx (not accepted, so not a failure of this rule).
+    server_errors: u32,
+}
+
+/// Sends every case in place of the untampered token and sorts the answers.
+async fn send_cases(
+    rc: &RuleCtx,
+    a: &Attack,
+    attacker: &mut Browser,
+    cases: &[Case],
+    t: &mut Vec<Recorded>,
+    tally: &mut Tally,
+) -> Result<Cases<Accepted>, Verdict> {
+    let ctx = &rc.ctx;
+    let mut found = Cases::default();
+    let mut unclassified = 0;
+    for case in cases {
+        ctx.register_secret(&case.token, "forged-token");
+        let before = t.len();
+        let label = format!("attack: {}", case.name);
+        let outcomes = attacker
+            .token_access(ctx, &case.token, case.via.as_ref(), &label, t)
+            .await
+            .map_err(|e| step_verdict(rc, e, t))?;
+        for (i, o) in outcomes.into_iter().enumerate() {
+            tally.tried += 1;
+            match o {
+                AccessOutcome::Unexpected if a.expect == Expect::Denied => unclassified += 1,
+                // Not accepted, so the promise of this rule held; the server error itself is
+                // the business of jwt.malformed-no-server-error.
+                AccessOutcome::ServerError if a.expect == Expect::Denied => {
+                    tally.server_errors += 1
+                }
+                o if !meets(a.expect, o) => found.failures.push(Accepted {
+                    label: t[before + i].label.clone(),
+                    outcome: o,
+                    index: before + i,
+                    token: case.token.clone(),
+                }),
+                _ => {}
+            }
+        }
+    }
+    if unclassified > 0 {
+        found.unclassified = Some(format!(
+            "{unclassified} of {} answers matched neither the profile's allowed nor denied classifier",
+            tally.tried
+        ));
+    }
+    Ok(found)
 }
 
 /// The failure: how many derived requests were accepted, the first one, and the headers of

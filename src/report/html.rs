@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 use super::sanitize;
-use crate::engine::{Evidence, Report, RuleResult, Status};
+use crate::engine::{Counterexample, Evidence, Report, RuleResult, Status};
 use crate::gate::Gate;
 use crate::spec::{Catalogue, Level};
 
@@ -224,6 +224,75 @@ fn exchange(out: &mut String, e: &Evidence) {
     );
 }
 
+/// A property or model counterexample: the shrunk steps, the answer, the replay script.
+fn counterexample(out: &mut String, c: &Counterexample) {
+    let _ = write!(
+        out,
+        "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}</code>.</p><ol class=\"steps\">",
+        c.case, c.seed, c.shrink_steps, c.seed
+    );
+    if c.steps.is_empty() {
+        for step in &c.input {
+            let _ = write!(out, "<li>{}</li>", escape(step));
+        }
+    } else {
+        for s in &c.steps {
+            let _ = write!(
+                out,
+                "<li{}>{}{}<br><small>expected {} · observed {}</small></li>",
+                if s.failing { " class=\"failing\"" } else { "" },
+                escape(&s.operation),
+                if s.setup { " (set-up)" } else { "" },
+                escape(&s.expected),
+                escape(&s.observed)
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        "</ol><p>The server answered: <code>{}</code></p>",
+        escape(&c.observed)
+    );
+    if let Some(script) = &c.replay_script {
+        let _ = write!(
+            out,
+            "<details><summary>Replay script</summary><pre class=\"replay\">{}</pre></details>",
+            escape(script)
+        );
+    }
+    out.push_str("</div>");
+}
+
+/// Why the rule matters, how to fix a failure, and the standards behind it.
+fn why(out: &mut String, rule: &crate::spec::Rule) {
+    let _ = write!(
+        out,
+        "<details class=\"why\"><summary>Why it matters{}</summary><p>{}</p>",
+        if rule.remediation.is_some() {
+            " and how to fix it"
+        } else {
+            ""
+        },
+        escape(rule.rationale.trim())
+    );
+    if let Some(fix) = &rule.remediation {
+        let _ = write!(
+            out,
+            "<p><strong>How to fix:</strong> {}</p>",
+            escape(fix.trim())
+        );
+    }
+    if !rule.references.is_empty() {
+        let refs: Vec<String> = rule.references.iter().map(|x| escape(x)).collect();
+        let _ = write!(
+            out,
+            "<p><strong>References:</strong> {}</p>",
+            refs.join(", ")
+        );
+    }
+    out.push_str("</details>");
+}
+
 fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
     let st = r.status().as_str();
     let level = match r.level {
@@ -265,42 +334,8 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         }
         out.push_str("</dl>");
     }
-    if let Some(c) = &r.counterexample() {
-        let _ = write!(
-            out,
-            "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}</code>.</p><ol class=\"steps\">",
-            c.case, c.seed, c.shrink_steps, c.seed
-        );
-        if c.steps.is_empty() {
-            for step in &c.input {
-                let _ = write!(out, "<li>{}</li>", escape(step));
-            }
-        } else {
-            for s in &c.steps {
-                let _ = write!(
-                    out,
-                    "<li{}>{}{}<br><small>expected {} · observed {}</small></li>",
-                    if s.failing { " class=\"failing\"" } else { "" },
-                    escape(&s.operation),
-                    if s.setup { " (set-up)" } else { "" },
-                    escape(&s.expected),
-                    escape(&s.observed)
-                );
-            }
-        }
-        let _ = write!(
-            out,
-            "</ol><p>The server answered: <code>{}</code></p>",
-            escape(&c.observed)
-        );
-        if let Some(script) = &c.replay_script {
-            let _ = write!(
-                out,
-                "<details><summary>Replay script</summary><pre class=\"replay\">{}</pre></details>",
-                escape(script)
-            );
-        }
-        out.push_str("</div>");
+    if let Some(c) = r.counterexample() {
+        counterexample(out, c);
     }
     if !r.notes.is_empty() {
         out.push_str("<ul class=\"notes\">");
@@ -310,32 +345,7 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         out.push_str("</ul>");
     }
     if let Some(rule) = catalogue.rule(&r.id) {
-        let _ = write!(
-            out,
-            "<details class=\"why\"><summary>Why it matters{}</summary><p>{}</p>",
-            if rule.remediation.is_some() {
-                " and how to fix it"
-            } else {
-                ""
-            },
-            escape(rule.rationale.trim())
-        );
-        if let Some(fix) = &rule.remediation {
-            let _ = write!(
-                out,
-                "<p><strong>How to fix:</strong> {}</p>",
-                escape(fix.trim())
-            );
-        }
-        if !rule.references.is_empty() {
-            let refs: Vec<String> = rule.references.iter().map(|x| escape(x)).collect();
-            let _ = write!(
-                out,
-                "<p><strong>References:</strong> {}</p>",
-                refs.join(", ")
-            );
-        }
-        out.push_str("</details>");
+        why(out, rule);
     }
     if !r.evidence.is_empty() {
         let _ = write!(
