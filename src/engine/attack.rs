@@ -14,8 +14,8 @@ use crate::jwt::dangerous::{
 };
 use crate::jwt::decode::{Jws, decode};
 use crate::jwt::keys::{Jwk, parse_jwks};
-use crate::machine::session::SpecUser;
 use crate::spec::{Attack, ClaimAttack, Expect, Via};
+use crate::units::SpecUser;
 
 use super::browser::{
     AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, meets, now_unix,

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::http::{Exchange, HttpError};
-use crate::machine::session::SpecUser;
 use crate::profile::{AccessSpec, FlowName, Target};
+use crate::units::SpecUser;
 
 use super::RunError;
 use super::browser::{AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError};

@@ -2,8 +2,8 @@
 //! (`opaque`), and whether ids from fresh logins are unique and unpredictable (`entropy`).
 
 use crate::analysis::session_id::{analyse_sample, problems_with_min_bits, readable_content};
-use crate::machine::session::SpecUser;
 use crate::profile::FlowName;
+use crate::units::SpecUser;
 
 use super::browser::{Browser, Recorded, StepError};
 use super::outcome::{Evidence, Outcome, Verdict};

@@ -2,9 +2,9 @@
 //! with credentials, CSRF on the logout request, and where browser credentials are delivered.
 
 use crate::http::{Exchange, ProbeRequest, Response};
-use crate::machine::session::SpecUser;
 use crate::profile::{ClientKind, FlowName, RequestSpec, Template};
 use crate::spec::TransportAssertion;
+use crate::units::SpecUser;
 
 use super::browser::{AccessOutcome, Browser, FlowError, Recorded, StepError, session_access};
 use super::outcome::{Inconclusive, Outcome, Verdict};

@@ -20,8 +20,8 @@ use crate::engine::{
     AccessOutcome, Browser, Ctx, Evidence, RunError, classify, classify_token, preflight,
 };
 use crate::http::{Client, Exchange, HttpError, HttpErrorKind, ProbeRequest};
-use crate::machine::session::SpecUser;
 use crate::profile::Target;
+use crate::units::SpecUser;
 
 mod cases;
 

@@ -6,34 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::units::SpecUser;
+
 use super::{Answer, Prediction, Verdict, from_newest};
 use crate::units::{LogoutScope, SessionSemantics};
 
 /// Clients a sequence uses; operations name them modulo this.
 pub const CLIENTS: usize = 3;
-
-/// A profile user, as operations name them.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum SpecUser {
-    /// The first test user.
-    #[default]
-    Alice,
-    /// The second test user (only with the `second_user` capability).
-    Bob,
-}
-
-impl SpecUser {
-    /// The profile's name for the user.
-    pub fn name(self) -> &'static str {
-        match self {
-            SpecUser::Alice => "alice",
-            SpecUser::Bob => "bob",
-        }
-    }
-}
 
 /// One operation on the session machine. Clients are numbered 0, 1, 2.
 ///

@@ -1,6 +1,7 @@
 //! The vocabulary of declared policy: durations ([`Seconds`]), the cookie policy values
 //! ([`SameSiteValue`], [`PrefixPolicy`]) and the declared model semantics
-//! ([`SessionSemantics`], [`RefreshSemantics`], their `*Overrides` and the enums they use).
+//! ([`SessionSemantics`], [`RefreshSemantics`], their `*Overrides` and the enums they use),
+//! and the test users specs name ([`SpecUser`]).
 //!
 //! A leaf shared by `spec` (which reads these values from YAML and layers the spec, rule
 //! and profile overrides) and `machine` (whose predictions follow them). It imports nothing
@@ -10,6 +11,7 @@
 mod cookie_policy;
 mod seconds;
 mod semantics;
+mod user;
 
 pub use cookie_policy::{PrefixPolicy, SameSiteValue};
 pub use seconds::Seconds;
@@ -17,3 +19,4 @@ pub use semantics::{
     AccessAfter, LogoutScope, RefreshAfterLogout, RefreshSemantics, RefreshSemanticsOverrides,
     Reuse, Rotation, SessionSemantics, SessionSemanticsOverrides,
 };
+pub use user::SpecUser;

@@ -11,10 +11,10 @@ use proptest::prelude::*;
 use crate::machine::refresh::{
     Hint, RefreshAnswer, RefreshModel, RefreshObs, RefreshOp, RefreshPlan, Returned, TokenKind,
 };
-use crate::machine::session::SpecUser;
 use crate::machine::{Answer, RefreshSemantics, RefreshSemanticsOverrides};
 use crate::profile::{FlowName, Vars};
 use crate::spec::{Capability, ModelRun, Rule};
+use crate::units::SpecUser;
 
 use super::super::browser::{Browser, Ctx, FlowError, Recorded, StepError, now_unix};
 use super::super::outcome::Verdict;
