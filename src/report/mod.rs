@@ -799,4 +799,17 @@ pub(crate) mod tests {
             duration_ms: 1234,
         }
     }
+
+    #[test]
+    fn every_format_parses_from_its_name_in_any_case_and_from_its_alias() {
+        use super::Format;
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.name()), Some(f));
+            assert_eq!(Format::parse(&f.name().to_uppercase()), Some(f));
+        }
+        assert_eq!(Format::parse("text"), Some(Format::Human));
+        assert_eq!(Format::parse("XML"), Some(Format::Junit));
+        assert_eq!(Format::parse("md"), Some(Format::Markdown));
+        assert_eq!(Format::parse("pdf"), None);
+    }
 }
