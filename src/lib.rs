@@ -5,14 +5,14 @@
 //! Modules, in the order data flows through them: [`spec`] (the rule catalogue),
 //! [`profile`] (how to talk to a service), [`engine`] (runs rules through the probe client
 //! [`http`], reading cookies with [`cookie`], session ids with [`analysis`] and generating
-//! cases with `strategy`), [`report`] (text and JSON), [`testbed`] (the reference
-//! server with flaw switches) and [`app`] (the command line).
+//! cases with `strategy`), [`report`] (text and JSON) and [`testbed`] (the reference
+//! server with flaw switches). The command line is the binary's (`src/main.rs`, `src/cli/`)
+//! and uses only this public API.
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
 //! rule failed; 2 bad input (CLI, spec, profile); 3 the target could not be tested.
 #![deny(missing_docs)]
 pub mod analysis;
-pub mod app;
 pub mod benchreport;
 pub mod cookie;
 pub mod demo;

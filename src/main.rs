@@ -1,17 +1,27 @@
 //! The `authprobe` binary: parse arguments, run the command, exit with its code
 //! (0 conformant, 1 a rule failed, 2 bad input, 3 the target could not be tested).
+//! The commands live in [`cli`]; this file only maps their result to the exit code.
+
+mod cli;
+
 use clap::Parser;
 
+use cli::{Cli, CliError};
+
 fn main() {
-    let cli = authprobe::app::Cli::parse();
-    let code = match tokio::runtime::Builder::new_multi_thread()
+    let args = Cli::parse();
+    let result = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(authprobe::app::run(cli)),
+        Ok(rt) => rt.block_on(cli::run(args)),
+        Err(e) => Err(CliError::Runtime(e)),
+    };
+    let code = match result {
+        Ok(exit) => exit.code(),
         Err(e) => {
-            eprintln!("authprobe: error: cannot start the async runtime: {e}");
-            2
+            eprintln!("{e}");
+            e.code()
         }
     };
     std::process::exit(code);

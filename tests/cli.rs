@@ -518,40 +518,6 @@ mod catalogue_commands {
     }
 }
 
-#[test]
-fn the_ci_recipe_is_valid_yaml_and_calls_existing_flags() {
-    use clap::Parser;
-    let path = format!("{}/docs/ci/github-actions.yml", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let doc: serde_json::Value =
-        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let steps = doc["jobs"]["authprobe"]["steps"].as_array().expect("steps");
-    let mut calls = 0;
-    for step in steps {
-        let Some(run) = step["run"].as_str() else {
-            continue;
-        };
-        for line in run
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("authprobe "))
-        {
-            let words: Vec<String> = line
-                .split(">>")
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .map(|w| w.trim_matches('"').to_string())
-                .collect();
-            authprobe::app::Cli::try_parse_from(&words)
-                .unwrap_or_else(|e| panic!("`{line}` does not parse: {e}"));
-            calls += 1;
-        }
-    }
-    assert!(calls >= 2, "the workflow runs authprobe");
-    assert!(text.contains("upload-sarif"), "it uploads SARIF");
-}
-
 mod ci_reports {
     use super::authprobe;
 

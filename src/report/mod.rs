@@ -34,17 +34,50 @@ pub enum Format {
 }
 
 impl Format {
-    /// Parses `human`, `json`, `junit`, `sarif`, `markdown` (or `md`), `html`.
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 6] = [
+        Format::Human,
+        Format::Json,
+        Format::Junit,
+        Format::Sarif,
+        Format::Markdown,
+        Format::Html,
+    ];
+
+    /// The format's name: `human`, `json`, `junit`, `sarif`, `markdown`, `html`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Junit => "junit",
+            Format::Sarif => "sarif",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+        }
+    }
+
+    /// One line saying what the format is (shown by `--help`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Format::Human => "Readable text",
+            Format::Json => "The JSON report (`authprobe.report/v1`)",
+            Format::Junit => "JUnit XML",
+            Format::Sarif => "SARIF 2.1.0",
+            Format::Markdown => "Markdown summary",
+            Format::Html => "Self-contained HTML",
+        }
+    }
+
+    /// Parses a [name](Format::name) in any case, or the aliases `text`, `xml` and `md`.
     pub fn parse(s: &str) -> Option<Format> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "human" | "text" => Format::Human,
-            "json" => Format::Json,
-            "junit" | "xml" => Format::Junit,
-            "sarif" => Format::Sarif,
-            "markdown" | "md" => Format::Markdown,
-            "html" => Format::Html,
-            _ => return None,
-        })
+        let s = s.to_ascii_lowercase();
+        let name = match s.as_str() {
+            "text" => "human",
+            "xml" => "junit",
+            "md" => "markdown",
+            s => s,
+        };
+        Format::ALL.into_iter().find(|f| f.name() == name)
     }
 }
 
@@ -765,5 +798,18 @@ pub(crate) mod tests {
             requests: 42,
             duration_ms: 1234,
         }
+    }
+
+    #[test]
+    fn every_format_parses_from_its_name_in_any_case_and_from_its_alias() {
+        use super::Format;
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.name()), Some(f));
+            assert_eq!(Format::parse(&f.name().to_uppercase()), Some(f));
+        }
+        assert_eq!(Format::parse("text"), Some(Format::Human));
+        assert_eq!(Format::parse("XML"), Some(Format::Junit));
+        assert_eq!(Format::parse("md"), Some(Format::Markdown));
+        assert_eq!(Format::parse("pdf"), None);
     }
 }
