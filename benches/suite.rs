@@ -15,8 +15,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use authprobe::engine::{self, RunOptions};
-use authprobe::http::ClientConfig;
+use authprobe::ClientConfig;
+use authprobe::RunOptions;
 use authprobe::profile::{Profile, UnresolvedTarget};
 use authprobe::spec::{self, Catalogue};
 use authprobe::testbed::{self, TestbedConfig};
@@ -98,7 +98,7 @@ impl Suite {
                         .resolve(ClientConfig::default())
                         .await
                         .expect("the testbed target resolves");
-                    engine::run(&catalogue, target, client, &options, &|_| {}).await
+                    authprobe::run(&catalogue, target, client, &options, &|_| {}).await
                 })
                 .await
             })

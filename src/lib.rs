@@ -2,32 +2,73 @@
 //! cookies and tokens are supposed to keep, and shows the smallest request sequence that
 //! proves it when it does not.
 //!
-//! Modules, in the order data flows through them: [`spec`] (the rule catalogue),
-//! [`profile`] (how to talk to a service), [`engine`] (runs rules through the probe client
-//! [`http`], reading cookies with [`cookie`], session ids with [`analysis`] and generating
-//! cases with `strategy`), [`report`] (text and JSON) and [`testbed`] (the reference
-//! server with flaw switches). The command line is the binary's (`src/main.rs`, `src/cli/`)
-//! and uses only this public API.
+//! # Running a check
+//! ```no_run
+//! # async fn check() -> Result<(), Box<dyn std::error::Error>> {
+//! let catalogue = authprobe::spec::builtin_catalogue()?;
+//! let profile = authprobe::profile::load_profile("my-service.yaml".as_ref())?;
+//! let (target, client) = profile
+//!     .load_secrets()?
+//!     .resolve(authprobe::ClientConfig::default())
+//!     .await?;
+//! let options = authprobe::RunOptions::default();
+//! let report = authprobe::run(&catalogue, target, client, &options, &|_event| {}).await?;
+//! println!("{}", authprobe::report::json(&report, None));
+//! std::process::exit(authprobe::gate::exit_code(&report, None));
+//! # }
+//! ```
+//!
+//! # The surface
+//! - At the root: the run ([`run`], [`RunOptions`], [`Event`], [`RunError`]), what it
+//!   produces ([`Report`], [`RuleResult`] with its typed [`Outcome`]) and the probe client's
+//!   configuration and evidence types ([`ClientConfig`], [`Exchange`], …).
+//! - Areas, each curated by its own module root: [`spec`] (the rule catalogue: raw YAML →
+//!   validated [`spec::Rule`]s), [`profile`] (a profile file → an unresolved target → a
+//!   resolved [`profile::Target`] and its probe client), [`report`] (every output format),
+//!   [`gate`] (`--fail-on`, baselines and the exit code), [`fuzzer`] (live fuzzing),
+//!   [`testbed`] (the reference server with its flaws) and [`demo`] (which rules each flaw
+//!   breaks), [`schema`] and [`diag`] (JSON Schemas and located diagnostics for the
+//!   hand-written files), and the auditors usable on their own: [`cookie`] (a lossless
+//!   `Set-Cookie` parser and an RFC 6265bis browser model) and [`jwt`] (a lossless JWS
+//!   decoder, claims analysis, JWKS, and the forgery toolkit [`jwt::dangerous`]).
+//! - Private: the engine (rule kinds, the controlled probe, the model runner), the probe
+//!   client, the reference state machines, the proptest strategies, session-id analysis and
+//!   the `text`/`units` leaves.
+//!
+//! The command line is the binary's (`src/main.rs`, `src/cli/`) and uses only this API.
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
 //! rule failed; 2 bad input (CLI, spec, profile); 3 the target could not be tested.
 #![deny(missing_docs)]
-pub mod analysis;
-pub mod benchreport;
+
+// Leaves.
+mod text;
+mod units;
+// Internals.
+mod analysis;
+mod benchreport;
+mod engine;
+mod http;
+mod machine;
+mod strategy;
+
+// Public areas.
 pub mod cookie;
 pub mod demo;
 pub mod diag;
-pub mod engine;
 pub mod fuzzer;
 pub mod gate;
-pub mod http;
 pub mod jwt;
-pub mod machine;
 pub mod profile;
 pub mod report;
 pub mod schema;
 pub mod spec;
-pub mod strategy;
 pub mod testbed;
-pub mod text;
-pub mod units;
+
+pub use benchreport::{BenchReportError, BenchReportErrorKind, BenchSummary, bench_report};
+pub use engine::{
+    Counterexample, EVIDENCE_BODY_BYTES, Event, Evidence, Finding, Inconclusive, Outcome,
+    PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunOptions,
+    SelectionError, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, run, seed_for, select,
+};
+pub use http::{Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response};

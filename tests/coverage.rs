@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use authprobe::Status;
 use authprobe::demo::expectation;
-use authprobe::engine::Status;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
 
@@ -88,21 +88,21 @@ async fn every_flaw_fails_its_rules_and_nothing_else() {
 }
 
 mod preflight_support {
-    use authprobe::engine::{self, RunError};
+    use authprobe::RunError;
     use authprobe::testbed::TestbedConfig;
 
     /// The clean testbed with an edited profile.
     pub async fn run_with_profile(
         only: &[&str],
         edit: impl Fn(String) -> String,
-    ) -> Result<engine::Report, RunError> {
+    ) -> Result<authprobe::Report, RunError> {
         crate::support::run_with(TestbedConfig::default(), only, 3, edit, |_| {}).await
     }
 }
 
 mod preflight {
     use super::preflight_support::run_with_profile;
-    use authprobe::engine::RunError;
+    use authprobe::RunError;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn session_cookie_is_detected_when_the_profile_does_not_name_it() {
@@ -157,7 +157,7 @@ mod preflight {
             .iter()
             .find(|r| r.id == "cookie.cleared-on-logout")
             .unwrap();
-        assert_eq!(r.status(), authprobe::engine::Status::Skip);
+        assert_eq!(r.status(), authprobe::Status::Skip);
         assert!(
             r.reason().as_deref().unwrap_or("").contains("logout"),
             "{:?}",
@@ -168,7 +168,7 @@ mod preflight {
 
 mod profiles {
     use super::preflight_support::run_with_profile;
-    use authprobe::engine::Status;
+    use authprobe::Status;
 
     const FORM_LOGIN: &str = r#"  login:
     - request: {method: GET, path: /api/csrf}
@@ -216,12 +216,12 @@ mod profiles {
 }
 
 mod keyless_expiry {
-    use authprobe::engine::{self, Status};
+    use authprobe::Status;
     use authprobe::spec;
     use authprobe::testbed::{Flaw, TestbedConfig};
 
     /// Runs jwt.expired-rejected with the profile's signing keys removed.
-    async fn run(ttl: u64, flaws: &[Flaw]) -> engine::RuleResult {
+    async fn run(ttl: u64, flaws: &[Flaw]) -> authprobe::RuleResult {
         let config = TestbedConfig {
             flaws: flaws.iter().copied().collect(),
             access_token_ttl: Some(ttl),

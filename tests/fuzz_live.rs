@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use authprobe::ClientConfig;
 use authprobe::fuzzer::{FindingKind, FuzzOptions, FuzzReport, fuzz};
-use authprobe::http::ClientConfig;
 use authprobe::profile::Profile;
 use authprobe::testbed::{self, Flaw, TestbedConfig};
 

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use authprobe::engine::{Inconclusive, Outcome, Report, Skip, Status, Summary};
 use authprobe::report::html;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
+use authprobe::{Inconclusive, Outcome, Report, Skip, Status, Summary};
 
 use crate::support::{assert_status, run};
 

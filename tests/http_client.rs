@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use url::Url;
 
-use authprobe::http::{Client, ClientConfig, HttpErrorKind, ProbeRequest};
+use authprobe::{Client, ClientConfig, HttpErrorKind, ProbeRequest};
 
 /// Starts the test server; returns its base URL and a counter of requests it received.
 async fn server() -> (Url, Arc<AtomicUsize>) {

@@ -1,8 +1,8 @@
 //! `model` rules: random sequences against the reference machines, shrunk counterexamples,
 //! determinism under a seed, and semantics that come from the declared policy.
 
-use authprobe::engine::{Report, RuleResult, Status};
 use authprobe::testbed::{Flaw, TestbedConfig};
+use authprobe::{Report, RuleResult, Status};
 
 use crate::support::{SEED, assert_status, run, run_with};
 

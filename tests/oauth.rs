@@ -1,8 +1,8 @@
 //! OAuth 2.0 / OpenID Connect profiles against the testbed's authorization server: discovery,
 //! both grants, both client authentications, and the refusal to send credentials elsewhere.
 
-use authprobe::engine::{RunError, Status};
 use authprobe::testbed::TestbedConfig;
+use authprobe::{RunError, Status};
 
 use crate::support::{SEED, run_with};
 

@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use authprobe::Status;
 use authprobe::demo::expectation;
-use authprobe::engine::Status;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
 

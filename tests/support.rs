@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 
 use std::path::Path;
 
-use authprobe::engine::{self, Report, RunError, RunOptions, Status};
-use authprobe::http::ClientConfig;
+use authprobe::ClientConfig;
 use authprobe::profile::{TESTBED_PROFILE, Target, parse_profile};
 use authprobe::spec;
 use authprobe::testbed::{self, Flaw, TestbedConfig};
+use authprobe::{Report, RunError, RunOptions, Status};
 
 /// Fixed seed so failures reproduce.
 pub const SEED: u64 = 20261126;
@@ -52,7 +52,7 @@ pub async fn run_with(
     let report = async {
         let (mut target, client) = target.resolve(ClientConfig::default()).await?;
         edit_target(&mut target);
-        engine::run(&catalogue, target, client, &options, &|_| {}).await
+        authprobe::run(&catalogue, target, client, &options, &|_| {}).await
     }
     .await;
     bed.shutdown().await;

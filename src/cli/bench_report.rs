@@ -21,8 +21,7 @@ pub struct BenchReportArgs {
 
 /// Writes the summary files and says where.
 pub fn bench_report(a: &BenchReportArgs) -> Result<Exit, CliError> {
-    let summary =
-        authprobe::benchreport::bench_report(&a.criterion, &a.out).map_err(CliError::bad_input)?;
+    let summary = authprobe::bench_report(&a.criterion, &a.out).map_err(CliError::bad_input)?;
     out(&format!(
         "{} benchmarks; wrote {} and {}",
         summary.rows.len(),

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use authprobe::ClientConfig;
 use authprobe::diag;
-use authprobe::engine::{self, Event, Report, RunError, RunOptions};
 use authprobe::gate::{self, Baseline, Gate, GateOptions};
-use authprobe::http::ClientConfig;
 use authprobe::profile::{self, Profile, UnresolvedTarget};
 use authprobe::report::{self, Format};
 use authprobe::spec::{Catalogue, Seconds, Severity};
 use authprobe::testbed;
+use authprobe::{Event, Report, RunError, RunOptions};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
@@ -295,9 +295,9 @@ async fn resolve_and_run(
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
 ) -> Result<Report, RunError> {
-    engine::select(catalogue, &options.only, &options.skip)?;
+    authprobe::select(catalogue, &options.only, &options.skip)?;
     let (target, client) = target.resolve(config).await?;
-    engine::run(catalogue, target, client, options, events).await
+    authprobe::run(catalogue, target, client, options, events).await
 }
 
 /// The CI gate's decision when `--fail-on` or `--baseline` asks for one; warns on stderr

@@ -3,8 +3,8 @@
 //! 3 the target could not be tested. Handlers return `Result<Exit, CliError>`; only `main`
 //! turns that into a code. Nothing here runs a command.
 
+use authprobe::RunError;
 use authprobe::diag::Diagnostics;
-use authprobe::engine::RunError;
 
 /// How a command ended when it ran to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

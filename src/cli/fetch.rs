@@ -2,7 +2,7 @@
 //! discovery document for `init --oidc`) with a probe client limited to that URL's origin
 //! and a single request. Nothing else is sent.
 
-use authprobe::http::{Client, ClientConfig, HttpError, ProbeRequest};
+use authprobe::{Client, ClientConfig, HttpError, ProbeRequest};
 
 /// Why a document could not be fetched; the message is one line.
 #[derive(Debug, thiserror::Error)]

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use authprobe::engine::RunError;
+use authprobe::ClientConfig;
+use authprobe::RunError;
 use authprobe::fuzzer::{self, FuzzEvent, FuzzOptions, FuzzReport};
-use authprobe::http::ClientConfig;
 use authprobe::spec::Seconds;
 use authprobe::{profile, report};
 use clap::Args;

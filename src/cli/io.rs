@@ -46,5 +46,5 @@ pub fn random_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    authprobe::engine::seed_for(nanos ^ u64::from(std::process::id()), "seed") % 1_000_000_000
+    authprobe::seed_for(nanos ^ u64::from(std::process::id()), "seed") % 1_000_000_000
 }

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use authprobe::engine::Event;
+use authprobe::Event;
 use authprobe::fuzzer::FuzzEvent;
 use authprobe::report;
 use indicatif::{ProgressBar, ProgressStyle};

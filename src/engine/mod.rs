@@ -34,16 +34,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use browser::{
-    AccessOutcome, Browser, Ctx, FlowError, Jar, Recorded, StepError, classify, classify_token,
-};
+pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
     Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, Verdict,
 };
 pub(crate) use preflight::preflight;
-pub use preflight::{Baseline, PreflightError, SessionBaseline, TokenBaseline};
-pub use select::{SelectionError, glob_match, seed_for, select};
+pub use preflight::{Baseline, PreflightError};
+pub use select::{SelectionError, seed_for, select};
 
 use crate::http::{Client, HttpError};
 use crate::profile::{ResolveError, Target};

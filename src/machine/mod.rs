@@ -19,8 +19,8 @@ pub mod session;
 
 // The declared semantics, at their former path.
 pub use crate::units::{
-    AccessAfter, LogoutScope, RefreshAfterLogout, RefreshSemantics, RefreshSemanticsOverrides,
-    Reuse, Rotation, SessionSemantics, SessionSemanticsOverrides,
+    LogoutScope, RefreshSemantics, RefreshSemanticsOverrides, SessionSemantics,
+    SessionSemanticsOverrides,
 };
 
 /// What a request to the protected resource answered, in the profile's terms.

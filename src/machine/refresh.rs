@@ -375,16 +375,6 @@ impl RefreshModel {
         }
     }
 
-    /// Number of families so far (the next login's index).
-    pub fn families(&self) -> usize {
-        self.families.len()
-    }
-
-    /// Number of refresh tokens of a family (the next new one's index).
-    pub fn refresh_tokens(&self, family: usize) -> usize {
-        self.families.get(family).map_or(0, |f| f.refresh.len())
-    }
-
     fn family_ref(&self, back: u8) -> Option<usize> {
         from_newest(self.families.len(), back)
     }

@@ -231,6 +231,7 @@ impl SessionModel {
     }
 
     /// Number of sessions established so far (the next login's index).
+    #[cfg(test)]
     pub fn sessions(&self) -> usize {
         self.sessions.len()
     }

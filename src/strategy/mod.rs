@@ -16,5 +16,5 @@ mod mutation;
 mod session_id;
 
 pub use malformed::malformed_tokens;
-pub use mutation::{Mutation, MutationKind, apply, is_cookie_octet, is_cookie_octet_string};
-pub use session_id::{MutatedId, id_alphabet, session_id_mutations};
+pub use mutation::{MutationKind, apply};
+pub use session_id::{MutatedId, session_id_mutations};

@@ -68,6 +68,7 @@ pub enum Mutation {
 
 impl Mutation {
     /// The kind of this mutation.
+    #[cfg(test)]
     pub fn kind(&self) -> MutationKind {
         match self {
             Mutation::BitFlip { .. } => MutationKind::BitFlip,

@@ -9,7 +9,7 @@
 
 mod secrets;
 
-pub use secrets::{MIN_SECRET_CHARS, SecretSet, placeholder};
+pub use secrets::{SecretSet, placeholder};
 
 /// Removes terminal control characters from text that came from the target.
 pub fn sanitize(text: &str) -> String {

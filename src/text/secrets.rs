@@ -92,11 +92,6 @@ impl SecretSet {
         self.secrets.read().map(|s| s.count).unwrap_or(0)
     }
 
-    /// True when no secret is registered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Replaces every occurrence of every registered secret in `text`.
     pub fn redact(&self, text: &str) -> String {
         let out = self.redact_bytes(text.as_bytes());
