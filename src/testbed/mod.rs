@@ -91,12 +91,16 @@
 
 mod accounts;
 mod config;
+mod cookies;
 mod families;
+mod faults;
 mod flaw;
 mod http;
 mod jwt;
 mod oauth;
+mod opaque;
 mod page;
+mod quirk;
 mod session;
 mod store;
 mod tokens;
@@ -104,6 +108,7 @@ mod verify;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -111,9 +116,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS};
+pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DELAY};
 pub use config::TestbedConfig;
+pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
     ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM,
     DEMO_HS256_WEAK_SECRET, DEMO_RS256_PRIVATE_KEY_PEM, DEMO_RS256_PUBLIC_KEY_PEM, ES256_KID,
@@ -125,16 +132,32 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The testbed's routes with fresh, empty session and token stores, for serving with
 /// `axum::serve`: the page, the session routes and the token routes (bearer and OAuth, sharing
-/// one token state), with the 404/405 answers and the layers every response goes through.
+/// one token state and, with the session login, one password check), with the 404/405 answers
+/// and the layers every response goes through. Under `transient-faults`, only [`serve`] (and
+/// [`spawn`]) can close a connection without an answer; served another way, those requests
+/// are answered 503.
 pub fn router(config: TestbedConfig) -> Router {
-    let tokens = tokens::TokenState::new(config.clone());
-    Router::new()
+    let slow = config.has_quirk(Quirk::SlowLogins);
+    let passwords = Arc::new(accounts::PasswordCheck::new(slow));
+    let tokens = tokens::TokenState::new(config.clone(), passwords.clone());
+    let mut routes = Router::new()
         .merge(page::routes(config.clone()))
-        .merge(session::routes(config.clone()))
+        .merge(session::routes(config.clone(), passwords))
         .merge(jwt::routes(tokens.clone()))
         .merge(oauth::routes(tokens))
         .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
+        .method_not_allowed_fallback(http::method_not_allowed);
+    // Quirk: a path parameter makes the path unknown.
+    if config.has_quirk(Quirk::PathParam404) {
+        routes = routes.layer(axum::middleware::from_fn(http::path_param_404));
+    }
+    // Quirk: some requests fail before anything else looks at them (their answers still get
+    // the response layers below).
+    if config.has_quirk(Quirk::TransientFaults) {
+        let faults = Arc::new(faults::Faults::default());
+        routes = routes.layer(axum::middleware::from_fn_with_state(faults, faults::inject));
+    }
+    routes
         .layer(axum::middleware::map_response(http::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             config,
@@ -149,6 +172,13 @@ pub async fn serve(
     config: TestbedConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if config.has_quirk(Quirk::TransientFaults) {
+        // Connections a faulted request can hang up.
+        let service = router(config).into_make_service_with_connect_info::<faults::Hangup>();
+        return axum::serve(faults::Listener(listener), service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    }
     axum::serve(listener, router(config))
         .with_graceful_shutdown(shutdown)
         .await
