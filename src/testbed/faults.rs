@@ -99,9 +99,9 @@ impl Faults {
 
 /// The fault of request number `n`, by its position alone.
 fn fault_at(n: u64) -> Option<Fault> {
-    if n % TRANSIENT_HANGUP_EVERY == 0 {
+    if n.is_multiple_of(TRANSIENT_HANGUP_EVERY) {
         Some(Fault::Hangup)
-    } else if n % TRANSIENT_UNAVAILABLE_EVERY == 0 {
+    } else if n.is_multiple_of(TRANSIENT_UNAVAILABLE_EVERY) {
         Some(Fault::Unavailable)
     } else {
         None
