@@ -225,6 +225,7 @@ mod keyless_expiry {
         let config = TestbedConfig {
             flaws: flaws.iter().copied().collect(),
             access_token_ttl: Some(ttl),
+            ..TestbedConfig::default()
         };
         let keyless = |text: String| {
             let cut = text

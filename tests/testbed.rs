@@ -1,7 +1,8 @@
 //! Black-box tests of the testbed over real loopback HTTP, with a minimal raw HTTP/1.1 client
 //! (no cookie jar: every cookie is sent by hand, exactly like authprobe's probe client): the
 //! cookie-session routes (`session`), the bearer-token routes (`jwt`) and the OAuth 2.0 routes
-//! (`oauth`), clean and with each flaw. Only the testbed's public API is used.
+//! (`oauth`), clean and with each flaw, and each quirk alone and with the flaws it combines
+//! with (`quirks`). Only the testbed's public API is used.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,10 +12,11 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use authprobe::testbed::{Flaw, RunningTestbed, TestbedConfig, spawn};
+use authprobe::testbed::{Flaw, Quirk, RunningTestbed, TestbedConfig, spawn};
 
 mod jwt;
 mod oauth;
+mod quirks;
 mod session;
 
 const SESSION: &str = "__Host-session";
@@ -59,17 +61,28 @@ impl Resp {
 }
 
 async fn raw(addr: SocketAddr, request: &[u8]) -> Resp {
+    try_raw(addr, request)
+        .await
+        .expect("an answer before the connection closed")
+}
+
+/// `request` sent on a new connection: the answer, or `None` when the server closed the
+/// connection without one.
+async fn try_raw(addr: SocketAddr, request: &[u8]) -> Option<Resp> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         stream.write_all(request).await.expect("write");
         let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).await.expect("read");
-        bytes
+        // A reset after a partial answer would lose bytes; an answer is never partial here.
+        match stream.read_to_end(&mut bytes).await {
+            Ok(_) => bytes,
+            Err(_) => Vec::new(),
+        }
     };
     let bytes = tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
-        .expect("response within 10 s");
-    parse_response(&bytes)
+        .expect("response or close within 10 s");
+    (!bytes.is_empty()).then(|| parse_response(&bytes))
 }
 
 fn parse_response(bytes: &[u8]) -> Resp {
@@ -130,6 +143,17 @@ async fn send(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
+    raw(tb.addr(), &request_bytes(tb, method, target, headers, body)).await
+}
+
+/// The bytes of a `Connection: close` HTTP/1.1 request; `headers` may override `Host`.
+fn request_bytes(
+    tb: &RunningTestbed,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut request = format!("{method} {target} HTTP/1.1\r\n");
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
         request.push_str(&format!("Host: {}\r\n", tb.addr()));
@@ -143,7 +167,7 @@ async fn send(
     ));
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
-    raw(tb.addr(), &bytes).await
+    bytes
 }
 
 fn cookie_header(id: &str) -> String {
@@ -155,7 +179,21 @@ fn cookie_header(id: &str) -> String {
 
 /// A testbed with `flaws` on an ephemeral loopback port.
 async fn start(flaws: &[Flaw]) -> RunningTestbed {
-    let config: TestbedConfig = flaws.iter().copied().collect();
+    start_with(flaws, &[]).await
+}
+
+/// A testbed with `flaws` and `quirks` on an ephemeral loopback port.
+async fn start_with(flaws: &[Flaw], quirks: &[Quirk]) -> RunningTestbed {
+    let config = TestbedConfig {
+        flaws: flaws.iter().copied().collect(),
+        quirks: quirks.iter().copied().collect(),
+        ..TestbedConfig::default()
+    };
+    start_config(config).await
+}
+
+/// A testbed started with `config` on an ephemeral loopback port.
+async fn start_config(config: TestbedConfig) -> RunningTestbed {
     spawn("127.0.0.1:0".parse().unwrap(), config)
         .await
         .expect("testbed starts")

@@ -1,9 +1,13 @@
 //! The testbed's public demo accounts — its users and its one OAuth client — and how
 //! credentials are checked against them.
 //!
-//! This file owns the demo credentials and the constant-time comparisons that check them. It
-//! must not know HTTP or flaws. Everything here is public demo material: the testbed is a
-//! demo service, not a production one.
+//! This file owns the demo credentials, the constant-time comparisons that check them and the
+//! password checker every login goes through (slow and one at a time under `slow-logins`). It
+//! must not know HTTP, flaws or the configuration (the router tells the checker whether to be
+//! slow). Everything here is public demo material: the testbed is a demo service, not a
+//! production one.
+
+use std::time::Duration;
 
 /// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
 pub const DEMO_USERS: &[(&str, &str)] = &[
@@ -19,6 +23,39 @@ pub const DEMO_CLIENT_ID: &str = "authprobe-demo";
 ///
 /// Public demo material, like the demo users.
 pub const DEMO_CLIENT_SECRET: &str = "authprobe-demo-client-secret";
+
+/// How long one password check takes under the `slow-logins` quirk.
+pub const SLOW_LOGIN_DELAY: Duration = Duration::from_millis(150);
+
+/// The password check of every login (`/api/login`, `/api/token`, the `/oauth/token` password
+/// grant). Clean, it answers at once; slow (the `slow-logins` quirk), each check takes
+/// [`SLOW_LOGIN_DELAY`] and checks run one at a time, as a single worker with a slow password
+/// hash would: concurrent logins queue.
+#[derive(Debug, Default)]
+pub(super) struct PasswordCheck {
+    /// `Some` when slow: the one worker, held for the whole check.
+    worker: Option<tokio::sync::Mutex<()>>,
+}
+
+impl PasswordCheck {
+    /// A checker that is slow (one check at a time, [`SLOW_LOGIN_DELAY`] each) or instant.
+    pub(super) fn new(slow: bool) -> Self {
+        PasswordCheck {
+            worker: slow.then(|| tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// [`check_credentials`], after waiting for the worker and the hashing time when slow (for
+    /// right and wrong passwords alike).
+    pub(super) async fn check(&self, username: &str, password: &str) -> Option<&'static str> {
+        if let Some(worker) = &self.worker {
+            let _busy = worker.lock().await;
+            tokio::time::sleep(SLOW_LOGIN_DELAY).await;
+            return check_credentials(username, password);
+        }
+        check_credentials(username, password)
+    }
+}
 
 /// The demo user these credentials belong to. Both comparisons always run.
 pub(super) fn check_credentials(username: &str, password: &str) -> Option<&'static str> {
@@ -68,6 +105,20 @@ mod tests {
         assert_eq!(check_credentials("bob", "bob-demo-password"), Some("bob"));
         assert_eq!(check_credentials("alice", "bob-demo-password"), None);
         assert_eq!(check_credentials("alice", ""), None);
+    }
+
+    #[tokio::test]
+    async fn slow_checks_take_their_time_one_at_a_time() {
+        let slow = std::sync::Arc::new(PasswordCheck::new(true));
+        let started = tokio::time::Instant::now();
+        let (a, b) = tokio::join!(
+            slow.check("alice", "alice-demo-password"),
+            slow.check("bob", "wrong")
+        );
+        assert_eq!((a, b), (Some("alice"), None));
+        assert!(started.elapsed() >= SLOW_LOGIN_DELAY * 2);
+        let fast = PasswordCheck::new(false);
+        assert_eq!(fast.check("bob", "bob-demo-password").await, Some("bob"));
     }
 
     #[test]

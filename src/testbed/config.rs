@@ -1,4 +1,5 @@
-//! What the testbed is started with: the set of flaws and the access-token lifetime.
+//! What the testbed is started with: the set of flaws, the set of quirks and the access-token
+//! lifetime.
 //!
 //! This file owns [`TestbedConfig`]. It must not know routes or behaviours: the route files
 //! read the configuration where each behaviour lives.
@@ -6,12 +7,16 @@
 use std::collections::BTreeSet;
 
 use super::flaw::Flaw;
+use super::quirk::Quirk;
 
 /// What the testbed is started with. The default is the clean service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TestbedConfig {
     /// The flaws switched on; each breaks one promise, independently of the others.
     pub flaws: BTreeSet<Flaw>,
+    /// The quirks switched on; each adds one legitimate behaviour, independently of the others
+    /// and of the flaws.
+    pub quirks: BTreeSet<Quirk>,
     /// Access-token lifetime in seconds (default [`super::ACCESS_TOKEN_TTL`]); tests shorten it
     /// to watch real tokens expire.
     pub access_token_ttl: Option<u64>,
@@ -27,6 +32,17 @@ impl TestbedConfig {
     /// Whether `flaw` is switched on.
     pub fn has(&self, flaw: Flaw) -> bool {
         self.flaws.contains(&flaw)
+    }
+
+    /// This configuration with `quirk` switched on as well.
+    pub fn with_quirk(mut self, quirk: Quirk) -> Self {
+        self.quirks.insert(quirk);
+        self
+    }
+
+    /// Whether `quirk` is switched on.
+    pub fn has_quirk(&self, quirk: Quirk) -> bool {
+        self.quirks.contains(&quirk)
     }
 }
 

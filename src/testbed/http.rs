@@ -1,6 +1,6 @@
 //! The HTTP pieces every testbed route shares: the body limit, JSON answers and refusals,
-//! header and query access, and the layers around every response (security headers and the
-//! `cors-reflects-origin` flaw).
+//! header and query access, and the layers around every response (security headers, the
+//! `cors-reflects-origin` flaw and the `path-param-404` quirk).
 //!
 //! This file owns how the testbed answers at the HTTP level, whatever the route. It must not
 //! know sessions, tokens or credentials (the route files do), and must not panic on anything a
@@ -62,6 +62,19 @@ pub(super) async fn not_found() -> Response {
 /// A known path with another method: 405 `method_not_allowed`.
 pub(super) async fn method_not_allowed() -> Response {
     error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+}
+
+/// The `path-param-404` quirk (installed only with it): a request whose path carries a `;`
+/// path parameter (`/api/me;jsessionid=…`) is answered 404 `not_found` before any handler
+/// sees it, whatever route it would otherwise reach.
+pub(super) async fn path_param_404(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().path().contains(';') {
+        return not_found().await;
+    }
+    next.run(request).await
 }
 
 /// Marks a response that must go out without a CSP (the `no-csp` flaw).

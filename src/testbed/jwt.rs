@@ -1,5 +1,6 @@
 //! The testbed's bearer-token routes: the JSON token grant (`POST /api/token`), the JWKS and
-//! the bearer-protected endpoint (see `oauth` for the OAuth 2.0 routes).
+//! the bearer-protected endpoint (see `oauth` for the OAuth 2.0 routes). The JWKS is served
+//! unchanged under `opaque-access-tokens`, although no access token is then signed.
 //!
 //! This file owns those three routes only: issuing lives in `tokens`, verification in
 //! `verify`. It must not panic or answer 500 on anything a client sends.
@@ -13,7 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::accounts::{DEMO_CLIENT_ID, check_credentials};
+use super::accounts::DEMO_CLIENT_ID;
 use super::flaw::Flaw;
 use super::http::{MAX_BODY, error, header_str, json_response};
 use super::tokens::{TokenState, start_family, token_cache_headers};
@@ -51,10 +52,11 @@ async fn token(State(state): State<TokenState>, headers: HeaderMap, body: Body) 
     let Ok(request) = serde_json::from_slice::<TokenRequest>(&bytes) else {
         return error(StatusCode::BAD_REQUEST, "invalid_request");
     };
-    let Some(user) = check_credentials(&request.username, &request.password) else {
+    let tokens = &state.0;
+    let checked = tokens.passwords.check(&request.username, &request.password);
+    let Some(user) = checked.await else {
         return error(StatusCode::UNAUTHORIZED, "invalid_grant");
     };
-    let tokens = &state.0;
     // The family's client is the demo client, so `/oauth/token` can redeem its refresh token.
     let Ok((access, refresh_token)) = start_family(tokens, user, DEMO_CLIENT_ID) else {
         // Unreachable in practice: the demo keys sign anything.

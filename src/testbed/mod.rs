@@ -1,5 +1,5 @@
-//! The embedded reference auth server (session-cookie and bearer-token modes) and its flaw
-//! switches.
+//! The embedded reference auth server (session-cookie and bearer-token modes) and its flaw and
+//! quirk switches.
 //!
 //! This module owns the testbed that `authprobe testbed`, `authprobe demo`, the integration
 //! tests and the benches run the audit against. Clean, it keeps every session-cookie promise:
@@ -12,7 +12,8 @@
 //! revocation, discovery) and token logout keep the refresh-token promises: every refresh
 //! token belongs to a family, every redemption rotates it and issues a new access token,
 //! reuse of a superseded token revokes the whole family, and logout and revocation end the
-//! family. Each [`Flaw`] breaks exactly one promise.
+//! family. Each [`Flaw`] breaks exactly one promise; each [`Quirk`] adds one legitimate
+//! behaviour real services show (see [Quirks](#quirks)), under which every promise still holds.
 //!
 //! It is an independent implementation: cookies are built with the third-party `cookie`
 //! crate and tokens signed and verified with `jsonwebtoken`, never with authprobe's own parser
@@ -23,8 +24,9 @@
 //! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
 //! production one (its users, passwords and client secret are public).
 //!
-//! It knows behaviours, never catalogue rule ids: which rules each flaw breaks is the demo
-//! module's business, above both the testbed and the catalogue.
+//! It knows behaviours, never catalogue rule ids: which rules each flaw breaks (and which a
+//! quirk makes untestable) is the business of the modules above both the testbed and the
+//! catalogue.
 //!
 //! # Files
 //! Each file depends only on files below it in this list; this file assembles the router.
@@ -34,13 +36,15 @@
 //! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
 //! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
 //! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
-//! | `tokens` | demo keys, the shared token state, issuing access tokens, starting a family |
-//! | `session` | the cookie-session routes and the session cookie |
-//! | `page` | `GET /`, the HTML page and its CSP |
+//! | `tokens` | demo keys, the shared token state, issuing access tokens (JWT or opaque), starting a family |
+//! | `session` | the cookie-session routes |
+//! | `cookies` | the session cookie (and its signature cookie): attributes, encoding, signature |
+//! | `page` | `GET /`: the HTML page and its CSP, or JSON |
+//! | `faults` | the `transient-faults` layer and the connections it can hang up |
 //! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
-//! | `store`, `families` | session records; refresh-token families and revoked access tokens |
-//! | `accounts` | demo users and client, credential checks |
-//! | `config`, `flaw` | [`TestbedConfig`]; the [`Flaw`] list with names and descriptions |
+//! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
+//! | `accounts` | demo users and client, credential checks, the (slow) password check |
+//! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
 //!
 //! # HTTP contract
 //! Every API response is JSON with `Cache-Control: no-store`,
@@ -79,10 +83,45 @@
 //! family (an older superseded token is then refused as unknown, without revoking the family),
 //! and 100 000 revoked access-token ids (oldest forgotten first).
 //!
+//! # Quirks
+//! Each quirk changes the contract above only as its row says; quirks combine with each other
+//! and with flaws. Without any quirk the testbed answers exactly as above.
+//!
+//! | quirk | contract change |
+//! |---|---|
+//! | `percent-encoded-cookie` | Session ids are 32 random bytes in padded standard base64 (44 characters, `+`, `/`, a final `=`), and the cookie value writes every byte but ASCII letters, digits and `-._~` as `%XX` (upper-case hex): `…%2B…%3D`. The server percent-decodes the presented value (hex digits in either case; other bytes, `+` included, as they are) before the lookup, so spellings that decode to the same bytes name the same session; a bad escape or non-UTF-8 result names none. The `session-id-in-url` value is decoded the same way. The readable and predictable ids of the id flaws keep their forms |
+//! | `signed-cookie-pair` | Every `Set-Cookie` of the session is followed by one for `__Host-session.sig` with the same attributes (and flaws): base64url HMAC-SHA256 of the (decoded) id under a per-process random key; logout and logout-everywhere clear both. A request presents a session only with both cookies and a matching signature; otherwise it presents none (`/api/csrf` starts a new session, the other routes answer as without a cookie). The `session-id-in-url` flaw's URL id needs no signature |
+//! | `samesite-only-csrf` | `POST /api/logout` and `/api/logout-everywhere` ignore `X-CSRF-Token` (an authenticated session is still required); `/api/csrf` and the login's CSRF check are unchanged |
+//! | `grant-wide-revocation` | `POST /oauth/revoke` with an access token also revokes the family it was issued from (unless `revocation-endpoint-noop`) |
+//! | `refresh-not-rotated` | The refresh grant answers with the presented refresh token (no rotation, so nothing is ever superseded) and a new access token |
+//! | `rs256-tokens` | Access tokens are RS256 with `kid` [`RS256_KID`]; the JWKS holds the RSA key (`alg` RS256); the verifier pins RS256; discovery's `id_token_signing_alg_values_supported` is `["RS256"]`. `jwt-weak-secret` still wins (HS256, empty JWKS) |
+//! | `opaque-access-tokens` | Every access token (`/api/token`, password, client-credentials and refresh grants) is 32 random bytes, base64url, remembered on the server with its user, a `jti` and its expiry (at most 100 000, oldest forgotten first); `/api/token/me`, `/api/token/logout` and `/oauth/revoke` look it up, and nothing else is accepted. The JWKS and discovery are unchanged |
+//! | `transient-faults` | Requests are numbered from 1 in arrival order; request n is answered 503 `temporarily_unavailable` with `Retry-After: 0` when [`TRANSIENT_UNAVAILABLE_EVERY`] (17) divides n, and its connection is closed without an answer when [`TRANSIENT_HANGUP_EVERY`] (29) does (the hang-up wins at multiples of both). A faulted request is not processed, and a request identical to a faulted one (method, target, headers, body) is never faulted: one retry always succeeds. Bodies over 64 KiB are answered 413 |
+//! | `slow-logins` | Every password check (`/api/login`, `/api/token`, the password grant) takes [`SLOW_LOGIN_DELAY`] (150 ms), right or wrong, and checks run one at a time: concurrent logins queue. A login's CSRF refusal comes before its password check |
+//! | `path-param-404` | A path containing `;` (`/api/me;jsessionid=…`) is answered 404 `not_found` before any handler runs. The clean testbed gives the same answer, since none of its routes contains `;` |
+//! | `json-only` | `GET /` answers 200 JSON `{"service":"authprobe testbed","flaws":[…],"quirks":[…]}` with the API headers instead of the HTML page |
+//!
+//! With quirks on, the HTML page also lists them (`<p>Active quirks: …</p>`).
+//!
+//! Some flaws cannot show under some quirks, because the quirk removes what the flaw bends:
+//! `signed-cookie-pair` hides `session-prefix-match` (an altered id fails its signature before
+//! the lookup) and lets `session-fixation` adopt only ids the server signed (the missing
+//! rotation at login still shows); `samesite-only-csrf` hides `csrf-unprotected` (same
+//! change); `refresh-not-rotated` hides `refresh-no-rotation` (same change),
+//! `refresh-reuse-accepted`, `refresh-no-family-revocation` and
+//! `refresh-concurrent-double-spend` (no token is ever superseded); `opaque-access-tokens`
+//! hides every flaw of the JWT itself or its verifier except `jwt-long-lived`, `jwt-no-exp`,
+//! `jwt-expired-accepted` (the lookup then ignores expiry) and `jwt-in-query`;
+//! `grant-wide-revocation` has nothing to add under `revocation-endpoint-noop`; `json-only`
+//! hides `no-csp` and `csp-unsafe-inline` (no HTML page).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use authprobe::testbed::{self, Flaw, TestbedConfig};
-//! let config = TestbedConfig::default().with_flaw(Flaw::LogoutKeepsSession);
+//! use authprobe::testbed::{self, Flaw, Quirk, TestbedConfig};
+//! // A two-cookie session whose logout revokes nothing.
+//! let config = TestbedConfig::default()
+//!     .with_flaw(Flaw::LogoutKeepsSession)
+//!     .with_quirk(Quirk::SignedCookiePair);
 //! let server = testbed::spawn("127.0.0.1:0".parse().unwrap(), config).await?;
 //! println!("testbed at {}", server.base_url());
 //! server.shutdown().await;
@@ -91,12 +130,16 @@
 
 mod accounts;
 mod config;
+mod cookies;
 mod families;
+mod faults;
 mod flaw;
 mod http;
 mod jwt;
 mod oauth;
+mod opaque;
 mod page;
+mod quirk;
 mod session;
 mod store;
 mod tokens;
@@ -104,6 +147,7 @@ mod verify;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -111,9 +155,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS};
+pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DELAY};
 pub use config::TestbedConfig;
+pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
     ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM,
     DEMO_HS256_WEAK_SECRET, DEMO_RS256_PRIVATE_KEY_PEM, DEMO_RS256_PUBLIC_KEY_PEM, ES256_KID,
@@ -125,16 +171,32 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The testbed's routes with fresh, empty session and token stores, for serving with
 /// `axum::serve`: the page, the session routes and the token routes (bearer and OAuth, sharing
-/// one token state), with the 404/405 answers and the layers every response goes through.
+/// one token state and, with the session login, one password check), with the 404/405 answers
+/// and the layers every response goes through. Under `transient-faults`, only [`serve`] (and
+/// [`spawn`]) can close a connection without an answer; served another way, those requests
+/// are answered 503.
 pub fn router(config: TestbedConfig) -> Router {
-    let tokens = tokens::TokenState::new(config.clone());
-    Router::new()
+    let slow = config.has_quirk(Quirk::SlowLogins);
+    let passwords = Arc::new(accounts::PasswordCheck::new(slow));
+    let tokens = tokens::TokenState::new(config.clone(), passwords.clone());
+    let mut routes = Router::new()
         .merge(page::routes(config.clone()))
-        .merge(session::routes(config.clone()))
+        .merge(session::routes(config.clone(), passwords))
         .merge(jwt::routes(tokens.clone()))
         .merge(oauth::routes(tokens))
         .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed)
+        .method_not_allowed_fallback(http::method_not_allowed);
+    // Quirk: a path parameter makes the path unknown.
+    if config.has_quirk(Quirk::PathParam404) {
+        routes = routes.layer(axum::middleware::from_fn(http::path_param_404));
+    }
+    // Quirk: some requests fail before anything else looks at them (their answers still get
+    // the response layers below).
+    if config.has_quirk(Quirk::TransientFaults) {
+        let faults = Arc::new(faults::Faults::default());
+        routes = routes.layer(axum::middleware::from_fn_with_state(faults, faults::inject));
+    }
+    routes
         .layer(axum::middleware::map_response(http::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             config,
@@ -149,6 +211,13 @@ pub async fn serve(
     config: TestbedConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if config.has_quirk(Quirk::TransientFaults) {
+        // Connections a faulted request can hang up.
+        let service = router(config).into_make_service_with_connect_info::<faults::Hangup>();
+        return axum::serve(faults::Listener(listener), service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+    }
     axum::serve(listener, router(config))
         .with_graceful_shutdown(shutdown)
         .await

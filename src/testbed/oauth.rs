@@ -2,11 +2,12 @@
 //! (RFC 7009), token logout and the discovery document.
 //!
 //! This file owns the refresh-token lifecycle — families, rotation, reuse detection,
-//! revocation — and where each `refresh-*` and `revocation-*` flaw bends it. Clean, every
-//! redemption of a refresh token rotates it and issues a new access token; redeeming a
-//! superseded token (reuse) revokes the whole family; logout and revocation revoke the family.
-//! Access tokens stay stateless: logout leaves them valid until they expire (the documented
-//! revocation window); only the revocation endpoint deny-lists one by its `jti`.
+//! revocation — and where each `refresh-*` and `revocation-*` flaw and the
+//! `refresh-not-rotated` and `grant-wide-revocation` quirks change it. Clean, every redemption
+//! of a refresh token rotates it and issues a new access token; redeeming a superseded token
+//! (reuse) revokes the whole family; logout and revocation revoke the family. Access tokens
+//! stay stateless: logout leaves them valid until they expire (the documented revocation
+//! window); only the revocation endpoint deny-lists one by its `jti`.
 //!
 //! It shares the token state of `tokens` (the signer and the [`Families`] store) and checks
 //! bearer tokens with `verify`. It must keep every check-and-rotate under one lock (except under
@@ -29,10 +30,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::{Value, json};
 
-use super::accounts::{DEMO_CLIENT_ID, check_client, check_credentials};
+use super::accounts::{DEMO_CLIENT_ID, check_client};
 use super::families::{Families, FamilyId, RefreshState};
 use super::flaw::Flaw;
 use super::http::{MAX_BODY, error, json_response};
+use super::quirk::Quirk;
 use super::store::random_token;
 use super::tokens::{TOKEN_ISSUER, TokenState, Tokens, issue, start_family, token_cache_headers};
 use super::verify::authorize;
@@ -217,7 +219,7 @@ async fn token(State(state): State<TokenState>, headers: HeaderMap, body: Body) 
     };
     match form.get("grant_type") {
         None => invalid_request(),
-        Some("password") => password_grant(tokens, client, &form),
+        Some("password") => password_grant(tokens, client, &form).await,
         Some("client_credentials") => match issue(tokens, client) {
             Ok(access) => token_response(tokens, &access.token, access.expires_in, None),
             Err(_) => internal(),
@@ -232,11 +234,11 @@ fn internal() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal")
 }
 
-fn password_grant(tokens: &Tokens, client: &str, form: &Form) -> Response {
+async fn password_grant(tokens: &Tokens, client: &str, form: &Form) -> Response {
     let (Some(username), Some(password)) = (form.get("username"), form.get("password")) else {
         return invalid_request();
     };
-    let Some(user) = check_credentials(username, password) else {
+    let Some(user) = tokens.passwords.check(username, password).await else {
         return invalid_grant();
     };
     match start_family(tokens, user, client) {
@@ -311,14 +313,15 @@ fn rotate_and_answer(tokens: &Tokens, families: &mut Families, id: FamilyId) -> 
         return invalid_grant();
     };
     let user = family.user.clone();
-    let refresh = if tokens.has(Flaw::RefreshNoRotation) {
-        // Flaw: the same refresh token again.
-        family.current.clone()
-    } else {
-        let refresh = random_token();
-        families.rotate(id, refresh.clone());
-        refresh
-    };
+    let refresh =
+        if tokens.has(Flaw::RefreshNoRotation) || tokens.has_quirk(Quirk::RefreshNotRotated) {
+            // Flaw, or a declared non-rotating refresh token (quirk): the same refresh token again.
+            family.current.clone()
+        } else {
+            let refresh = random_token();
+            families.rotate(id, refresh.clone());
+            refresh
+        };
     if tokens.has(Flaw::RefreshStaleAccessToken) {
         // Flaw: the access token issued before, not a new one.
         let Some(family) = families.get(id) else {
@@ -387,7 +390,14 @@ async fn revoke(State(state): State<TokenState>, headers: HeaderMap, body: Body)
     };
     let as_access = || match tokens.own_jti(token) {
         Some(jti) => {
-            tokens.families().revoke_jti(&jti);
+            let mut families = tokens.families();
+            families.revoke_jti(&jti);
+            // Quirk: the grant the access token came from goes with it (RFC 7009 §2.1).
+            if tokens.has_quirk(Quirk::GrantWideRevocation)
+                && let Some(id) = families.find_jti(&jti)
+            {
+                families.revoke(id);
+            }
             true
         }
         None => false,
@@ -440,14 +450,19 @@ async fn logout(State(state): State<TokenState>, headers: HeaderMap) -> Response
 // Discovery
 
 /// `GET /.well-known/openid-configuration`: where the endpoints are and what they support,
-/// as absolute `http://HOST` URLs.
-async fn discovery(headers: HeaderMap) -> Response {
+/// as absolute `http://HOST` URLs. The signing algorithm says RS256 under `rs256-tokens`.
+async fn discovery(State(state): State<TokenState>, headers: HeaderMap) -> Response {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .filter(|host| is_plain_host(host))
         .unwrap_or("127.0.0.1");
     let base = format!("http://{host}");
+    let alg = if state.0.has_quirk(Quirk::Rs256Tokens) {
+        "RS256"
+    } else {
+        "ES256"
+    };
     json_response(
         StatusCode::OK,
         json!({
@@ -460,7 +475,7 @@ async fn discovery(headers: HeaderMap) -> Response {
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["ES256"],
+            "id_token_signing_alg_values_supported": [alg],
         }),
     )
 }

@@ -1,19 +1,24 @@
-//! The testbed's HTML page (`GET /`): what the service is, its endpoints and demo users.
+//! The testbed's HTML page (`GET /`): what the service is, its endpoints and demo users — or,
+//! under the `json-only` quirk, a JSON description instead.
 //!
-//! This file owns the one HTML response and its Content-Security-Policy, and where the `no-csp`
-//! and `csp-unsafe-inline` flaws bend that policy. It must not set cookies or touch the
-//! session or token state.
+//! This file owns the answer to `GET /`: the one HTML response and its Content-Security-Policy,
+//! where the `no-csp` and `csp-unsafe-inline` flaws bend that policy, and the JSON answer of
+//! `json-only` (an API response with the API headers; the CSP flaws, which bend the HTML page,
+//! change nothing there). It must not set cookies or touch the session or token state.
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::{self, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use serde_json::json;
 
 use super::accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS};
 use super::config::TestbedConfig;
 use super::flaw::Flaw;
-use super::http::NoCspMarker;
+use super::http::{NoCspMarker, json_response};
+use super::quirk::Quirk;
 
 /// The page's CSP on the clean testbed.
 const PAGE_CSP: &str =
@@ -26,13 +31,27 @@ pub(super) fn routes(config: TestbedConfig) -> Router {
     Router::new().route("/", get(index)).with_state(config)
 }
 
-/// `GET /`: the HTML page, with its own strict CSP (none, or a lax one, under the CSP flaws).
+/// The service name `GET /` gives.
+const SERVICE: &str = "authprobe testbed";
+
+/// `GET /`: the HTML page, with its own strict CSP (none, or a lax one, under the CSP flaws);
+/// JSON under `json-only`.
 async fn index(State(config): State<TestbedConfig>) -> Response {
+    if config.has_quirk(Quirk::JsonOnly) {
+        return describe(&config);
+    }
     let flaws: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
     let flaws = if flaws.is_empty() {
         "none (clean)".to_owned()
     } else {
         flaws.join(", ")
+    };
+    // Only with quirks on, so the clean page stays as it was.
+    let quirks: Vec<&str> = config.quirks.iter().map(|q| q.name()).collect();
+    let quirks = if quirks.is_empty() {
+        String::new()
+    } else {
+        format!("<p>Active quirks: <code>{}</code></p>\n", quirks.join(", "))
     };
     let users: Vec<String> = DEMO_USERS
         .iter()
@@ -43,7 +62,7 @@ async fn index(State(config): State<TestbedConfig>) -> Response {
          <title>authprobe testbed</title></head><body>\n\
          <h1>authprobe testbed</h1>\n\
          <p>A reference session-cookie and bearer-token auth service for exercising authprobe. Not for real use.</p>\n\
-         <p>Active flaws: <code>{flaws}</code></p>\n\
+         <p>Active flaws: <code>{flaws}</code></p>\n{quirks}\
          <h2>Endpoints</h2><ul>\n\
          <li><code>GET /api/csrf</code> &rarr; <code>{{\"csrf_token\"}}</code>, starts an anonymous session</li>\n\
          <li><code>POST /api/login</code> JSON <code>{{\"username\",\"password\"}}</code> with <code>X-CSRF-Token</code>, \
@@ -81,4 +100,15 @@ async fn index(State(config): State<TestbedConfig>) -> Response {
         }
     }
     response
+}
+
+/// The `json-only` answer to `GET /`: `{"service","flaws","quirks"}` (the active flaws and
+/// quirks by name), with the API headers every JSON answer gets.
+fn describe(config: &TestbedConfig) -> Response {
+    let flaws: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+    let quirks: Vec<&str> = config.quirks.iter().map(|q| q.name()).collect();
+    json_response(
+        StatusCode::OK,
+        json!({ "service": SERVICE, "flaws": flaws, "quirks": quirks }),
+    )
 }

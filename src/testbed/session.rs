@@ -1,10 +1,11 @@
 //! The testbed's cookie-session routes: CSRF bootstrap, login, the protected endpoint, logout
-//! and "log out everywhere", with the session cookie they set.
+//! and "log out everywhere".
 //!
 //! This file owns the session-cookie half of the HTTP contract (see the module docs of
-//! [`super`]) and where each cookie- or session-level flaw bends it. It must not hand-format
-//! `Set-Cookie` values (they are built with the third-party `cookie` crate), must not panic on
-//! anything a client sends, and must not hold the store lock across an `.await`.
+//! [`super`]) and where each session-level flaw bends it, and the `samesite-only-csrf` quirk
+//! (no CSRF token on logout). The cookies themselves (names, attributes, encoding, signature)
+//! are `cookies`' business. It must not panic on anything a client sends, and must not hold
+//! the store lock across an `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -16,29 +17,29 @@ use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use cookie::{Cookie, SameSite};
 use serde_json::json;
 
-use super::accounts::{check_credentials, constant_time_eq};
+use super::accounts::{PasswordCheck, constant_time_eq};
 use super::config::TestbedConfig;
+use super::cookies::{CookieUse, SessionCookies};
 use super::flaw::Flaw;
 use super::http::{ApiError, CACHEABLE, MAX_BODY, error, header_str, json_response, query_param};
+use super::quirk::Quirk;
 use super::store::{IdScheme, Store};
 
-/// The session cookie's name.
-const SESSION_COOKIE: &str = "__Host-session";
 /// The request header that carries the CSRF token.
 const CSRF_HEADER: &str = "x-csrf-token";
-/// `Max-Age` of the login cookie under `cookie-long-lived`: two years.
-const LONG_LIVED_SECS: i64 = 63_072_000;
 /// Longest cookie value `session-fixation` adopts as a session id.
 const MAX_ADOPTED_ID: usize = 256;
-/// Shared state of the session routes: the flaws and the session store.
+/// Shared state of the session routes: the flaws, the session cookies, the password check and
+/// the session store.
 #[derive(Clone)]
 struct SessionState(Arc<Inner>);
 
 struct Inner {
     config: TestbedConfig,
+    cookies: SessionCookies,
+    passwords: Arc<PasswordCheck>,
     store: Mutex<Store>,
 }
 
@@ -47,38 +48,49 @@ impl SessionState {
         self.0.config.flaws.contains(&flaw)
     }
 
+    fn cookies(&self) -> &SessionCookies {
+        &self.0.cookies
+    }
+
     /// The store. A panic while holding the lock cannot leave a record half-written (every
     /// mutation is a single map operation), so a poisoned lock is safe to keep using.
     fn store(&self) -> MutexGuard<'_, Store> {
         self.0.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// [`authenticate`] with this server's flaws (prefix lookup, CSRF check switched off).
+    /// [`authenticate`] with this server's flaws and quirks (prefix lookup; the CSRF check
+    /// switched off by `csrf-unprotected` or, legitimately, by `samesite-only-csrf`).
     fn authenticate(
         &self,
         store: &mut Store,
         headers: &HeaderMap,
         now: Instant,
     ) -> Result<(String, String), ApiError> {
+        let check_csrf =
+            !self.has(Flaw::CsrfUnprotected) && !self.0.config.has_quirk(Quirk::SameSiteOnlyCsrf);
         authenticate(
             store,
+            self.cookies().presented(headers),
             headers,
             self.has(Flaw::SessionPrefixMatch),
-            !self.has(Flaw::CsrfUnprotected),
+            check_csrf,
             now,
         )
     }
 }
 
 /// The session routes with a fresh, empty session store, for merging into the testbed's
-/// router.
-pub(super) fn routes(config: TestbedConfig) -> Router {
+/// router. `passwords` is the password check every login shares.
+pub(super) fn routes(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Router {
     let scheme = IdScheme {
         readable: config.flaws.contains(&Flaw::SessionIdReadable),
         predictable: config.flaws.contains(&Flaw::SessionIdPredictable),
+        standard_base64: config.has_quirk(Quirk::PercentEncodedCookie),
     };
     let state = SessionState(Arc::new(Inner {
+        cookies: SessionCookies::new(config.clone()),
         config,
+        passwords,
         store: Mutex::new(Store::new(scheme)),
     }));
     Router::new()
@@ -96,7 +108,7 @@ pub(super) fn routes(config: TestbedConfig) -> Router {
 async fn csrf(State(state): State<SessionState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
-    let presented = presented_session(&headers);
+    let presented = state.cookies().presented(&headers);
     let (id, token) = {
         let mut store = state.store();
         if let Some(presented) = &presented
@@ -119,11 +131,10 @@ async fn csrf(State(state): State<SessionState>, headers: HeaderMap) -> Response
         let token = store.insert(id.clone(), None, now);
         (id, token)
     };
-    let cookie = session_cookie(&state, &headers, id, CookieUse::PreLogin);
-    with_cookie(
-        json_response(StatusCode::OK, json!({ "csrf_token": token })),
-        &cookie,
-    )
+    let response = json_response(StatusCode::OK, json!({ "csrf_token": token }));
+    state
+        .cookies()
+        .set(response, &headers, &id, CookieUse::PreLogin)
 }
 
 /// A parsed login request, JSON or form.
@@ -140,6 +151,9 @@ struct JsonLogin {
     password: String,
 }
 
+/// `POST /api/login`. The pre-login session and its CSRF token are checked first (403), then
+/// the password (401, after the slow check under `slow-logins`, with no lock held), then the
+/// pre-login session is replaced by a new one (or, under `session-fixation`, upgraded).
 async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body) -> Response {
     // Any body error (over the cap, or the client broke off) is answered as too large: the
     // only way a well-formed request gets here is by exceeding the cap.
@@ -150,47 +164,28 @@ async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
-    let now = Instant::now();
-    let Some(presented) = presented_session(&headers) else {
+    let Some(id) = pre_login_session(&state, &headers, &request) else {
         return error(StatusCode::FORBIDDEN, "csrf");
     };
-    let (user, new_id) = {
-        let mut store = state.store();
-        let Some((id, session)) =
-            store.lookup(&presented, state.has(Flaw::SessionPrefixMatch), now)
-        else {
-            return error(StatusCode::FORBIDDEN, "csrf");
-        };
-        let csrf_ok = request
-            .csrf_token
-            .as_deref()
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf_token.as_bytes()));
-        if !csrf_ok {
-            return error(StatusCode::FORBIDDEN, "csrf");
-        }
-        let Some(user) = check_credentials(&request.username, &request.password) else {
-            return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
-        };
-        let new_id = if state.has(Flaw::SessionFixation) {
-            // Flaw: no rotation; the pre-login id becomes the authenticated one.
-            store.upgrade_in_place(&id, user.to_owned());
-            id
-        } else {
-            store.remove(&id);
-            let new_id = store.mint_id(Some(user));
-            store.insert(new_id.clone(), Some(user.to_owned()), now);
-            new_id
-        };
-        (user, new_id)
+    let checked = state
+        .0
+        .passwords
+        .check(&request.username, &request.password);
+    let Some(user) = checked.await else {
+        return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
     };
-    let cookie = session_cookie(&state, &headers, new_id, CookieUse::Login);
+    let Some(new_id) = start_session(&state, &id, user) else {
+        // The pre-login session ended while the password was checked.
+        return error(StatusCode::FORBIDDEN, "csrf");
+    };
     let mut response = if request.form {
         (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response()
     } else if state.has(Flaw::TokenInBody) {
         // Flaw: the session id is also handed to scripts in the body.
+        let value = state.cookies().value_of(&new_id);
         json_response(
             StatusCode::OK,
-            json!({ "user": user, "session_token": cookie.value() }),
+            json!({ "user": user, "session_token": value }),
         )
     } else {
         json_response(StatusCode::OK, json!({ "user": user }))
@@ -200,16 +195,54 @@ async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHEABLE));
     }
-    with_cookie(response, &cookie)
+    state
+        .cookies()
+        .set(response, &headers, &new_id, CookieUse::Login)
+}
+
+/// The stored id of the live session the login request presents, when the request carries
+/// that session's CSRF token.
+fn pre_login_session(
+    state: &SessionState,
+    headers: &HeaderMap,
+    request: &LoginRequest,
+) -> Option<String> {
+    let presented = state.cookies().presented(headers)?;
+    let mut store = state.store();
+    let prefix_match = state.has(Flaw::SessionPrefixMatch);
+    let (id, session) = store.lookup(&presented, prefix_match, Instant::now())?;
+    let csrf_ok = request
+        .csrf_token
+        .as_deref()
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf_token.as_bytes()));
+    csrf_ok.then_some(id)
+}
+
+/// Replaces the pre-login session `id` by a new session of `user` and returns its id (under
+/// `session-fixation`, `id` itself, upgraded). `None` when `id` is no longer live.
+fn start_session(state: &SessionState, id: &str, user: &str) -> Option<String> {
+    let now = Instant::now();
+    let mut store = state.store();
+    store.lookup(id, false, now)?;
+    if state.has(Flaw::SessionFixation) {
+        // Flaw: no rotation; the pre-login id becomes the authenticated one.
+        store.upgrade_in_place(id, user.to_owned());
+        return Some(id.to_owned());
+    }
+    store.remove(id);
+    let new_id = store.mint_id(Some(user));
+    store.insert(new_id.clone(), Some(user.to_owned()), now);
+    Some(new_id)
 }
 
 async fn me(State(state): State<SessionState>, headers: HeaderMap, uri: Uri) -> Response {
-    let presented = presented_session(&headers).or_else(|| {
+    let presented = state.cookies().presented(&headers).or_else(|| {
         // Flaw: the session id is also taken from the URL.
         state
             .has(Flaw::SessionIdInUrl)
             .then(|| query_param(&uri, "session"))
             .flatten()
+            .and_then(|value| state.cookies().url_id(value))
     });
     let now = Instant::now();
     let user = presented.and_then(|p| {
@@ -241,7 +274,7 @@ async fn logout(State(state): State<SessionState>, headers: HeaderMap) -> Respon
         }
     }
     let response = json_response(StatusCode::OK, json!({ "ok": true }));
-    clear_cookie(&state, &headers, response)
+    state.cookies().clear(response, &headers)
 }
 
 async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap) -> Response {
@@ -263,23 +296,24 @@ async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap
         StatusCode::OK,
         json!({ "ok": true, "sessions_ended": ended }),
     );
-    clear_cookie(&state, &headers, response)
+    state.cookies().clear(response, &headers)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// The live authenticated session of the request, with a matching `X-CSRF-Token`: its stored
+/// The live authenticated session the request presents, with a matching `X-CSRF-Token`: its stored
 /// id and user. Otherwise the response to send (401 without such a session, 403 on a CSRF
 /// mismatch).
 fn authenticate(
     store: &mut Store,
+    presented: Option<String>,
     headers: &HeaderMap,
     prefix_match: bool,
     check_csrf: bool,
     now: Instant,
 ) -> Result<(String, String), ApiError> {
-    let found = presented_session(headers)
+    let found = presented
         .and_then(|p| store.lookup(&p, prefix_match, now))
         .and_then(|(id, s)| Some((id, s.user?, s.csrf_token)));
     let Some((id, user, csrf_token)) = found else {
@@ -341,152 +375,4 @@ fn parse_login(headers: &HeaderMap, body: &[u8]) -> Result<LoginRequest, ApiErro
 /// Every demo user has the same role; kept as a function so the answer is stable.
 fn role_of(_user: &str) -> &'static str {
     "user"
-}
-
-/// The value of the first `__Host-session` cookie the request carries. Unparsable `Cookie`
-/// headers and pairs are skipped.
-fn presented_session(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .flatten()
-        .find(|c| c.name() == SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
-}
-
-/// Which `Set-Cookie` is being built.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CookieUse {
-    /// The anonymous session from `/api/csrf`.
-    PreLogin,
-    /// The authenticated session from `/api/login`.
-    Login,
-    /// The removal at logout.
-    Removal,
-}
-
-/// The session cookie with every attribute the active flaws allow. The removal cookie keeps
-/// the same Path/Domain (else it would not replace the cookie it means to delete).
-fn session_cookie(
-    state: &SessionState,
-    headers: &HeaderMap,
-    value: String,
-    usage: CookieUse,
-) -> Cookie<'static> {
-    let mut cookie = Cookie::new(SESSION_COOKIE, value);
-    cookie.set_path(if state.has(Flaw::CookiePrefixBroken) {
-        "/api"
-    } else {
-        "/"
-    });
-    // Explicit `false` matters: with `SameSite=None` and `secure` unset, the cookie crate
-    // would add `Secure` on its own.
-    cookie.set_secure(!state.has(Flaw::CookieNoSecure));
-    cookie.set_http_only(!state.has(Flaw::CookieNoHttpOnly));
-    cookie.set_same_site(if state.has(Flaw::CookieNoSameSite) {
-        None
-    } else if state.has(Flaw::CookieSameSiteNone) {
-        Some(SameSite::None)
-    } else {
-        Some(SameSite::Lax)
-    });
-    if state.has(Flaw::CookieParentDomain)
-        && let Some(domain) = header_str(headers, &header::HOST).and_then(parent_domain)
-    {
-        cookie.set_domain(domain);
-    }
-    match usage {
-        CookieUse::PreLogin => {}
-        CookieUse::Login => {
-            if state.has(Flaw::CookieLongLived) {
-                cookie.set_max_age(cookie::time::Duration::seconds(LONG_LIVED_SECS));
-            }
-        }
-        CookieUse::Removal => cookie.make_removal(),
-    }
-    cookie
-}
-
-/// The `cookie-parent-domain` scope for a `Host` header value: the host without its port;
-/// then the first label dropped when it has two or more labels and is not an IP address, else
-/// the host itself. `None` when the host is not a plain name or address (nothing is echoed
-/// from a hostile `Host` into `Set-Cookie`).
-fn parent_domain(host: &str) -> Option<String> {
-    let host = if let Some(rest) = host.strip_prefix('[') {
-        let (inner, _) = rest.split_once(']')?;
-        return inner
-            .parse::<std::net::Ipv6Addr>()
-            .ok()
-            .map(|ip| ip.to_string());
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-            _ => host,
-        }
-    };
-    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-    let plain = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        && !host.split('.').any(str::is_empty);
-    if !plain {
-        return None;
-    }
-    if host.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Some(host);
-    }
-    match host.split_once('.') {
-        Some((_, parent)) => Some(parent.to_owned()),
-        None => Some(host),
-    }
-}
-
-fn clear_cookie(state: &SessionState, headers: &HeaderMap, response: Response) -> Response {
-    // Flaw: the browser is never told to drop the cookie.
-    if state.has(Flaw::CookieNotClearedOnLogout) {
-        return response;
-    }
-    let removal = session_cookie(state, headers, String::new(), CookieUse::Removal);
-    with_cookie(response, &removal)
-}
-
-fn with_cookie(mut response: Response, cookie: &Cookie<'_>) -> Response {
-    match HeaderValue::from_str(&cookie.to_string()) {
-        Ok(value) => {
-            response.headers_mut().append(header::SET_COOKIE, value);
-            response
-        }
-        // Unreachable in practice: ids are minted ASCII or were read from a valid header.
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parent_domain_drops_first_label_of_names_only() {
-        assert_eq!(
-            parent_domain("app.example.com:8080").as_deref(),
-            Some("example.com")
-        );
-        assert_eq!(parent_domain("example.com").as_deref(), Some("com"));
-        assert_eq!(
-            parent_domain("localhost:3000").as_deref(),
-            Some("localhost")
-        );
-        assert_eq!(
-            parent_domain("127.0.0.1:3000").as_deref(),
-            Some("127.0.0.1")
-        );
-        assert_eq!(parent_domain("[::1]:3000").as_deref(), Some("::1"));
-        assert_eq!(parent_domain("a.b; Max-Age=0"), None);
-        assert_eq!(parent_domain(""), None);
-        assert_eq!(parent_domain("a..b"), None);
-        assert_eq!(parent_domain("[::1"), None);
-    }
 }

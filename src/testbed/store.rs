@@ -1,7 +1,8 @@
 //! The testbed's server-side session store: ids, CSRF tokens, expiry and the size bound.
 //!
 //! This file owns session records and how ids are minted and looked up, including the flawed
-//! variants of both (`session-id-readable`, `session-id-predictable`, `session-prefix-match`).
+//! variants of both (`session-id-readable`, `session-id-predictable`, `session-prefix-match`)
+//! and the padded standard base64 ids of the `percent-encoded-cookie` quirk.
 //! It must not know about HTTP, cookies or users' passwords; handlers decide *when* to create,
 //! look up or delete a session, the store decides only *how*.
 
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 /// Most sessions kept at once; the oldest is evicted to make room.
 pub(crate) const MAX_SESSIONS: usize = 100_000;
@@ -26,13 +27,17 @@ pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
-/// How ids are minted (the combination of the id-related flaws).
+/// How ids are minted (the combination of the id-related flaws and quirks).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct IdScheme {
     /// `session-id-readable`: the id is base64url JSON naming the user.
     pub(crate) readable: bool,
     /// `session-id-predictable`: the id (or, when readable, its nonce) is a counter.
     pub(crate) predictable: bool,
+    /// `percent-encoded-cookie`: a random id is 32 bytes in padded standard base64 (44
+    /// characters, `+` and `/` possible, one trailing `=`) instead of base64url. The id flaws
+    /// keep their own forms.
+    pub(crate) standard_base64: bool,
 }
 
 /// One server-side session record.
@@ -113,6 +118,8 @@ impl Store {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect()
+        } else if self.scheme.standard_base64 {
+            return STANDARD.encode(rand::random::<[u8; 32]>());
         } else {
             return random_token();
         };
@@ -277,6 +284,18 @@ mod tests {
     }
 
     #[test]
+    fn standard_base64_ids_are_padded_44_chars() {
+        let mut store = Store::new(IdScheme {
+            standard_base64: true,
+            ..IdScheme::default()
+        });
+        let id = store.mint_id(None);
+        assert_eq!(id.len(), 44);
+        assert!(id.ends_with('='), "{id}");
+        assert_eq!(STANDARD.decode(&id).unwrap().len(), 32);
+    }
+
+    #[test]
     fn sessions_expire_after_idle_timeout_and_absolute_timeout() {
         let mut store = Store::new(IdScheme::default());
         let t0 = Instant::now();
@@ -337,8 +356,8 @@ mod tests {
     #[test]
     fn predictable_ids_count_up_and_readable_ids_decode() {
         let mut store = Store::new(IdScheme {
-            readable: false,
             predictable: true,
+            ..IdScheme::default()
         });
         let a = u128::from_str_radix(&store.mint_id(None), 16).unwrap();
         let b = u128::from_str_radix(&store.mint_id(None), 16).unwrap();
@@ -346,7 +365,7 @@ mod tests {
 
         let mut store = Store::new(IdScheme {
             readable: true,
-            predictable: false,
+            ..IdScheme::default()
         });
         let id = store.mint_id(Some("bob"));
         let claims: serde_json::Value =

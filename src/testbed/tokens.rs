@@ -3,10 +3,11 @@
 //!
 //! This file owns what an access token is (claims, lifetime, algorithm, key) and where the
 //! issuing `jwt-*` flaws (secrets or personal data in the payload, long or missing lifetimes,
-//! weak or confusable keys) bend that. Clean, tokens are short-lived ES256 JWTs
-//! (`typ: at+jwt`). It must sign with the third-party `jsonwebtoken` crate, never with
-//! authprobe's own JWT code; it must not know routes (`jwt` and `oauth` serve them) and must
-//! never hold the family lock across an `.await`.
+//! weak or confusable keys) and the `rs256-tokens` and `opaque-access-tokens` quirks change
+//! that. Clean, tokens are short-lived ES256 JWTs (`typ: at+jwt`). It must sign with the
+//! third-party `jsonwebtoken` crate, never with authprobe's own JWT code; it must not know
+//! routes (`jwt` and `oauth` serve them) and must never hold the family or opaque-token lock
+//! across an `.await`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -17,10 +18,13 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 
+use super::accounts::PasswordCheck;
 use super::config::TestbedConfig;
 use super::families::{AccessRecord, Families};
 use super::flaw::Flaw;
 use super::http::CACHEABLE;
+use super::opaque::{OpaqueRecord, OpaqueTokens};
+use super::quirk::Quirk;
 use super::store::random_token;
 
 /// The EC P-256 private key (PKCS#8 PEM) that signs the clean testbed's ES256 access tokens.
@@ -28,7 +32,7 @@ use super::store::random_token;
 /// Public demo material, committed on purpose: it protects nothing.
 pub const DEMO_ES256_PRIVATE_KEY_PEM: &str = include_str!("keys/es256-demo.pem");
 /// The RSA-2048 private key (PKCS#8 PEM) that signs RS256 access tokens under the
-/// `jwt-key-confusion` flaw.
+/// `jwt-key-confusion` flaw and the `rs256-tokens` quirk.
 ///
 /// Public demo material, committed on purpose: it protects nothing.
 pub const DEMO_RS256_PRIVATE_KEY_PEM: &str = include_str!("keys/rs256-demo.pem");
@@ -84,23 +88,28 @@ pub(super) struct Tokens {
     pub(super) jku_client: Option<reqwest::Client>,
     /// Refresh-token families and revoked access tokens, shared by every token route.
     families: Mutex<Families>,
+    /// Under `opaque-access-tokens`: what each issued access token stands for.
+    opaque: Mutex<OpaqueTokens>,
+    /// The password check of the password grants (shared with the session login).
+    pub(super) passwords: Arc<PasswordCheck>,
 }
 
 impl TokenState {
-    /// Fresh token state for `config`: its keys, verifier and an empty family store.
+    /// Fresh token state for `config`: its keys, verifier and an empty family store, with
+    /// `passwords` checking the password grants.
     ///
     /// # Panics
     /// Only if the committed demo keys are unusable, which this file's tests rule out.
-    pub(super) fn new(config: TestbedConfig) -> Self {
+    pub(super) fn new(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Self {
         // A cheap guard against a second backend being enabled by accident (it would compile
         // and then panic at first use); an already installed provider is kept.
         let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
-        TokenState(Arc::new(Tokens::new(config)))
+        TokenState(Arc::new(Tokens::new(config, passwords)))
     }
 }
 
 impl Tokens {
-    fn new(config: TestbedConfig) -> Self {
+    fn new(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Self {
         const BAD_KEY: &str = "committed demo key is valid";
         let es256 = EncodingKey::from_ec_pem(DEMO_ES256_PRIVATE_KEY_PEM.as_bytes()).expect(BAD_KEY);
         let rs256 =
@@ -113,7 +122,7 @@ impl Tokens {
                 EncodingKey::from_secret(secret),
                 DecodingKey::from_secret(secret),
             )
-        } else if config.has(Flaw::JwtKeyConfusion) {
+        } else if config.has(Flaw::JwtKeyConfusion) || config.has_quirk(Quirk::Rs256Tokens) {
             let public = DecodingKey::from_rsa_pem(DEMO_RS256_PUBLIC_KEY_PEM.as_bytes());
             (
                 Algorithm::RS256,
@@ -135,6 +144,9 @@ impl Tokens {
         } else if config.has(Flaw::JwtWeakSecret) {
             // Never publish a symmetric key.
             Vec::new()
+        } else if alg == Algorithm::RS256 {
+            // The `rs256-tokens` quirk.
+            vec![public_jwk(&rs256, Algorithm::RS256, RS256_KID)]
         } else {
             vec![public_jwk(&es256, Algorithm::ES256, ES256_KID)]
         };
@@ -158,11 +170,17 @@ impl Tokens {
             claims_key: rand::random(),
             jku_client,
             families: Mutex::new(Families::default()),
+            opaque: Mutex::new(OpaqueTokens::default()),
+            passwords,
         }
     }
 
     pub(super) fn has(&self, flaw: Flaw) -> bool {
         self.config.has(flaw)
+    }
+
+    pub(super) fn has_quirk(&self, quirk: Quirk) -> bool {
+        self.config.has_quirk(quirk)
     }
 
     /// The family store. Every mutation leaves it consistent before any call that could
@@ -171,10 +189,39 @@ impl Tokens {
         self.families.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The `jti` of `token` if this testbed signed it (its own key and algorithm, `iss` and
-    /// `aud`), whether or not it has expired. The verifier's flaws do not apply: this is how
-    /// the revocation endpoint recognises its own access tokens.
+    /// The opaque-token table. Every mutation is a single insert, so a poisoned lock is safe to
+    /// keep using. Never hold it across an `.await`.
+    fn opaque(&self) -> MutexGuard<'_, OpaqueTokens> {
+        self.opaque.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Under `opaque-access-tokens`: the claims an opaque access token stands for (`sub`,
+    /// `role`, `scope`, `jti` and, when it has one, `exp`) while it has not expired (expired
+    /// ones too under `jwt-expired-accepted`). `None` for an unknown or expired token.
+    pub(super) fn opaque_claims(&self, token: &str) -> Option<Value> {
+        let record = self.opaque().get(token)?.clone();
+        let now = jsonwebtoken::get_current_timestamp();
+        let expired = record.exp.is_some_and(|exp| exp <= now);
+        if expired && !self.has(Flaw::JwtExpiredAccepted) {
+            return None;
+        }
+        let mut claims = json!({
+            "sub": record.user, "role": "user", "scope": "profile", "jti": record.jti,
+        });
+        if let Some(exp) = record.exp {
+            claims["exp"] = json!(exp);
+        }
+        Some(claims)
+    }
+
+    /// The `jti` of `token` if this testbed issued it, whether or not it has expired: a JWT
+    /// signed with its own key and algorithm, `iss` and `aud` (or, under
+    /// `opaque-access-tokens`, an opaque token it remembers). The verifier's flaws do not
+    /// apply: this is how the revocation endpoint recognises its own access tokens.
     pub(super) fn own_jti(&self, token: &str) -> Option<String> {
+        if self.has_quirk(Quirk::OpaqueAccessTokens) {
+            return self.opaque().get(token).map(|record| record.jti.clone());
+        }
         let mut validation = Validation::new(self.alg);
         validation.leeway = 0;
         validation.validate_exp = false;
@@ -256,15 +303,10 @@ impl Issued {
     }
 }
 
-/// A signed access token for `user` (its `sub`).
+/// A new access token for `user` (its `sub`): a signed JWT, or under `opaque-access-tokens`
+/// an opaque random string remembered with the same `jti` and lifetime.
 pub(super) fn issue(tokens: &Tokens, user: &str) -> jsonwebtoken::errors::Result<Issued> {
     let now = jsonwebtoken::get_current_timestamp();
-    let mut claims = Map::new();
-    claims.insert("iss".into(), json!(TOKEN_ISSUER));
-    claims.insert("aud".into(), json!(TOKEN_AUDIENCE));
-    claims.insert("sub".into(), json!(user));
-    claims.insert("iat".into(), json!(now));
-    claims.insert("nbf".into(), json!(now));
     let ttl = if tokens.has(Flaw::JwtLongLived) {
         LONG_LIVED_TOKEN_TTL
     } else {
@@ -273,14 +315,48 @@ pub(super) fn issue(tokens: &Tokens, user: &str) -> jsonwebtoken::errors::Result
     // Flaw: no expiry at all.
     let expires_in = (!tokens.has(Flaw::JwtNoExp)).then_some(ttl);
     let exp = expires_in.map(|ttl| now + ttl);
-    if let Some(exp) = exp {
-        claims.insert("exp".into(), json!(exp));
-    }
     let jti: String = rand::random::<[u8; 16]>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    claims.insert("jti".into(), json!(&jti));
+    let token = if tokens.has_quirk(Quirk::OpaqueAccessTokens) {
+        let token = random_token();
+        let record = OpaqueRecord {
+            user: user.to_owned(),
+            jti: jti.clone(),
+            exp,
+        };
+        tokens.opaque().insert(token.clone(), record);
+        token
+    } else {
+        sign(tokens, user, now, exp, &jti)?
+    };
+    Ok(Issued {
+        token,
+        jti,
+        expires_in,
+        exp,
+    })
+}
+
+/// The signed JWT of an access token for `user` issued at `now`, with the payload flaws.
+fn sign(
+    tokens: &Tokens,
+    user: &str,
+    now: u64,
+    exp: Option<u64>,
+    jti: &str,
+) -> jsonwebtoken::errors::Result<String> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(TOKEN_ISSUER));
+    claims.insert("aud".into(), json!(TOKEN_AUDIENCE));
+    claims.insert("sub".into(), json!(user));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("nbf".into(), json!(now));
+    if let Some(exp) = exp {
+        claims.insert("exp".into(), json!(exp));
+    }
+    claims.insert("jti".into(), json!(jti));
     claims.insert("scope".into(), json!("profile"));
     claims.insert("role".into(), json!("user"));
     if tokens.has(Flaw::JwtSecretInPayload) {
@@ -297,13 +373,7 @@ pub(super) fn issue(tokens: &Tokens, user: &str) -> jsonwebtoken::errors::Result
     let mut header = Header::new(tokens.alg);
     header.typ = Some("at+jwt".to_owned());
     header.kid = tokens.kid.map(str::to_owned);
-    let token = jsonwebtoken::encode(&header, &claims, &tokens.signing_key)?;
-    Ok(Issued {
-        token,
-        jti,
-        expires_in,
-        exp,
-    })
+    jsonwebtoken::encode(&header, &claims, &tokens.signing_key)
 }
 
 /// `len` characters drawn uniformly from `alphabet` (at most 256 symbols).

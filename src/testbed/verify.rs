@@ -5,7 +5,8 @@
 //!
 //! This file owns the bearer check every protected token route goes through. Clean, the
 //! verifier pins the algorithm, requires `iss`/`aud`/`sub`/`exp` and checks `exp`/`nbf` with no
-//! leeway. It must verify with the third-party `jsonwebtoken` crate (plus `aws-lc-rs` HMAC
+//! leeway; under the `opaque-access-tokens` quirk it looks the token up instead (no JWT, so
+//! none of the verifying flaws but `jwt-expired-accepted` and `jwt-in-query` applies). It must verify with the third-party `jsonwebtoken` crate (plus `aws-lc-rs` HMAC
 //! where a flaw needs an empty key), never with authprobe's own JWT code; it must not panic or
 //! answer 500 on anything a client sends (except under `jwt-malformed-500`); and the flawed
 //! acceptance paths must still apply the same claim checks as the clean path, so each flaw
@@ -26,6 +27,7 @@ use serde_json::{Map, Value};
 
 use super::flaw::Flaw;
 use super::http::{error, query_param};
+use super::quirk::Quirk;
 use super::tokens::{DEMO_RS256_PUBLIC_KEY_PEM, Tokens};
 
 /// Largest JWKS body `jwt-jku-followed` reads.
@@ -147,6 +149,10 @@ fn split(token: &str) -> Option<Parts<'_>> {
 /// Each flawed path is an *extra* way in: when it does not apply or fails, the clean check
 /// still runs. Every path applies the same claim checks.
 async fn verify(tokens: &Tokens, token: &str) -> Result<Value, Rejection> {
+    // Quirk: no JWTs at all, the server remembers what each token stands for.
+    if tokens.has_quirk(Quirk::OpaqueAccessTokens) {
+        return tokens.opaque_claims(token).ok_or(Rejection::Invalid);
+    }
     let parts = split(token).ok_or(Rejection::Malformed)?;
     let alg = parts
         .header

@@ -20,7 +20,7 @@ use authprobe::testbed::{
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-async fn grant(tb: &RunningTestbed, user: &str, password: &str) -> Resp {
+pub(super) async fn grant(tb: &RunningTestbed, user: &str, password: &str) -> Resp {
     let body = json!({ "username": user, "password": password }).to_string();
     send(
         tb,
@@ -33,7 +33,7 @@ async fn grant(tb: &RunningTestbed, user: &str, password: &str) -> Resp {
 }
 
 /// Alice's access token from a successful grant.
-async fn access_token(tb: &RunningTestbed) -> String {
+pub(super) async fn access_token(tb: &RunningTestbed) -> String {
     let resp = grant(tb, "alice", "alice-demo-password").await;
     assert_eq!(resp.status, 200);
     resp.json()["access_token"].as_str().unwrap().to_owned()

@@ -16,7 +16,7 @@ use authprobe::testbed::{
 
 /// How a request to the token or revocation endpoint authenticates the client.
 #[derive(Clone, Copy, Debug)]
-enum Client {
+pub(super) enum Client {
     /// `client_secret_basic`.
     Basic,
     /// `client_secret_post`.
@@ -47,7 +47,7 @@ async fn post_form_with(
     send(tb, "POST", path, &all, form(params).as_bytes()).await
 }
 
-async fn post_form(
+pub(super) async fn post_form(
     tb: &RunningTestbed,
     path: &str,
     client: Client,
@@ -84,7 +84,7 @@ async fn password_grant(tb: &RunningTestbed, client: Client) -> Resp {
 }
 
 /// The access and refresh tokens of a successful grant response.
-fn tokens(resp: &Resp) -> (String, String) {
+pub(super) fn tokens(resp: &Resp) -> (String, String) {
     assert_eq!(
         resp.status,
         200,
@@ -99,11 +99,11 @@ fn tokens(resp: &Resp) -> (String, String) {
 }
 
 /// Alice's access and refresh tokens from the OAuth password grant.
-async fn login(tb: &RunningTestbed) -> (String, String) {
+pub(super) async fn login(tb: &RunningTestbed) -> (String, String) {
     tokens(&password_grant(tb, Client::Basic).await)
 }
 
-async fn refresh(tb: &RunningTestbed, refresh_token: &str) -> Resp {
+pub(super) async fn refresh(tb: &RunningTestbed, refresh_token: &str) -> Resp {
     post_form(
         tb,
         "/oauth/token",
@@ -117,7 +117,7 @@ async fn refresh(tb: &RunningTestbed, refresh_token: &str) -> Resp {
 }
 
 /// Asserts `resp` is the OAuth error `code` with `status`.
-fn assert_error(resp: &Resp, status: u16, code: &str) {
+pub(super) fn assert_error(resp: &Resp, status: u16, code: &str) {
     assert_eq!(
         resp.status,
         status,
@@ -128,7 +128,7 @@ fn assert_error(resp: &Resp, status: u16, code: &str) {
 }
 
 /// The status of a refresh with `refresh_token`; a refusal must be `invalid_grant`.
-async fn refresh_status(tb: &RunningTestbed, refresh_token: &str) -> u16 {
+pub(super) async fn refresh_status(tb: &RunningTestbed, refresh_token: &str) -> u16 {
     let resp = refresh(tb, refresh_token).await;
     if resp.status != 200 {
         assert_error(&resp, 400, "invalid_grant");
@@ -136,7 +136,7 @@ async fn refresh_status(tb: &RunningTestbed, refresh_token: &str) -> u16 {
     resp.status
 }
 
-async fn revoke(tb: &RunningTestbed, token: &str, hint: Option<&str>) -> Resp {
+pub(super) async fn revoke(tb: &RunningTestbed, token: &str, hint: Option<&str>) -> Resp {
     let mut params = vec![("token", token)];
     if let Some(hint) = hint {
         params.push(("token_type_hint", hint));
@@ -144,7 +144,7 @@ async fn revoke(tb: &RunningTestbed, token: &str, hint: Option<&str>) -> Resp {
     post_form(tb, "/oauth/revoke", Client::Basic, &params).await
 }
 
-fn assert_revoked_ok(resp: &Resp) {
+pub(super) fn assert_revoked_ok(resp: &Resp) {
     assert_eq!(
         resp.status,
         200,
@@ -160,7 +160,7 @@ async fn me(tb: &RunningTestbed, access_token: &str) -> Resp {
     send(tb, "GET", "/api/token/me", &[("Authorization", &auth)], b"").await
 }
 
-async fn me_status(tb: &RunningTestbed, access_token: &str) -> u16 {
+pub(super) async fn me_status(tb: &RunningTestbed, access_token: &str) -> u16 {
     let resp = me(tb, access_token).await;
     if resp.status == 401 {
         assert_eq!(resp.json(), json!({ "error": "invalid_token" }));
@@ -168,7 +168,7 @@ async fn me_status(tb: &RunningTestbed, access_token: &str) -> u16 {
     resp.status
 }
 
-async fn logout(tb: &RunningTestbed, access_token: &str) -> Resp {
+pub(super) async fn logout(tb: &RunningTestbed, access_token: &str) -> Resp {
     let auth = format!("Bearer {access_token}");
     send(
         tb,
@@ -180,7 +180,7 @@ async fn logout(tb: &RunningTestbed, access_token: &str) -> Resp {
     .await
 }
 
-fn claims(access_token: &str) -> Value {
+pub(super) fn claims(access_token: &str) -> Value {
     let payload = access_token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

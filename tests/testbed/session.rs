@@ -15,7 +15,7 @@ use authprobe::testbed::{Flaw, RunningTestbed};
 // Flow helpers
 
 /// `GET /api/csrf` without a cookie: the new anonymous session's id and token.
-async fn pre_login(tb: &RunningTestbed) -> (String, String) {
+pub(super) async fn pre_login(tb: &RunningTestbed) -> (String, String) {
     let resp = send(tb, "GET", "/api/csrf", &[], b"").await;
     assert_eq!(resp.status, 200);
     let id = resp.session_cookie().expect("anonymous session cookie");
@@ -23,7 +23,7 @@ async fn pre_login(tb: &RunningTestbed) -> (String, String) {
     (id.value().to_owned(), token)
 }
 
-async fn login_json(
+pub(super) async fn login_json(
     tb: &RunningTestbed,
     id: &str,
     token: &str,
@@ -46,7 +46,7 @@ async fn login_json(
 }
 
 /// Logs in `user` with the demo password: the authenticated session id.
-async fn login(tb: &RunningTestbed, user: &str) -> String {
+pub(super) async fn login(tb: &RunningTestbed, user: &str) -> String {
     let (id, token) = pre_login(tb).await;
     let resp = login_json(tb, &id, &token, user, &format!("{user}-demo-password")).await;
     assert_eq!(resp.status, 200, "{:?}", resp.json());
@@ -57,11 +57,11 @@ async fn login(tb: &RunningTestbed, user: &str) -> String {
         .to_owned()
 }
 
-async fn me(tb: &RunningTestbed, id: &str) -> Resp {
+pub(super) async fn me(tb: &RunningTestbed, id: &str) -> Resp {
     send(tb, "GET", "/api/me", &[("Cookie", &cookie_header(id))], b"").await
 }
 
-async fn csrf_of(tb: &RunningTestbed, id: &str) -> String {
+pub(super) async fn csrf_of(tb: &RunningTestbed, id: &str) -> String {
     let resp = send(
         tb,
         "GET",
@@ -75,7 +75,7 @@ async fn csrf_of(tb: &RunningTestbed, id: &str) -> String {
     resp.json()["csrf_token"].as_str().unwrap().to_owned()
 }
 
-async fn post_with_csrf(tb: &RunningTestbed, path: &str, id: &str) -> Resp {
+pub(super) async fn post_with_csrf(tb: &RunningTestbed, path: &str, id: &str) -> Resp {
     let token = csrf_of(tb, id).await;
     send(
         tb,
