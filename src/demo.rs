@@ -11,8 +11,12 @@
 //! compile. The integration tests (`tests/coverage.rs`, `tests/rules.rs`) hold the testbed to
 //! these lists.
 
-use crate::report::FlawInfo;
-use crate::testbed::Flaw;
+use std::path::Path;
+
+use crate::diag::Diagnostics;
+use crate::profile::{Profile, TESTBED_PROFILE, parse_profile};
+use crate::report::{FlawInfo, QuirkInfo};
+use crate::testbed::{Flaw, Quirk, TestbedConfig};
 
 /// The rules a flaw is expected to break, by catalogue rule id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +136,46 @@ pub fn flaws() -> Vec<FlawInfo> {
             }
         })
         .collect()
+}
+
+/// Every quirk with its description, in [`Quirk::ALL`] order: the data behind
+/// `demo --list-quirks` and the README's quirk table.
+pub fn quirks() -> Vec<QuirkInfo> {
+    Quirk::ALL
+        .iter()
+        .map(|&quirk| QuirkInfo {
+            name: quirk.name(),
+            description: quirk.description(),
+            declared: declaration(quirk).map(str::trim),
+        })
+        .collect()
+}
+
+/// What a profile for a service with `quirk` declares about it (YAML added to the testbed
+/// profile), when the quirk is a choice the service must declare to be judged by it.
+fn declaration(quirk: Quirk) -> Option<&'static str> {
+    match quirk {
+        // A non-rotating refresh token is legitimate only when the service says so.
+        Quirk::RefreshNotRotated => Some("policy:\n  refresh: {rotation: none}\n"),
+        _ => None,
+    }
+}
+
+/// The demo's profile for a testbed at `base_url` running `config`: the shipped testbed
+/// profile (`specs/profiles/testbed.yaml`) plus what each quirk's service declares.
+pub fn profile(base_url: &str, config: &TestbedConfig) -> Result<Profile, Diagnostics> {
+    let extra: String = config
+        .quirks
+        .iter()
+        .filter_map(|q| declaration(*q))
+        .collect();
+    if extra.is_empty() {
+        return Profile::testbed(base_url);
+    }
+    let text = format!("{}\n{extra}", TESTBED_PROFILE.trim_end());
+    let mut p = parse_profile(&text, Path::new("specs/profiles/testbed.yaml"))?;
+    p.set_base_url(base_url)?;
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use authprobe::ClientConfig;
 use authprobe::diag;
 use authprobe::gate::{self, Baseline, Gate, GateOptions};
-use authprobe::profile::{self, Profile, UnresolvedTarget};
+use authprobe::profile::{self, UnresolvedTarget};
 use authprobe::report::{self, Format};
 use authprobe::spec::{Catalogue, Seconds, Severity};
 use authprobe::testbed;
@@ -21,7 +21,7 @@ use super::catalogue::load_catalogue;
 use super::exit::{CliError, Exit};
 use super::io::{out, random_seed, stdout_color};
 use super::progress::RunProgress;
-use super::testbed::parse_flaws;
+use super::testbed::{describe_config, parse_config};
 
 /// Options shared by `demo` and `check`.
 #[derive(Debug, Args)]
@@ -131,6 +131,13 @@ pub struct DemoArgs {
     /// List the testbed's flaws with the rules each breaks, and exit.
     #[arg(long)]
     pub list_flaws: bool,
+    /// Add one legitimate behaviour real services show (repeatable); every verdict must stay
+    /// right under it. `--list-quirks` lists them.
+    #[arg(long, value_name = "NAME")]
+    pub quirk: Vec<String>,
+    /// List the testbed's quirks, and exit.
+    #[arg(long)]
+    pub list_quirks: bool,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -147,8 +154,8 @@ pub struct CheckArgs {
     pub run: RunArgs,
 }
 
-/// Starts the testbed (with `--flaw`s) on an ephemeral loopback port and runs the catalogue
-/// against it with its built-in profile; or lists the flaws.
+/// Starts the testbed (with `--flaw`s and `--quirk`s) on an ephemeral loopback port and runs
+/// the catalogue against it with its built-in profile; or lists the flaws or the quirks.
 pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
     if a.list_flaws {
         let flaws = authprobe::demo::flaws();
@@ -158,7 +165,15 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
         });
         return Ok(Exit::Success);
     }
-    let config = parse_flaws(&a.flaw)?;
+    if a.list_quirks {
+        let quirks = authprobe::demo::quirks();
+        out(&match a.run.format {
+            Format::Json => report::quirks_json(&quirks),
+            _ => report::quirks_text(&quirks),
+        });
+        return Ok(Exit::Success);
+    }
+    let config = parse_config(&a.flaw, &a.quirk)?;
     let catalogue = load_catalogue(&a.run.specs)?;
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
         .await
@@ -168,10 +183,10 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
                 diag::lower(&e.to_string())
             ))
         })?;
-    let mut target = Profile::testbed(&bed.base_url()).and_then(|p| p.load_secrets())?;
-    if !config.flaws.is_empty() {
-        let names: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
-        target.name = format!("{} (flaws: {})", target.name, names.join(", "));
+    let mut target =
+        authprobe::demo::profile(&bed.base_url(), &config).and_then(|p| p.load_secrets())?;
+    if let Some(what) = describe_config(&config) {
+        target.name = format!("{} ({what})", target.name);
     }
     let result = execute(&catalogue, target, &a.run, None).await;
     bed.shutdown().await;

@@ -49,9 +49,16 @@ impl Profile {
     /// The testbed profile pointed at `base_url`.
     pub fn testbed(base_url: &str) -> Result<Profile, Diagnostics> {
         let mut p = parse_profile(TESTBED_PROFILE, Path::new("specs/profiles/testbed.yaml"))?;
-        p.spec.base_url.value = base_url.to_string();
-        let d = check(&p.file, &p.spec);
-        if d.is_empty() { Ok(p) } else { Err(d) }
+        p.set_base_url(base_url)?;
+        Ok(p)
+    }
+
+    /// Points the profile at another base URL (the testbed's ephemeral port) and checks it
+    /// again (demo credentials are accepted only on loopback).
+    pub fn set_base_url(&mut self, base_url: &str) -> Result<(), Diagnostics> {
+        self.spec.base_url.value = base_url.to_string();
+        let d = check(&self.file, &self.spec);
+        if d.is_empty() { Ok(()) } else { Err(d) }
     }
 
     /// Reads the secrets (environment variables, files) and builds the target, not yet

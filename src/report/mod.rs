@@ -325,6 +325,40 @@ pub struct FlawInfo {
     pub may_break: &'static [&'static str],
 }
 
+/// One quirk of the testbed, as listed by `demo --list-quirks`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuirkInfo {
+    /// The `--quirk` name.
+    pub name: &'static str,
+    /// The legitimate behaviour it adds.
+    pub description: &'static str,
+    /// What the demo profile declares for it (YAML), when the service must declare it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<&'static str>,
+}
+
+/// `demo --list-quirks` as text.
+pub fn quirks_text(quirks: &[QuirkInfo]) -> String {
+    let mut out = String::new();
+    for q in quirks {
+        let _ = writeln!(out, "{:<30} {}", q.name, q.description);
+        if let Some(d) = q.declared {
+            let _ = writeln!(
+                out,
+                "{:<30} the profile declares: {}",
+                "",
+                d.replace('\n', " ")
+            );
+        }
+    }
+    out
+}
+
+/// `demo --list-quirks --format json`.
+pub fn quirks_json(quirks: &[QuirkInfo]) -> String {
+    serde_json::to_string_pretty(quirks).unwrap_or_default()
+}
+
 /// The names of the flaws in `flaws` that must break rule `id`, in listing order.
 fn flaws_breaking<'f>(flaws: &'f [FlawInfo], id: &str) -> Vec<&'f str> {
     flaws
