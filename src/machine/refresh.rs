@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Answer, Prediction, Verdict, from_newest};
-use crate::units::{AccessAfter, RefreshAfterLogout, RefreshSemantics, Reuse, Rotation};
+use crate::units::{
+    AccessAfter, RefreshAfterLogout, RefreshSemantics, Reuse, RevocationScope, Rotation,
+};
 
 /// Which kind of token a revocation names.
 #[derive(
@@ -354,6 +356,10 @@ struct Family {
     ended: Option<bool>,
     /// The model no longer predicts this family's refresh tokens.
     uncertain: bool,
+    /// One of its access tokens was revoked and the semantics allow that to end the grant:
+    /// until a refresh shows whether it did, refreshes and its other access tokens may go
+    /// either way.
+    grant_maybe_revoked: bool,
 }
 
 /// The reference refresh-token machine.
@@ -402,12 +408,15 @@ impl RefreshModel {
         if f.ended.is_some() {
             return after(s.access_after_logout);
         }
+        if f.grant_maybe_revoked {
+            return Prediction::Either;
+        }
         Prediction::Allowed
     }
 
     fn grant_prediction(&self, f: &Family, token: usize, now: f64) -> Grant {
         let s = &self.semantics;
-        if f.uncertain {
+        if f.uncertain || (f.grant_maybe_revoked && f.ended.is_none()) {
             return Grant::Either;
         }
         if let Some(by_logout) = f.ended {
@@ -431,6 +440,45 @@ impl RefreshModel {
                 }
             }
         }
+    }
+
+    /// `op` in words as `plan` resolved it in the current state (call before [`Self::apply`]):
+    /// an operation that asked for an earlier token than the family has is labelled with the
+    /// token it actually sends (e.g. the current refresh token, not a reuse).
+    pub fn describe(&self, op: &RefreshOp, plan: &RefreshPlan) -> String {
+        let fam_back = |fi: usize| (self.families.len().saturating_sub(1 + fi)) as u8;
+        let back = |len: usize, index: usize| (len.saturating_sub(1 + index)) as u8;
+        let resolved = match (op.clone(), plan) {
+            (RefreshOp::Access { .. }, RefreshPlan::Access { family, token, .. }) => {
+                RefreshOp::Access {
+                    family: fam_back(*family),
+                    back: back(self.families[*family].access.len(), *token),
+                }
+            }
+            (RefreshOp::Refresh { .. }, RefreshPlan::Refresh { family, token, .. }) => {
+                RefreshOp::Refresh {
+                    family: fam_back(*family),
+                    back: back(self.families[*family].refresh.len(), *token),
+                }
+            }
+            (RefreshOp::RefreshConcurrent { .. }, RefreshPlan::Concurrent { family, .. }) => {
+                RefreshOp::RefreshConcurrent {
+                    family: fam_back(*family),
+                }
+            }
+            (RefreshOp::Logout { .. }, RefreshPlan::Logout { family, .. }) => RefreshOp::Logout {
+                family: fam_back(*family),
+            },
+            (RefreshOp::Revoke { token, hint, .. }, RefreshPlan::Revoke { family, .. }) => {
+                RefreshOp::Revoke {
+                    family: fam_back(*family),
+                    token,
+                    hint,
+                }
+            }
+            (op, _) => op,
+        };
+        resolved.describe()
     }
 
     /// Resolves `op` at time `now` (Unix seconds); `None` when its precondition fails.
@@ -653,6 +701,7 @@ impl RefreshModel {
                 }],
                 ended: None,
                 uncertain: false,
+                grant_maybe_revoked: false,
             });
         }
         Verdict::new(
@@ -672,15 +721,26 @@ impl RefreshModel {
         now: f64,
     ) -> Verdict {
         let (words, ok) = self.judge_grant(expect, answer);
+        let maybe_revoked = self.families[family].grant_maybe_revoked;
         match answer {
-            RefreshAnswer::Granted { .. } => self.granted(family, token, answer, now),
+            RefreshAnswer::Granted { .. } => {
+                // The grant lived on: revoking the access token ended only the token.
+                self.families[family].grant_maybe_revoked = false;
+                self.granted(family, token, answer, now)
+            }
             RefreshAnswer::Refused(_) => {
                 let f = &self.families[family];
-                if matches!(f.refresh[token], RState::Retired(_))
-                    && expect == Grant::Refused
-                    && self.semantics.reuse == Reuse::RevokeFamily
-                {
+                let live = f.refresh[token] == RState::Live;
+                let reuse_detected = matches!(f.refresh[token], RState::Retired(_))
+                    && (expect == Grant::Refused || maybe_revoked)
+                    && self.semantics.reuse == Reuse::RevokeFamily;
+                if reuse_detected || (maybe_revoked && live) {
+                    // Reuse detection ended the family, or the earlier access-token
+                    // revocation ended the whole grant (a refused live token shows it).
                     self.end(family, false);
+                }
+                if live {
+                    self.families[family].grant_maybe_revoked = false;
                 }
             }
             RefreshAnswer::Broken(_) => {}
@@ -700,7 +760,18 @@ impl RefreshModel {
             && self.semantics.access_after_revocation == AccessAfter::AllowedUntilExpiry;
         match kind {
             TokenKind::Refresh => self.end(family, false),
-            TokenKind::Access => self.families[family].access[token].revoked = true,
+            TokenKind::Access => {
+                self.families[family].access[token].revoked = true;
+                match self.semantics.access_revocation_scope {
+                    RevocationScope::Token => {}
+                    RevocationScope::Grant => self.end(family, false),
+                    RevocationScope::Either => {
+                        if self.families[family].ended.is_none() {
+                            self.families[family].grant_maybe_revoked = true;
+                        }
+                    }
+                }
+            }
         }
         if unsupported_ok {
             Verdict::new(
@@ -802,6 +873,14 @@ impl RefreshModel {
                 }
             }
         };
+        if self.families[fi].grant_maybe_revoked {
+            // A grant shows the revoked access token's grant lived on; two refusals of the
+            // live token show it was revoked with it.
+            if granted.is_empty() && !broken && self.families[fi].refresh[token] == RState::Live {
+                self.end(fi, false);
+            }
+            self.families[fi].grant_maybe_revoked = false;
+        }
         for a in &granted {
             self.granted(fi, token, a, now);
         }
@@ -1000,6 +1079,59 @@ mod tests {
             }
         ));
         assert!(!step(&mut m, RefreshOp::RevokeUnknown, RefreshObs::Revoked(400)).ok);
+    }
+
+    #[test]
+    fn access_revocation_may_end_the_grant_as_declared() {
+        let revoke = RefreshOp::Revoke {
+            family: 0,
+            token: TokenKind::Access,
+            hint: Hint::Right,
+        };
+        let refresh = RefreshOp::Refresh { family: 0, back: 0 };
+        let refused = RefreshObs::Refresh(RefreshAnswer::Refused(400));
+        for (scope, refused_ok, granted_ok) in [
+            (RevocationScope::Token, false, true),
+            (RevocationScope::Grant, true, false),
+            (RevocationScope::Either, true, true),
+        ] {
+            let s = RefreshSemantics {
+                access_revocation_scope: scope,
+                ..RefreshSemantics::default()
+            };
+            let mut m = RefreshModel::new(s);
+            login(&mut m);
+            assert!(step(&mut m, revoke.clone(), RefreshObs::Revoked(200)).ok);
+            let mut a = m.clone();
+            assert_eq!(
+                step(&mut a, refresh.clone(), refused.clone()).ok,
+                refused_ok,
+                "{scope:?}"
+            );
+            let mut b = m.clone();
+            assert_eq!(
+                step(&mut b, refresh.clone(), granted(Returned::New)).ok,
+                granted_ok,
+                "{scope:?}"
+            );
+        }
+        // Under `either`, the first refresh decides: once refused, the grant stays ended.
+        let mut m = RefreshModel::new(RefreshSemantics::default());
+        login(&mut m);
+        step(&mut m, revoke.clone(), RefreshObs::Revoked(200));
+        assert!(step(&mut m, refresh.clone(), refused.clone()).ok);
+        assert!(!step(&mut m, refresh.clone(), granted(Returned::New)).ok);
+    }
+
+    #[test]
+    fn an_operation_is_described_as_the_token_it_sends() {
+        let mut m = RefreshModel::new(RefreshSemantics::default());
+        login(&mut m);
+        let op = RefreshOp::Refresh { family: 0, back: 1 };
+        let plan = m.plan(&op, 100.0).expect("precondition");
+        let words = m.describe(&op, &plan);
+        assert!(words.contains("current refresh token"), "{words}");
+        assert!(!words.contains("reuse"), "{words}");
     }
 
     #[test]

@@ -17,6 +17,6 @@ pub use cookie_policy::{PrefixPolicy, SameSiteValue};
 pub use seconds::Seconds;
 pub use semantics::{
     AccessAfter, LogoutScope, RefreshAfterLogout, RefreshSemantics, RefreshSemanticsOverrides,
-    Reuse, Rotation, SessionSemantics, SessionSemanticsOverrides,
+    Reuse, RevocationScope, Rotation, SessionSemantics, SessionSemanticsOverrides,
 };
 pub use user::SpecUser;

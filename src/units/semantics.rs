@@ -106,6 +106,19 @@ pub enum AccessAfter {
     Rejected,
 }
 
+/// What revoking an access token at the RFC 7009 endpoint ends (RFC 7009 §2.1 lets a server
+/// revoke the whole grant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationScope {
+    /// Only the access token; its grant (the refresh-token family) lives on.
+    Token,
+    /// The whole grant: its refresh tokens are refused afterwards.
+    Grant,
+    /// Either; the model follows what the service does.
+    Either,
+}
+
 /// The declared refresh-token semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefreshSemantics {
@@ -121,6 +134,8 @@ pub struct RefreshSemantics {
     pub access_after_logout: AccessAfter,
     /// An access token revoked at the RFC 7009 endpoint.
     pub access_after_revocation: AccessAfter,
+    /// What revoking an access token ends: the token, its grant, or either.
+    pub access_revocation_scope: RevocationScope,
 }
 
 impl Default for RefreshSemantics {
@@ -132,6 +147,7 @@ impl Default for RefreshSemantics {
             refresh_after_logout: RefreshAfterLogout::Rejected,
             access_after_logout: AccessAfter::AllowedUntilExpiry,
             access_after_revocation: AccessAfter::Rejected,
+            access_revocation_scope: RevocationScope::Either,
         }
     }
 }
@@ -162,6 +178,10 @@ pub struct RefreshSemanticsOverrides {
     /// `rejected` or `allowed_until_expiry`.
     #[serde(default)]
     pub access_after_revocation: Option<AccessAfter>,
+    /// What revoking an access token ends: `token`, `grant` (its refresh tokens too, as RFC
+    /// 7009 §2.1 allows) or `either` (the default).
+    #[serde(default)]
+    pub access_revocation_scope: Option<RevocationScope>,
 }
 
 impl RefreshSemanticsOverrides {
@@ -178,6 +198,9 @@ impl RefreshSemanticsOverrides {
             access_after_revocation: self
                 .access_after_revocation
                 .unwrap_or(base.access_after_revocation),
+            access_revocation_scope: self
+                .access_revocation_scope
+                .unwrap_or(base.access_revocation_scope),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::machine::refresh::{
 use crate::machine::{Answer, RefreshSemantics, RefreshSemanticsOverrides};
 use crate::profile::{FlowName, Vars};
 use crate::spec::{Capability, ModelRun, Rule};
+use crate::units::RevocationScope;
 use crate::units::SpecUser;
 
 use super::super::browser::{Browser, Ctx, FlowError, Recorded, StepError, now_unix};
@@ -108,13 +109,18 @@ fn semantics_note(env: &RefreshEnv) -> String {
     let name = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let exercised = |yes: bool| if yes { "exercised" } else { "not defined" };
     format!(
-        "semantics: rotation {}, reuse {}, grace {}, refresh after logout {}, access after logout {}, access after revocation {}; token logout {}, revocation endpoint {}",
+        "semantics: rotation {}, reuse {}, grace {}, refresh after logout {}, access after logout {}, access after revocation {}, access-token revocation ends {}; token logout {}, revocation endpoint {}",
         name(serde_json::json!(s.rotation)),
         name(serde_json::json!(s.reuse)),
         s.grace_seconds,
         name(serde_json::json!(s.refresh_after_logout)),
         name(serde_json::json!(s.access_after_logout)),
         name(serde_json::json!(s.access_after_revocation)),
+        match s.access_revocation_scope {
+            RevocationScope::Token => "the token",
+            RevocationScope::Grant => "the grant",
+            RevocationScope::Either => "the token or the grant",
+        },
         exercised(env.has_logout),
         exercised(env.has_revocation),
     )
@@ -191,6 +197,8 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
             continue;
         };
         let start = s.run.transcript.len();
+        // Described as resolved against the state before it runs (what is actually sent).
+        let operation = model.describe(op, &plan);
         let Some((kind, observed, obs)) = s.execute(&plan, index).await else {
             break;
         };
@@ -199,7 +207,7 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
         let exchanges = start..s.run.transcript.len();
         if !s.run.record(StepRecord {
             op_index: index,
-            operation: op.describe(),
+            operation,
             expected: v.expected,
             observed,
             ok: v.ok,
