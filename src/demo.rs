@@ -27,8 +27,10 @@ pub struct FlawExpectation {
     pub may_break: &'static [&'static str],
 }
 
-/// A forged token is accepted whatever its signature, so every forgery rule may fail too.
+/// A forged token is accepted whatever its signature, so every forgery rule may fail too
+/// (and so may the weak-secret rule's HS256 tokens signed with guessable secrets).
 const FORGERY_RULES: &[&str] = &[
+    "jwt.weak-secret",
     "jwt.alg-none-rejected",
     "jwt.key-confusion-rejected",
     "jwt.embedded-key-rejected",

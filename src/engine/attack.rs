@@ -60,19 +60,33 @@ pub(crate) async fn run(rc: &RuleCtx, a: &Attack) -> Verdict {
         Ok(t) => t,
         Err(e) => return step_verdict(rc, e, &transcript),
     };
-    let jws = match decode(&token) {
-        Ok(j) => j,
-        Err(e) => return Verdict::not_applicable(format!("the access token is not a JWS: {e}")),
-    };
     let mut prepared = Prepared::default();
-    if let Err(v) = forge_cases(rc, a, &token, &mut prepared, &mut transcript).await {
-        return v;
-    }
-    if !a.resign.is_empty()
-        && let Err(v) =
-            resign_cases(rc, a, &mut b, &token, &jws, &mut prepared, &mut transcript).await
-    {
-        return v;
+    // Forging and re-signing need a JWS; moving the untampered token (`via`) does not, so an
+    // opaque token still has that to test.
+    let jws = match decode(&token) {
+        Ok(j) => Some(j),
+        Err(e) if a.forge.is_empty() && a.resign.is_empty() => {
+            prepared
+                .notes
+                .push(format!("the access token is opaque (not a JWS: {e})"));
+            None
+        }
+        Err(e) => {
+            return Verdict::not_applicable(format!(
+                "the access token is opaque, not a JWS ({e}): there is no header or claim to forge"
+            ));
+        }
+    };
+    if let Some(jws) = &jws {
+        if let Err(v) = forge_cases(rc, a, &token, &mut prepared, &mut transcript).await {
+            return v;
+        }
+        if !a.resign.is_empty()
+            && let Err(v) =
+                resign_cases(rc, a, &mut b, &token, jws, &mut prepared, &mut transcript).await
+        {
+            return v;
+        }
     }
     if let Some(via) = &a.via {
         prepared.cases.push(Case {
@@ -84,7 +98,7 @@ pub(crate) async fn run(rc: &RuleCtx, a: &Attack) -> Verdict {
     if prepared.cases.is_empty() {
         return Verdict::not_applicable(format!(
             "nothing to try against this {} token: {}",
-            jws.alg().unwrap_or("?"),
+            jws.as_ref().and_then(|j| j.alg()).unwrap_or("?"),
             prepared.notes.join("; ")
         ))
         .requests(transcript.len() as u64);

@@ -1,20 +1,24 @@
 //! Kind `check: {jwt: ...}`: what anyone holding the preflight's access token can read in it
 //! (secrets, personal data), whether it expires and how long it lives, and whether its HMAC
-//! secret is guessable. No requests: the verdict reads the captured token.
+//! secret is guessable. The claim checks read the captured token; the secret check cracks an
+//! HMAC token offline, and for other algorithms asks the service whether it accepts HS256
+//! tokens signed with guessable secrets.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use crate::jwt::claims::{ExposureClass, exposures, lifetime};
-use crate::jwt::dangerous::{WEAK_SECRETS, crack_hmac};
+use crate::jwt::dangerous::{self, SigningKey, WEAK_SECRETS, crack_hmac};
 use crate::jwt::decode::{Jws, decode};
 use crate::spec::JwtAssertion;
+use crate::units::SpecUser;
 
-use super::browser::now_unix;
+use super::browser::{AccessOutcome, Browser, now_unix};
 use super::outcome::{Evidence, Outcome, Verdict};
 use super::preflight::TokenBaseline;
-use super::rule::RuleCtx;
+use super::probe::{Cases, Controls, controlled};
+use super::rule::{RuleCtx, step_verdict};
 use super::session::mask_tokens;
 
 /// The preflight's token, decoded; a skip verdict when there is none or it is not a JWS.
@@ -27,7 +31,7 @@ pub(crate) fn decoded(rc: &RuleCtx) -> Result<(Jws, &TokenBaseline), Verdict> {
     match decode(&tb.token) {
         Ok(j) => Ok((j, tb)),
         Err(e) => Err(Verdict::not_applicable(format!(
-            "the access token is not a JWS, so JWT rules do not apply: {e}"
+            "the access token is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check"
         ))),
     }
 }
@@ -42,7 +46,7 @@ fn fail(rc: &RuleCtx, tb: &TokenBaseline, expected: String, observed: String) ->
 }
 
 /// Runs one token assertion.
-pub(crate) fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
+pub(crate) async fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
     let (jws, tb) = match decoded(rc) {
         Ok(x) => x,
         Err(v) => return v,
@@ -60,7 +64,7 @@ pub(crate) fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
             ),
         },
         JwtAssertion::ShortLived => short_lived(rc, tb, &jws),
-        JwtAssertion::WeakSecret => weak_secret(rc, tb, &jws),
+        JwtAssertion::WeakSecret => weak_secret(rc, tb, &jws).await,
     }
 }
 
@@ -122,12 +126,14 @@ fn short_lived(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
     }
 }
 
-fn weak_secret(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
+/// How many dictionary secrets are tried online against a service whose own tokens are not
+/// HMAC-signed (each one is a request).
+const ONLINE_SECRETS: usize = 24;
+
+async fn weak_secret(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
     let alg = jws.alg().unwrap_or("");
     if !alg.starts_with("HS") {
-        return Verdict::pass(format!(
-            "the token is {alg}-signed: there is no shared secret to guess"
-        ));
+        return weak_secret_online(rc, jws, alg).await;
     }
     let candidates = || WEAK_SECRETS.lines().filter(|l| !l.is_empty());
     let n = candidates().count();
@@ -207,4 +213,87 @@ fn signature_diff(a: &[u8], b: &[u8]) -> String {
             String::new()
         }
     )
+}
+
+/// A service whose tokens are not HMAC-signed has no secret to crack offline, but its verifier
+/// may still accept HS256 tokens (algorithm agility) keyed with a guessable secret: the
+/// token's own claims are signed HS256 with the empty secret and the most common ones, each
+/// sent in its place through the controlled probe.
+async fn weak_secret_online(rc: &RuleCtx, jws: &Jws, alg: &str) -> Verdict {
+    let ctx = &rc.ctx;
+    let mut transcript = Vec::new();
+    let mut b = Browser::new(SpecUser::Alice.name());
+    let token = match b
+        .token_login(ctx, SpecUser::Alice.name(), &mut transcript)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => return step_verdict(rc, e, &transcript),
+    };
+    let mut header = jws.header.clone();
+    header.insert("alg".into(), Value::from("HS256"));
+    let claims = decode(&token)
+        .ok()
+        .and_then(|j| j.claims().cloned())
+        .unwrap_or_default();
+    let secrets: Vec<&str> = std::iter::once("")
+        .chain(WEAK_SECRETS.lines().filter(|l| !l.is_empty()))
+        .take(ONLINE_SECRETS + 1)
+        .collect();
+    let names = Controls {
+        subject: "the untampered token",
+        cases: "the guessed secrets",
+    };
+    let mut forger = b.clone();
+    let found = controlled(
+        rc,
+        names,
+        &mut transcript,
+        async |_, label, t| b.token_use(ctx, &token, label, t).await,
+        async |t| {
+            let mut found = Cases::default();
+            for secret in &secrets {
+                let Ok(forged) = dangerous::resign(
+                    &header,
+                    &claims,
+                    &SigningKey::Hmac(secret.as_bytes().to_vec()),
+                ) else {
+                    continue;
+                };
+                ctx.register_secret(&forged, "forged-token");
+                let label = format!(
+                    "HS256 token signed with a {}-byte dictionary secret",
+                    secret.len()
+                );
+                let o = forger
+                    .token_use(ctx, &forged, &label, t)
+                    .await
+                    .map_err(|e| step_verdict(rc, e, t))?;
+                if o == AccessOutcome::Allowed {
+                    found.failures.push((t.len() - 1, secret.len()));
+                }
+            }
+            Ok(found)
+        },
+    )
+    .await;
+    let requests = transcript.len() as u64;
+    let found = match found {
+        Ok(found) => found,
+        Err(v) => return v.requests(requests),
+    };
+    match found.failures.first() {
+        None => Verdict::pass(format!(
+            "the token is {alg}-signed, so there is no secret to crack offline; HS256 tokens with its claims signed with the empty secret and {ONLINE_SECRETS} common secrets were all refused"
+        )),
+        Some((index, len)) => Verdict::new(Outcome::fail_observed(
+            "HS256 tokens signed with guessable secrets refused",
+            format!(
+                "the verifier accepts HS256 tokens although the service signs {alg}: one signed with a {len}-byte dictionary secret was accepted (status {}), so anyone can forge tokens",
+                transcript[*index].exchange.response.status
+            ),
+        ))
+        .evidence(rc.evidence(&transcript)),
+    }
+    .requests(requests)
 }

@@ -98,7 +98,7 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
             session::entropy(rc).await
         }
-        RuleKind::Check(Check::Jwt(a)) => jwt::run(rc, *a),
+        RuleKind::Check(Check::Jwt(a)) => jwt::run(rc, *a).await,
         RuleKind::Check(Check::Transport(a)) => transport::run(rc, *a).await,
         RuleKind::Scenario(steps) => scenario::run(rc, steps).await,
         RuleKind::Property(p) => property::run(rc, p).await,

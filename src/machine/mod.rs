@@ -86,6 +86,9 @@ pub struct Verdict {
     pub expected: String,
     /// Whether the observation agrees.
     pub ok: bool,
+    /// Why the step could not exercise what it names under the declared semantics (e.g. a
+    /// double spend of a token that is not single-use), when it could not.
+    pub vacuous: Option<String>,
 }
 
 impl Verdict {
@@ -94,7 +97,14 @@ impl Verdict {
         Verdict {
             expected: expected.into(),
             ok,
+            vacuous: None,
         }
+    }
+
+    /// This verdict, marked as not exercising what its step names.
+    pub fn vacuous(mut self, why: impl Into<String>) -> Verdict {
+        self.vacuous = Some(why.into());
+        self
     }
 }
 

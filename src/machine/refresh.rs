@@ -442,6 +442,33 @@ impl RefreshModel {
         }
     }
 
+    /// Why `plan` does not send what `op` asks for (call before [`Self::apply`]): an
+    /// operation that names an earlier token than the family ever had (`back: 1` when no
+    /// refresh grant rotated the token) resolves to a newer one, so it tests nothing of reuse.
+    pub fn unmet(&self, op: &RefreshOp, plan: &RefreshPlan) -> Option<String> {
+        let (want, len, what) = match (op, plan) {
+            (RefreshOp::Refresh { back, .. }, RefreshPlan::Refresh { family, .. }) => {
+                (*back, self.families[*family].refresh.len(), "refresh")
+            }
+            (RefreshOp::Access { back, .. }, RefreshPlan::Access { family, .. }) => {
+                (*back, self.families[*family].access.len(), "access")
+            }
+            _ => return None,
+        };
+        (usize::from(want) >= len).then(|| {
+            let asked = match (what, want) {
+                ("refresh", 1) => "the previous refresh token (a reuse)".to_string(),
+                ("refresh", n) => format!("the refresh token from {n} rotations back (a reuse)"),
+                (_, 1) => "the previous access token".to_string(),
+                (_, n) => format!("the access token from {n} issues back"),
+            };
+            format!(
+                "it sends {asked}, but the family holds only {len} {what} token{}: none was ever retired, so there is nothing to reuse",
+                if len == 1 { "" } else { "s" }
+            )
+        })
+    }
+
     /// `op` in words as `plan` resolved it in the current state (call before [`Self::apply`]):
     /// an operation that asked for an earlier token than the family has is labelled with the
     /// token it actually sends (e.g. the current refresh token, not a reuse).
@@ -848,6 +875,7 @@ impl RefreshModel {
                 }
             )
         });
+        let mut vacuous = None;
         let (words, ok) = match expect {
             Grant::Refused => ("both refused", granted.is_empty() && !broken),
             Grant::Either => ("granted or refused, each", !broken),
@@ -866,6 +894,16 @@ impl RefreshModel {
                         granted.len() == 1 && each_ok && !broken,
                     )
                 } else {
+                    let why = if s.reuse == Reuse::Allow {
+                        "the declared policy allows reuse (reuse: allow)"
+                    } else if rotated {
+                        "the declared policy does not require rotation"
+                    } else {
+                        "the refresh token did not rotate, which the declared policy allows"
+                    };
+                    vacuous = Some(format!(
+                        "the presented refresh token is not single-use ({why}), so two grants with it are no double spend"
+                    ));
                     (
                         "at least one granted",
                         !granted.is_empty() && each_ok && !broken,
@@ -888,7 +926,11 @@ impl RefreshModel {
             // The loser may have been seen as reuse, ending the family, or not.
             self.families[fi].uncertain = true;
         }
-        Verdict::new(words, ok)
+        let v = Verdict::new(words, ok);
+        match vacuous {
+            Some(why) => v.vacuous(why),
+            None => v,
+        }
     }
 }
 

@@ -396,6 +396,10 @@ pub struct ModelRun<Op, Sem> {
     /// Semantics for this rule, over the spec's policy; the profile's policy wins.
     #[serde(default)]
     pub semantics: Sem,
+    /// The declared semantics under which the rule has something to test, e.g.
+    /// `{rotation: [required]}`; under others it is skipped with the reason (refresh only).
+    #[serde(default)]
+    pub when: Option<crate::units::Applies>,
 }
 
 impl<Op, Sem> ModelRun<Op, Sem> {

@@ -371,6 +371,15 @@ fn check_model(m: &Model, p: &mut Problems<'_>) {
             None,
         );
     }
+    if let Model::Session(r) = m
+        && r.when.is_some()
+    {
+        p.err(
+            "model.session.when",
+            "`when` names refresh semantics; it belongs to refresh models",
+            None,
+        );
+    }
     if !(1..=64).contains(&shape.max_steps) {
         p.err(
             &format!("{key}.max_steps"),

@@ -16,7 +16,8 @@ mod user;
 pub use cookie_policy::{PrefixPolicy, SameSiteValue};
 pub use seconds::Seconds;
 pub use semantics::{
-    AccessAfter, LogoutScope, RefreshAfterLogout, RefreshSemantics, RefreshSemanticsOverrides,
-    Reuse, RevocationScope, Rotation, SessionSemantics, SessionSemanticsOverrides,
+    AccessAfter, Applies, LogoutScope, RefreshAfterLogout, RefreshSemantics,
+    RefreshSemanticsOverrides, Reuse, RevocationScope, Rotation, SessionSemantics,
+    SessionSemanticsOverrides,
 };
 pub use user::SpecUser;

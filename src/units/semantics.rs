@@ -119,6 +119,40 @@ pub enum RevocationScope {
     Either,
 }
 
+/// The declared refresh semantics under which a rule has something to test: a rule about
+/// rotation has nothing to check when the service declares it does not rotate.
+///
+/// ```yaml
+/// when: {rotation: [required]}
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Applies {
+    /// The `rotation` values under which the rule applies (any when empty).
+    #[serde(default)]
+    pub rotation: Vec<Rotation>,
+}
+
+impl Applies {
+    /// Why the rule does not apply under `s`, when it does not.
+    pub fn unmet(&self, s: &RefreshSemantics) -> Option<String> {
+        if self.rotation.is_empty() || self.rotation.contains(&s.rotation) {
+            return None;
+        }
+        let name = |r: Rotation| match r {
+            Rotation::Required => "required",
+            Rotation::Optional => "optional",
+            Rotation::None => "none",
+        };
+        let wanted: Vec<&str> = self.rotation.iter().map(|r| name(*r)).collect();
+        Some(format!(
+            "the declared policy says rotation: {}, and this rule has something to test only when rotation is {}",
+            name(s.rotation),
+            wanted.join(" or ")
+        ))
+    }
+}
+
 /// The declared refresh-token semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RefreshSemantics {

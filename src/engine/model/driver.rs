@@ -166,6 +166,14 @@ where
     if let Some(v) = stopped(rc, &run, tally.requests) {
         return Err(v);
     }
+    if let (false, Some((step, why))) = (run.disagrees(), &run.vacuous) {
+        // The script could not exercise what it is about: nothing to test, never a pass.
+        return Err(Verdict::not_applicable(format!(
+            "nothing to test under the declared semantics: step {step} of the script: {why}"
+        ))
+        .evidence(rc.evidence(&run.transcript))
+        .requests(tally.requests));
+    }
     Ok(run.disagrees().then_some((1, ops, run)))
 }
 

@@ -60,9 +60,19 @@ struct SeqRun {
     windows: Vec<(&'static str, String)>,
     /// Executed operations by kind.
     kinds: BTreeMap<&'static str, u32>,
+    /// The first step that could not exercise what it names under the declared semantics
+    /// (1-based step, why): a scripted rule with one has nothing to test and is skipped.
+    vacuous: Option<(usize, String)>,
 }
 
 impl SeqRun {
+    /// Notes the first step that tested nothing.
+    fn note_vacuous(&mut self, why: Option<String>) {
+        if let (None, Some(why)) = (&self.vacuous, why) {
+            self.vacuous = Some((self.steps.len() + 1, why));
+        }
+    }
+
     fn disagrees(&self) -> bool {
         self.failed.is_some() && self.error.is_none() && self.unexpected.is_none()
     }

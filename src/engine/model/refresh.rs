@@ -54,6 +54,9 @@ pub(super) async fn run(
     let Some(t) = ctx.target.token.as_ref() else {
         return Verdict::not_applicable("the profile has no token section");
     };
+    if let Some(why) = def.when.as_ref().and_then(|w| w.unmet(&semantics)) {
+        return Verdict::not_applicable(why);
+    }
     // Control: the token login must yield a refresh token, or there is nothing to test.
     let mut control = Vec::new();
     let mut b = Browser::new("control");
@@ -199,10 +202,12 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
         let start = s.run.transcript.len();
         // Described as resolved against the state before it runs (what is actually sent).
         let operation = model.describe(op, &plan);
+        s.run.note_vacuous(model.unmet(op, &plan));
         let Some((kind, observed, obs)) = s.execute(&plan, index).await else {
             break;
         };
         let v = model.apply(&plan, &obs, unix_now_f64());
+        s.run.note_vacuous(v.vacuous.clone());
         *s.run.kinds.entry(kind).or_default() += 1;
         let exchanges = start..s.run.transcript.len();
         if !s.run.record(StepRecord {
