@@ -74,7 +74,12 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         // cookie was not cleared logs in again under the same id, and replaying the ended
         // session's cookie works again.
         Flaw::SessionFixation => (&["session.rotated-on-login"], &["session.model"]),
-        Flaw::LogoutKeepsSession => (&["session.revoked-on-logout", "session.model"], &[]),
+        // A logout that ends nothing leaves the CSRF rule nothing to read from "the session
+        // still works": it is inconclusive, saying so.
+        Flaw::LogoutKeepsSession => (
+            &["session.revoked-on-logout", "session.model"],
+            &["transport.csrf"],
+        ),
         Flaw::LogoutEverywherePartial => (&["session.logout-everywhere", "session.model"], &[]),
         Flaw::SessionPrefixMatch => (&["session.tamper-rejected"], &[]),
         Flaw::SessionIdInUrl => (&["session.not-in-url"], &[]),
@@ -103,7 +108,7 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::NoCsp => (&["transport.csp"], &[]),
         Flaw::CspUnsafeInline => (&["transport.csp"], &[]),
         Flaw::CorsReflectsOrigin => (&["transport.cors-credentials"], &[]),
-        Flaw::CsrfUnprotected => (&["transport.csrf"], &[]),
+        Flaw::CsrfUnprotected => (&["transport.csrf", "cookie.same-site"], &[]),
         Flaw::TokenInBody => (&["storage.token-in-body"], &[]),
         Flaw::RefreshNoRotation => (&["refresh.rotated"], ROTATION_RULES),
         Flaw::RefreshReuseAccepted => (

@@ -72,6 +72,7 @@ rule_modules! {
     cookie_same_site "cookie.same-site" {
         fails_with_cookie_samesite_none => CookieSameSiteNone,
         fails_with_cookie_no_samesite => CookieNoSameSite,
+        fails_with_csrf_unprotected => CsrfUnprotected,
     }
     cookie_scope "cookie.scope" {
         fails_with_cookie_parent_domain => CookieParentDomain,
@@ -355,4 +356,26 @@ async fn session_fixation_is_shown_by_the_attackers_replay() {
         "{:?}",
         r.reason()
     );
+}
+
+/// `transport.csrf` reads "the forged logout was refused" from "the session still works": on a
+/// service whose genuine logout ends nothing, that proves nothing, so the rule is inconclusive
+/// and says why (with and without SameSite as the only protection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_csrf_is_inconclusive_when_a_genuine_logout_ends_nothing() {
+    for flaws in [
+        vec![Flaw::LogoutKeepsSession],
+        vec![Flaw::LogoutKeepsSession, Flaw::CsrfUnprotected],
+    ] {
+        let report = run(&flaws, &["transport.csrf"]).await;
+        let r = &report.results[0];
+        assert_eq!(
+            r.status(),
+            Status::Inconclusive,
+            "{flaws:?}: {:?}",
+            r.reason()
+        );
+        let reason = r.reason().unwrap_or_default();
+        assert!(reason.contains("genuine logout"), "{reason}");
+    }
 }

@@ -19,6 +19,6 @@ pub use parse::{
     MAX_NAME_VALUE_LEN, SameSite, SetCookie, parse_set_cookie,
 };
 pub use store::{
-    COOKIE_AGE_LIMIT, CookieStore, Rejection, RejectionKind, StoreOutcome, Stored, StoredCookie,
-    default_path, domain_match, is_secure_origin, path_match,
+    COOKIE_AGE_LIMIT, CookieStore, Rejection, RejectionKind, SiteContext, StoreOutcome, Stored,
+    StoredCookie, default_path, domain_match, is_secure_origin, path_match,
 };

@@ -28,6 +28,30 @@ use super::parse::{Effective, MAX_NAME_VALUE_LEN, SameSite, SetCookie};
 /// The cap on a cookie's lifetime: 400 days in seconds (RFC 6265bis §5.5, §5.6.1, §5.6.2).
 pub const COOKIE_AGE_LIMIT: i64 = 400 * 86_400;
 
+/// Where a request comes from, for SameSite enforcement (RFC 6265bis §5.2, §5.8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteContext {
+    /// The request's site for cookies is the target's own site.
+    SameSite,
+    /// The request comes from another site (e.g. an attacker's page).
+    CrossSite {
+        /// A top-level navigation with a safe method (GET, HEAD): `Lax` cookies go along.
+        top_level_safe: bool,
+    },
+}
+
+impl SiteContext {
+    /// Whether a cookie with `same_site` is sent in this context.
+    pub fn admits(self, same_site: SameSite) -> bool {
+        match (self, same_site) {
+            (SiteContext::SameSite, _) => true,
+            (SiteContext::CrossSite { .. }, SameSite::None | SameSite::Default) => true,
+            (SiteContext::CrossSite { top_level_safe }, SameSite::Lax) => top_level_safe,
+            (SiteContext::CrossSite { .. }, SameSite::Strict) => false,
+        }
+    }
+}
+
 /// A cookie as the user agent stores it (RFC 6265bis §5.7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredCookie {
@@ -520,6 +544,15 @@ impl CookieStore {
     /// `None` when no cookie applies. Cookies with longer paths come first; equal paths are
     /// ordered by creation. Requests are assumed same-site and from the HTTP layer.
     pub fn cookie_header(&self, url: &Url, now: i64) -> Option<String> {
+        self.cookie_header_in(url, now, SiteContext::SameSite)
+    }
+
+    /// As [`Self::cookie_header`], for a request made in `context` (RFC 6265bis §5.8.3 step 2):
+    /// a cross-site request carries no `SameSite=Strict` cookie, and `SameSite=Lax` cookies
+    /// only on a top-level navigation with a safe method. A cookie without a `SameSite`
+    /// attribute is sent cross-site: browsers differ on its default (Lax in some, None in
+    /// others), so an auditor assumes the one an attacker can use.
+    pub fn cookie_header_in(&self, url: &Url, now: i64, context: SiteContext) -> Option<String> {
         let host = request_host(url)?;
         let secure = is_secure_origin(url);
         let request_path = url.path();
@@ -536,6 +569,7 @@ impl CookieStore {
                     && path_match(request_path, &c.path)
                     && (!c.secure_only || secure)
                     && !c.is_expired(now)
+                    && context.admits(c.same_site)
             })
             .collect();
         if list.is_empty() {

@@ -145,6 +145,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The cookies that together carry the session (the id cookie first).
+    pub fn session_cookies(&self) -> Vec<String> {
+        vec![self.session_cookie.clone()]
+    }
+
     /// Registers a secret for redaction as `<redacted:KIND#N>`, N counting distinct values in
     /// this run, so a reader can see that two redacted values are the same. A value that
     /// already redacts to something else (it contains a registered secret, like an extended

@@ -1,12 +1,15 @@
 //! `check: {transport: ...}`: caching of credential responses, the CSP of HTML pages, CORS
 //! with credentials, CSRF on the logout request, and where browser credentials are delivered.
 
+use crate::cookie::{CookieStore, SiteContext, parse_set_cookie};
 use crate::http::{Exchange, ProbeRequest, Response};
 use crate::profile::{ClientKind, FlowName, RequestSpec, Template};
 use crate::spec::TransportAssertion;
 use crate::units::SpecUser;
 
-use super::browser::{AccessOutcome, Browser, FlowError, Recorded, StepError, session_access};
+use super::browser::{
+    AccessOutcome, Browser, FlowError, Jar, Recorded, StepError, now_unix, session_access,
+};
 use super::outcome::{Inconclusive, Outcome, Verdict};
 use super::rule::{RuleCtx, step_verdict};
 
@@ -313,14 +316,33 @@ fn strip_tokens(r: &RequestSpec) -> RequestSpec {
     r
 }
 
+/// `transport: csrf`: a logout forged from another site, without the CSRF token, must not
+/// end the session.
+///
+/// The forged request carries the cookies a browser would attach to it from the attacker's
+/// site (the cookie store's SameSite rules), and the verdict "refused" is read from "the
+/// session still works" only after a control showed that a genuine logout does end a
+/// session. When SameSite alone keeps the session cookie off the forged request, the same
+/// request is also sent with the cookie (what a same-site attacker could do) to say whether
+/// SameSite is the only protection.
 async fn csrf(rc: &RuleCtx) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
-    let mut b = Browser::new("victim");
-    if let Err(e) = b.login(ctx, SpecUser::Alice.name(), &mut transcript).await {
+    let Some(last) = ctx.target.flow(FlowName::Logout).and_then(|s| s.last()) else {
+        return Verdict::not_applicable("the profile defines no logout flow");
+    };
+    let forged_spec = strip_tokens(&last.value.request);
+    if let Err(v) = genuine_logout_ends_the_session(rc, &mut transcript).await {
+        return v;
+    }
+    let mut victim = Browser::new("victim");
+    if let Err(e) = victim
+        .login(ctx, SpecUser::Alice.name(), &mut transcript)
+        .await
+    {
         return step_verdict(rc, e, &transcript);
     }
-    match b
+    match victim
         .access(
             ctx,
             None,
@@ -339,38 +361,118 @@ async fn csrf(rc: &RuleCtx) -> Verdict {
         }
         Err(e) => return step_verdict(rc, e, &transcript),
     }
-    let Some(last) = ctx.target.flow(FlowName::Logout).and_then(|s| s.last()) else {
-        return Verdict::not_applicable("the profile defines no logout flow");
-    };
-    let forged_spec = strip_tokens(&last.value.request);
-    let req = match Browser::build(ctx, &forged_spec, &b.vars) {
-        Ok(r) => r
-            .header("Origin", EVIL_ORIGIN)
-            .header("Sec-Fetch-Site", "cross-site")
-            .header("Referer", format!("{EVIL_ORIGIN}/")),
+    let req = match Browser::build(ctx, &forged_spec, &victim.vars) {
+        Ok(r) => r,
         Err(e) => return step_verdict(rc, e, &transcript),
     };
-    let ex = match Browser::send_with(ctx, req, Some(&b.jar)).await {
-        Ok(ex) => ex,
-        Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
+    let top_level_safe = matches!(req.method.as_str(), "GET" | "HEAD");
+    let cross_site = SiteContext::CrossSite { top_level_safe };
+    let sent = cookies_in(&victim, &req.url, cross_site);
+    let session_sent = ctx
+        .session_cookies()
+        .iter()
+        .all(|name| sent.contains_key(name.as_str()));
+    if !session_sent {
+        return samesite_keeps_it_out(rc, &victim, req, &sent, transcript).await;
+    }
+    forged_logout(rc, &mut victim, req, &sent, transcript).await
+}
+
+/// The control behind "the forged logout was refused": a genuine logout ends a session (a
+/// service whose logout never ends the session gives nothing to read from "still works").
+async fn genuine_logout_ends_the_session(
+    rc: &RuleCtx,
+    transcript: &mut Vec<Recorded>,
+) -> Result<(), Verdict> {
+    let ctx = &rc.ctx;
+    let mut g = Browser::new("control");
+    // The session's cookies as held before the logout, replayed after it: a logout that only
+    // clears the cookie in the browser does not end the session.
+    let step = async |g: &mut Browser, t: &mut Vec<Recorded>| -> Result<AccessOutcome, StepError> {
+        g.login(ctx, SpecUser::Alice.name(), t).await?;
+        let before = g.jar.clone();
+        g.run_flow(ctx, FlowName::Logout, None, t).await?;
+        let label = "control: the session's cookies replayed after a genuine logout";
+        g.access(ctx, Some(&before), label, t).await
     };
-    let forged_status = ex.response.status;
+    match step(&mut g, transcript).await {
+        Ok(AccessOutcome::Denied) => Ok(()),
+        Ok(o) => Err(Verdict::inconclusive(Inconclusive::Control(format!(
+            "after a genuine logout the session was {}, so a forged logout cannot be judged by whether the session still works",
+            o.as_str()
+        )))
+        .evidence(rc.evidence(transcript))
+        .requests(transcript.len() as u64)),
+        Err(e) => Err(step_verdict(rc, e, transcript)),
+    }
+}
+
+/// The cookies a browser holding `b`'s cookies would attach to `url` in `context`.
+fn cookies_in(b: &Browser, url: &url::Url, context: SiteContext) -> Jar {
+    let now = now_unix();
+    let mut store = CookieStore::new();
+    for (from, raw) in &b.set_cookies {
+        let _ = store.set(&parse_set_cookie(raw), from, now);
+    }
+    store
+        .cookie_header_in(url, now, context)
+        .map(|h| {
+            h.split("; ")
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sends the forged request with the cookies `jar` holds, from the attacker's origin.
+async fn send_forged(
+    rc: &RuleCtx,
+    req: ProbeRequest,
+    jar: &Jar,
+    label: String,
+    transcript: &mut Vec<Recorded>,
+) -> Result<u16, StepError> {
+    let req = req
+        .header("Origin", EVIL_ORIGIN)
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Referer", format!("{EVIL_ORIGIN}/"));
+    let ex = Browser::send_with(&rc.ctx, req, Some(jar)).await?;
+    let status = ex.response.status;
     transcript.push(Recorded {
-        label: format!("the logout request forged from {EVIL_ORIGIN}, without the CSRF token"),
+        label,
         exchange: ex,
     });
-    match b
+    Ok(status)
+}
+
+/// The session cookie travels with the cross-site request: the forged logout must be refused,
+/// so the session still works after it.
+async fn forged_logout(
+    rc: &RuleCtx,
+    victim: &mut Browser,
+    req: ProbeRequest,
+    sent: &Jar,
+    mut transcript: Vec<Recorded>,
+) -> Verdict {
+    let ctx = &rc.ctx;
+    let label = format!("the logout request forged from {EVIL_ORIGIN}, without the CSRF token");
+    let status = match send_forged(rc, req, sent, label, &mut transcript).await {
+        Ok(s) => s,
+        Err(e) => return step_verdict(rc, e, &transcript),
+    };
+    let after = victim
         .access(
             ctx,
             None,
             "the session after the forged request",
             &mut transcript,
         )
-        .await
-    {
+        .await;
+    match after {
         Ok(AccessOutcome::Allowed) => pass(
             format!(
-                "the forged cross-site logout was refused ({forged_status}) and the session still works"
+                "the forged cross-site logout was refused ({status}) and the session still works; a genuine logout does end a session"
             ),
             transcript.len() as u64,
         ),
@@ -378,7 +480,7 @@ async fn csrf(rc: &RuleCtx) -> Verdict {
             rc,
             "the forged cross-site logout refused; the session still works",
             format!(
-                "the forged cross-site logout without the CSRF token answered {forged_status} and ended the session"
+                "the forged cross-site logout without the CSRF token answered {status} and ended the session"
             ),
             &transcript,
         ),
@@ -389,6 +491,69 @@ async fn csrf(rc: &RuleCtx) -> Verdict {
         .evidence(rc.evidence(&transcript)),
         Err(e) => step_verdict(rc, e, &transcript),
     }
+}
+
+/// SameSite keeps the session cookie off the cross-site request, so no browser can forge the
+/// logout from another site. The same request with the cookie (a same-site attacker's, e.g.
+/// from a compromised subdomain) says whether SameSite is the only protection.
+async fn samesite_keeps_it_out(
+    rc: &RuleCtx,
+    victim: &Browser,
+    req: ProbeRequest,
+    sent: &Jar,
+    mut transcript: Vec<Recorded>,
+) -> Verdict {
+    let ctx = &rc.ctx;
+    let mut same_site = Browser::new("same-site attacker's victim");
+    let label = format!(
+        "the logout forged from {EVIL_ORIGIN}, without the CSRF token, with the cookies a browser sends cross-site"
+    );
+    let status = match send_forged(rc, req.clone(), sent, label, &mut transcript).await {
+        Ok(s) => s,
+        Err(e) => return step_verdict(rc, e, &transcript),
+    };
+    let names = ctx.session_cookies().join(", ");
+    let first = format!(
+        "the session cookie ({names}) is SameSite-protected: a browser leaves it off the forged cross-site {} ({status}), so the forged logout cannot end the session",
+        req.method
+    );
+    // A fresh session for the same request with its cookies: what SameSite does not stop.
+    if let Err(e) = same_site
+        .login(ctx, SpecUser::Alice.name(), &mut transcript)
+        .await
+    {
+        return step_verdict(rc, e, &transcript);
+    }
+    let label =
+        "the same forged logout with the session cookie, as a same-site attacker could send it";
+    let with_cookie =
+        match send_forged(rc, req, &same_site.jar, label.into(), &mut transcript).await {
+            Ok(s) => s,
+            Err(e) => return step_verdict(rc, e, &transcript),
+        };
+    let after = same_site
+        .access(
+            ctx,
+            None,
+            "that session after the forged logout",
+            &mut transcript,
+        )
+        .await;
+    let _ = victim;
+    let note = match after {
+        Ok(AccessOutcome::Denied) => format!(
+            "SameSite is the only protection: the same logout with the cookie and no CSRF token answered {with_cookie} and ended the session. It does not cover same-site attackers (a compromised or user-controlled subdomain) or state changes made by a top-level GET under SameSite=Lax"
+        ),
+        Ok(AccessOutcome::Allowed) => format!(
+            "the same logout with the cookie but no CSRF token was refused too ({with_cookie}): a token or origin check backs SameSite up"
+        ),
+        Ok(o) => format!(
+            "with the cookie, the session was {} after the forged logout",
+            o.as_str()
+        ),
+        Err(e) => return step_verdict(rc, e, &transcript),
+    };
+    pass(first, transcript.len() as u64).note(note)
 }
 
 fn body_contains(ex: &Exchange, secret: &str) -> bool {

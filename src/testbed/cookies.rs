@@ -161,7 +161,8 @@ impl SessionCookies {
         cookie.set_http_only(!self.has(Flaw::CookieNoHttpOnly));
         cookie.set_same_site(if self.has(Flaw::CookieNoSameSite) {
             None
-        } else if self.has(Flaw::CookieSameSiteNone) {
+        } else if self.has(Flaw::CookieSameSiteNone) || self.has(Flaw::CsrfUnprotected) {
+            // An unprotected logout is forgeable only with a cookie browsers send cross-site.
             Some(SameSite::None)
         } else {
             Some(SameSite::Lax)

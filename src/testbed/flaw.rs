@@ -93,7 +93,8 @@ pub enum Flaw {
     CspUnsafeInline,
     /// Any `Origin` is reflected with `Access-Control-Allow-Credentials: true`.
     CorsReflectsOrigin,
-    /// Logout and logout-everywhere do not check the CSRF token.
+    /// Logout and logout-everywhere do not check the CSRF token, and the session cookie is
+    /// `SameSite=None`, so browsers send it on cross-site requests.
     CsrfUnprotected,
     /// The JSON login response also returns the session id in its body.
     TokenInBody,
@@ -345,7 +346,7 @@ const TABLE: &[Row] = &[
     Row {
         flaw: Flaw::CsrfUnprotected,
         name: "csrf-unprotected",
-        description: "Logout and logout-everywhere accept requests without the CSRF token.",
+        description: "Logout and logout-everywhere accept requests without the CSRF token, and the session cookie is SameSite=None, so a page on any site can log the user out.",
     },
     Row {
         flaw: Flaw::TokenInBody,

@@ -393,14 +393,14 @@ async fn samesite_only_csrf_with_logout_keeps_session_is_an_unprotected_logout_t
 }
 
 #[tokio::test]
-async fn samesite_only_csrf_with_csrf_unprotected_behaves_as_the_quirk_alone() {
-    // Both drop the token check of the logouts: with the Lax cookie kept, nothing is left for
-    // the flaw to break.
+async fn samesite_only_csrf_with_csrf_unprotected_drops_samesite_too() {
+    // Both drop the token check of the logouts; the flaw also makes the cookie SameSite=None,
+    // so the unprotected logout becomes forgeable from any site.
     let tb = start_with(&[Flaw::CsrfUnprotected], &[Quirk::SameSiteOnlyCsrf]).await;
     let (pre, token) = session::pre_login(&tb).await;
     let resp = session::login_json(&tb, &pre, &token, "alice", "alice-demo-password").await;
     let cookie = resp.session_cookie().unwrap();
-    assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+    assert_eq!(cookie.same_site(), Some(SameSite::None));
     let id = cookie.value().to_owned();
     let resp = post_with(&tb, "/api/logout", &cookie_header(&id), None).await;
     assert_eq!(resp.status, 200);
