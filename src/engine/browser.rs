@@ -138,8 +138,11 @@ pub struct Ctx {
     pub target: std::sync::Arc<Target>,
     /// The probe client (shared budget, rate limit, redactor).
     pub client: Client,
-    /// The session cookie's name (configured or detected).
+    /// The session cookie's name (configured or detected): the one holding the id.
     pub session_cookie: String,
+    /// Every cookie that carries the session, the id cookie first (a value cookie and its
+    /// signature, say); replays carry them all.
+    pub session_set: Vec<String>,
     /// Numbers secrets in redaction labels, so evidence shows which values are equal.
     pub secret_seq: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -147,7 +150,19 @@ pub struct Ctx {
 impl Ctx {
     /// The cookies that together carry the session (the id cookie first).
     pub fn session_cookies(&self) -> Vec<String> {
-        vec![self.session_cookie.clone()]
+        if self.session_set.is_empty() {
+            vec![self.session_cookie.clone()]
+        } else {
+            self.session_set.clone()
+        }
+    }
+
+    /// The session's cookies as `jar` holds them (the set's members it has).
+    pub fn session_part(&self, jar: &Jar) -> Jar {
+        self.session_cookies()
+            .into_iter()
+            .filter_map(|name| jar.get(&name).map(|v| (name, v.clone())))
+            .collect()
     }
 
     /// Registers a secret for redaction as `<redacted:KIND#N>`, N counting distinct values in

@@ -120,6 +120,7 @@ pub(crate) async fn preflight(
         target: target.clone(),
         client,
         session_cookie: target.session_cookie.clone().unwrap_or_default(),
+        session_set: target.session_cookies.clone(),
         secret_seq: Default::default(),
     };
     let mut transcript = Vec::new();
@@ -190,23 +191,32 @@ async fn session_preflight(
         Err(StepError::Http(e)) => return Err(unreachable(e)),
         Err(StepError::Flow(m)) => return Err(PreflightError::Login(m).into()),
     }
-    let name = match &target.session_cookie {
-        Some(name) if !b.jar.contains_key(name) => {
-            let held = if b.jar.is_empty() {
-                "none".to_string()
-            } else {
-                b.jar.keys().cloned().collect::<Vec<_>>().join(", ")
-            };
-            return Err(PreflightError::NoSessionCookie {
-                name: name.clone(),
-                held,
-            }
-            .into());
-        }
-        Some(name) => name.clone(),
-        None => detect_session_cookie(ctx, &mut b, transcript).await?,
+    let configured: Vec<String> = match (&target.session_cookie, &target.session_cookies) {
+        (_, set) if !set.is_empty() => set.clone(),
+        (Some(name), _) => vec![name.clone()],
+        (None, _) => Vec::new(),
     };
+    if let Some(missing) = configured.iter().find(|n| !b.jar.contains_key(*n)) {
+        let held = if b.jar.is_empty() {
+            "none".to_string()
+        } else {
+            b.jar.keys().cloned().collect::<Vec<_>>().join(", ")
+        };
+        return Err(PreflightError::NoSessionCookie {
+            name: missing.clone(),
+            held,
+        }
+        .into());
+    }
+    let set = if target.session_cookies.is_empty() {
+        // Configured one cookie, or none: find every cookie the session needs.
+        detect_session_cookies(ctx, &mut b, &configured, transcript).await?
+    } else {
+        configured
+    };
+    let name = set[0].clone();
     ctx.session_cookie = name.clone();
+    ctx.session_set = set;
     let outcome = b
         .access(ctx, None, "access (preflight)", transcript)
         .await
@@ -245,30 +255,50 @@ async fn session_preflight(
     })
 }
 
-/// Finds the cookie whose absence turns an allowed request into a denied one.
-async fn detect_session_cookie(
+/// The session's cookie set: every cookie whose absence turns an allowed request into a
+/// denied one (a value cookie and its signature, say), the `configured` one or the detected
+/// id cookie first. A single cookie is the set without a request; with several, each one
+/// the configuration does not name is left out once.
+async fn detect_session_cookies(
     ctx: &Ctx,
     b: &mut Browser,
+    configured: &[String],
     transcript: &mut Vec<Recorded>,
-) -> Result<String, RunError> {
+) -> Result<Vec<String>, RunError> {
     let names: Vec<String> = b.jar.keys().cloned().collect();
-    match names.len() {
-        0 => Err(PreflightError::NoCookies.into()),
-        1 => Ok(names[0].clone()),
-        _ => {
-            for name in &names {
-                let mut jar = b.jar.clone();
-                jar.remove(name);
-                let label = format!("access without `{name}` (detecting the session cookie)");
-                let outcome = b
-                    .access(ctx, Some(&jar), &label, transcript)
-                    .await
-                    .map_err(RunError::from)?;
-                if outcome != AccessOutcome::Allowed {
-                    return Ok(name.clone());
-                }
-            }
-            Err(PreflightError::AmbiguousCookie(names.join(", ")).into())
+    if names.is_empty() {
+        return Err(PreflightError::NoCookies.into());
+    }
+    if names.len() == 1 {
+        return Ok(names);
+    }
+    let mut set: Vec<String> = configured.to_vec();
+    for name in names.iter().filter(|n| !configured.contains(n)) {
+        let mut jar = b.jar.clone();
+        jar.remove(name);
+        let label = format!("access without `{name}` (detecting the session cookies)");
+        let outcome = b
+            .access(ctx, Some(&jar), &label, transcript)
+            .await
+            .map_err(RunError::from)?;
+        if outcome != AccessOutcome::Allowed {
+            set.push(name.clone());
         }
     }
+    if set.is_empty() {
+        return Err(PreflightError::AmbiguousCookie(names.join(", ")).into());
+    }
+    // The id cookie first: the configured one, else the name the others extend
+    // (`session` before `session.sig`), else the first by name.
+    if configured.is_empty() {
+        set.sort_by_key(|n| (!set_prefix_of_others(n, &names), n.clone()));
+    }
+    Ok(set)
+}
+
+/// True when every other cookie name of `names` that shares a prefix with `name` extends it.
+fn set_prefix_of_others(name: &str, names: &[String]) -> bool {
+    names
+        .iter()
+        .any(|other| other != name && other.starts_with(name))
 }

@@ -188,15 +188,21 @@ fn plant(rc: &RuleCtx, st: &mut State, n: usize, p: &PlantStep) {
                 .map_or("", |s| s.session_id.as_str());
             random_like(like, &mut st.rng)
         }
-        PlantValue::Snapshot(name) => match st.snapshots.get(name).and_then(|j| j.get(&cookie)) {
-            Some(v) => v.clone(),
-            None => {
+        PlantValue::Snapshot(name) => {
+            let Some(saved) = st.snapshots.get(name).filter(|j| j.contains_key(&cookie)) else {
                 st.notes.push(format!(
                     "step {n}: snapshot `{name}` holds no session id; nothing planted"
                 ));
                 return;
+            };
+            // The whole saved session travels: its id and the cookies that go with it.
+            let part = rc.ctx.session_part(saved);
+            for v in part.values() {
+                rc.ctx.register_secret(v, "planted-session-id");
             }
-        },
+            st.client(&p.client).jar.extend(part);
+            return;
+        }
     };
     rc.ctx.register_secret(&value, "planted-session-id");
     st.client(&p.client).jar.insert(cookie, value);

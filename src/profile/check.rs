@@ -166,17 +166,39 @@ impl Checker<'_> {
         }
     }
 
-    /// `session.cookie`: a valid cookie name.
+    /// `session.cookie` / `session.cookies`: valid cookie names, one of the two keys.
     fn session_cookie(&mut self, s: &ProfileFile) {
-        if let Some(name) = &s.session.cookie
-            && (name.is_empty()
+        let invalid = |name: &str| {
+            name.is_empty()
                 || name
                     .bytes()
-                    .any(|b| b <= 0x20 || b >= 0x7f || b"=;,".contains(&b)))
+                    .any(|b| b <= 0x20 || b >= 0x7f || b"=;,".contains(&b))
+        };
+        if let Some(name) = &s.session.cookie
+            && invalid(name)
         {
             self.push_unlocated(
                 "session.cookie",
                 format!("`{name}` is not a valid cookie name"),
+            );
+        }
+        for (i, name) in s.session.cookies.iter().enumerate() {
+            if invalid(name) {
+                self.push_unlocated(
+                    format!("session.cookies[{i}]"),
+                    format!("`{name}` is not a valid cookie name"),
+                );
+            } else if s.session.cookies[..i].contains(name) {
+                self.push_unlocated(
+                    format!("session.cookies[{i}]"),
+                    format!("`{name}` is listed twice"),
+                );
+            }
+        }
+        if s.session.cookie.is_some() && !s.session.cookies.is_empty() {
+            self.push_unlocated(
+                "session.cookies",
+                "give either `cookie` (one session cookie) or `cookies` (the set, id first), not both",
             );
         }
     }

@@ -72,6 +72,11 @@ pub struct SessionSpec {
     /// cookie whose absence turns an allowed request into a denied one).
     #[serde(default)]
     pub cookie: Option<String>,
+    /// The cookies that together carry the session, the id cookie first, e.g.
+    /// `[session, session.sig]` for a value cookie and its signature (signed-cookie
+    /// middlewares); every replay carries them all. Instead of `cookie`; absent: detected.
+    #[serde(default)]
+    pub cookies: Vec<String>,
 }
 
 /// A test account.

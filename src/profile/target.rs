@@ -39,8 +39,10 @@ pub struct Target<S = Resolved> {
     pub headers: BTreeMap<String, String>,
     /// Users by spec name (`alice`, `bob`).
     pub users: BTreeMap<String, User>,
-    /// Configured session cookie name (None: auto-detect).
+    /// Configured session cookie name (None: auto-detect); with `session.cookies`, the first.
     pub session_cookie: Option<String>,
+    /// Configured session cookie set, id cookie first (empty: the one cookie, or detected).
+    pub session_cookies: Vec<String>,
     /// The cookie-session flows (None: a token-only service).
     pub flows: Option<Flows>,
     /// The token section (resolved: with the flows `token.oauth` derived).
@@ -150,7 +152,12 @@ impl Target<Unresolved> {
             base_url,
             headers: spec.headers.clone(),
             users: secrets.users,
-            session_cookie: spec.session.cookie.clone(),
+            session_cookie: spec
+                .session
+                .cookie
+                .clone()
+                .or_else(|| spec.session.cookies.first().cloned()),
+            session_cookies: spec.session.cookies.clone(),
             flows: spec.flows.clone(),
             token: spec.token.clone(),
             signing_keys: secrets.signing_keys,
@@ -189,6 +196,7 @@ impl Target<Unresolved> {
             headers: self.headers,
             users: self.users,
             session_cookie: self.session_cookie,
+            session_cookies: self.session_cookies,
             flows: self.flows,
             token,
             signing_keys: self.signing_keys,

@@ -11,7 +11,7 @@ use crate::machine::{Answer, LogoutScope, SessionSemantics};
 use crate::profile::FlowName;
 use crate::spec::{Capability, ModelRun, Rule};
 
-use super::super::browser::{Browser, Ctx, StepError};
+use super::super::browser::{Browser, Ctx, Jar, StepError};
 use super::super::outcome::Verdict;
 use super::super::rule::RuleCtx;
 use super::driver::{Driving, drive};
@@ -141,8 +141,9 @@ async fn run_sequence(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len:
 struct Sequence<'a> {
     ctx: &'a Ctx,
     clients: Vec<Browser>,
-    /// Every session id issued, in login order (replay picks from these).
-    ids: Vec<String>,
+    /// Every session issued, in login order, as the cookies that carry it (replay picks from
+    /// these and sends the whole set).
+    ids: Vec<Jar>,
     run: SeqRun,
 }
 
@@ -176,8 +177,7 @@ impl Sequence<'_> {
             .await
         {
             Ok(()) => {
-                self.ids
-                    .push(b.session_id(self.ctx).unwrap_or_default().to_string());
+                self.ids.push(self.ctx.session_part(&b.jar));
                 Some(("login", "completed".into(), SessionObs::Flow(Ok(()))))
             }
             Err(StepError::Flow(m)) => Some((
@@ -202,7 +202,7 @@ impl Sequence<'_> {
         let res = match replay {
             Some(session) => {
                 let mut jar = b.jar.clone();
-                jar.insert(self.ctx.session_cookie.clone(), self.ids[session].clone());
+                jar.extend(self.ids[session].clone());
                 b.access(self.ctx, Some(&jar), &label, t).await
             }
             None => b.access(self.ctx, None, &label, t).await,
