@@ -469,6 +469,16 @@ impl Browser {
     }
 }
 
+/// A credential moved into a path parameter (`/me;jsessionid=…`) that answers 404 was not
+/// accepted: most frameworks route such a path nowhere. Counted as denied whatever the
+/// profile's `denied` classifier lists.
+pub fn in_path_param(outcome: AccessOutcome, ex: &Exchange) -> AccessOutcome {
+    match outcome {
+        AccessOutcome::Unexpected if ex.response.status == 404 => AccessOutcome::Denied,
+        other => other,
+    }
+}
+
 /// Classifies an answer to the session-protected request (a token-only profile has none:
 /// nothing is classified as allowed).
 pub fn classify(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
@@ -625,10 +635,16 @@ impl Browser {
                 out
             }
         };
+        let moved = matches!(via, Some(Via::PathParam(_)));
         for (label, req) in requests {
             self.requests += 1;
             let ex = Browser::send_with(ctx, req, Some(&self.jar)).await?;
-            outcomes.push(classify_token(ctx, &ex));
+            let outcome = classify_token(ctx, &ex);
+            outcomes.push(if moved {
+                in_path_param(outcome, &ex)
+            } else {
+                outcome
+            });
             transcript.push(Recorded {
                 label,
                 exchange: ex,

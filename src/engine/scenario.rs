@@ -9,7 +9,7 @@ use crate::profile::FlowName;
 use crate::spec::{AccessStep, Expect, ExpectSessionIdStep, PlantStep, PlantValue, Step, Via};
 
 use super::browser::{AccessOutcome, Browser, Jar, Recorded, StepError, now_unix};
-use super::browser::{classify, is_deletion, meets, session_access};
+use super::browser::{classify, in_path_param, is_deletion, meets, session_access};
 use super::outcome::{Inconclusive, Outcome, Verdict};
 use super::rule::{RuleCtx, step_verdict_in};
 
@@ -272,7 +272,10 @@ async fn access(rc: &RuleCtx, st: &mut State, n: usize, a: &AccessStep) -> StepR
             format!("{label_base}: session id in path parameter `;{param}=`, no cookie")
         };
         let ex = Browser::send_with(ctx, req, None).await?;
-        let outcome = classify(ctx, &ex);
+        let outcome = match a.via {
+            Via::PathParam(_) => in_path_param(classify(ctx, &ex), &ex),
+            _ => classify(ctx, &ex),
+        };
         st.transcript.push(Recorded {
             label: label.clone(),
             exchange: ex,
