@@ -33,24 +33,24 @@ pub const SLOW_LOGIN_DELAY: Duration = Duration::from_millis(150);
 /// hash would: concurrent logins queue.
 #[derive(Debug, Default)]
 pub(super) struct PasswordCheck {
-    /// `Some` when slow: the one worker, held for the whole check.
-    worker: Option<tokio::sync::Mutex<()>>,
+    /// `Some` when slow: the one worker, held for the whole check, and how long a check takes.
+    worker: Option<(tokio::sync::Mutex<()>, Duration)>,
 }
 
 impl PasswordCheck {
-    /// A checker that is slow (one check at a time, [`SLOW_LOGIN_DELAY`] each) or instant.
-    pub(super) fn new(slow: bool) -> Self {
+    /// A checker that is slow (one check at a time, `delay` each) or instant (`None`).
+    pub(super) fn new(delay: Option<Duration>) -> Self {
         PasswordCheck {
-            worker: slow.then(|| tokio::sync::Mutex::new(())),
+            worker: delay.map(|d| (tokio::sync::Mutex::new(()), d)),
         }
     }
 
     /// [`check_credentials`], after waiting for the worker and the hashing time when slow (for
     /// right and wrong passwords alike).
     pub(super) async fn check(&self, username: &str, password: &str) -> Option<&'static str> {
-        if let Some(worker) = &self.worker {
+        if let Some((worker, delay)) = &self.worker {
             let _busy = worker.lock().await;
-            tokio::time::sleep(SLOW_LOGIN_DELAY).await;
+            tokio::time::sleep(*delay).await;
             return check_credentials(username, password);
         }
         check_credentials(username, password)
@@ -109,7 +109,7 @@ mod tests {
 
     #[tokio::test]
     async fn slow_checks_take_their_time_one_at_a_time() {
-        let slow = std::sync::Arc::new(PasswordCheck::new(true));
+        let slow = std::sync::Arc::new(PasswordCheck::new(Some(SLOW_LOGIN_DELAY)));
         let started = tokio::time::Instant::now();
         let (a, b) = tokio::join!(
             slow.check("alice", "alice-demo-password"),
@@ -117,7 +117,7 @@ mod tests {
         );
         assert_eq!((a, b), (Some("alice"), None));
         assert!(started.elapsed() >= SLOW_LOGIN_DELAY * 2);
-        let fast = PasswordCheck::new(false);
+        let fast = PasswordCheck::new(None);
         assert_eq!(fast.check("bob", "bob-demo-password").await, Some("bob"));
     }
 

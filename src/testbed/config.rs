@@ -20,6 +20,9 @@ pub struct TestbedConfig {
     /// Access-token lifetime in seconds (default [`super::ACCESS_TOKEN_TTL`]); tests shorten it
     /// to watch real tokens expire.
     pub access_token_ttl: Option<u64>,
+    /// How long one password check takes under the `slow-logins` quirk (default
+    /// [`super::SLOW_LOGIN_DELAY`]); tests shorten it to keep large matrices quick.
+    pub slow_login: Option<std::time::Duration>,
 }
 
 impl TestbedConfig {

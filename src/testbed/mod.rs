@@ -176,7 +176,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// [`spawn`]) can close a connection without an answer; served another way, those requests
 /// are answered 503.
 pub fn router(config: TestbedConfig) -> Router {
-    let slow = config.has_quirk(Quirk::SlowLogins);
+    let slow = config
+        .has_quirk(Quirk::SlowLogins)
+        .then(|| config.slow_login.unwrap_or(SLOW_LOGIN_DELAY));
     let passwords = Arc::new(accounts::PasswordCheck::new(slow));
     let tokens = tokens::TokenState::new(config.clone(), passwords.clone());
     let mut routes = Router::new()
