@@ -71,4 +71,6 @@ pub use engine::{
     PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunOptions,
     SelectionError, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, run, seed_for, select,
 };
-pub use http::{Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response};
+pub use http::{
+    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response, Retried,
+};

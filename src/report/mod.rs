@@ -741,6 +741,7 @@ pub(crate) mod tests {
                 truncated: false,
             },
             elapsed_ms: 3,
+            retried: None,
         };
         let curl = curl_line(&exchange);
         Evidence {
