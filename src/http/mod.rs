@@ -8,7 +8,8 @@
 //! origin by accident. There is no cookie jar: every header sent is one the caller put there.
 //!
 //! It also rides out transient faults (`retry`): a `503`/`429` answer, or a transport failure
-//! of an idempotent request, is sent once more, and the exchange records it ([`Retried`]);
+//! of an idempotent request (or of one declared safe to repeat: a login), is sent once more,
+//! and the exchange records it ([`Retried`]);
 //! after a timeout or a 5xx answer every clone pauses briefly before sending anything new.
 //! Retries come out of the same budget and are counted per scope ([`Client::scoped`]).
 //!
@@ -86,6 +87,8 @@ struct Inner {
     timeout_ms: AtomicU64,
     /// The shared pause after timeouts and server errors.
     backoff: retry::Backoff,
+    /// A request whose body contains one of these is safe to repeat (a login).
+    repeatable: std::sync::RwLock<Vec<Vec<u8>>>,
 }
 
 impl Client {
@@ -131,6 +134,7 @@ impl Client {
                 limiter,
                 redactor: Redactor::default(),
                 backoff: retry::Backoff::default(),
+                repeatable: Default::default(),
             }),
             retries: Arc::new(AtomicU64::new(0)),
         })
@@ -148,6 +152,35 @@ impl Client {
     /// Retries sent through this scope since the last call, and resets the count.
     pub fn take_retries(&self) -> u64 {
         self.retries.swap(0, Ordering::SeqCst)
+    }
+
+    /// Declares requests whose body contains one of `markers` safe to repeat whatever their
+    /// method, so that a transport failure on one is retried like an idempotent request's
+    /// (the engine passes the users' passwords as sent: a request presenting one is a login,
+    /// and a login sent twice at worst opens a session nobody holds). Empty markers are
+    /// ignored; the list replaces any earlier one, for every clone.
+    pub fn set_repeatable_bodies(&self, markers: Vec<Vec<u8>>) {
+        let markers = markers.into_iter().filter(|m| !m.is_empty()).collect();
+        *self
+            .inner
+            .repeatable
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = markers;
+    }
+
+    /// True when `request`'s body contains a marker of [`Client::set_repeatable_bodies`].
+    fn is_repeatable(&self, request: &ProbeRequest) -> bool {
+        let Some(body) = &request.body else {
+            return false;
+        };
+        let markers = self
+            .inner
+            .repeatable
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        markers
+            .iter()
+            .any(|m| body.windows(m.len()).any(|w| w == m.as_slice()))
     }
 
     /// The per-request timeout now in force.
@@ -187,7 +220,8 @@ impl Client {
         self.reserve_one()
             .map_err(|m| err(HttpErrorKind::BudgetExhausted, m))?;
         let first = self.attempt(&request).await;
-        let Some(plan) = retry::plan(&request.method, &first) else {
+        let repeatable = self.is_repeatable(&request);
+        let Some(plan) = retry::plan(&request.method, repeatable, &first) else {
             return first;
         };
         if self.reserve_one().is_err() {

@@ -8,7 +8,8 @@
 //!   [`RETRY_BACKOFF`] without one): the server says it did not process the request. A
 //!   transport failure (connection refused, reset or closed before an answer, a broken body,
 //!   a timeout) is retried after [`RETRY_BACKOFF`] for idempotent methods only (GET, HEAD,
-//!   OPTIONS, PUT, DELETE): a POST may have been processed. Never more than once, never to
+//!   OPTIONS, PUT, DELETE) — a POST may have been processed — and for requests the caller
+//!   declared safe to repeat (logins, see `Client::set_repeatable_bodies`). Never more than once, never to
 //!   another URL (so never to another origin), never past the request budget, and a redirect
 //!   is an answer like any other (never followed, never retried).
 //! - **Back off** ([`Backoff`]). After a timeout or a 5xx answer (or a 429), every clone of the
@@ -104,8 +105,13 @@ fn idempotent(method: &str) -> bool {
         .any(|m| method.eq_ignore_ascii_case(m))
 }
 
-/// Whether (and after what wait) to send a request of `method` again after `first`.
-pub(super) fn plan(method: &str, first: &Result<Exchange, HttpError>) -> Option<Plan> {
+/// Whether (and after what wait) to send a request of `method` again after `first`;
+/// `repeatable` says the request is safe to repeat whatever its method (a login).
+pub(super) fn plan(
+    method: &str,
+    repeatable: bool,
+    first: &Result<Exchange, HttpError>,
+) -> Option<Plan> {
     match first {
         Ok(ex) if says_not_processed(ex.response.status) => {
             let status = ex.response.status;
@@ -122,7 +128,7 @@ pub(super) fn plan(method: &str, first: &Result<Exchange, HttpError>) -> Option<
             }
         }
         Ok(_) => None,
-        Err(e) if e.kind.is_transport() && idempotent(method) => Some(Plan {
+        Err(e) if e.kind.is_transport() && (repeatable || idempotent(method)) => Some(Plan {
             delay: RETRY_BACKOFF,
             first: e.message.clone(),
         }),
@@ -241,24 +247,24 @@ mod tests {
     fn unavailable_and_too_many_requests_are_retried_for_any_method() {
         for status in [503, 429] {
             for method in ["POST", "GET", "PATCH"] {
-                let p = plan(method, &answer(status, Some("0"))).expect("retried");
+                let p = plan(method, false, &answer(status, Some("0"))).expect("retried");
                 assert_eq!(p.delay, Duration::ZERO);
                 assert_eq!(p.first, format!("{status} with Retry-After: 0"));
-                let p = plan(method, &answer(status, None)).expect("retried");
+                let p = plan(method, false, &answer(status, None)).expect("retried");
                 assert_eq!(p.delay, RETRY_BACKOFF);
             }
         }
         assert_eq!(
-            plan("POST", &answer(503, Some("2"))).map(|p| p.delay),
+            plan("POST", false, &answer(503, Some("2"))).map(|p| p.delay),
             Some(Duration::from_secs(2))
         );
     }
 
     #[test]
     fn a_long_retry_after_and_other_statuses_are_not_retried() {
-        assert_eq!(plan("GET", &answer(503, Some("3"))), None);
+        assert_eq!(plan("GET", false, &answer(503, Some("3"))), None);
         for status in [200, 302, 401, 404, 500, 502, 504] {
-            assert_eq!(plan("GET", &answer(status, None)), None, "{status}");
+            assert_eq!(plan("GET", false, &answer(status, None)), None, "{status}");
         }
     }
 
@@ -271,12 +277,13 @@ mod tests {
             HttpErrorKind::Other,
         ] {
             for method in ["GET", "head", "OPTIONS", "PUT", "DELETE"] {
-                let p = plan(method, &failure(kind)).expect("retried");
+                let p = plan(method, false, &failure(kind)).expect("retried");
                 assert_eq!(p.delay, RETRY_BACKOFF);
                 assert_eq!(p.first, "connection reset");
             }
             for method in ["POST", "PATCH"] {
-                assert_eq!(plan(method, &failure(kind)), None, "{method}");
+                assert_eq!(plan(method, false, &failure(kind)), None, "{method}");
+                assert!(plan(method, true, &failure(kind)).is_some(), "a login");
             }
         }
         for kind in [
@@ -285,7 +292,7 @@ mod tests {
             HttpErrorKind::InvalidRequest,
             HttpErrorKind::Tls,
         ] {
-            assert_eq!(plan("GET", &failure(kind)), None, "{kind:?}");
+            assert_eq!(plan("GET", true, &failure(kind)), None, "{kind:?}");
         }
     }
 
@@ -492,6 +499,17 @@ mod tests {
         assert!(err.kind.is_transport(), "{err}");
         assert_eq!(hits.load(Ordering::SeqCst), 1);
         assert_eq!(c.requests_sent(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_hangup_is_retried_for_a_post_declared_repeatable() {
+        let (base, hits) = hangup_server().await;
+        let c = client(&base, |_| {});
+        c.set_repeatable_bodies(vec![b"pass=s%26cret".to_vec()]);
+        let login = ProbeRequest::post(base.clone()).body("user=a&pass=s%26cret", "text/plain");
+        let ex = c.send(login).await.expect("retried");
+        assert_eq!(ex.response.status, 200);
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -826,6 +826,7 @@ pub(crate) mod tests {
                 name: "shop <&> \"prod\"".into(),
                 base_url: base.into(),
                 session_cookie: Some("sid".into()),
+                limits: Default::default(),
             },
             seed,
             summary: Summary::of(&results),
