@@ -197,7 +197,7 @@ pub async fn run(
     let rules = select(catalogue, &options.only, &options.skip)?;
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
-    client.set_repeatable_bodies(login_markers(&target));
+    client.set_repeatable_bodies(login_markers(target.users.values()));
     let (ctx, baseline, mut notes) = preflight_retried(&target, &client).await?;
     let limits = sizing::size(
         options.concurrency,
@@ -321,16 +321,19 @@ async fn schedule(
 /// carries it (raw, form-encoded, JSON-escaped). A login is safe to repeat whatever its method
 /// — sent twice, it at worst opens a session nobody holds — so the client retries it after a
 /// transport failure. Passwords under 4 bytes mark nothing (they could match anything).
-fn login_markers(target: &Target) -> Vec<Vec<u8>> {
+fn login_markers<'a>(users: impl IntoIterator<Item = &'a crate::profile::User>) -> Vec<Vec<u8>> {
     let mut markers: Vec<Vec<u8>> = Vec::new();
-    for user in target.users.values() {
+    for user in users {
         let password = user.password.as_str();
         if password.len() < 4 {
             continue;
         }
         let form: String = url::form_urlencoded::byte_serialize(password.as_bytes()).collect();
         let json = serde_json::to_string(password).unwrap_or_default();
-        let json = json.trim_matches('"');
+        let json = json
+            .strip_prefix('"')
+            .and_then(|j| j.strip_suffix('"'))
+            .unwrap_or(password);
         for marker in [password, form.as_str(), json] {
             if !markers.iter().any(|m| m == marker.as_bytes()) {
                 markers.push(marker.as_bytes().to_vec());
@@ -401,4 +404,71 @@ async fn run_rule_blocking(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
     tokio::task::spawn_blocking(move || handle.block_on(rule::run_rule(&rc, &rule)))
         .await
         .unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::http::HttpErrorKind;
+
+    use super::*;
+
+    fn result_with(outcome: Outcome) -> RuleResult {
+        let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
+        RuleResult::new(&catalogue.rules[0], Verdict::new(outcome))
+    }
+
+    fn http_error(kind: HttpErrorKind) -> Outcome {
+        Outcome::Error(RuleError::Http {
+            context: Some("step 2".to_owned()),
+            error: Box::new(HttpError::new(
+                kind,
+                "http://127.0.0.1/api/login",
+                "connection closed before message completed",
+            )),
+        })
+    }
+
+    #[test]
+    fn only_errors_from_transport_failures_run_a_rule_again() {
+        for kind in [
+            HttpErrorKind::Other,
+            HttpErrorKind::Timeout,
+            HttpErrorKind::Connect,
+        ] {
+            let cause = transport_error(&result_with(http_error(kind)));
+            assert!(cause.is_some_and(|c| c.starts_with("step 2: ")), "{kind:?}");
+        }
+        for outcome in [
+            http_error(HttpErrorKind::BudgetExhausted),
+            http_error(HttpErrorKind::ForbiddenOrigin),
+            Outcome::Error(RuleError::Tooling("no key".to_owned())),
+            Outcome::fail_observed("denied", "allowed"),
+            Outcome::Inconclusive(Inconclusive::Control("503".to_owned())),
+            Outcome::Pass,
+        ] {
+            assert_eq!(
+                transport_error(&result_with(outcome.clone())),
+                None,
+                "{outcome}"
+            );
+        }
+    }
+
+    #[test]
+    fn login_markers_are_each_password_as_bodies_carry_it() {
+        let user = |password: &str| crate::profile::User {
+            username: "u".to_owned(),
+            password: password.to_owned(),
+        };
+        let users = [user("p@ss \"word\""), user("abc"), user("p@ss \"word\"")];
+        let markers: Vec<String> = login_markers(&users)
+            .into_iter()
+            .map(|m| String::from_utf8(m).expect("utf-8"))
+            .collect();
+        assert_eq!(
+            markers,
+            ["p@ss \"word\"", "p%40ss+%22word%22", "p@ss \\\"word\\\""],
+            "a 3-byte password marks nothing; a repeated one is marked once"
+        );
+    }
 }
