@@ -134,9 +134,16 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
             rules,
             seed,
         } => Some(format!(
-            "authprobe: testing {} ({}) — {rules} rules, seed {seed}",
+            "authprobe: testing {} ({}) — {rules} rules, seed {seed}{}",
             sanitize(&target.name),
-            target.base_url
+            target.base_url,
+            // How the run was sized to the service, when it differs from what was asked.
+            target
+                .limits
+                .notes
+                .iter()
+                .map(|n| format!("\nauthprobe: {}", sanitize(n)))
+                .collect::<String>()
         )),
         Event::RuleFinished(r) => Some(format!(
             "[{done}/{total}] {:<12} {}",
