@@ -14,8 +14,10 @@
 //!   is an answer like any other (never followed, never retried).
 //! - **Back off** ([`Backoff`]). After a timeout or a 5xx answer (or a 429), every clone of the
 //!   client waits before sending anything new: for the answer's own `Retry-After` when it is at
-//!   most [`MAX_RETRY_AFTER`] (the server's word, `0` included), otherwise for [`FAULT_PAUSE`].
-//!   Pauses overlap, they do not add up: a burst of faults costs one pause, not one each.
+//!   most [`MAX_RETRY_AFTER`] (the server's word, `0` included), otherwise for [`FAULT_PAUSE`]
+//!   — but at most one such pause starts in any [`FAULT_PAUSE_EVERY`], so a service that
+//!   answers 500 to every malformed token slows a run by a tenth at most. Pauses overlap,
+//!   they do not add up: a burst of faults costs one pause, not one each.
 //!
 //! It must not know rules, verdicts or what a request is for.
 
@@ -36,6 +38,8 @@ pub const RETRY_BACKOFF: Duration = Duration::from_millis(200);
 /// Shared pause before new requests after a timeout or a 5xx answer without a usable
 /// `Retry-After`.
 pub const FAULT_PAUSE: Duration = Duration::from_millis(50);
+/// At most one [`FAULT_PAUSE`] starts in this long.
+pub const FAULT_PAUSE_EVERY: Duration = Duration::from_millis(500);
 
 /// Why a request was sent a second time. The exchange that carries it is the second
 /// attempt's; the first attempt's answer is not kept.
@@ -136,32 +140,51 @@ pub(super) fn plan(
     }
 }
 
+/// A pause an attempt's result calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pause {
+    /// The server's own `Retry-After` (at most [`MAX_RETRY_AFTER`]): always kept.
+    Asked(Duration),
+    /// [`FAULT_PAUSE`], at most once in [`FAULT_PAUSE_EVERY`].
+    Fault,
+}
+
 /// The shared pause an attempt's result calls for, if any.
-fn pause_for(result: &Result<Exchange, HttpError>) -> Option<Duration> {
+fn pause_for(result: &Result<Exchange, HttpError>) -> Option<Pause> {
     match result {
         Ok(ex) if ex.response.is_server_error() || ex.response.status == 429 => {
             match retry_after(&ex.response, SystemTime::now()) {
-                RetryAfter::Wait(d) if says_not_processed(ex.response.status) => {
-                    Some(if d <= MAX_RETRY_AFTER { d } else { FAULT_PAUSE })
+                RetryAfter::Wait(d)
+                    if says_not_processed(ex.response.status) && d <= MAX_RETRY_AFTER =>
+                {
+                    Some(Pause::Asked(d))
                 }
-                _ => Some(FAULT_PAUSE),
+                _ => Some(Pause::Fault),
             }
         }
-        Err(e) if e.kind == super::HttpErrorKind::Timeout => Some(FAULT_PAUSE),
+        Err(e) if e.kind == super::HttpErrorKind::Timeout => Some(Pause::Fault),
         _ => None,
     }
 }
 
-/// The shared pause: no clone of the client sends a new request before `until`.
+/// The shared pause: no clone of the client sends a new request before it ends.
 #[derive(Debug, Default)]
 pub(super) struct Backoff {
-    until: Mutex<Option<Instant>>,
+    state: Mutex<BackoffState>,
+}
+
+#[derive(Debug, Default)]
+struct BackoffState {
+    /// When the current pause ends.
+    until: Option<Instant>,
+    /// When the last [`Pause::Fault`] started.
+    last_fault: Option<Instant>,
 }
 
 impl Backoff {
     /// Waits until the current pause (if any) is over.
     pub async fn wait(&self) {
-        let until = *self.until.lock().unwrap_or_else(PoisonError::into_inner);
+        let until = self.state().until;
         if let Some(until) = until {
             tokio::time::sleep_until(until).await;
         }
@@ -169,17 +192,38 @@ impl Backoff {
 
     /// Extends the pause for what an attempt got (a pause never shortens another).
     pub fn observe(&self, result: &Result<Exchange, HttpError>) {
-        if let Some(pause) = pause_for(result) {
-            let end = Instant::now() + pause;
-            let mut until = self.until.lock().unwrap_or_else(PoisonError::into_inner);
-            *until = Some(until.map_or(end, |u| u.max(end)));
-        }
+        let Some(pause) = pause_for(result) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut state = self.state();
+        let length = match pause {
+            Pause::Asked(d) => d,
+            Pause::Fault
+                if state
+                    .last_fault
+                    .is_some_and(|t| now < t + FAULT_PAUSE_EVERY) =>
+            {
+                return;
+            }
+            Pause::Fault => {
+                state.last_fault = Some(now);
+                FAULT_PAUSE
+            }
+        };
+        let end = now + length;
+        state.until = Some(state.until.map_or(end, |u| u.max(end)));
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BackoffState> {
+        // Every update leaves a consistent state: a poisoned lock is safe to keep using.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// When the current pause ends (`None` when there has been none).
     #[cfg(test)]
     fn until(&self) -> Option<Instant> {
-        *self.until.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state().until
     }
 }
 
@@ -298,17 +342,20 @@ mod tests {
 
     #[test]
     fn timeouts_and_server_errors_pause_for_the_servers_word_or_a_short_pause() {
-        assert_eq!(pause_for(&answer(500, None)), Some(FAULT_PAUSE));
-        assert_eq!(pause_for(&answer(500, Some("1"))), Some(FAULT_PAUSE));
-        assert_eq!(pause_for(&answer(503, Some("0"))), Some(Duration::ZERO));
+        assert_eq!(pause_for(&answer(500, None)), Some(Pause::Fault));
+        assert_eq!(pause_for(&answer(500, Some("1"))), Some(Pause::Fault));
+        assert_eq!(
+            pause_for(&answer(503, Some("0"))),
+            Some(Pause::Asked(Duration::ZERO))
+        );
         assert_eq!(
             pause_for(&answer(429, Some("1"))),
-            Some(Duration::from_secs(1))
+            Some(Pause::Asked(Duration::from_secs(1)))
         );
-        assert_eq!(pause_for(&answer(503, Some("60"))), Some(FAULT_PAUSE));
+        assert_eq!(pause_for(&answer(503, Some("60"))), Some(Pause::Fault));
         assert_eq!(
             pause_for(&failure(HttpErrorKind::Timeout)),
-            Some(FAULT_PAUSE)
+            Some(Pause::Fault)
         );
         for quiet in [answer(200, None), answer(404, None)] {
             assert_eq!(pause_for(&quiet), None);
@@ -328,6 +375,24 @@ mod tests {
             backoff.until(),
             Some(long),
             "a shorter pause keeps the longer one"
+        );
+    }
+
+    #[test]
+    fn fault_pauses_start_at_most_once_in_a_while_but_the_servers_word_always_counts() {
+        let backoff = Backoff::default();
+        backoff.observe(&answer(500, None));
+        let first = backoff.until().expect("paused");
+        backoff.observe(&failure(HttpErrorKind::Timeout));
+        assert_eq!(
+            backoff.until(),
+            Some(first),
+            "no second fault pause so soon"
+        );
+        backoff.observe(&answer(429, Some("1")));
+        assert!(
+            backoff.until() > Some(first),
+            "the server asked for a second"
         );
     }
 
