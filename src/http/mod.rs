@@ -201,18 +201,11 @@ impl Client {
     /// Checked before anything is sent, in this order: the origin is allowed, the request is
     /// well formed, the budget has room (one request is reserved), the back-off pause, the
     /// rate limit slot. A response of any status is `Ok`. A `503`/`429` answer, or a transport
-    /// failure of an idempotent method, is sent once more when the budget has room (see
+    /// failure of an idempotent method or a login, is sent once more when the budget has room (see
     /// `retry`); the result is then the second attempt's, its exchange saying why
     /// ([`Exchange::retried`]), its error saying that it was retried.
     pub async fn send(&self, request: ProbeRequest) -> Result<Exchange, HttpError> {
-        let inner = &*self.inner;
-        let err = |kind, message: String| {
-            HttpError::new(
-                kind,
-                inner.redactor.redact_url(&request.url).as_str(),
-                message,
-            )
-        };
+        let err = |kind, message: String| self.error(&request.url, kind, message);
         self.check_origin(&request.url)
             .map_err(|m| err(HttpErrorKind::ForbiddenOrigin, m))?;
         self.build(&request)
@@ -250,13 +243,7 @@ impl Client {
     /// slot, sends, reads the body, and tells the back-off what came back.
     async fn attempt(&self, request: &ProbeRequest) -> Result<Exchange, HttpError> {
         let inner = &*self.inner;
-        let err = |kind, message: String| {
-            HttpError::new(
-                kind,
-                inner.redactor.redact_url(&request.url).as_str(),
-                message,
-            )
-        };
+        let err = |kind, message: String| self.error(&request.url, kind, message);
         let mut wire = self
             .build(request)
             .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
@@ -292,6 +279,11 @@ impl Client {
         .await;
         inner.backoff.observe(&result);
         result
+    }
+
+    /// An error about a request to `url` (redacted).
+    fn error(&self, url: &url::Url, kind: HttpErrorKind, message: String) -> HttpError {
+        HttpError::new(kind, self.inner.redactor.redact_url(&url).as_str(), message)
     }
 
     /// Refuses a URL whose origin is not in the allow-list.
