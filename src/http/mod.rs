@@ -283,7 +283,7 @@ impl Client {
 
     /// An error about a request to `url` (redacted).
     fn error(&self, url: &url::Url, kind: HttpErrorKind, message: String) -> HttpError {
-        HttpError::new(kind, self.inner.redactor.redact_url(&url).as_str(), message)
+        HttpError::new(kind, self.inner.redactor.redact_url(url).as_str(), message)
     }
 
     /// Refuses a URL whose origin is not in the allow-list.
