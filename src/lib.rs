@@ -68,7 +68,9 @@ pub mod testbed;
 pub use benchreport::{BenchReportError, BenchReportErrorKind, BenchSummary, bench_report};
 pub use engine::{
     Counterexample, EVIDENCE_BODY_BYTES, Event, Evidence, Finding, Inconclusive, Outcome,
-    PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunOptions,
+    PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunLimits, RunOptions,
     SelectionError, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, run, seed_for, select,
 };
-pub use http::{Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response};
+pub use http::{
+    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response, Retried,
+};

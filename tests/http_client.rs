@@ -228,7 +228,10 @@ async fn closed_port_gives_connect() {
     assert_eq!(err.kind, HttpErrorKind::Connect);
     assert_eq!(
         err.to_string(),
-        format!("cannot connect to http://127.0.0.1:{port}/api/me: connection refused")
+        format!(
+            "cannot connect to http://127.0.0.1:{port}/api/me: connection refused \
+             (retried once after 200 ms: connection refused)"
+        )
     );
 }
 

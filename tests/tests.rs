@@ -12,5 +12,6 @@ mod html_report;
 mod http_client;
 mod model;
 mod oauth;
+mod resilience;
 mod rules;
 mod testbed;

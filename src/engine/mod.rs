@@ -7,8 +7,13 @@
 //!
 //! A run starts with a *preflight* (`preflight`): log in as alice, find the session cookie,
 //! and show that the protected request is allowed. If that fails the target cannot be tested
-//! and the run stops (exit 3). Then independent rules run concurrently (bounded); rules that
-//! end every session of a user (logout everywhere) run alone afterwards.
+//! and the run stops (exit 3); a preflight broken by a transport failure is run once more
+//! first. The run is then sized to the service (`sizing`: rules and cases in flight, the
+//! per-request timeout, from the login latency the preflight measured). Then independent rules
+//! run concurrently (bounded); rules that end every session of a user (logout everywhere) run
+//! alone afterwards. A rule that ends in an error caused by a transport failure is run once
+//! more from scratch, and the second run's verdict stands (with a note naming the first
+//! error); failures are never re-run here.
 //!
 //! Files: `rule` dispatches a rule to its kind — `cookie`, `session`, `jwt`, `transport`
 //! (the `check` assertions), `scenario`, `property`, `attack`, `model/` — and every negative
@@ -28,11 +33,12 @@ mod rule;
 mod scenario;
 mod select;
 mod session;
+mod sizing;
 mod transport;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use outcome::{
@@ -42,6 +48,7 @@ pub use outcome::{
 pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError};
 pub use select::{SelectionError, seed_for, select};
+pub use sizing::RunLimits;
 
 use crate::http::{Client, HttpError};
 use crate::profile::{ResolveError, Target};
@@ -54,7 +61,9 @@ use rule::RuleCtx;
 pub struct RunOptions {
     /// Seed of every generated case.
     pub seed: u64,
-    /// Most rules in flight at once (also bounds concurrent property cases).
+    /// Most rules in flight at once (also bounds concurrent property cases); the profile's
+    /// `limits.concurrency` lowers it, and so may a slow login (see the report's
+    /// `target.limits`).
     pub concurrency: usize,
     /// Run only rules whose id matches one of these (exact or glob with `*`/`?`).
     pub only: Vec<String>,
@@ -188,7 +197,16 @@ pub async fn run(
     let rules = select(catalogue, &options.only, &options.skip)?;
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
-    let (ctx, baseline) = preflight::preflight(target.clone(), client.clone()).await?;
+    client.set_repeatable_bodies(login_markers(target.users.values()));
+    let (ctx, baseline, mut notes) = preflight_retried(&target, &client).await?;
+    let limits = sizing::size(
+        options.concurrency,
+        target.limits.concurrency,
+        client.timeout(),
+        sizing::login_latency(&baseline.transcript),
+    );
+    client.set_timeout(Duration::from_millis(limits.timeout_ms));
+    notes.extend(limits.notes.iter().cloned());
     let info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
@@ -196,21 +214,26 @@ pub async fn run(
             .session
             .as_ref()
             .map(|_| ctx.session_cookie.clone()),
+        limits: RunLimits { notes, ..limits },
     };
     events(&Event::Started {
         target: info.clone(),
         rules: rules.len(),
         seed: options.seed,
     });
-    let concurrency = options.concurrency.max(1);
+    let concurrency = info.limits.rules_in_flight;
     let make_ctx = |rule: &Rule| {
         Arc::new(RuleCtx {
-            ctx: ctx.clone(),
+            // A client of its own scope, so the rule's retries are counted in its requests.
+            ctx: Ctx {
+                client: ctx.client.scoped(),
+                ..ctx.clone()
+            },
             baseline: baseline.clone(),
             policy: policy.clone(),
             seed: seed_for(options.seed, &rule.id),
             run_seed: options.seed,
-            case_concurrency: concurrency.clamp(1, 16),
+            case_concurrency: info.limits.cases_in_flight,
         })
     };
     let results = schedule(&rules, &target, concurrency, make_ctx, events).await;
@@ -294,6 +317,47 @@ async fn schedule(
     results.into_values().collect()
 }
 
+/// What marks a login request for the probe client: a user's password as a request body
+/// carries it (raw, form-encoded, JSON-escaped). A login is safe to repeat whatever its method
+/// — sent twice, it at worst opens a session nobody holds — so the client retries it after a
+/// transport failure. Passwords under 4 bytes mark nothing (they could match anything).
+fn login_markers<'a>(users: impl IntoIterator<Item = &'a crate::profile::User>) -> Vec<Vec<u8>> {
+    let mut markers: Vec<Vec<u8>> = Vec::new();
+    for user in users {
+        let password = user.password.as_str();
+        if password.len() < 4 {
+            continue;
+        }
+        let form: String = url::form_urlencoded::byte_serialize(password.as_bytes()).collect();
+        let json = serde_json::to_string(password).unwrap_or_default();
+        let json = json
+            .strip_prefix('"')
+            .and_then(|j| j.strip_suffix('"'))
+            .unwrap_or(password);
+        for marker in [password, form.as_str(), json] {
+            if !markers.iter().any(|m| m == marker.as_bytes()) {
+                markers.push(marker.as_bytes().to_vec());
+            }
+        }
+    }
+    markers
+}
+
+/// The preflight, run once more when a transport failure broke it; with a note saying so.
+async fn preflight_retried(
+    target: &Arc<Target>,
+    client: &Client,
+) -> Result<(Ctx, Baseline, Vec<String>), RunError> {
+    match preflight::preflight(target.clone(), client.clone()).await {
+        Err(RunError::Unreachable(e)) if e.kind.is_transport() => {
+            let (ctx, baseline) = preflight::preflight(target.clone(), client.clone()).await?;
+            let note = format!("the preflight was run again after a transport failure: {e}");
+            Ok((ctx, baseline, vec![note]))
+        }
+        result => result.map(|(ctx, baseline)| (ctx, baseline, Vec::new())),
+    }
+}
+
 /// The result of a rule whose task panicked.
 fn panicked(rule: &Rule) -> RuleResult {
     RuleResult::new(
@@ -302,13 +366,109 @@ fn panicked(rule: &Rule) -> RuleResult {
     )
 }
 
+/// Runs a rule; when it ends in an error caused by a transport failure (a request that
+/// could not be answered, e.g. a login whose connection closed: the client does not retry a
+/// POST), runs it once more from scratch (new clients, new cases). The second run's verdict
+/// stands, with a note naming the first run's error; requests and time add up.
+async fn run_rule_detached(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
+    let first = run_rule_blocking(rc.clone(), rule.clone()).await;
+    let Some(cause) = transport_error(&first) else {
+        return first;
+    };
+    let mut second = run_rule_blocking(rc, rule).await;
+    second.notes.push(format!(
+        "run again from scratch after a transport failure in the first run ({cause}); this is \
+         the second run's verdict"
+    ));
+    second.requests += first.requests;
+    second.duration_ms += first.duration_ms;
+    second
+}
+
+/// The error of a result that ended in a transport failure, in words.
+fn transport_error(result: &RuleResult) -> Option<String> {
+    match &result.outcome {
+        Outcome::Error(RuleError::Http { error, .. }) if error.kind.is_transport() => {
+            Some(result.outcome.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// Runs a rule on a blocking thread that drives it with the runtime's handle. Property
 /// rules hold proptest value trees (not `Send`) across requests; this keeps [`run`]'s
 /// future `Send` while the rule's own requests still run on the shared runtime.
-async fn run_rule_detached(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
+async fn run_rule_blocking(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
     let handle = tokio::runtime::Handle::current();
     let fallback = panicked(&rule);
     tokio::task::spawn_blocking(move || handle.block_on(rule::run_rule(&rc, &rule)))
         .await
         .unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::http::HttpErrorKind;
+
+    use super::*;
+
+    fn result_with(outcome: Outcome) -> RuleResult {
+        let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
+        RuleResult::new(&catalogue.rules[0], Verdict::new(outcome))
+    }
+
+    fn http_error(kind: HttpErrorKind) -> Outcome {
+        Outcome::Error(RuleError::Http {
+            context: Some("step 2".to_owned()),
+            error: Box::new(HttpError::new(
+                kind,
+                "http://127.0.0.1/api/login",
+                "connection closed before message completed",
+            )),
+        })
+    }
+
+    #[test]
+    fn only_errors_from_transport_failures_run_a_rule_again() {
+        for kind in [
+            HttpErrorKind::Other,
+            HttpErrorKind::Timeout,
+            HttpErrorKind::Connect,
+        ] {
+            let cause = transport_error(&result_with(http_error(kind)));
+            assert!(cause.is_some_and(|c| c.starts_with("step 2: ")), "{kind:?}");
+        }
+        for outcome in [
+            http_error(HttpErrorKind::BudgetExhausted),
+            http_error(HttpErrorKind::ForbiddenOrigin),
+            Outcome::Error(RuleError::Tooling("no key".to_owned())),
+            Outcome::fail_observed("denied", "allowed"),
+            Outcome::Inconclusive(Inconclusive::Control("503".to_owned())),
+            Outcome::Pass,
+        ] {
+            assert_eq!(
+                transport_error(&result_with(outcome.clone())),
+                None,
+                "{outcome}"
+            );
+        }
+    }
+
+    #[test]
+    fn login_markers_are_each_password_as_bodies_carry_it() {
+        let user = |password: &str| crate::profile::User {
+            username: "u".to_owned(),
+            password: password.to_owned(),
+        };
+        let users = [user("p@ss \"word\""), user("abc"), user("p@ss \"word\"")];
+        let markers: Vec<String> = login_markers(&users)
+            .into_iter()
+            .map(|m| String::from_utf8(m).expect("utf-8"))
+            .collect();
+        assert_eq!(
+            markers,
+            ["p@ss \"word\"", "p%40ss+%22word%22", "p@ss \\\"word\\\""],
+            "a 3-byte password marks nothing; a repeated one is marked once"
+        );
+    }
 }

@@ -529,6 +529,9 @@ pub struct TargetInfo {
     pub base_url: String,
     /// The session cookie the run used.
     pub session_cookie: Option<String>,
+    /// How the run was sized to the service: rules and cases in flight, the per-request
+    /// timeout, the measured login latency, and why any of them changed.
+    pub limits: super::sizing::RunLimits,
 }
 
 /// What a run produced: schema `authprobe.report/v1` (the CI gate's decision is added by

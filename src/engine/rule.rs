@@ -106,6 +106,8 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         RuleKind::Model(m) => model::run(rc, rule, m).await,
     };
     let mut r = RuleResult::new(rule, verdict);
+    // Requests the client sent a second time count too (the kinds count exchanges).
+    r.requests += rc.ctx.client.take_retries();
     r.duration_ms = started.elapsed().as_millis() as u64;
     r
 }

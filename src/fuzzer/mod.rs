@@ -336,6 +336,7 @@ fn unanswered(request: ProbeRequest) -> Exchange {
             truncated: false,
         },
         elapsed_ms: 0,
+        retried: None,
     }
 }
 

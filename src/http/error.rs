@@ -40,6 +40,21 @@ pub enum HttpErrorKind {
     Other,
 }
 
+impl HttpErrorKind {
+    /// True for a failure of the transport itself (connecting, a connection closed or reset,
+    /// a broken body, a timeout): the kind a second attempt may not meet. False for what the
+    /// client refused to send and for TLS failures.
+    pub fn is_transport(self) -> bool {
+        matches!(
+            self,
+            HttpErrorKind::Connect
+                | HttpErrorKind::Timeout
+                | HttpErrorKind::Body
+                | HttpErrorKind::Other
+        )
+    }
+}
+
 impl HttpError {
     pub(crate) fn new(
         kind: HttpErrorKind,

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use serde::{Serialize, Serializer};
 use url::Url;
 
+use super::Retried;
+
 /// One request to send, exactly as the engine wants it on the wire (no cookie jar, no
 /// implicit headers besides the client's `User-Agent` and reqwest's `Accept: */*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,8 +119,13 @@ pub struct Exchange {
     pub request: ProbeRequest,
     /// What came back.
     pub response: Response,
-    /// Milliseconds from sending the request to the end of reading the body.
+    /// Milliseconds from sending the request to the end of reading the body (of the attempt
+    /// whose answer this is).
     pub elapsed_ms: u64,
+    /// Set when the client sent the request a second time: why, and after what wait. The
+    /// response is the second attempt's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried: Option<Retried>,
 }
 
 fn ser_body<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {

@@ -7,12 +7,19 @@
 //! followed — the caller sees the 3xx and decides — so credentials never travel to another
 //! origin by accident. There is no cookie jar: every header sent is one the caller put there.
 //!
+//! It also rides out transient faults (`retry`): a `503`/`429` answer, or a transport failure
+//! of an idempotent request (or of one declared safe to repeat: a login), is sent once more,
+//! and the exchange records it ([`Retried`]);
+//! after a timeout or a 5xx answer every clone pauses briefly before sending anything new.
+//! Retries come out of the same budget and are counted per scope ([`Client::scoped`]).
+//!
 //! It must not know anything about rules, specs, profiles or verdicts, and it never prints:
 //! it returns typed [`HttpError`]s and plain data.
 
 mod error;
 mod exchange;
 mod redact;
+mod retry;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,11 +32,13 @@ use tokio::time::Instant;
 pub use error::{HttpError, HttpErrorKind};
 pub use exchange::{Exchange, ProbeRequest, Response};
 pub use redact::{Redactor, curl_line, shell_quote};
+pub use retry::Retried;
 
 /// Settings of a [`Client`], fixed for the whole run.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Per-request timeout, from connecting to the end of the body (default 10 s).
+    /// Per-request timeout, from connecting to the end of the body (default 10 s); the run
+    /// may raise it later ([`Client::set_timeout`]).
     pub timeout: Duration,
     /// Response bodies are read up to this many bytes, then cut and flagged `truncated`
     /// (default 1 MiB).
@@ -57,11 +66,13 @@ impl Default for ClientConfig {
     }
 }
 
-/// The probe client. Cheap to clone; clones share the budget, the rate limiter and the
-/// redactor.
+/// The probe client. Cheap to clone; clones share the budget, the rate limiter, the
+/// timeout, the back-off pause and the redactor (and the retry count of their scope).
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Retries sent through this scope (see [`Client::scoped`]).
+    retries: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -72,6 +83,12 @@ struct Inner {
     /// Rate limiter: the spacing between requests and the next free slot.
     limiter: Option<(Duration, Mutex<Option<Instant>>)>,
     redactor: Redactor,
+    /// The per-request timeout in milliseconds (starts at `config.timeout`).
+    timeout_ms: AtomicU64,
+    /// The shared pause after timeouts and server errors.
+    backoff: retry::Backoff,
+    /// A request whose body contains one of these is safe to repeat (a login).
+    repeatable: std::sync::RwLock<Vec<Vec<u8>>>,
 }
 
 impl Client {
@@ -102,7 +119,6 @@ impl Client {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(config.timeout)
             .user_agent(user_agent)
             .build()
             .map_err(|e| {
@@ -112,61 +128,162 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                timeout_ms: AtomicU64::new(millis(config.timeout)),
                 config,
                 sent: AtomicU64::new(0),
                 limiter,
                 redactor: Redactor::default(),
+                backoff: retry::Backoff::default(),
+                repeatable: Default::default(),
             }),
+            retries: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// A clone with a retry count of its own (everything else shared), so that the retries
+    /// of one part of a run — one rule — can be counted ([`Client::take_retries`]).
+    pub fn scoped(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            retries: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Retries sent through this scope since the last call, and resets the count.
+    pub fn take_retries(&self) -> u64 {
+        self.retries.swap(0, Ordering::SeqCst)
+    }
+
+    /// Declares requests whose body contains one of `markers` safe to repeat whatever their
+    /// method, so that a transport failure on one is retried like an idempotent request's
+    /// (the engine passes the users' passwords as sent: a request presenting one is a login,
+    /// and a login sent twice at worst opens a session nobody holds). Empty markers are
+    /// ignored; the list replaces any earlier one, for every clone.
+    pub fn set_repeatable_bodies(&self, markers: Vec<Vec<u8>>) {
+        let markers = markers.into_iter().filter(|m| !m.is_empty()).collect();
+        *self
+            .inner
+            .repeatable
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = markers;
+    }
+
+    /// True when `request`'s body contains a marker of [`Client::set_repeatable_bodies`].
+    fn is_repeatable(&self, request: &ProbeRequest) -> bool {
+        let Some(body) = &request.body else {
+            return false;
+        };
+        let markers = self
+            .inner
+            .repeatable
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        markers
+            .iter()
+            .any(|m| body.windows(m.len()).any(|w| w == m.as_slice()))
+    }
+
+    /// The per-request timeout now in force.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.inner.timeout_ms.load(Ordering::SeqCst))
+    }
+
+    /// Changes the per-request timeout of this client and every clone, for requests sent from
+    /// now on (at least 1 ms).
+    pub fn set_timeout(&self, timeout: Duration) {
+        self.inner
+            .timeout_ms
+            .store(millis(timeout).max(1), Ordering::SeqCst);
     }
 
     /// Sends `request` and reads the response (never following redirects).
     ///
     /// Checked before anything is sent, in this order: the origin is allowed, the request is
-    /// well formed, the budget has room (one request is reserved), the rate limit slot.
-    /// A response of any status is `Ok`.
+    /// well formed, the budget has room (one request is reserved), the back-off pause, the
+    /// rate limit slot. A response of any status is `Ok`. A `503`/`429` answer, or a transport
+    /// failure of an idempotent method or a login, is sent once more when the budget has room (see
+    /// `retry`); the result is then the second attempt's, its exchange saying why
+    /// ([`Exchange::retried`]), its error saying that it was retried.
     pub async fn send(&self, request: ProbeRequest) -> Result<Exchange, HttpError> {
-        let inner = &*self.inner;
-        let err = |kind, message: String| {
-            HttpError::new(
-                kind,
-                inner.redactor.redact_url(&request.url).as_str(),
-                message,
-            )
-        };
+        let err = |kind, message: String| self.error(&request.url, kind, message);
         self.check_origin(&request.url)
             .map_err(|m| err(HttpErrorKind::ForbiddenOrigin, m))?;
-        let wire = self
-            .build(&request)
+        self.build(&request)
             .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
         self.reserve_one()
             .map_err(|m| err(HttpErrorKind::BudgetExhausted, m))?;
-        self.wait_for_rate_slot().await;
+        let first = self.attempt(&request).await;
+        let repeatable = self.is_repeatable(&request);
+        let Some(plan) = retry::plan(&request.method, repeatable, &first) else {
+            return first;
+        };
+        if self.reserve_one().is_err() {
+            return first;
+        }
+        self.retries.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(plan.delay).await;
+        match self.attempt(&request).await {
+            Ok(mut ex) => {
+                ex.retried = Some(plan.record());
+                Ok(ex)
+            }
+            Err(mut e) => {
+                e.message = format!(
+                    "{} (retried once after {} ms: {})",
+                    e.message,
+                    plan.delay.as_millis(),
+                    plan.first
+                );
+                Err(e)
+            }
+        }
+    }
 
+    /// One attempt at a checked, reserved request: waits for the back-off pause and the rate
+    /// slot, sends, reads the body, and tells the back-off what came back.
+    async fn attempt(&self, request: &ProbeRequest) -> Result<Exchange, HttpError> {
+        let inner = &*self.inner;
+        let err = |kind, message: String| self.error(&request.url, kind, message);
+        let mut wire = self
+            .build(request)
+            .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
+        *wire.timeout_mut() = Some(self.timeout());
+        inner.backoff.wait().await;
+        self.wait_for_rate_slot().await;
         let started = std::time::Instant::now();
-        let mut response = inner.http.execute(wire).await.map_err(|e| {
-            let (kind, message) = error::classify(&e, false);
-            err(kind, message)
-        })?;
-        let status = response.status().as_u16();
-        let headers = header_list(response.headers());
-        let (body, truncated) = read_capped(&mut response, inner.config.max_body_bytes)
-            .await
-            .map_err(|e| {
-                let (kind, message) = error::classify(&e, true);
+        let result = async {
+            let mut response = inner.http.execute(wire).await.map_err(|e| {
+                let (kind, message) = error::classify(&e, false);
                 err(kind, message)
             })?;
-        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(Exchange {
-            request,
-            response: Response {
-                status,
-                headers,
-                body,
-                truncated,
-            },
-            elapsed_ms,
-        })
+            let status = response.status().as_u16();
+            let headers = header_list(response.headers());
+            let (body, truncated) = read_capped(&mut response, inner.config.max_body_bytes)
+                .await
+                .map_err(|e| {
+                    let (kind, message) = error::classify(&e, true);
+                    err(kind, message)
+                })?;
+            Ok(Exchange {
+                request: request.clone(),
+                response: Response {
+                    status,
+                    headers,
+                    body,
+                    truncated,
+                },
+                elapsed_ms: millis(started.elapsed()),
+                retried: None,
+            })
+        }
+        .await;
+        inner.backoff.observe(&result);
+        result
+    }
+
+    /// An error about a request to `url` (redacted).
+    fn error(&self, url: &url::Url, kind: HttpErrorKind, message: String) -> HttpError {
+        HttpError::new(kind, self.inner.redactor.redact_url(url).as_str(), message)
     }
 
     /// Refuses a URL whose origin is not in the allow-list.
@@ -246,6 +363,11 @@ impl Client {
     }
 }
 
+/// Whole milliseconds, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Every response header as (lowercase name, value), values decoded lossily.
 fn header_list(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
     headers
@@ -288,5 +410,16 @@ mod tests {
         };
         let err = Client::new(config).expect_err("zero rps");
         assert_eq!(err.kind, HttpErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn the_timeout_can_be_raised_for_every_clone() {
+        let client = Client::new(ClientConfig::default()).expect("client");
+        assert_eq!(client.timeout(), Duration::from_secs(10));
+        let scoped = client.scoped();
+        scoped.set_timeout(Duration::from_millis(4500));
+        assert_eq!(client.timeout(), Duration::from_millis(4500));
+        client.set_timeout(Duration::ZERO);
+        assert_eq!(scoped.timeout(), Duration::from_millis(1));
     }
 }

@@ -85,6 +85,10 @@ impl Redactor {
                 truncated: ex.response.truncated,
             },
             elapsed_ms: ex.elapsed_ms,
+            retried: ex.retried.as_ref().map(|r| super::Retried {
+                first: self.redact(&r.first),
+                delay_ms: r.delay_ms,
+            }),
         }
     }
 
@@ -211,6 +215,7 @@ mod tests {
                 truncated: false,
             },
             elapsed_ms: 3,
+            retried: None,
         }
     }
 

@@ -213,6 +213,9 @@ impl Checker<'_> {
         {
             self.push_unlocated("limits.max_rps", "must be a positive number");
         }
+        if s.limits.concurrency == Some(0) {
+            self.push_unlocated("limits.concurrency", "must be at least 1");
+        }
     }
 
     /// Templates, extractors and classifiers of the cookie-session flows; `loc` is where
@@ -916,5 +919,16 @@ mod tests {
             x.message,
             "json pointer `refresh_token` must start with `/`, e.g. json:/csrf_token"
         );
+    }
+
+    #[test]
+    fn limits_concurrency_of_zero_is_refused_and_one_is_kept() {
+        let src = format!("{TESTBED_PROFILE}limits: {{concurrency: 0}}\n");
+        let d = diags(&src);
+        let x = at(&d, "limits.concurrency");
+        assert!(x.line > 0, "{d}");
+        assert_eq!(x.message, "must be at least 1");
+        let p = parse(&format!("{TESTBED_PROFILE}limits: {{concurrency: 1}}\n"));
+        assert_eq!(p.spec.limits.concurrency, Some(1));
     }
 }

@@ -413,9 +413,15 @@ pub struct Limits {
     /// Most requests per second, e.g. `20`.
     #[serde(default)]
     pub max_rps: Option<f64>,
-    /// Per-request timeout, e.g. `10s`.
+    /// Per-request timeout, e.g. `10s`. A run may raise it for a service with slow logins
+    /// (it says so in its report).
     #[serde(default)]
     pub timeout: Option<Seconds>,
+    /// Most rules in flight at once, e.g. `2` for a service that cannot take many concurrent
+    /// logins; `--concurrency` and this combine by taking the smaller.
+    #[serde(default)]
+    #[schemars(range(min = 1))]
+    pub concurrency: Option<u16>,
 }
 
 // ---- token.oauth ---------------------------------------------------------------------

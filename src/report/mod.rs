@@ -134,9 +134,16 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
             rules,
             seed,
         } => Some(format!(
-            "authprobe: testing {} ({}) — {rules} rules, seed {seed}",
+            "authprobe: testing {} ({}) — {rules} rules, seed {seed}{}",
             sanitize(&target.name),
-            target.base_url
+            target.base_url,
+            // How the run was sized to the service, when it differs from what was asked.
+            target
+                .limits
+                .notes
+                .iter()
+                .map(|n| format!("\nauthprobe: {}", sanitize(n)))
+                .collect::<String>()
         )),
         Event::RuleFinished(r) => Some(format!(
             "[{done}/{total}] {:<12} {}",
@@ -741,6 +748,7 @@ pub(crate) mod tests {
                 truncated: false,
             },
             elapsed_ms: 3,
+            retried: None,
         };
         let curl = curl_line(&exchange);
         Evidence {
@@ -825,6 +833,7 @@ pub(crate) mod tests {
                 name: "shop <&> \"prod\"".into(),
                 base_url: base.into(),
                 session_cookie: Some("sid".into()),
+                limits: Default::default(),
             },
             seed,
             summary: Summary::of(&results),

@@ -46,7 +46,7 @@ pub const TRANSIENT_HANGUP_EVERY: u64 = 29;
 /// Largest request body the fault layer reads to recognise a retry; a longer one is refused
 /// with 413 (every route's own limit is lower).
 const MAX_BUFFERED_BODY: usize = 64 * 1024;
-/// Faulted requests remembered for their retry; the oldest is forgotten first.
+/// Faulted requests remembered (never faulted again); the oldest is forgotten first.
 const MAX_REMEMBERED: usize = 1024;
 
 /// How a request is faulted.
@@ -58,12 +58,12 @@ enum Fault {
     Hangup,
 }
 
-/// The fault layer's state: the request counter and the faulted requests awaiting a retry.
+/// The fault layer's state: the request counter and the faulted requests (never faulted again).
 #[derive(Debug, Default)]
 pub(super) struct Faults {
     /// Requests received so far.
     received: AtomicU64,
-    /// Fingerprints of faulted requests whose retry has not come yet.
+    /// Fingerprints of faulted requests (bounded, oldest forgotten first).
     faulted: Mutex<Remembered>,
 }
 
@@ -75,14 +75,15 @@ struct Remembered {
 }
 
 impl Faults {
-    /// The fault for request number `n` with `fingerprint`: none for the retry of a faulted
-    /// request (which is then forgotten), else the fault of `n`'s position (remembered).
+    /// The fault for request number `n` with `fingerprint`: none for a request identical to
+    /// a faulted one, else the fault of `n`'s position (remembered). The excuse is not used
+    /// up: identical requests from other clients (a login's `GET /api/csrf`) may arrive
+    /// between a faulted request and its retry, and the retry must still not be faulted.
     fn decide(&self, n: u64, fingerprint: u64) -> Option<Fault> {
-        // Every mutation keeps `set` and `order` describing the same fingerprints, or at worst
-        // leaves a stale entry in `order`: a poisoned lock is safe to keep using.
+        // Every mutation keeps `set` and `order` describing the same fingerprints: a poisoned
+        // lock is safe to keep using.
         let mut faulted = self.faulted.lock().unwrap_or_else(PoisonError::into_inner);
-        if faulted.set.remove(&fingerprint) {
-            faulted.order.retain(|f| *f != fingerprint);
+        if faulted.set.contains(&fingerprint) {
             return None;
         }
         let fault = fault_at(n)?;
@@ -280,10 +281,12 @@ mod tests {
     fn the_retry_of_a_faulted_request_is_never_faulted() {
         let faults = Faults::default();
         assert_eq!(faults.decide(17, 7), Some(Fault::Unavailable));
-        // Position 29 would hang up, but this is request 7 again.
+        // Position 29 would hang up, but this is request 7 again, and so is the next one
+        // (another client's identical request may have come in between).
         assert_eq!(faults.decide(29, 7), None);
-        assert_eq!(faults.decide(58, 7), Some(Fault::Hangup));
+        assert_eq!(faults.decide(58, 7), None);
         assert_eq!(faults.decide(16, 8), None);
+        assert_eq!(faults.decide(34, 8), Some(Fault::Unavailable));
     }
 
     #[test]
