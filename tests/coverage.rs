@@ -198,7 +198,7 @@ mod profiles {
     async fn an_answer_matching_neither_classifier_is_inconclusive_never_a_pass() {
         let report = run_with_profile(
             &["session.revoked-on-logout", "session.tamper-rejected"],
-            |t| t.replace("denied: {status: [401, 404]}", "denied: {status: [403]}"),
+            |t| t.replace("denied: {status: [401]}", "denied: {status: [403]}"),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
