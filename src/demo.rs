@@ -145,6 +145,47 @@ pub fn flaws() -> Vec<FlawInfo> {
         .collect()
 }
 
+/// The flaws a quirk hides: with the quirk on, the behaviour the flaw changes no longer
+/// exists or no longer shows, so the flaw's rules have nothing to find (they pass or skip,
+/// saying why). Every other flaw must still fail its rules under the quirk.
+pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
+    match quirk {
+        // An altered id fails its signature before the lookup the flaw loosens.
+        Quirk::SignedCookiePair => &[Flaw::SessionPrefixMatch],
+        // No refresh token is ever retired: nothing to rotate, reuse or double-spend.
+        Quirk::RefreshNotRotated => &[
+            Flaw::RefreshNoRotation,
+            Flaw::RefreshReuseAccepted,
+            Flaw::RefreshNoFamilyRevocation,
+            Flaw::RefreshConcurrentDoubleSpend,
+        ],
+        // Opaque tokens are looked up on the server: no readable payload, no signature, no
+        // JWT verifier for a flaw to weaken (moving the token into the URL still shows).
+        Quirk::OpaqueAccessTokens => &[
+            Flaw::JwtSecretInPayload,
+            Flaw::JwtPiiInPayload,
+            Flaw::JwtLongLived,
+            Flaw::JwtNoExp,
+            Flaw::JwtAlgNone,
+            Flaw::JwtSignatureUnchecked,
+            Flaw::JwtKeyConfusion,
+            Flaw::JwtWeakSecret,
+            Flaw::JwtEmbeddedJwk,
+            Flaw::JwtJkuFollowed,
+            Flaw::JwtKidTraversal,
+            Flaw::JwtPsychicSignature,
+            Flaw::JwtExpiredAccepted,
+            Flaw::JwtNbfIgnored,
+            Flaw::JwtAudienceIgnored,
+            Flaw::JwtIssuerIgnored,
+            Flaw::JwtMalformed500,
+        ],
+        // No HTML page, so no CSP to get wrong.
+        Quirk::JsonOnly => &[Flaw::NoCsp, Flaw::CspUnsafeInline],
+        _ => &[],
+    }
+}
+
 /// Every quirk with its description, in [`Quirk::ALL`] order: the data behind
 /// `demo --list-quirks` and the README's quirk table.
 pub fn quirks() -> Vec<QuirkInfo> {
@@ -154,6 +195,7 @@ pub fn quirks() -> Vec<QuirkInfo> {
             name: quirk.name(),
             description: quirk.description(),
             declared: declaration(quirk).map(str::trim),
+            masks: masked_by(quirk).iter().map(|f| f.name()).collect(),
         })
         .collect()
 }

@@ -196,6 +196,17 @@ fn readme_rule_table_is_current() {
     );
 }
 
+#[test]
+fn readme_quirk_table_is_current() {
+    let table = authprobe::report::quirk_table(&authprobe::demo::quirks());
+    let readme =
+        std::fs::read_to_string(format!("{}/README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        readme.contains(&table),
+        "README.md's quirk table is stale; replace it with:\n{table}"
+    );
+}
+
 mod inspect_jwt {
     use super::authprobe;
 

@@ -59,6 +59,30 @@ pub async fn run_with(
     report
 }
 
+/// Runs the rules matching `only` against a testbed with `config` through the demo's profile
+/// (the testbed profile plus what each quirk's service declares), as `authprobe demo` does.
+pub async fn run_demo(config: TestbedConfig, only: &[&str], seed: u64) -> Result<Report, RunError> {
+    let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
+        .await
+        .expect("testbed starts");
+    let target = authprobe::demo::profile(&bed.base_url(), &config)
+        .and_then(|p| p.load_secrets())
+        .unwrap_or_else(|d| panic!("{d}"));
+    let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    let options = RunOptions {
+        seed,
+        only: only.iter().map(|s| s.to_string()).collect(),
+        ..RunOptions::default()
+    };
+    let report = async {
+        let (target, client) = target.resolve(ClientConfig::default()).await?;
+        authprobe::run(&catalogue, target, client, &options, &|_| {}).await
+    }
+    .await;
+    bed.shutdown().await;
+    report
+}
+
 /// Panics with the rule's details unless it has `want`.
 pub fn assert_status(report: &Report, id: &str, want: Status) {
     let r = report

@@ -12,6 +12,7 @@ mod html_report;
 mod http_client;
 mod model;
 mod oauth;
+mod quirks;
 mod resilience;
 mod rules;
 mod testbed;

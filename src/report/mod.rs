@@ -342,6 +342,8 @@ pub struct QuirkInfo {
     /// What the demo profile declares for it (YAML), when the service must declare it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub declared: Option<&'static str>,
+    /// The flaws it hides (their behaviour no longer exists or shows under it).
+    pub masks: Vec<&'static str>,
 }
 
 /// `demo --list-quirks` as text.
@@ -357,6 +359,31 @@ pub fn quirks_text(quirks: &[QuirkInfo]) -> String {
                 d.replace('\n', " ")
             );
         }
+        if !q.masks.is_empty() {
+            let _ = writeln!(out, "{:<30} hides the flaws {}", "", q.masks.join(", "));
+        }
+    }
+    out
+}
+
+/// The quirks as a Markdown table (the README's quirk table is this, checked by a test).
+pub fn quirk_table(quirks: &[QuirkInfo]) -> String {
+    let mut out = String::from(
+        "| quirk | legitimate behaviour | the demo profile declares | hides the flaws |\n|---|---|---|---|\n",
+    );
+    for q in quirks {
+        let declared = q
+            .declared
+            .map(|d| format!("`{}`", d.split_whitespace().collect::<Vec<_>>().join(" ")))
+            .unwrap_or_default();
+        let masks: Vec<String> = q.masks.iter().map(|m| format!("`{m}`")).collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {declared} | {} |",
+            q.name,
+            q.description,
+            masks.join(", ")
+        );
     }
     out
 }
