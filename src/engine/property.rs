@@ -108,10 +108,7 @@ fn trees(
         }
         Generator::MalformedToken(m) => {
             generate::malformed_tokens(m.max_len.unwrap_or(4096) as usize)
-                .prop_map(|value| MutatedId {
-                    mutations: Vec::new(),
-                    value,
-                })
+                .prop_map(MutatedId::unmutated)
                 .boxed()
         }
     };
@@ -348,13 +345,5 @@ fn describe_input(ctx: &Ctx, best: &MutatedId, original: &str, what: &str) -> Ve
         }];
     }
     ctx.register_secret(&best.value, &format!("mutated-{what}"));
-    let mut current = original.to_string();
-    best.mutations
-        .iter()
-        .map(|m| {
-            let d = m.describe(&current);
-            current = generate::apply(&current, std::slice::from_ref(m));
-            d
-        })
-        .collect()
+    best.describe_each(original)
 }
