@@ -118,8 +118,8 @@ impl Codec {
         }
         let mut out = String::with_capacity(value.len());
         for c in value.chars() {
-            let keep = !self.encoded.contains(&c)
-                && (self.literal.contains(&c) || is_unreserved(c));
+            let keep =
+                !self.encoded.contains(&c) && (self.literal.contains(&c) || is_unreserved(c));
             if keep {
                 out.push(c);
                 continue;
@@ -170,7 +170,9 @@ pub fn same_credential(a: &str, b: &str) -> bool {
     if a.split('.').count() != b.split('.').count() {
         return false;
     }
-    a.split('.').zip(b.split('.')).all(|(x, y)| same_segment(x, y))
+    a.split('.')
+        .zip(b.split('.'))
+        .all(|(x, y)| same_segment(x, y))
 }
 
 /// `s` percent-decoded when it holds a well-formed escape, else `s`.
@@ -358,7 +360,12 @@ mod tests {
         assert_eq!(Class::of("DEADbeef"), Class::Hex { upper: false });
         assert_eq!(Class::of("0123456789"), Class::Hex { upper: false });
         // With or without '-', '_', '+' or '/', a base64 id gets the same alphabet.
-        for id in ["q3Zk7Vd0xP9aLmN", "q3Zk7Vd0-xP9_aLmN", "q3Zk7Vd0+xP9/aLmN=", ""] {
+        for id in [
+            "q3Zk7Vd0xP9aLmN",
+            "q3Zk7Vd0-xP9_aLmN",
+            "q3Zk7Vd0+xP9/aLmN=",
+            "",
+        ] {
             assert_eq!(Class::of(id), Class::Alnum, "{id}");
         }
         assert_eq!(Class::Alnum.alphabet().len(), 62);

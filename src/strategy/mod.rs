@@ -18,7 +18,6 @@ mod malformed;
 mod mutation;
 mod session_id;
 
-pub use equivalence::Layer;
 pub use malformed::malformed_tokens;
 pub use mutation::MutationKind;
 #[cfg(test)]

@@ -269,7 +269,11 @@ mod tests {
         let flip = |index| apply("aB3c", &[Mutation::CaseFlip { index }]);
         assert_eq!(flip(0), "Ab3C");
         assert_eq!(flip(1), "ab3C");
-        assert_eq!(flip(2), "aB3C", "a digit has no case; the letters after it flip");
+        assert_eq!(
+            flip(2),
+            "aB3C",
+            "a digit has no case; the letters after it flip"
+        );
         assert_eq!(flip(5), "ab3C", "index taken modulo the length");
         assert_eq!(apply("ab12", &[Mutation::CaseFlip { index: 2 }]), "ab12");
     }

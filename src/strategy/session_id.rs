@@ -323,7 +323,13 @@ impl Ctx {
                     };
                     let usable =
                         !self.avoid(pos, c).contains(&Some(w)) && self.effective(chars, &mutation);
-                    usable.then_some((Raw::Substitute { index: pos, with: k }, mutation))
+                    usable.then_some((
+                        Raw::Substitute {
+                            index: pos,
+                            with: k,
+                        },
+                        mutation,
+                    ))
                 })
             }
         }
@@ -890,8 +896,14 @@ mod tests {
             .expect("a case")
             .current();
         assert_eq!(id.layer, Layer::PercentDecoded);
-        assert!(id.value.contains("%2B") && id.value.ends_with("%3D"), "{id:?}");
-        assert!(id.describe(PERCENT_ID).starts_with("in the percent-decoded id, "));
+        assert!(
+            id.value.contains("%2B") && id.value.ends_with("%3D"),
+            "{id:?}"
+        );
+        assert!(
+            id.describe(PERCENT_ID)
+                .starts_with("in the percent-decoded id, ")
+        );
     }
 
     /// Ids of one shape with pseudo-random characters, as a service hands them out.
@@ -906,7 +918,9 @@ mod tests {
         };
         (0..n)
             .map(|_| match shape {
-                "hex" => (0..32).map(|_| HEX_LOWER_DIGITS[next(16)] as char).collect(),
+                "hex" => (0..32)
+                    .map(|_| HEX_LOWER_DIGITS[next(16)] as char)
+                    .collect(),
                 "base64url" => (0..43)
                     .map(|_| (b64.to_owned() + "-_").as_bytes()[next(64)] as char)
                     .collect(),

@@ -1,6 +1,15 @@
 //! The model driver: runs a rule's script or its random sequences (generated first, then run
-//! in windows side by side), shrinks the first disagreement by delta debugging against the
-//! live service, and writes the verdict with its counterexample and notes.
+//! in windows side by side), confirms and shrinks the first disagreement by delta debugging
+//! against the live service, confirms the shrunk sequence, and writes the verdict with its
+//! counterexample and notes.
+//!
+//! A disagreement is reported only when it reproduces: the sequence that disagreed is run
+//! again from scratch before it is shrunk (one that does not disagree again is noted and the
+//! search goes on), and the shrunk sequence is run again through [`confirm`]. A sequence
+//! that stopped because a step could not be completed (a transport error) is run again, at
+//! most [`MAX_STEP_RETRIES`] times, before the rule ends in an error. A sequence holding an
+//! operation whose answer depends on timing (a concurrent refresh) is checked over
+//! [`TRIALS`] runs and its verdict names the observed rate.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,16 +22,25 @@ use crate::machine::refresh::RefreshOp;
 use crate::machine::session::SessionOp;
 use crate::spec::{ModelRun, Rule};
 
-use super::super::browser::StepError;
+use super::super::browser::{Recorded, StepError};
 use super::super::outcome::{
     Counterexample, Evidence, Finding, Inconclusive, Outcome, RuleError, SequenceStep, Verdict,
 };
+use super::super::probe::{MAX_CONFIRM_RUNS, Recheck, confirm};
 use super::super::rule::RuleCtx;
 use super::SeqRun;
 use super::replay::replay_script;
 
 /// Most shrinking runs (each a whole sequence against the live service).
 pub const MAX_SHRINK_RUNS: u32 = 64;
+
+/// Most extra runs of a sequence that stopped on a transport error.
+pub const MAX_STEP_RETRIES: usize = 2;
+
+/// Runs of a sequence whose verdict depends on timing: a script holding a concurrent
+/// operation must agree with the model this many times to pass, and a disagreement holding
+/// one is re-run this many times less one to confirm it.
+pub const TRIALS: usize = 5;
 
 /// How [`drive`] runs a rule's sequences.
 pub(super) struct Driving {
@@ -32,9 +50,14 @@ pub(super) struct Driving {
     pub note: String,
 }
 
-/// Operations that know their simpler variants.
+/// Operations that know their simpler variants, and whether their answer depends on timing.
 pub(super) trait SimplerOp: Sized {
     fn simpler_ops(&self) -> Vec<Self>;
+
+    /// Whether the answer depends on timing (requests racing each other).
+    fn timing_dependent(&self) -> bool {
+        false
+    }
 }
 
 impl SimplerOp for SessionOp {
@@ -46,6 +69,10 @@ impl SimplerOp for SessionOp {
 impl SimplerOp for RefreshOp {
     fn simpler_ops(&self) -> Vec<Self> {
         self.simpler()
+    }
+
+    fn timing_dependent(&self) -> bool {
+        matches!(self, RefreshOp::RefreshConcurrent { .. })
     }
 }
 
@@ -59,6 +86,22 @@ struct Tally {
     /// One window note per kind of revocation (logout, refresh-token or access-token
     /// revocation): the first observation.
     windows: Vec<(&'static str, String)>,
+    /// Transport errors that stopped a sequence which was then run again.
+    retried: Vec<String>,
+    /// Disagreements that did not reproduce when their sequence was run again: the first
+    /// one (its number, run, the re-run's words and transcript) and how many.
+    unconfirmed: Option<Unconfirmed>,
+    unconfirmed_count: usize,
+    /// Timing-dependent operations among the sequences run.
+    timing_ops: usize,
+}
+
+/// A disagreement that did not reproduce on re-run.
+struct Unconfirmed {
+    case: u32,
+    run: SeqRun,
+    rerun: String,
+    transcript: Vec<Recorded>,
 }
 
 impl Tally {
@@ -76,15 +119,36 @@ impl Tally {
         }
     }
 
-    fn window_notes(&self) -> impl Iterator<Item = String> + '_ {
-        self.windows.iter().map(|(_, note)| note.clone())
+    fn notes(&self) -> impl Iterator<Item = String> + '_ {
+        let retried = (!self.retried.is_empty()).then(|| {
+            format!(
+                "{} sequence run(s) stopped on a transport error and were run again: {}",
+                self.retried.len(),
+                self.retried.join("; ")
+            )
+        });
+        let unconfirmed = self.unconfirmed.as_ref().map(|u| {
+            format!(
+                "{} disagreement(s) did not reproduce when their sequence was run again; the first, sequence {}: {}; re-run: {}",
+                self.unconfirmed_count,
+                u.case,
+                failing_words(&u.run),
+                u.rerun
+            )
+        });
+        self.windows
+            .iter()
+            .map(|(_, note)| note.clone())
+            .chain(retried)
+            .chain(unconfirmed)
     }
 }
 
 /// The first disagreement found: its 1-based sequence number, operations and run.
 type Failure<Op> = (u32, Vec<Op>, SeqRun);
 
-/// Runs random sequences or the script, shrinks a disagreement and builds the verdict.
+/// Runs random sequences or the script, confirms and shrinks a disagreement and builds the
+/// verdict.
 pub(super) async fn drive<Op, F, Fut>(
     rc: &RuleCtx,
     rule: &Rule,
@@ -113,19 +177,23 @@ where
             Ok(all) => all,
             Err(v) => return v,
         };
+        tally.timing_ops = all
+            .iter()
+            .flatten()
+            .filter(|op| op.timing_dependent())
+            .count();
         run_windows(rc, all, how.parallel, &exec, &mut tally).await
     };
     let (case, ops, first) = match found {
         Err(v) => return v,
-        Ok(None) => {
-            return pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests);
-        }
+        Ok(None) => return no_disagreement(rc, rule, run_def, scripted, sequences, tally, how),
         Ok(Some(f)) => f,
     };
+    let setup = if scripted { run_def.setup.len() } else { 0 };
     // Shrink (random sequences only; a script is already minimal by design).
     let shrink_started = Instant::now();
-    let (best, runs) = if scripted {
-        (first, 0)
+    let (best_ops, best, runs) = if scripted {
+        (ops.clone(), first, 0)
     } else {
         shrink(ops, first, &exec, &mut tally).await
     };
@@ -133,17 +201,182 @@ where
     let mut notes = vec![how.note];
     if !scripted {
         notes.push(format!(
-            "sequence {case} of {sequences} disagreed; shrunk in {runs} runs ({shrink_ms} ms) to {} operations",
+            "sequence {case} of {sequences} disagreed and did again when run from scratch; shrunk in {runs} runs ({shrink_ms} ms) to {} operations",
             best.steps.len()
         ));
     }
-    notes.extend(tally.window_notes());
-    disagreement(rc, rule, case, runs, &best)
+    notes.extend(tally.notes());
+    let verdict = disagreement(rc, rule, case, runs, &best)
         .notes(notes)
-        .requests(tally.requests)
+        .requests(tally.requests);
+    let what = if scripted {
+        "ran the sequence again from scratch"
+    } else {
+        "ran the shrunk sequence again from scratch"
+    };
+    confirm(rc, verdict, what, async |t| {
+        recheck(&exec, &best_ops, setup, &best, t).await
+    })
+    .await
 }
 
-/// The fixed set-up and script, once.
+/// The verdict when no disagreement reproduced: a pass, or inconclusive when one
+/// disagreement was seen but did not reproduce.
+fn no_disagreement<Op>(
+    rc: &RuleCtx,
+    rule: &Rule,
+    run_def: &ModelRun<Op, impl Sized>,
+    scripted: bool,
+    sequences: u32,
+    mut tally: Tally,
+    how: Driving,
+) -> Verdict {
+    let Some(u) = tally.unconfirmed.take() else {
+        return pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests);
+    };
+    let verdict = disagreement(rc, rule, u.case, 0, &u.run)
+        .note(how.note)
+        .notes(tally.notes())
+        .requests(tally.requests);
+    let mut evidence = verdict.evidence.clone();
+    evidence.extend(rc.evidence(&u.transcript).into_iter().map(|e| Evidence {
+        step: format!("re-run: {}", e.step),
+        ..e
+    }));
+    match verdict.outcome {
+        Outcome::Fail(first) => Verdict {
+            outcome: Outcome::Inconclusive(Inconclusive::NotReproduced {
+                first,
+                rerun: u.rerun,
+            }),
+            evidence,
+            ..verdict
+        },
+        _ => verdict,
+    }
+}
+
+/// `run` of `ops`, or when it stopped because a step could not be completed (a transport
+/// error), `ops` run again from scratch, at most [`MAX_STEP_RETRIES`] times (the stopped
+/// runs' requests count, their error is noted).
+async fn retry_stopped<Op, F, Fut>(
+    exec: &F,
+    ops: &[Op],
+    setup: usize,
+    mut run: SeqRun,
+    tally: &mut Tally,
+) -> SeqRun
+where
+    Op: Clone,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    for _ in 0..MAX_STEP_RETRIES {
+        let Some(StepError::Http(e)) = &run.error else {
+            break;
+        };
+        tally.requests += run.transcript.len() as u64;
+        tally.retried.push(e.to_string());
+        run = exec(ops.to_vec(), setup).await;
+    }
+    run
+}
+
+/// One check of a disagreement (`like`) by running `ops` again from scratch (what it sends
+/// goes to `t`): once, or [`TRIALS`] less one times when an operation's answer depends on
+/// timing (the words then give the rate).
+async fn recheck<Op, F, Fut>(
+    exec: &F,
+    ops: &[Op],
+    setup: usize,
+    like: &SeqRun,
+    t: &mut Vec<Recorded>,
+) -> Recheck
+where
+    Op: Clone + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let timing = ops.iter().any(SimplerOp::timing_dependent);
+    if !timing {
+        let run = exec(ops.to_vec(), setup).await;
+        t.extend(run.transcript.iter().cloned());
+        return judge_rerun(&run, like, false);
+    }
+    let (mut again, mut settled, mut unclear) = (0, 0, Vec::new());
+    for _ in 1..TRIALS {
+        let run = exec(ops.to_vec(), setup).await;
+        t.extend(run.transcript.iter().cloned());
+        match judge_rerun(&run, like, true) {
+            Recheck::Failed(_) => (again, settled) = (again + 1, settled + 1),
+            Recheck::Passed(_) => settled += 1,
+            Recheck::Unclear(why) => unclear.push(why),
+        }
+    }
+    if settled == 0 {
+        return Recheck::Unclear(unclear.join("; "));
+    }
+    let rate = format!(
+        "timing-dependent verdict (concurrent requests): disagreed in {} of {} runs",
+        again + 1,
+        settled + 1
+    );
+    if again > 0 {
+        Recheck::Failed(rate)
+    } else {
+        Recheck::Passed(rate)
+    }
+}
+
+/// What a re-run of a disagreeing sequence shows: the same disagreement (the same step,
+/// observed the same way unless timing decides it), agreement, or nothing (a step could not
+/// be completed, an unclassified answer, another disagreement).
+fn judge_rerun(run: &SeqRun, like: &SeqRun, timing: bool) -> Recheck {
+    if let Some(e) = &run.error {
+        return Recheck::from_step_error(e);
+    }
+    if let Some(w) = &run.unexpected {
+        return Recheck::Unclear(format!("an answer matched no classifier ({w})"));
+    }
+    let (Some(f), Some(g)) = (run.failed, like.failed) else {
+        return Recheck::Passed(format!(
+            "the {} operations agreed with the model",
+            run.steps.len()
+        ));
+    };
+    let same = f == g && (timing || run.steps[f].observed == like.steps[g].observed);
+    if same {
+        Recheck::Failed(failing_words(run))
+    } else {
+        Recheck::Unclear(format!("disagreed differently: {}", failing_words(run)))
+    }
+}
+
+/// The failing step in words.
+fn failing_words(run: &SeqRun) -> String {
+    match run.failed.and_then(|f| run.steps.get(f).map(|s| (f, s))) {
+        Some((f, s)) => format!(
+            "step {}: {} — expected {}, observed {}",
+            f + 1,
+            s.operation,
+            s.expected,
+            s.observed
+        ),
+        None => "no step disagreed".into(),
+    }
+}
+
+/// Whether the failing step of `run` was answered with a server error (5xx).
+fn server_error_at_failure(run: &SeqRun) -> bool {
+    run.failed.and_then(|f| run.steps.get(f)).is_some_and(|s| {
+        run.transcript
+            .get(s.exchanges.clone())
+            .is_some_and(|t| t.iter().any(|r| r.exchange.response.status >= 500))
+    })
+}
+
+/// The fixed set-up and script: once, or until it disagrees over [`TRIALS`] runs when an
+/// operation's answer depends on timing.
 async fn run_script<Op, F, Fut>(
     rc: &RuleCtx,
     run_def: &ModelRun<Op, impl Sized>,
@@ -151,7 +384,7 @@ async fn run_script<Op, F, Fut>(
     tally: &mut Tally,
 ) -> Result<Option<Failure<Op>>, Verdict>
 where
-    Op: Clone,
+    Op: Clone + SimplerOp,
     F: Fn(Vec<Op>, usize) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
@@ -161,12 +394,23 @@ where
         .chain(&run_def.script)
         .cloned()
         .collect();
-    let run = exec(ops.clone(), run_def.setup.len()).await;
-    tally.absorb(&run);
-    if let Some(v) = stopped(rc, &run, tally.requests) {
-        return Err(v);
+    let timing = ops.iter().any(SimplerOp::timing_dependent);
+    let trials = if timing { TRIALS } else { 1 };
+    for trial in 1..=trials {
+        let first = exec(ops.clone(), run_def.setup.len()).await;
+        let run = retry_stopped(exec, &ops, run_def.setup.len(), first, tally).await;
+        tally.absorb(&run);
+        if let Some(v) = stopped(rc, &run, tally.requests) {
+            return Err(v.notes(tally.notes()));
+        }
+        if run.disagrees() {
+            return Ok(Some((trial as u32, ops, run)));
+        }
     }
-    Ok(run.disagrees().then_some((1, ops, run)))
+    if timing {
+        tally.timing_ops = trials;
+    }
+    Ok(None)
 }
 
 /// Every random sequence, generated before any runs (the same RNG order whatever the
@@ -200,7 +444,9 @@ fn sequences_for<Op: std::fmt::Debug>(
 }
 
 /// Runs the sequences in windows of `parallel`; the lowest-numbered disagreement of the first
-/// window that has one is the one reported, as a sequential run would find it.
+/// window that has one is the one reported, as a sequential run would find it, once running
+/// its sequence again from scratch disagrees again. One that does not is noted and the
+/// search goes on.
 async fn run_windows<Op, F, Fut>(
     rc: &RuleCtx,
     all: Vec<Vec<Op>>,
@@ -209,7 +455,7 @@ async fn run_windows<Op, F, Fut>(
     tally: &mut Tally,
 ) -> Result<Option<Failure<Op>>, Verdict>
 where
-    Op: Clone,
+    Op: Clone + SimplerOp,
     F: Fn(Vec<Op>, usize) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
@@ -217,13 +463,36 @@ where
     for (w, window) in all.chunks(parallel).enumerate() {
         let runs = join_all(window.iter().map(|ops| exec(ops.clone(), 0)).collect()).await;
         for (j, run) in runs.into_iter().enumerate() {
+            let ops = &window[j];
+            let run = retry_stopped(exec, ops, 0, run, tally).await;
             tally.absorb(&run);
             if let Some(v) = stopped(rc, &run, tally.requests) {
-                return Err(v);
+                return Err(v.notes(tally.notes()));
             }
-            if run.disagrees() {
-                let index = w * parallel + j;
-                return Ok(Some((index as u32 + 1, window[j].clone(), run)));
+            if !run.disagrees() {
+                continue;
+            }
+            let case = (w * parallel + j) as u32 + 1;
+            let mut t = Vec::new();
+            let mut check = Recheck::Unclear("not re-run".into());
+            for _ in 0..MAX_CONFIRM_RUNS {
+                check = recheck(exec, ops, 0, &run, &mut t).await;
+                if !matches!(check, Recheck::Unclear(_)) {
+                    break;
+                }
+            }
+            tally.requests += t.len() as u64;
+            match check {
+                Recheck::Failed(_) => return Ok(Some((case, ops.clone(), run))),
+                Recheck::Passed(words) | Recheck::Unclear(words) => {
+                    tally.unconfirmed_count += 1;
+                    tally.unconfirmed.get_or_insert(Unconfirmed {
+                        case,
+                        run,
+                        rerun: words,
+                        transcript: t,
+                    });
+                }
             }
         }
     }
@@ -232,13 +501,16 @@ where
 
 /// Delta debugging against the live service: cut after the failing step, drop single
 /// operations until a pass changes nothing, then simplify each remaining one (at most
-/// [`MAX_SHRINK_RUNS`] runs). Returns the smallest run that still disagrees and the runs spent.
+/// [`MAX_SHRINK_RUNS`] runs). A candidate counts only when it disagrees as the first run
+/// did: not with a server error where the first did not (a transient fault must not steer
+/// the shrinking). Returns the smallest sequence that still disagrees, its run and the runs
+/// spent.
 async fn shrink<Op, F, Fut>(
     ops: Vec<Op>,
     first: SeqRun,
     exec: &F,
     tally: &mut Tally,
-) -> (SeqRun, u32)
+) -> (Vec<Op>, SeqRun, u32)
 where
     Op: Clone + SimplerOp,
     F: Fn(Vec<Op>, usize) -> Fut,
@@ -248,12 +520,13 @@ where
         let k = run.failed.map_or(ops.len(), |f| run.steps[f].op_index + 1);
         ops[..k.min(ops.len())].to_vec()
     };
+    let server_error_allowed = server_error_at_failure(&first);
     let mut best_ops = cut(&ops, &first);
     let mut best = first;
     let mut try_candidate = async |cand: Vec<Op>, best_ops: &mut Vec<Op>, best: &mut SeqRun| {
         let run = exec(cand.clone(), 0).await;
         tally.requests += run.transcript.len() as u64;
-        if run.disagrees() {
+        if run.disagrees() && (server_error_allowed || !server_error_at_failure(&run)) {
             *best_ops = cut(&cand, &run);
             *best = run;
             true
@@ -298,7 +571,7 @@ where
             i += 1;
         }
     }
-    (best, spent)
+    (best_ops, best, spent)
 }
 
 /// Every sequence agreed with the model.
@@ -309,7 +582,12 @@ fn pass<Op>(
     tally: &Tally,
     semantics_note: String,
 ) -> Verdict {
-    let what = if scripted {
+    let what = if scripted && tally.timing_ops > 1 {
+        format!(
+            "timing-dependent verdict (concurrent requests): the scripted sequence agreed with the model in all {} runs ({} operations)",
+            tally.timing_ops, tally.executed
+        )
+    } else if scripted {
         format!(
             "the scripted sequence ({} operations) agreed with the model",
             tally.executed
@@ -332,7 +610,13 @@ fn pass<Op>(
                 .join(", ")
         ));
     }
-    v.notes(tally.window_notes())
+    if !scripted && tally.timing_ops > 0 {
+        v = v.note(format!(
+            "timing-dependent operations: the sequences held {} concurrent requests, and none disagreed with the model (a race that these runs did not hit may remain)",
+            tally.timing_ops
+        ));
+    }
+    v.notes(tally.notes())
 }
 
 /// The disagreement, step by step, with its evidence and replay script: a failure, or
