@@ -161,7 +161,18 @@ async fn probe(
     let verdict = failure(rc, a, tried, &found.failures, &transcript)
         .notes(notes)
         .requests(requests);
-    let first = &found.failures[0];
+    resend(rc, a, &mut attacker, verdict, &found.failures[0]).await
+}
+
+/// Confirms a failure by re-sending the first accepted request ([`confirm`]).
+async fn resend(
+    rc: &RuleCtx,
+    a: &Attack,
+    attacker: &mut Browser,
+    verdict: Verdict,
+    first: &Accepted,
+) -> Verdict {
+    let ctx = &rc.ctx;
     confirm(
         rc,
         verdict,

@@ -277,19 +277,31 @@ pub(crate) async fn run(rc: &RuleCtx, p: &Property) -> Verdict {
         requests: requests + verdict.requests,
         ..verdict
     };
+    let confirmed = resend(rc, p, subject, &b, (verdict, &best), expected).await;
+    confirmed.note(cases_note)
+}
+
+/// Confirms a failure by re-sending its minimal value: answered as the failure was, it
+/// stands; answered as the rule expects, the rule is inconclusive ([`confirm`]).
+async fn resend(
+    rc: &RuleCtx,
+    p: &Property,
+    subject: Subject,
+    b: &Browser,
+    (verdict, best): (Verdict, &str),
+    failed_as: AccessOutcome,
+) -> Verdict {
     let (ctx, jar, vars) = (&rc.ctx, &b.jar, &b.vars);
-    confirm(
-        rc,
-        verdict,
-        "re-sent the minimal counterexample",
-        async |t| match probe(ctx, subject, jar, vars, &best).await {
+    let what = "re-sent the minimal counterexample";
+    confirm(rc, verdict, what, async |t| {
+        match probe(ctx, subject, jar, vars, best).await {
             Ok((o, ex)) => {
                 let seen = format!("{} (status {})", o.as_str(), ex.response.status);
                 t.push(super::browser::Recorded {
                     label: "the minimal counterexample, re-sent".into(),
                     exchange: ex,
                 });
-                if o == expected {
+                if o == failed_as {
                     Recheck::Failed(seen)
                 } else if meets(p.expect, o) {
                     Recheck::Passed(seen)
@@ -298,10 +310,9 @@ pub(crate) async fn run(rc: &RuleCtx, p: &Property) -> Verdict {
                 }
             }
             Err(e) => Recheck::Unclear(format!("could not be sent: {e}")),
-        },
-    )
+        }
+    })
     .await
-    .note(cases_note)
 }
 
 fn pass_note(p: &Property, what: &str) -> String {

@@ -62,7 +62,7 @@ impl MutatedId {
         self.describe_each(original).join(", then ")
     }
 
-    /// One description per mutation, in order; the first says when positions count
+    /// One description per mutation, in order; the last says when positions count
     /// characters of the percent-decoded id.
     pub fn describe_each(&self, original: &str) -> Vec<String> {
         let mut chars: Vec<char> = self.layer.decode(original).chars().collect();
@@ -73,9 +73,9 @@ impl MutatedId {
             mutation.apply_to(&mut chars);
         }
         if self.layer == Layer::PercentDecoded
-            && let Some(first) = parts.first_mut()
+            && let Some(last) = parts.last_mut()
         {
-            *first = format!("in the percent-decoded id, {first}");
+            last.push_str(" (in the percent-decoded id)");
         }
         parts
     }

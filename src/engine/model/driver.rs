@@ -37,6 +37,10 @@ pub const MAX_SHRINK_RUNS: u32 = 64;
 /// Most extra runs of a sequence that stopped on a transport error.
 pub const MAX_STEP_RETRIES: usize = 2;
 
+/// Shrunk disagreements that did not reproduce after which the search stops (each cost up to
+/// [`MAX_SHRINK_RUNS`] runs): the service is too flaky to conclude anything.
+pub const MAX_UNCONFIRMED_SHRINKS: usize = 2;
+
 /// Runs of a sequence whose verdict depends on timing: a script holding a concurrent
 /// operation must agree with the model this many times to pass, and a disagreement holding
 /// one is re-run this many times less one to confirm it.
@@ -88,20 +92,16 @@ struct Tally {
     windows: Vec<(&'static str, String)>,
     /// Transport errors that stopped a sequence which was then run again.
     retried: Vec<String>,
-    /// Disagreements that did not reproduce when their sequence was run again: the first
-    /// one (its number, run, the re-run's words and transcript) and how many.
-    unconfirmed: Option<Unconfirmed>,
+    /// Disagreements that did not reproduce when their sequence (or its shrunk form) was run
+    /// again: the verdict of the first one, and how many.
+    unconfirmed: Option<Verdict>,
     unconfirmed_count: usize,
+    /// Shrunk disagreements that did not reproduce.
+    unconfirmed_shrinks: usize,
+    /// The sequence after which the search stopped, when too many did not reproduce.
+    stopped_early: Option<u32>,
     /// Timing-dependent operations among the sequences run.
     timing_ops: usize,
-}
-
-/// A disagreement that did not reproduce on re-run.
-struct Unconfirmed {
-    case: u32,
-    run: SeqRun,
-    rerun: String,
-    transcript: Vec<Recorded>,
 }
 
 impl Tally {
@@ -119,6 +119,24 @@ impl Tally {
         }
     }
 
+    /// Keeps the verdict of the first disagreement that did not reproduce.
+    fn unconfirmed(&mut self, verdict: Verdict) {
+        self.unconfirmed_count += 1;
+        self.unconfirmed.get_or_insert(verdict);
+    }
+
+    /// `verdict` with the semantics note first, these notes last and every request counted.
+    fn finish(&self, verdict: Verdict, semantics: &str) -> Verdict {
+        let mut notes = vec![semantics.to_string()];
+        notes.extend(verdict.notes);
+        notes.extend(self.notes());
+        Verdict {
+            notes,
+            requests: self.requests,
+            ..verdict
+        }
+    }
+
     fn notes(&self) -> impl Iterator<Item = String> + '_ {
         let retried = (!self.retried.is_empty()).then(|| {
             format!(
@@ -127,13 +145,16 @@ impl Tally {
                 self.retried.join("; ")
             )
         });
-        let unconfirmed = self.unconfirmed.as_ref().map(|u| {
+        let unconfirmed = (self.unconfirmed_count > 0).then(|| {
             format!(
-                "{} disagreement(s) did not reproduce when their sequence was run again; the first, sequence {}: {}; re-run: {}",
-                self.unconfirmed_count,
-                u.case,
-                failing_words(&u.run),
-                u.rerun
+                "{} disagreement(s) did not reproduce when their sequence was run again from scratch, and the search went on",
+                self.unconfirmed_count
+            )
+        });
+        let stopped = self.stopped_early.map(|case| {
+            format!(
+                "the search stopped after sequence {case}: {} shrunk disagreements did not reproduce",
+                self.unconfirmed_shrinks
             )
         });
         self.windows
@@ -141,6 +162,7 @@ impl Tally {
             .map(|(_, note)| note.clone())
             .chain(retried)
             .chain(unconfirmed)
+            .chain(stopped)
     }
 }
 
@@ -164,96 +186,146 @@ where
     Fut: std::future::Future<Output = SeqRun>,
 {
     let mut tally = Tally::default();
-    let scripted = !run_def.is_random();
-    let sequences = if scripted {
-        1
-    } else {
-        run_def.sequences.unwrap_or(64)
-    };
-    let found = if scripted {
-        run_script(rc, run_def, &exec, &mut tally).await
-    } else {
-        let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
-            Ok(all) => all,
-            Err(v) => return v,
-        };
-        tally.timing_ops = all
-            .iter()
-            .flatten()
-            .filter(|op| op.timing_dependent())
-            .count();
-        run_windows(rc, all, how.parallel, &exec, &mut tally).await
-    };
-    let (case, ops, first) = match found {
-        Err(v) => return v,
-        Ok(None) => return no_disagreement(rc, rule, run_def, scripted, sequences, tally, how),
-        Ok(Some(f)) => f,
-    };
-    let setup = if scripted { run_def.setup.len() } else { 0 };
-    // Shrink (random sequences only; a script is already minimal by design).
-    let shrink_started = Instant::now();
-    let (best_ops, best, runs) = if scripted {
-        (ops.clone(), first, 0)
-    } else {
-        shrink(ops, first, &exec, &mut tally).await
-    };
-    let shrink_ms = shrink_started.elapsed().as_millis();
-    let mut notes = vec![how.note];
-    if !scripted {
-        notes.push(format!(
-            "sequence {case} of {sequences} disagreed and did again when run from scratch; shrunk in {runs} runs ({shrink_ms} ms) to {} operations",
-            best.steps.len()
-        ));
+    if !run_def.is_random() {
+        return drive_script(rc, rule, run_def, &exec, tally, how).await;
     }
-    notes.extend(tally.notes());
-    let verdict = disagreement(rc, rule, case, runs, &best)
-        .notes(notes)
-        .requests(tally.requests);
-    let what = if scripted {
-        "ran the sequence again from scratch"
-    } else {
-        "ran the shrunk sequence again from scratch"
+    let sequences = run_def.sequences.unwrap_or(64);
+    let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
+        Ok(all) => all,
+        Err(v) => return v,
     };
-    confirm(rc, verdict, what, async |t| {
-        recheck(&exec, &best_ops, setup, &best, t).await
-    })
-    .await
+    tally.timing_ops = all
+        .iter()
+        .flatten()
+        .filter(|op| op.timing_dependent())
+        .count();
+    let mut from = 0;
+    loop {
+        let search = Search {
+            rc,
+            rule,
+            exec: &exec,
+        };
+        let found = search.windows(&all, from, how.parallel, &mut tally).await;
+        let (case, ops, first) = match found {
+            Err(v) => return tally.finish(v, &how.note),
+            Ok(None) => return no_disagreement(run_def, false, sequences, tally, how),
+            Ok(Some(f)) => f,
+        };
+        // Shrink, then run the shrunk sequence again.
+        let shrink_started = Instant::now();
+        let (best_ops, best, runs) = shrink(ops, first, &exec, &mut tally).await;
+        let note = format!(
+            "sequence {case} of {sequences} disagreed and did again when run from scratch; shrunk in {runs} runs ({} ms) to {} operations",
+            shrink_started.elapsed().as_millis(),
+            best.steps.len()
+        );
+        let verdict = disagreement(rc, rule, case, runs, &best)
+            .note(note)
+            .requests(tally.requests);
+        let what = "ran the shrunk sequence again from scratch";
+        let verdict = confirm(rc, verdict, what, async |t| {
+            recheck(&exec, &best_ops, 0, &best, t, true).await
+        })
+        .await;
+        tally.requests = verdict.requests;
+        if matches!(verdict.outcome, Outcome::Fail(_)) {
+            return tally.finish(verdict, &how.note);
+        }
+        // The shrunk sequence did not disagree again: look on, a bounded number of times.
+        tally.unconfirmed(verdict);
+        tally.unconfirmed_shrinks += 1;
+        if tally.unconfirmed_shrinks >= MAX_UNCONFIRMED_SHRINKS && (case as usize) < all.len() {
+            tally.stopped_early = Some(case);
+            return no_disagreement(run_def, false, sequences, tally, how);
+        }
+        from = case as usize;
+    }
 }
 
-/// The verdict when no disagreement reproduced: a pass, or inconclusive when one
-/// disagreement was seen but did not reproduce.
-fn no_disagreement<Op>(
+/// A scripted rule: the fixed set-up and script (over [`TRIALS`] runs when timing decides
+/// the answer), a disagreement confirmed by running it again.
+async fn drive_script<Op, F, Fut>(
     rc: &RuleCtx,
     rule: &Rule,
+    run_def: &ModelRun<Op, impl Sized>,
+    exec: &F,
+    mut tally: Tally,
+    how: Driving,
+) -> Verdict
+where
+    Op: Clone + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let (trial, ops, first) = match run_script(rc, run_def, exec, &mut tally).await {
+        Err(v) => return tally.finish(v, &how.note),
+        Ok(None) => return no_disagreement(run_def, true, 1, tally, how),
+        Ok(Some(f)) => f,
+    };
+    let mut verdict = disagreement(rc, rule, 1, 0, &first).requests(tally.requests);
+    if trial > 1 {
+        verdict = verdict.note(format!(
+            "timing-dependent: the script agreed with the model in its first {} runs, then disagreed",
+            trial - 1
+        ));
+    }
+    let setup = run_def.setup.len();
+    let verdict = confirm(
+        rc,
+        verdict,
+        "ran the sequence again from scratch",
+        async |t| recheck(exec, &ops, setup, &first, t, true).await,
+    )
+    .await;
+    tally.requests = verdict.requests;
+    tally.finish(verdict, &how.note)
+}
+
+/// The verdict when no disagreement reproduced: a pass, or inconclusive with the first
+/// disagreement that was seen but did not reproduce.
+fn no_disagreement<Op>(
     run_def: &ModelRun<Op, impl Sized>,
     scripted: bool,
     sequences: u32,
     mut tally: Tally,
     how: Driving,
 ) -> Verdict {
-    let Some(u) = tally.unconfirmed.take() else {
-        return pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests);
-    };
-    let verdict = disagreement(rc, rule, u.case, 0, &u.run)
-        .note(how.note)
-        .notes(tally.notes())
-        .requests(tally.requests);
-    let mut evidence = verdict.evidence.clone();
-    evidence.extend(rc.evidence(&u.transcript).into_iter().map(|e| Evidence {
+    match tally.unconfirmed.take() {
+        Some(v) => tally.finish(v, &how.note),
+        None => pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests),
+    }
+}
+
+/// A disagreement whose sequence did not disagree again when run from scratch:
+/// inconclusive, with both observations and both transcripts.
+fn not_reproduced(
+    rc: &RuleCtx,
+    rule: &Rule,
+    case: u32,
+    run: &SeqRun,
+    rerun: String,
+    transcript: &[Recorded],
+) -> Verdict {
+    let verdict = disagreement(rc, rule, case, 0, run);
+    let mut evidence = verdict.evidence;
+    evidence.extend(rc.evidence(transcript).into_iter().map(|e| Evidence {
         step: format!("re-run: {}", e.step),
         ..e
     }));
-    match verdict.outcome {
-        Outcome::Fail(first) => Verdict {
-            outcome: Outcome::Inconclusive(Inconclusive::NotReproduced {
-                first,
-                rerun: u.rerun,
-            }),
-            evidence,
-            ..verdict
-        },
-        _ => verdict,
-    }
+    let outcome = match verdict.outcome {
+        Outcome::Fail(first) => {
+            let note = format!(
+                "failed once, passed on re-run (ran sequence {case} again from scratch): first {}; re-run: {rerun}",
+                first.reason
+            );
+            return Verdict::inconclusive(Inconclusive::NotReproduced { first, rerun })
+                .evidence(evidence)
+                .note(note);
+        }
+        other => other,
+    };
+    Verdict::new(outcome).evidence(evidence)
 }
 
 /// `run` of `ops`, or when it stopped because a step could not be completed (a transport
@@ -283,14 +355,15 @@ where
 }
 
 /// One check of a disagreement (`like`) by running `ops` again from scratch (what it sends
-/// goes to `t`): once, or [`TRIALS`] less one times when an operation's answer depends on
-/// timing (the words then give the rate).
+/// goes to `t`): once, or with `trials`, [`TRIALS`] less one times when an operation's
+/// answer depends on timing (the words then give the rate).
 async fn recheck<Op, F, Fut>(
     exec: &F,
     ops: &[Op],
     setup: usize,
     like: &SeqRun,
     t: &mut Vec<Recorded>,
+    trials: bool,
 ) -> Recheck
 where
     Op: Clone + SimplerOp,
@@ -298,10 +371,10 @@ where
     Fut: std::future::Future<Output = SeqRun>,
 {
     let timing = ops.iter().any(SimplerOp::timing_dependent);
-    if !timing {
+    if !(timing && trials) {
         let run = exec(ops.to_vec(), setup).await;
         t.extend(run.transcript.iter().cloned());
-        return judge_rerun(&run, like, false);
+        return judge_rerun(&run, like, timing);
     }
     let (mut again, mut settled, mut unclear) = (0, 0, Vec::new());
     for _ in 1..TRIALS {
@@ -443,60 +516,100 @@ fn sequences_for<Op: std::fmt::Debug>(
         })
 }
 
-/// Runs the sequences in windows of `parallel`; the lowest-numbered disagreement of the first
-/// window that has one is the one reported, as a sequential run would find it, once running
-/// its sequence again from scratch disagrees again. One that does not is noted and the
-/// search goes on.
-async fn run_windows<Op, F, Fut>(
-    rc: &RuleCtx,
-    all: Vec<Vec<Op>>,
-    parallel: usize,
-    exec: &F,
-    tally: &mut Tally,
-) -> Result<Option<Failure<Op>>, Verdict>
-where
-    Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
-    Fut: std::future::Future<Output = SeqRun>,
-{
-    let parallel = parallel.max(1);
-    for (w, window) in all.chunks(parallel).enumerate() {
-        let runs = join_all(window.iter().map(|ops| exec(ops.clone(), 0)).collect()).await;
-        for (j, run) in runs.into_iter().enumerate() {
-            let ops = &window[j];
-            let run = retry_stopped(exec, ops, 0, run, tally).await;
-            tally.absorb(&run);
-            if let Some(v) = stopped(rc, &run, tally.requests) {
-                return Err(v.notes(tally.notes()));
-            }
-            if !run.disagrees() {
-                continue;
-            }
-            let case = (w * parallel + j) as u32 + 1;
-            let mut t = Vec::new();
-            let mut check = Recheck::Unclear("not re-run".into());
-            for _ in 0..MAX_CONFIRM_RUNS {
-                check = recheck(exec, ops, 0, &run, &mut t).await;
-                if !matches!(check, Recheck::Unclear(_)) {
-                    break;
+/// What the search for a confirmed disagreement among random sequences needs.
+struct Search<'a, F> {
+    rc: &'a RuleCtx,
+    rule: &'a Rule,
+    exec: &'a F,
+}
+
+impl<F> Search<'_, F> {
+    /// Runs the sequences from number `from` (0-based) on, in windows of `parallel`; the
+    /// lowest-numbered disagreement of the first window that has one is the one reported, as
+    /// a sequential run would find it, once running its sequence again from scratch
+    /// disagrees again (twice when the disagreement was a server error, the mark of a
+    /// transient fault). One that does not is kept as the inconclusive verdict and the
+    /// search goes on.
+    async fn windows<Op, Fut>(
+        &self,
+        all: &[Vec<Op>],
+        from: usize,
+        parallel: usize,
+        tally: &mut Tally,
+    ) -> Result<Option<Failure<Op>>, Verdict>
+    where
+        Op: Clone + SimplerOp,
+        F: Fn(Vec<Op>, usize) -> Fut,
+        Fut: std::future::Future<Output = SeqRun>,
+    {
+        let parallel = parallel.max(1);
+        let rest = all.get(from..).unwrap_or_default();
+        for (w, window) in rest.chunks(parallel).enumerate() {
+            let runs = join_all(
+                window
+                    .iter()
+                    .map(|ops| (self.exec)(ops.clone(), 0))
+                    .collect(),
+            )
+            .await;
+            for (j, run) in runs.into_iter().enumerate() {
+                let ops = &window[j];
+                let run = retry_stopped(self.exec, ops, 0, run, tally).await;
+                tally.absorb(&run);
+                if let Some(v) = stopped(self.rc, &run, tally.requests) {
+                    return Err(v);
                 }
-            }
-            tally.requests += t.len() as u64;
-            match check {
-                Recheck::Failed(_) => return Ok(Some((case, ops.clone(), run))),
-                Recheck::Passed(words) | Recheck::Unclear(words) => {
-                    tally.unconfirmed_count += 1;
-                    tally.unconfirmed.get_or_insert(Unconfirmed {
-                        case,
-                        run,
-                        rerun: words,
-                        transcript: t,
-                    });
+                if !run.disagrees() {
+                    continue;
+                }
+                let case = (from + w * parallel + j) as u32 + 1;
+                let mut t = Vec::new();
+                let check = self.reproduces(ops, &run, &mut t).await;
+                tally.requests += t.len() as u64;
+                match check {
+                    Recheck::Failed(_) => return Ok(Some((case, ops.clone(), run))),
+                    Recheck::Passed(words) | Recheck::Unclear(words) => {
+                        let v = not_reproduced(self.rc, self.rule, case, &run, words, &t);
+                        tally.unconfirmed(v);
+                    }
                 }
             }
         }
+        Ok(None)
     }
-    Ok(None)
+
+    /// Whether the disagreement of `run` reproduces when `ops` run again from scratch: one
+    /// re-run that says something (a re-run that proves nothing is tried again, at most
+    /// [`MAX_CONFIRM_RUNS`] times), two when the disagreement was a server error.
+    async fn reproduces<Op, Fut>(&self, ops: &[Op], run: &SeqRun, t: &mut Vec<Recorded>) -> Recheck
+    where
+        Op: Clone + SimplerOp,
+        F: Fn(Vec<Op>, usize) -> Fut,
+        Fut: std::future::Future<Output = SeqRun>,
+    {
+        let needed = if server_error_at_failure(run) { 2 } else { 1 };
+        let (mut reproduced, mut check) = (0, Recheck::Unclear("not re-run".into()));
+        for _ in 0..MAX_CONFIRM_RUNS + needed - 1 {
+            // One run: the trials of a timing-dependent sequence wait for the shrunk one.
+            check = recheck(self.exec, ops, 0, run, t, false).await;
+            match check {
+                Recheck::Failed(_) => {
+                    reproduced += 1;
+                    if reproduced == needed {
+                        break;
+                    }
+                }
+                Recheck::Passed(_) => break,
+                Recheck::Unclear(_) => {}
+            }
+        }
+        match check {
+            Recheck::Failed(words) if reproduced < needed => Recheck::Unclear(format!(
+                "a server error reproduced once, not twice: {words}"
+            )),
+            other => other,
+        }
+    }
 }
 
 /// Delta debugging against the live service: cut after the failing step, drop single
