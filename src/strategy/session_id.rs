@@ -902,7 +902,7 @@ mod tests {
         );
         assert!(
             id.describe(PERCENT_ID)
-                .starts_with("in the percent-decoded id, ")
+                .ends_with(" (in the percent-decoded id)")
         );
     }
 
