@@ -161,7 +161,9 @@ fn fingerprint(cases: &[MutatedId]) -> String {
     format!("{hash:016x}")
 }
 
-/// Probes every case concurrently (bounded); the lowest-numbered failure is kept.
+/// Probes every case concurrently (bounded); the lowest-numbered failure is kept, one that
+/// was not a server error first (a server error may be a transient fault, and would hide an
+/// accepted case behind it).
 async fn probe_all(
     rc: &RuleCtx,
     p: &Property,
@@ -188,7 +190,12 @@ async fn probe_all(
                 unexpected.get_or_insert((0, ex.response.status)).0 += 1;
             }
             Ok((outcome, exchange)) => {
-                if !meets(p.expect, outcome) && first.as_ref().is_none_or(|f| index < f.index) {
+                let key = |o: AccessOutcome, i: usize| (o == AccessOutcome::ServerError, i);
+                if !meets(p.expect, outcome)
+                    && first
+                        .as_ref()
+                        .is_none_or(|f| key(outcome, index) < key(f.outcome, f.index))
+                {
                     first = Some(FirstFailure {
                         index,
                         outcome,

@@ -564,7 +564,7 @@ impl<F> Search<'_, F> {
                 }
                 let case = (from + w * parallel + j) as u32 + 1;
                 let mut t = Vec::new();
-                let check = self.reproduces(ops, &run, &mut t).await;
+                let (check, run) = self.reproduces(ops, run, &mut t).await;
                 tally.requests += t.len() as u64;
                 match check {
                     Recheck::Failed(_) => return Ok(Some((case, ops.clone(), run))),
@@ -580,18 +580,29 @@ impl<F> Search<'_, F> {
 
     /// Whether the disagreement of `run` reproduces when `ops` run again from scratch: one
     /// re-run that says something (a re-run that proves nothing is tried again, at most
-    /// [`MAX_CONFIRM_RUNS`] times), two when the disagreement was a server error.
-    async fn reproduces<Op, Fut>(&self, ops: &[Op], run: &SeqRun, t: &mut Vec<Recorded>) -> Recheck
+    /// [`MAX_CONFIRM_RUNS`] times), two when the disagreement was a server error. A re-run
+    /// that disagrees earlier or later without a server error, where the first run's
+    /// disagreement was one, replaces it (a transient fault had hidden it) and is checked in
+    /// turn. Returns the check and the run it speaks of.
+    async fn reproduces<Op, Fut>(
+        &self,
+        ops: &[Op],
+        mut run: SeqRun,
+        t: &mut Vec<Recorded>,
+    ) -> (Recheck, SeqRun)
     where
         Op: Clone + SimplerOp,
         F: Fn(Vec<Op>, usize) -> Fut,
         Fut: std::future::Future<Output = SeqRun>,
     {
-        let needed = if server_error_at_failure(run) { 2 } else { 1 };
+        let mut needed = if server_error_at_failure(&run) { 2 } else { 1 };
         let (mut reproduced, mut check) = (0, Recheck::Unclear("not re-run".into()));
-        for _ in 0..MAX_CONFIRM_RUNS + needed - 1 {
+        for _ in 0..MAX_CONFIRM_RUNS + 1 {
             // One run: the trials of a timing-dependent sequence wait for the shrunk one.
-            check = recheck(self.exec, ops, 0, run, t, false).await;
+            let again = (self.exec)(ops.to_vec(), 0).await;
+            t.extend(again.transcript.iter().cloned());
+            let timing = ops.iter().any(SimplerOp::timing_dependent);
+            check = judge_rerun(&again, &run, timing);
             match check {
                 Recheck::Failed(_) => {
                     reproduced += 1;
@@ -600,15 +611,21 @@ impl<F> Search<'_, F> {
                     }
                 }
                 Recheck::Passed(_) => break,
+                Recheck::Unclear(_)
+                    if needed == 2 && again.disagrees() && !server_error_at_failure(&again) =>
+                {
+                    (run, needed, reproduced) = (again, 1, 0);
+                }
                 Recheck::Unclear(_) => {}
             }
         }
-        match check {
+        let check = match check {
             Recheck::Failed(words) if reproduced < needed => Recheck::Unclear(format!(
                 "a server error reproduced once, not twice: {words}"
             )),
             other => other,
-        }
+        };
+        (check, run)
     }
 }
 
