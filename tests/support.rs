@@ -100,3 +100,35 @@ pub fn assert_status(report: &Report, id: &str, want: Status) {
         r.notes
     );
 }
+
+/// Runs the rules matching `only` with `seed` against a service already serving at
+/// `base_url` that behaves like a testbed with `config`, using the profile the demo writes
+/// for it (the testbed profile plus what `config`'s quirks declare).
+pub async fn run_at(
+    base_url: &str,
+    config: &TestbedConfig,
+    only: &[&str],
+    seed: u64,
+) -> Result<Report, RunError> {
+    let target = authprobe::demo::profile(base_url, config)
+        .and_then(|p| p.load_secrets())
+        .unwrap_or_else(|d| panic!("{d}"));
+    let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    let options = RunOptions {
+        seed,
+        only: only.iter().map(|s| s.to_string()).collect(),
+        ..RunOptions::default()
+    };
+    let (target, client) = target.resolve(ClientConfig::default()).await?;
+    authprobe::run(&catalogue, target, client, &options, &|_| {}).await
+}
+
+/// Like [`run_at`] against a fresh testbed with `config`.
+pub async fn run_config(config: TestbedConfig, only: &[&str], seed: u64) -> Report {
+    let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
+        .await
+        .expect("testbed starts");
+    let report = run_at(&bed.base_url(), &config, only, seed).await;
+    bed.shutdown().await;
+    report.unwrap_or_else(|e| panic!("run failed: {e}"))
+}

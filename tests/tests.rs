@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod confirmation;
 mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;

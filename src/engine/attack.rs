@@ -1,7 +1,8 @@
 //! Kind `attack`: tokens derived from a live access token — forgeries from `jwt::dangerous`,
 //! claims re-signed with the service's own key (white-box), the untampered token moved where
 //! it must not be accepted — each sent in place of the real one through the controlled probe
-//! (the untampered token accepted before and after).
+//! (the untampered token accepted before and after). A failure is confirmed by re-sending
+//! the first accepted request ([`confirm`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use super::browser::{
     AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, meets, now_unix,
 };
 use super::outcome::{Inconclusive, Outcome, RuleError, Verdict};
-use super::probe::{Cases, Controls, Phase, controlled};
+use super::probe::{Cases, Controls, Phase, Recheck, confirm, controlled};
 use super::rule::{RuleCtx, step_verdict};
 use super::session::mask_tokens;
 
@@ -32,12 +33,13 @@ struct Case {
     via: Option<Via>,
 }
 
-/// A case the service did not refuse: its transcript label and index, and the token sent.
+/// A case the service did not refuse: its transcript label and index, and what was sent.
 struct Accepted {
     label: String,
     outcome: AccessOutcome,
     index: usize,
     token: String,
+    via: Option<Via>,
 }
 
 /// The cases of an attack and what preparing them found out.
@@ -170,9 +172,61 @@ async fn probe(
         .notes(notes)
         .requests(requests);
     }
-    failure(rc, a, tried, &found.failures, &transcript)
+    let verdict = failure(rc, a, tried, &found.failures, &transcript)
         .notes(notes)
-        .requests(requests)
+        .requests(requests);
+    resend(rc, a, &mut attacker, verdict, &found.failures[0]).await
+}
+
+/// Confirms a failure by re-sending the first accepted request ([`confirm`]).
+async fn resend(
+    rc: &RuleCtx,
+    a: &Attack,
+    attacker: &mut Browser,
+    verdict: Verdict,
+    first: &Accepted,
+) -> Verdict {
+    let ctx = &rc.ctx;
+    confirm(
+        rc,
+        verdict,
+        "re-sent the first accepted request",
+        async |t| {
+            let label = format!("{} (re-sent)", first.label);
+            match attacker
+                .token_access(ctx, &first.token, first.via.as_ref(), &label, t)
+                .await
+            {
+                Ok(outcomes) => recheck(a.expect, &outcomes, first.outcome, t),
+                Err(e) => Recheck::from_step_error(&e),
+            }
+        },
+    )
+    .await
+}
+
+/// What re-sending an accepted request showed: accepted again as before, refused, or
+/// something that proves nothing (another answer, e.g. a server error).
+fn recheck(
+    expect: Expect,
+    outcomes: &[AccessOutcome],
+    before: AccessOutcome,
+    t: &[Recorded],
+) -> Recheck {
+    let start = t.len().saturating_sub(outcomes.len());
+    let seen = outcomes
+        .iter()
+        .zip(&t[start..])
+        .map(|(o, r)| format!("{} (status {})", o.as_str(), r.exchange.response.status))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if outcomes.contains(&before) {
+        Recheck::Failed(seen)
+    } else if outcomes.iter().all(|o| meets(expect, *o)) {
+        Recheck::Passed(seen)
+    } else {
+        Recheck::Unclear(format!("answered {seen}, not as the first time"))
+    }
 }
 
 /// Counts over the cases of an attack.
@@ -218,6 +272,7 @@ async fn send_cases(
                     outcome: o,
                     index: before + i,
                     token: case.token.clone(),
+                    via: case.via.clone(),
                 }),
                 _ => {}
             }
@@ -669,7 +724,15 @@ async fn wait_for_expiry(
         .evidence(rc.evidence(&transcript)),
         Ok(_) => Verdict::new(Outcome::Pass),
     };
-    verdict.note(note).requests(requests)
+    let verdict = verdict.note(note).requests(requests);
+    confirm(rc, verdict, "re-sent the expired token", async |t| {
+        let label = "the same expired token, re-sent";
+        match replay.token_use(ctx, token, label, t).await {
+            Ok(o) => recheck(Expect::Denied, &[o], AccessOutcome::Allowed, t),
+            Err(e) => Recheck::from_step_error(&e),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

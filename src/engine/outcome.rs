@@ -91,10 +91,13 @@ impl Outcome {
         Outcome::fail(observed.clone(), expected, observed)
     }
 
-    /// The finding of a failure (or of a set-up disagreement that made the rule inconclusive).
+    /// The finding of a failure (or of a set-up disagreement, or of a failure that did not
+    /// reproduce, that made the rule inconclusive).
     pub fn finding(&self) -> Option<&Finding> {
         match self {
-            Outcome::Fail(f) | Outcome::Inconclusive(Inconclusive::SetupDisagreement(f)) => Some(f),
+            Outcome::Fail(f)
+            | Outcome::Inconclusive(Inconclusive::SetupDisagreement(f))
+            | Outcome::Inconclusive(Inconclusive::NotReproduced { first: f, .. }) => Some(f),
             _ => None,
         }
     }
@@ -171,6 +174,15 @@ pub enum Inconclusive {
     Unclassified(String),
     /// Every check of the rule was vacuous (see the notes).
     Vacuous,
+    /// A failure did not reproduce when its case was run again (the shrunk value re-sent,
+    /// the sequence or scenario re-run from scratch), so it may have been a transient fault;
+    /// both observations are kept, the transcripts of both runs are the evidence.
+    NotReproduced {
+        /// The would-be failure of the first run.
+        first: Box<Finding>,
+        /// What the re-run saw, e.g. `denied (status 401)`.
+        rerun: String,
+    },
 }
 
 impl fmt::Display for Inconclusive {
@@ -183,6 +195,11 @@ impl fmt::Display for Inconclusive {
             Inconclusive::Vacuous => {
                 f.write_str("every check of this scenario was vacuous (see notes)")
             }
+            Inconclusive::NotReproduced { first, rerun } => write!(
+                f,
+                "failed once, not reproduced on re-run: first {}; re-run: {rerun}",
+                first.reason
+            ),
         }
     }
 }

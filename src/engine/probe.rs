@@ -7,12 +7,113 @@
 //! is a failure whatever the control after says; otherwise a failed control or an answer
 //! that matched neither classifier makes the rule inconclusive, never passed.
 //!
-//! This file owns that order and the inconclusive verdicts it produces; what a case is and
-//! how a failure reads belong to the rule kinds that call it.
+//! A failure is reported only when it reproduces: [`confirm`] runs the failing case once
+//! more (each kind says what that is: the shrunk value re-sent, the accepted request
+//! re-sent, the sequence or the scenario re-run from scratch) and turns a failure that does
+//! not reproduce into [`Inconclusive::NotReproduced`], with both observations and both
+//! transcripts.
+//!
+//! This file owns that order, the confirmation, and the inconclusive verdicts they produce;
+//! what a case is and how a failure reads belong to the rule kinds that call it.
 
 use super::browser::{AccessOutcome, Recorded, StepError};
-use super::outcome::{Inconclusive, Verdict};
+use super::outcome::{Evidence, Inconclusive, Outcome, Verdict};
 use super::rule::{RuleCtx, step_verdict};
+
+/// Most runs [`confirm`] spends re-running a failing case whose re-run proves nothing (a
+/// transport error, a server error where the failure was not one).
+pub(crate) const MAX_CONFIRM_RUNS: usize = 3;
+
+/// What one re-run of a failing case showed.
+#[derive(Debug, Clone)]
+pub(crate) enum Recheck {
+    /// The case failed again as it did (what was seen, e.g. `allowed (status 200)`).
+    Failed(String),
+    /// The case met the rule's expectation (what was seen).
+    Passed(String),
+    /// The re-run proves nothing either way (why); it is tried again.
+    Unclear(String),
+}
+
+impl Recheck {
+    /// A re-run that could not complete proves nothing.
+    pub(crate) fn from_step_error(e: &StepError) -> Recheck {
+        Recheck::Unclear(format!("could not be completed: {e}"))
+    }
+}
+
+/// Confirms a failure: re-runs its case (`rerun`, which records what it sends) until one run
+/// says something (at most [`MAX_CONFIRM_RUNS`] runs). A case that fails again keeps the
+/// failure, with a note saying how it was confirmed (`what`, e.g. `re-sent the minimal
+/// counterexample`); otherwise the rule is inconclusive ([`Inconclusive::NotReproduced`])
+/// with both observations, the failure's evidence and the re-runs' transcripts. Requests of
+/// the re-runs are added to the verdict's. Anything but a failure is returned unchanged.
+pub(crate) async fn confirm(
+    rc: &RuleCtx,
+    failure: Verdict,
+    what: &str,
+    mut rerun: impl AsyncFnMut(&mut Vec<Recorded>) -> Recheck,
+) -> Verdict {
+    let Verdict {
+        outcome: Outcome::Fail(first),
+        evidence,
+        notes,
+        requests,
+    } = failure
+    else {
+        return failure;
+    };
+    let mut transcript = Vec::new();
+    let mut unclear = Vec::new();
+    let mut last = Recheck::Unclear("not re-run".into());
+    for _ in 0..MAX_CONFIRM_RUNS {
+        last = rerun(&mut transcript).await;
+        match &last {
+            Recheck::Unclear(why) => unclear.push(why.clone()),
+            _ => break,
+        }
+    }
+    let requests = requests + transcript.len() as u64;
+    let retried = (!unclear.is_empty()).then(|| {
+        format!(
+            "{} re-run(s) proved nothing and were run again: {}",
+            unclear.len(),
+            unclear.join("; ")
+        )
+    });
+    let (rerun_words, how) = match last {
+        Recheck::Failed(seen) => {
+            return Verdict {
+                outcome: Outcome::Fail(first),
+                evidence,
+                notes,
+                requests,
+            }
+            .note(format!("confirmed: {what}, and it failed again: {seen}"))
+            .notes(retried);
+        }
+        Recheck::Passed(seen) => (seen, "passed on re-run"),
+        Recheck::Unclear(why) => (why, "could not be confirmed"),
+    };
+    let mut evidence = evidence;
+    evidence.extend(rc.evidence(&transcript).into_iter().map(|e| Evidence {
+        step: format!("re-run: {}", e.step),
+        ..e
+    }));
+    let note = format!(
+        "failed once, {how} ({what}): first {}; re-run: {rerun_words}",
+        first.reason
+    );
+    Verdict::inconclusive(Inconclusive::NotReproduced {
+        first,
+        rerun: rerun_words,
+    })
+    .evidence(evidence)
+    .notes(notes)
+    .note(note)
+    .notes(retried)
+    .requests(requests)
+}
 
 /// Which positive control is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,12 @@
 //! Kind `property`: generated cases (mutated session ids or tokens, malformed tokens) probed
 //! concurrently through the controlled probe; the first failing case is shrunk sequentially
-//! (each shrink step is one live request) to a minimal counterexample.
+//! (each shrink step is one live request) to a minimal counterexample, which is re-sent to
+//! confirm the failure ([`confirm`]).
+//!
+//! Each case is drawn from its own runner, seeded by the rule's seed and the case's number,
+//! and the strategy draws from the id's shape only, so the same seed gives the same cases
+//! against any id of that shape; the notes carry a fingerprint of the case list to compare
+//! runs by.
 
 use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -13,7 +19,7 @@ use crate::strategy::{self as generate, MutatedId};
 use super::browser::{AccessOutcome, Browser, Ctx, Jar, classify, classify_token, meets};
 use super::browser::{FlowError, StepError, session_access};
 use super::outcome::{Counterexample, Evidence, Finding, Outcome, RuleError, Verdict};
-use super::probe::{Cases, Controls, Phase, controlled};
+use super::probe::{Cases, Controls, Phase, Recheck, confirm, controlled};
 use super::rule::{RuleCtx, step_verdict};
 
 /// Most shrink steps (live requests) spent on one counterexample.
@@ -108,24 +114,12 @@ fn trees(
         }
         Generator::MalformedToken(m) => {
             generate::malformed_tokens(m.max_len.unwrap_or(4096) as usize)
-                .prop_map(|value| MutatedId {
-                    mutations: Vec::new(),
-                    value,
-                })
+                .prop_map(MutatedId::unmutated)
                 .boxed()
         }
     };
-    let mut seed = [0u8; 32];
-    seed[..8].copy_from_slice(&rc.seed.to_le_bytes());
-    seed[8..16].copy_from_slice(&rc.seed.rotate_left(17).to_le_bytes());
-    let config = Config {
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     (0..p.cases)
-        .map(|_| strategy.new_tree(&mut runner))
+        .map(|case| strategy.new_tree(&mut case_runner(rc.seed, case)))
         .collect::<Result<_, _>>()
         .map_err(|reason| {
             Verdict::error(RuleError::Tooling(format!(
@@ -134,7 +128,42 @@ fn trees(
         })
 }
 
-/// Probes every case concurrently (bounded); the lowest-numbered failure is kept.
+/// The runner case number `case` is drawn from: seeded by the rule's seed and the case's
+/// number alone, so a case whose draw had to be repeated cannot shift the others.
+fn case_runner(seed: u64, case: u32) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    bytes[8..16].copy_from_slice(&seed.rotate_left(17).to_le_bytes());
+    bytes[16..20].copy_from_slice(&case.to_le_bytes());
+    let config = Config {
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
+}
+
+/// A fingerprint of the case list (FNV-1a over each case's masked pattern, or the value of
+/// a case that is not derived from the live credential): the same seed against any id of
+/// one shape gives the same fingerprint.
+fn fingerprint(cases: &[MutatedId]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for case in cases {
+        let text = if case.mutations.is_empty() {
+            case.value.clone()
+        } else {
+            case.pattern()
+        };
+        for b in text.bytes().chain(std::iter::once(b'\n')) {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Probes every case concurrently (bounded); the lowest-numbered failure is kept, one that
+/// was not a server error first (a server error may be a transient fault, and would hide an
+/// accepted case behind it).
 async fn probe_all(
     rc: &RuleCtx,
     p: &Property,
@@ -161,7 +190,12 @@ async fn probe_all(
                 unexpected.get_or_insert((0, ex.response.status)).0 += 1;
             }
             Ok((outcome, exchange)) => {
-                if !meets(p.expect, outcome) && first.as_ref().is_none_or(|f| index < f.index) {
+                let key = |o: AccessOutcome, i: usize| (o == AccessOutcome::ServerError, i);
+                if !meets(p.expect, outcome)
+                    && first
+                        .as_ref()
+                        .is_none_or(|f| key(outcome, index) < key(f.outcome, f.index))
+                {
                     first = Some(FirstFailure {
                         index,
                         outcome,
@@ -209,7 +243,13 @@ pub(crate) async fn run(rc: &RuleCtx, p: &Property) -> Verdict {
         Ok(t) => t,
         Err(v) => return v,
     };
-    let values: Vec<String> = trees.iter().map(|t| t.current().value).collect();
+    let generated: Vec<MutatedId> = trees.iter().map(|t| t.current()).collect();
+    let cases_note = format!(
+        "case list fingerprint {} (operators and positions of the {} cases; the same seed gives the same cases against any {what} of this shape)",
+        fingerprint(&generated),
+        p.cases
+    );
+    let values: Vec<String> = generated.into_iter().map(|c| c.value).collect();
     let subject_words = format!("the untampered {what}");
     let names = Controls {
         subject: &subject_words,
@@ -230,17 +270,56 @@ pub(crate) async fn run(rc: &RuleCtx, p: &Property) -> Verdict {
     let requests = transcript.len() as u64 + u64::from(p.cases);
     let mut found = match found {
         Ok(found) => found,
-        Err(v) => return Verdict { requests, ..v },
+        Err(v) => return Verdict { requests, ..v }.note(cases_note),
     };
     let Some(first) = found.failures.pop() else {
-        return Verdict::pass(pass_note(p, what)).requests(requests);
+        return Verdict::pass(pass_note(p, what))
+            .note(cases_note)
+            .requests(requests);
     };
+    let expected = first.outcome;
     let tree = trees.swap_remove(first.index);
-    let verdict = shrink(rc, p, subject, &b, &original, (tree, first), &transcript).await;
-    Verdict {
+    let (verdict, best) = shrink(rc, p, subject, &b, &original, (tree, first), &transcript).await;
+    let verdict = Verdict {
         requests: requests + verdict.requests,
         ..verdict
-    }
+    };
+    let confirmed = resend(rc, p, subject, &b, (verdict, &best), expected).await;
+    confirmed.note(cases_note)
+}
+
+/// Confirms a failure by re-sending its minimal value: answered as the failure was, it
+/// stands; answered as the rule expects, the rule is inconclusive ([`confirm`]).
+async fn resend(
+    rc: &RuleCtx,
+    p: &Property,
+    subject: Subject,
+    b: &Browser,
+    (verdict, best): (Verdict, &str),
+    failed_as: AccessOutcome,
+) -> Verdict {
+    let (ctx, jar, vars) = (&rc.ctx, &b.jar, &b.vars);
+    let what = "re-sent the minimal counterexample";
+    confirm(rc, verdict, what, async |t| {
+        match probe(ctx, subject, jar, vars, best).await {
+            Ok((o, ex)) => {
+                let seen = format!("{} (status {})", o.as_str(), ex.response.status);
+                t.push(super::browser::Recorded {
+                    label: "the minimal counterexample, re-sent".into(),
+                    exchange: ex,
+                });
+                if o == failed_as {
+                    Recheck::Failed(seen)
+                } else if meets(p.expect, o) {
+                    Recheck::Passed(seen)
+                } else {
+                    Recheck::Unclear(format!("answered {seen}, not as the failure did"))
+                }
+            }
+            Err(e) => Recheck::Unclear(format!("could not be sent: {e}")),
+        }
+    })
+    .await
 }
 
 fn pass_note(p: &Property, what: &str) -> String {
@@ -262,7 +341,10 @@ fn pass_note(p: &Property, what: &str) -> String {
 }
 
 /// Shrinks the first failing case (one live request per step) and writes the failure with
-/// its counterexample; `requests` of the verdict counts the shrink requests only.
+/// its counterexample; `requests` of the verdict counts the shrink requests only. A
+/// candidate counts as failing only when it is answered as the first failure was (an
+/// accepted case does not shrink into a server error, which may be a transient fault).
+/// Returns the verdict and the minimal value.
 async fn shrink(
     rc: &RuleCtx,
     p: &Property,
@@ -271,13 +353,14 @@ async fn shrink(
     original: &str,
     (mut tree, first): (Box<dyn ValueTree<Value = MutatedId>>, FirstFailure),
     transcript: &[super::browser::Recorded],
-) -> Verdict {
+) -> (Verdict, String) {
     let ctx = &rc.ctx;
     let FirstFailure {
         index,
         mut outcome,
         mut exchange,
     } = first;
+    let first_outcome = outcome;
     let mut best = tree.current();
     let mut steps = 0u32;
     if tree.simplify() {
@@ -285,7 +368,7 @@ async fn shrink(
             steps += 1;
             let candidate = tree.current();
             match probe(ctx, subject, &b.jar, &b.vars, &candidate.value).await {
-                Ok((o, ex)) if !meets(p.expect, o) && o != AccessOutcome::Unexpected => {
+                Ok((o, ex)) if o == first_outcome => {
                     (best, outcome, exchange) = (candidate, o, ex);
                     if !tree.simplify() {
                         break;
@@ -316,7 +399,7 @@ async fn shrink(
     } else {
         Vec::new()
     };
-    Verdict::new(Outcome::Fail(Box::new(Finding {
+    let verdict = Verdict::new(Outcome::Fail(Box::new(Finding {
         reason: observed.clone(),
         expected: format!("every generated {what} {}", p.expect),
         observed,
@@ -332,7 +415,8 @@ async fn shrink(
     })))
     .evidence(evidence)
     .notes(diff.into_iter().map(|l| format!("decoded difference: {l}")))
-    .requests(u64::from(steps))
+    .requests(u64::from(steps));
+    (verdict, best.value)
 }
 
 /// The minimal input in words: the mutations applied one after the other, or the malformed
@@ -348,13 +432,5 @@ fn describe_input(ctx: &Ctx, best: &MutatedId, original: &str, what: &str) -> Ve
         }];
     }
     ctx.register_secret(&best.value, &format!("mutated-{what}"));
-    let mut current = original.to_string();
-    best.mutations
-        .iter()
-        .map(|m| {
-            let d = m.describe(&current);
-            current = generate::apply(&current, std::slice::from_ref(m));
-            d
-        })
-        .collect()
+    best.describe_each(original)
 }

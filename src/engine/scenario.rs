@@ -1,6 +1,7 @@
 //! Kind `scenario`: a fixed sequence of steps over named clients. The first step that does
 //! not meet its expectation decides the verdict: a positive control (login, an `access`
-//! expected to be allowed, a flow) makes the rule inconclusive; a probe makes it fail.
+//! expected to be allowed, a flow) makes the rule inconclusive; a probe makes it fail, once
+//! the whole scenario, run again with fresh clients, fails too ([`confirm`]).
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use crate::spec::{AccessStep, Expect, ExpectSessionIdStep, PlantStep, PlantValue
 use super::browser::{AccessOutcome, Browser, Jar, Recorded, StepError, now_unix};
 use super::browser::{classify, in_path_param, is_deletion, meets, session_access};
 use super::outcome::{Inconclusive, Outcome, Verdict};
+use super::probe::{Recheck, confirm};
 use super::rule::{RuleCtx, step_verdict_in};
 
 struct State {
@@ -66,8 +68,31 @@ fn random_like(like: &str, rng: &mut u64) -> String {
 }
 
 /// Runs a `scenario` rule: its steps in order; the first that does not meet its expectation
-/// decides the verdict.
+/// decides the verdict. A failure is confirmed by running the whole scenario again with
+/// fresh clients (and the same planted values).
 pub(crate) async fn run(rc: &RuleCtx, steps: &[Step]) -> Verdict {
+    let (verdict, _) = run_once(rc, steps).await;
+    let first = verdict.outcome.to_string();
+    confirm(
+        rc,
+        verdict,
+        "ran the whole scenario again with fresh clients",
+        async |t| {
+            let (again, transcript) = run_once(rc, steps).await;
+            t.extend(transcript);
+            match again.outcome {
+                Outcome::Fail(f) if f.reason == first => Recheck::Failed(f.reason),
+                Outcome::Fail(f) => Recheck::Unclear(format!("failed differently: {}", f.reason)),
+                Outcome::Pass => Recheck::Passed("every step met its expectation".into()),
+                other => Recheck::Unclear(format!("ended {}: {other}", other.status().as_str())),
+            }
+        },
+    )
+    .await
+}
+
+/// One run of the scenario from fresh clients: the verdict and the transcript.
+async fn run_once(rc: &RuleCtx, steps: &[Step]) -> (Verdict, Vec<Recorded>) {
     let mut st = State {
         clients: BTreeMap::new(),
         snapshots: BTreeMap::new(),
@@ -101,10 +126,11 @@ pub(crate) async fn run(rc: &RuleCtx, steps: &[Step]) -> Verdict {
             }
             Err(e) => step_verdict_in(rc, e, &st.transcript, Some(n)),
         };
-        return verdict
+        let verdict = verdict
             .evidence(rc.evidence(&st.transcript))
             .notes(st.notes)
             .requests(st.transcript.len() as u64);
+        return (verdict, st.transcript);
     }
     let requests = st.transcript.len() as u64;
     let verdict = if st.probes_checked == 0 {
@@ -112,7 +138,7 @@ pub(crate) async fn run(rc: &RuleCtx, steps: &[Step]) -> Verdict {
     } else {
         Verdict::new(Outcome::Pass)
     };
-    verdict.notes(st.notes).requests(requests)
+    (verdict.notes(st.notes).requests(requests), st.transcript)
 }
 
 /// What a step leaves: nothing (go on), or why the scenario stops.

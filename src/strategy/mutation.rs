@@ -1,4 +1,5 @@
-//! The mutation vocabulary, its application to an id and its description.
+//! The mutation vocabulary, its application to an id, its description and its masked
+//! pattern (what a case is, without the characters it happened to hit).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,15 +8,18 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MutationKind {
-    /// Flip one of the low six bits of one character (`bit_flip`: `k` → `o`).
+    /// Flip one of the low six bits of one character (`bit_flip`: `k` → `o`); never a
+    /// change of case only.
     BitFlip,
     /// Keep only a non-empty proper prefix of the id (`truncate`).
     Truncate,
     /// Append one to eight characters from the id's alphabet (`extend`).
     Extend,
-    /// Flip the case of one ASCII letter (`case_flip`: `q` → `Q`).
+    /// Flip the case of every ASCII letter from one position on (`case_flip`: `…q3Zk` →
+    /// `…Q3zK`); not applied to hex ids, where case makes no difference.
     CaseFlip,
-    /// Replace one character with a different one from the id's alphabet (`substitute`).
+    /// Replace one character with a different one from the id's alphabet (`substitute`),
+    /// never its other-case twin.
     Substitute,
 }
 
@@ -52,9 +56,10 @@ pub enum Mutation {
         /// The appended characters, e.g. `"A"`.
         suffix: String,
     },
-    /// Flip the case of the ASCII letter at `index` (no change if it is not a letter).
+    /// Flip the case of every ASCII letter from `index` to the end (no change if there is
+    /// none).
     CaseFlip {
-        /// Position of the letter, e.g. `3`.
+        /// Position of the first character flipped, e.g. `3`.
         index: usize,
     },
     /// Put `with` in place of the character at `index`.
@@ -105,12 +110,12 @@ impl Mutation {
             Mutation::Extend { suffix } => format!("append {suffix:?}"),
             Mutation::CaseFlip { index } => match locate(&chars, *index) {
                 None => format!("flip the case at position {index} (no-op: the id is empty)"),
-                Some((pos, c)) if c.is_ascii_alphabetic() => {
-                    format!("flip the case of {c:?} at position {pos}")
+                Some((pos, _)) if chars[pos..].iter().any(char::is_ascii_alphabetic) => {
+                    format!("flip the case of every letter from position {pos} on")
                 }
-                Some((pos, c)) => {
-                    format!("flip the case of {c:?} at position {pos} (no-op: not a letter)")
-                }
+                Some((pos, _)) => format!(
+                    "flip the case of every letter from position {pos} on (no-op: no letter)"
+                ),
             },
             Mutation::Substitute { index, with } => match locate(&chars, *index) {
                 None => {
@@ -121,6 +126,31 @@ impl Mutation {
                 }
                 Some((pos, c)) => format!("substitute {with:?} for {c:?} at position {pos}"),
             },
+        }
+    }
+
+    /// The mutation with the characters it depends on masked: its operator, position or
+    /// length, and for a substitution the class of the new character (`A-Z`, `a-z`, `0-9`,
+    /// other), e.g. `substitute a-z at 16`. Two runs with one seed against ids of one shape
+    /// give the same patterns whatever the ids' random characters.
+    pub fn pattern(&self) -> String {
+        match self {
+            Mutation::BitFlip { index, .. } => format!("bit_flip at {index}"),
+            Mutation::Truncate { keep } => format!("truncate to {keep}"),
+            Mutation::Extend { suffix } => format!("extend by {}", suffix.chars().count()),
+            Mutation::CaseFlip { index } => format!("case_flip from {index}"),
+            Mutation::Substitute { index, with } => {
+                let class = if with.is_ascii_uppercase() {
+                    "A-Z"
+                } else if with.is_ascii_lowercase() {
+                    "a-z"
+                } else if with.is_ascii_digit() {
+                    "0-9"
+                } else {
+                    "other"
+                };
+                format!("substitute {class} at {index}")
+            }
         }
     }
 
@@ -138,10 +168,10 @@ impl Mutation {
             Mutation::Truncate { keep } => chars.truncate(*keep),
             Mutation::Extend { suffix } => chars.extend(suffix.chars()),
             Mutation::CaseFlip { index } => {
-                if let Some((pos, c)) = locate(chars, *index)
-                    && let Some(slot) = chars.get_mut(pos)
-                {
-                    *slot = flip_case(c);
+                if let Some((pos, _)) = locate(chars, *index) {
+                    for c in chars.iter_mut().skip(pos) {
+                        *c = flip_case(*c);
+                    }
                 }
             }
             Mutation::Substitute { index, with } => {
@@ -157,8 +187,10 @@ impl Mutation {
 
 /// Applies `mutations` to `original` in order and returns the result. Indices are taken
 /// modulo the length of the id at that point; an index into an empty id, a bit flip that
-/// does not give a character, a case flip of a non-letter and a truncation to at least the
-/// current length change nothing. `Truncate { keep: 0 }` gives the empty string.
+/// does not give a character, a case flip with no letter from its position on and a
+/// truncation to at least the current length change nothing. `Truncate { keep: 0 }` gives
+/// the empty string.
+#[cfg(test)]
 pub fn apply(original: &str, mutations: &[Mutation]) -> String {
     let mut chars: Vec<char> = original.chars().collect();
     for mutation in mutations {
@@ -234,11 +266,16 @@ mod tests {
 
     #[test]
     fn apply_case_flip() {
-        let flip = |index| apply("aB3", &[Mutation::CaseFlip { index }]);
-        assert_eq!(flip(0), "AB3");
-        assert_eq!(flip(1), "ab3");
-        assert_eq!(flip(2), "aB3", "a digit has no case");
-        assert_eq!(flip(4), "ab3", "index taken modulo the length");
+        let flip = |index| apply("aB3c", &[Mutation::CaseFlip { index }]);
+        assert_eq!(flip(0), "Ab3C");
+        assert_eq!(flip(1), "ab3C");
+        assert_eq!(
+            flip(2),
+            "aB3C",
+            "a digit has no case; the letters after it flip"
+        );
+        assert_eq!(flip(5), "ab3C", "index taken modulo the length");
+        assert_eq!(apply("ab12", &[Mutation::CaseFlip { index: 2 }]), "ab12");
     }
 
     #[test]
@@ -297,15 +334,15 @@ mod tests {
         );
         assert_eq!(
             Mutation::CaseFlip { index: 0 }.describe(id),
-            "flip the case of 'q' at position 0"
+            "flip the case of every letter from position 0 on"
         );
         assert_eq!(
             Mutation::BitFlip { index: 7, bit: 2 }.describe(id),
             "flip bit 2 of 'k' at position 7 (→ 'o')"
         );
         assert_eq!(
-            Mutation::CaseFlip { index: 1 }.describe(id),
-            "flip the case of '3' at position 1 (no-op: not a letter)"
+            Mutation::CaseFlip { index: 1 }.describe("a3"),
+            "flip the case of every letter from position 1 on (no-op: no letter)"
         );
         assert_eq!(
             Mutation::Truncate { keep: 50 }.describe(id),
@@ -318,6 +355,35 @@ mod tests {
             }
             .describe("")
             .contains("no-op")
+        );
+    }
+
+    #[test]
+    fn patterns_mask_the_characters() {
+        let patterns: Vec<String> = [
+            Mutation::BitFlip { index: 7, bit: 2 },
+            Mutation::Truncate { keep: 12 },
+            Mutation::Extend {
+                suffix: "AB".to_owned(),
+            },
+            Mutation::CaseFlip { index: 3 },
+            Mutation::Substitute {
+                index: 16,
+                with: 'q',
+            },
+        ]
+        .iter()
+        .map(Mutation::pattern)
+        .collect();
+        assert_eq!(
+            patterns,
+            [
+                "bit_flip at 7",
+                "truncate to 12",
+                "extend by 2",
+                "case_flip from 3",
+                "substitute a-z at 16"
+            ]
         );
     }
 

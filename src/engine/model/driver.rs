@@ -1,6 +1,15 @@
 //! The model driver: runs a rule's script or its random sequences (generated first, then run
-//! in windows side by side), shrinks the first disagreement by delta debugging against the
-//! live service, and writes the verdict with its counterexample and notes.
+//! in windows side by side), confirms and shrinks the first disagreement by delta debugging
+//! against the live service, confirms the shrunk sequence, and writes the verdict with its
+//! counterexample and notes.
+//!
+//! A disagreement is reported only when it reproduces: the sequence that disagreed is run
+//! again from scratch before it is shrunk (one that does not disagree again is noted and the
+//! search goes on), and the shrunk sequence is run again through [`confirm`]. A sequence
+//! that stopped because a step could not be completed (a transport error) is run again, at
+//! most [`MAX_STEP_RETRIES`] times, before the rule ends in an error. A sequence holding an
+//! operation whose answer depends on timing (a concurrent refresh) is checked over
+//! [`TRIALS`] runs and its verdict names the observed rate.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,16 +22,29 @@ use crate::machine::refresh::RefreshOp;
 use crate::machine::session::SessionOp;
 use crate::spec::{ModelRun, Rule};
 
-use super::super::browser::StepError;
+use super::super::browser::{Recorded, StepError};
 use super::super::outcome::{
     Counterexample, Evidence, Finding, Inconclusive, Outcome, RuleError, SequenceStep, Verdict,
 };
+use super::super::probe::{MAX_CONFIRM_RUNS, Recheck, confirm};
 use super::super::rule::RuleCtx;
 use super::SeqRun;
 use super::replay::replay_script;
 
 /// Most shrinking runs (each a whole sequence against the live service).
 pub const MAX_SHRINK_RUNS: u32 = 64;
+
+/// Most extra runs of a sequence that stopped on a transport error.
+pub const MAX_STEP_RETRIES: usize = 2;
+
+/// Shrunk disagreements that did not reproduce after which the search stops (each cost up to
+/// [`MAX_SHRINK_RUNS`] runs): the service is too flaky to conclude anything.
+pub const MAX_UNCONFIRMED_SHRINKS: usize = 2;
+
+/// Runs of a sequence whose verdict depends on timing: a script holding a concurrent
+/// operation must agree with the model this many times to pass, and a disagreement holding
+/// one is re-run this many times less one to confirm it.
+pub const TRIALS: usize = 5;
 
 /// How [`drive`] runs a rule's sequences.
 pub(super) struct Driving {
@@ -32,9 +54,14 @@ pub(super) struct Driving {
     pub note: String,
 }
 
-/// Operations that know their simpler variants.
+/// Operations that know their simpler variants, and whether their answer depends on timing.
 pub(super) trait SimplerOp: Sized {
     fn simpler_ops(&self) -> Vec<Self>;
+
+    /// Whether the answer depends on timing (requests racing each other).
+    fn timing_dependent(&self) -> bool {
+        false
+    }
 }
 
 impl SimplerOp for SessionOp {
@@ -46,6 +73,10 @@ impl SimplerOp for SessionOp {
 impl SimplerOp for RefreshOp {
     fn simpler_ops(&self) -> Vec<Self> {
         self.simpler()
+    }
+
+    fn timing_dependent(&self) -> bool {
+        matches!(self, RefreshOp::RefreshConcurrent { .. })
     }
 }
 
@@ -59,6 +90,18 @@ struct Tally {
     /// One window note per kind of revocation (logout, refresh-token or access-token
     /// revocation): the first observation.
     windows: Vec<(&'static str, String)>,
+    /// Transport errors that stopped a sequence which was then run again.
+    retried: Vec<String>,
+    /// Disagreements that did not reproduce when their sequence (or its shrunk form) was run
+    /// again: the verdict of the first one, and how many.
+    unconfirmed: Option<Verdict>,
+    unconfirmed_count: usize,
+    /// Shrunk disagreements that did not reproduce.
+    unconfirmed_shrinks: usize,
+    /// The sequence after which the search stopped, when too many did not reproduce.
+    stopped_early: Option<u32>,
+    /// Timing-dependent operations among the sequences run.
+    timing_ops: usize,
 }
 
 impl Tally {
@@ -76,15 +119,58 @@ impl Tally {
         }
     }
 
-    fn window_notes(&self) -> impl Iterator<Item = String> + '_ {
-        self.windows.iter().map(|(_, note)| note.clone())
+    /// Keeps the verdict of the first disagreement that did not reproduce.
+    fn unconfirmed(&mut self, verdict: Verdict) {
+        self.unconfirmed_count += 1;
+        self.unconfirmed.get_or_insert(verdict);
+    }
+
+    /// `verdict` with the semantics note first, these notes last and every request counted.
+    fn finish(&self, verdict: Verdict, semantics: &str) -> Verdict {
+        let mut notes = vec![semantics.to_string()];
+        notes.extend(verdict.notes);
+        notes.extend(self.notes());
+        Verdict {
+            notes,
+            requests: self.requests,
+            ..verdict
+        }
+    }
+
+    fn notes(&self) -> impl Iterator<Item = String> + '_ {
+        let retried = (!self.retried.is_empty()).then(|| {
+            format!(
+                "{} sequence run(s) stopped on a transport error and were run again: {}",
+                self.retried.len(),
+                self.retried.join("; ")
+            )
+        });
+        let unconfirmed = (self.unconfirmed_count > 0).then(|| {
+            format!(
+                "{} disagreement(s) did not reproduce when their sequence was run again from scratch, and the search went on",
+                self.unconfirmed_count
+            )
+        });
+        let stopped = self.stopped_early.map(|case| {
+            format!(
+                "the search stopped after sequence {case}: {} shrunk disagreements did not reproduce",
+                self.unconfirmed_shrinks
+            )
+        });
+        self.windows
+            .iter()
+            .map(|(_, note)| note.clone())
+            .chain(retried)
+            .chain(unconfirmed)
+            .chain(stopped)
     }
 }
 
 /// The first disagreement found: its 1-based sequence number, operations and run.
 type Failure<Op> = (u32, Vec<Op>, SeqRun);
 
-/// Runs random sequences or the script, shrinks a disagreement and builds the verdict.
+/// Runs random sequences or the script, confirms and shrinks a disagreement and builds the
+/// verdict.
 pub(super) async fn drive<Op, F, Fut>(
     rc: &RuleCtx,
     rule: &Rule,
@@ -100,50 +186,270 @@ where
     Fut: std::future::Future<Output = SeqRun>,
 {
     let mut tally = Tally::default();
-    let scripted = !run_def.is_random();
-    let sequences = if scripted {
-        1
-    } else {
-        run_def.sequences.unwrap_or(64)
-    };
-    let found = if scripted {
-        run_script(rc, run_def, &exec, &mut tally).await
-    } else {
-        let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
-            Ok(all) => all,
-            Err(v) => return v,
-        };
-        run_windows(rc, all, how.parallel, &exec, &mut tally).await
-    };
-    let (case, ops, first) = match found {
-        Err(v) => return v,
-        Ok(None) => {
-            return pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests);
-        }
-        Ok(Some(f)) => f,
-    };
-    // Shrink (random sequences only; a script is already minimal by design).
-    let shrink_started = Instant::now();
-    let (best, runs) = if scripted {
-        (first, 0)
-    } else {
-        shrink(ops, first, &exec, &mut tally).await
-    };
-    let shrink_ms = shrink_started.elapsed().as_millis();
-    let mut notes = vec![how.note];
-    if !scripted {
-        notes.push(format!(
-            "sequence {case} of {sequences} disagreed; shrunk in {runs} runs ({shrink_ms} ms) to {} operations",
-            best.steps.len()
-        ));
+    if !run_def.is_random() {
+        return drive_script(rc, rule, run_def, &exec, tally, how).await;
     }
-    notes.extend(tally.window_notes());
-    disagreement(rc, rule, case, runs, &best)
-        .notes(notes)
-        .requests(tally.requests)
+    let sequences = run_def.sequences.unwrap_or(64);
+    let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
+        Ok(all) => all,
+        Err(v) => return v,
+    };
+    tally.timing_ops = all
+        .iter()
+        .flatten()
+        .filter(|op| op.timing_dependent())
+        .count();
+    let mut from = 0;
+    loop {
+        let search = Search {
+            rc,
+            rule,
+            exec: &exec,
+        };
+        let found = search.windows(&all, from, how.parallel, &mut tally).await;
+        let (case, ops, first) = match found {
+            Err(v) => return tally.finish(v, &how.note),
+            Ok(None) => return no_disagreement(run_def, false, sequences, tally, how),
+            Ok(Some(f)) => f,
+        };
+        // Shrink, then run the shrunk sequence again.
+        let shrink_started = Instant::now();
+        let (best_ops, best, runs) = shrink(ops, first, &exec, &mut tally).await;
+        let note = format!(
+            "sequence {case} of {sequences} disagreed and did again when run from scratch; shrunk in {runs} runs ({} ms) to {} operations",
+            shrink_started.elapsed().as_millis(),
+            best.steps.len()
+        );
+        let verdict = disagreement(rc, rule, case, runs, &best)
+            .note(note)
+            .requests(tally.requests);
+        let what = "ran the shrunk sequence again from scratch";
+        let verdict = confirm(rc, verdict, what, async |t| {
+            recheck(&exec, &best_ops, 0, &best, t, true).await
+        })
+        .await;
+        tally.requests = verdict.requests;
+        if matches!(verdict.outcome, Outcome::Fail(_)) {
+            return tally.finish(verdict, &how.note);
+        }
+        // The shrunk sequence did not disagree again: look on, a bounded number of times.
+        tally.unconfirmed(verdict);
+        tally.unconfirmed_shrinks += 1;
+        if tally.unconfirmed_shrinks >= MAX_UNCONFIRMED_SHRINKS && (case as usize) < all.len() {
+            tally.stopped_early = Some(case);
+            return no_disagreement(run_def, false, sequences, tally, how);
+        }
+        from = case as usize;
+    }
 }
 
-/// The fixed set-up and script, once.
+/// A scripted rule: the fixed set-up and script (over [`TRIALS`] runs when timing decides
+/// the answer), a disagreement confirmed by running it again.
+async fn drive_script<Op, F, Fut>(
+    rc: &RuleCtx,
+    rule: &Rule,
+    run_def: &ModelRun<Op, impl Sized>,
+    exec: &F,
+    mut tally: Tally,
+    how: Driving,
+) -> Verdict
+where
+    Op: Clone + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let (trial, ops, first) = match run_script(rc, run_def, exec, &mut tally).await {
+        Err(v) => return tally.finish(v, &how.note),
+        Ok(None) => return no_disagreement(run_def, true, 1, tally, how),
+        Ok(Some(f)) => f,
+    };
+    let mut verdict = disagreement(rc, rule, 1, 0, &first).requests(tally.requests);
+    if trial > 1 {
+        verdict = verdict.note(format!(
+            "timing-dependent: the script agreed with the model in its first {} runs, then disagreed",
+            trial - 1
+        ));
+    }
+    let setup = run_def.setup.len();
+    let verdict = confirm(
+        rc,
+        verdict,
+        "ran the sequence again from scratch",
+        async |t| recheck(exec, &ops, setup, &first, t, true).await,
+    )
+    .await;
+    tally.requests = verdict.requests;
+    tally.finish(verdict, &how.note)
+}
+
+/// The verdict when no disagreement reproduced: a pass, or inconclusive with the first
+/// disagreement that was seen but did not reproduce.
+fn no_disagreement<Op>(
+    run_def: &ModelRun<Op, impl Sized>,
+    scripted: bool,
+    sequences: u32,
+    mut tally: Tally,
+    how: Driving,
+) -> Verdict {
+    match tally.unconfirmed.take() {
+        Some(v) => tally.finish(v, &how.note),
+        None => pass(run_def, scripted, sequences, &tally, how.note).requests(tally.requests),
+    }
+}
+
+/// A disagreement whose sequence did not disagree again when run from scratch:
+/// inconclusive, with both observations and both transcripts.
+fn not_reproduced(
+    rc: &RuleCtx,
+    rule: &Rule,
+    case: u32,
+    run: &SeqRun,
+    rerun: String,
+    transcript: &[Recorded],
+) -> Verdict {
+    let verdict = disagreement(rc, rule, case, 0, run);
+    let mut evidence = verdict.evidence;
+    evidence.extend(rc.evidence(transcript).into_iter().map(|e| Evidence {
+        step: format!("re-run: {}", e.step),
+        ..e
+    }));
+    let outcome = match verdict.outcome {
+        Outcome::Fail(first) => {
+            let note = format!(
+                "failed once, passed on re-run (ran sequence {case} again from scratch): first {}; re-run: {rerun}",
+                first.reason
+            );
+            return Verdict::inconclusive(Inconclusive::NotReproduced { first, rerun })
+                .evidence(evidence)
+                .note(note);
+        }
+        other => other,
+    };
+    Verdict::new(outcome).evidence(evidence)
+}
+
+/// `run` of `ops`, or when it stopped because a step could not be completed (a transport
+/// error), `ops` run again from scratch, at most [`MAX_STEP_RETRIES`] times (the stopped
+/// runs' requests count, their error is noted).
+async fn retry_stopped<Op, F, Fut>(
+    exec: &F,
+    ops: &[Op],
+    setup: usize,
+    mut run: SeqRun,
+    tally: &mut Tally,
+) -> SeqRun
+where
+    Op: Clone,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    for _ in 0..MAX_STEP_RETRIES {
+        let Some(StepError::Http(e)) = &run.error else {
+            break;
+        };
+        tally.requests += run.transcript.len() as u64;
+        tally.retried.push(e.to_string());
+        run = exec(ops.to_vec(), setup).await;
+    }
+    run
+}
+
+/// One check of a disagreement (`like`) by running `ops` again from scratch (what it sends
+/// goes to `t`): once, or with `trials`, [`TRIALS`] less one times when an operation's
+/// answer depends on timing (the words then give the rate).
+async fn recheck<Op, F, Fut>(
+    exec: &F,
+    ops: &[Op],
+    setup: usize,
+    like: &SeqRun,
+    t: &mut Vec<Recorded>,
+    trials: bool,
+) -> Recheck
+where
+    Op: Clone + SimplerOp,
+    F: Fn(Vec<Op>, usize) -> Fut,
+    Fut: std::future::Future<Output = SeqRun>,
+{
+    let timing = ops.iter().any(SimplerOp::timing_dependent);
+    if !(timing && trials) {
+        let run = exec(ops.to_vec(), setup).await;
+        t.extend(run.transcript.iter().cloned());
+        return judge_rerun(&run, like, timing);
+    }
+    let (mut again, mut settled, mut unclear) = (0, 0, Vec::new());
+    for _ in 1..TRIALS {
+        let run = exec(ops.to_vec(), setup).await;
+        t.extend(run.transcript.iter().cloned());
+        match judge_rerun(&run, like, true) {
+            Recheck::Failed(_) => (again, settled) = (again + 1, settled + 1),
+            Recheck::Passed(_) => settled += 1,
+            Recheck::Unclear(why) => unclear.push(why),
+        }
+    }
+    if settled == 0 {
+        return Recheck::Unclear(unclear.join("; "));
+    }
+    let rate = format!(
+        "timing-dependent verdict (concurrent requests): disagreed in {} of {} runs",
+        again + 1,
+        settled + 1
+    );
+    if again > 0 {
+        Recheck::Failed(rate)
+    } else {
+        Recheck::Passed(rate)
+    }
+}
+
+/// What a re-run of a disagreeing sequence shows: the same disagreement (the same step,
+/// observed the same way unless timing decides it), agreement, or nothing (a step could not
+/// be completed, an unclassified answer, another disagreement).
+fn judge_rerun(run: &SeqRun, like: &SeqRun, timing: bool) -> Recheck {
+    if let Some(e) = &run.error {
+        return Recheck::from_step_error(e);
+    }
+    if let Some(w) = &run.unexpected {
+        return Recheck::Unclear(format!("an answer matched no classifier ({w})"));
+    }
+    let (Some(f), Some(g)) = (run.failed, like.failed) else {
+        return Recheck::Passed(format!(
+            "the {} operations agreed with the model",
+            run.steps.len()
+        ));
+    };
+    let same = f == g && (timing || run.steps[f].observed == like.steps[g].observed);
+    if same {
+        Recheck::Failed(failing_words(run))
+    } else {
+        Recheck::Unclear(format!("disagreed differently: {}", failing_words(run)))
+    }
+}
+
+/// The failing step in words.
+fn failing_words(run: &SeqRun) -> String {
+    match run.failed.and_then(|f| run.steps.get(f).map(|s| (f, s))) {
+        Some((f, s)) => format!(
+            "step {}: {} — expected {}, observed {}",
+            f + 1,
+            s.operation,
+            s.expected,
+            s.observed
+        ),
+        None => "no step disagreed".into(),
+    }
+}
+
+/// Whether the failing step of `run` was answered with a server error (5xx).
+fn server_error_at_failure(run: &SeqRun) -> bool {
+    run.failed.and_then(|f| run.steps.get(f)).is_some_and(|s| {
+        run.transcript
+            .get(s.exchanges.clone())
+            .is_some_and(|t| t.iter().any(|r| r.exchange.response.status >= 500))
+    })
+}
+
+/// The fixed set-up and script: once, or until it disagrees over [`TRIALS`] runs when an
+/// operation's answer depends on timing.
 async fn run_script<Op, F, Fut>(
     rc: &RuleCtx,
     run_def: &ModelRun<Op, impl Sized>,
@@ -151,7 +457,7 @@ async fn run_script<Op, F, Fut>(
     tally: &mut Tally,
 ) -> Result<Option<Failure<Op>>, Verdict>
 where
-    Op: Clone,
+    Op: Clone + SimplerOp,
     F: Fn(Vec<Op>, usize) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
@@ -161,20 +467,31 @@ where
         .chain(&run_def.script)
         .cloned()
         .collect();
-    let run = exec(ops.clone(), run_def.setup.len()).await;
-    tally.absorb(&run);
-    if let Some(v) = stopped(rc, &run, tally.requests) {
-        return Err(v);
+    let timing = ops.iter().any(SimplerOp::timing_dependent);
+    let trials = if timing { TRIALS } else { 1 };
+    for trial in 1..=trials {
+        let first = exec(ops.clone(), run_def.setup.len()).await;
+        let run = retry_stopped(exec, &ops, run_def.setup.len(), first, tally).await;
+        tally.absorb(&run);
+        if let Some(v) = stopped(rc, &run, tally.requests) {
+            return Err(v.notes(tally.notes()));
+        }
+        if run.disagrees() {
+            return Ok(Some((trial as u32, ops, run)));
+        }
+        if let Some((step, why)) = &run.vacuous {
+            // The script could not exercise what it is about: nothing to test, never a pass.
+            return Err(Verdict::not_applicable(format!(
+                "nothing to test under the declared semantics: step {step} of the script: {why}"
+            ))
+            .evidence(rc.evidence(&run.transcript))
+            .requests(tally.requests));
+        }
     }
-    if let (false, Some((step, why))) = (run.disagrees(), &run.vacuous) {
-        // The script could not exercise what it is about: nothing to test, never a pass.
-        return Err(Verdict::not_applicable(format!(
-            "nothing to test under the declared semantics: step {step} of the script: {why}"
-        ))
-        .evidence(rc.evidence(&run.transcript))
-        .requests(tally.requests));
+    if timing {
+        tally.timing_ops = trials;
     }
-    Ok(run.disagrees().then_some((1, ops, run)))
+    Ok(None)
 }
 
 /// Every random sequence, generated before any runs (the same RNG order whatever the
@@ -207,46 +524,131 @@ fn sequences_for<Op: std::fmt::Debug>(
         })
 }
 
-/// Runs the sequences in windows of `parallel`; the lowest-numbered disagreement of the first
-/// window that has one is the one reported, as a sequential run would find it.
-async fn run_windows<Op, F, Fut>(
-    rc: &RuleCtx,
-    all: Vec<Vec<Op>>,
-    parallel: usize,
-    exec: &F,
-    tally: &mut Tally,
-) -> Result<Option<Failure<Op>>, Verdict>
-where
-    Op: Clone,
-    F: Fn(Vec<Op>, usize) -> Fut,
-    Fut: std::future::Future<Output = SeqRun>,
-{
-    let parallel = parallel.max(1);
-    for (w, window) in all.chunks(parallel).enumerate() {
-        let runs = join_all(window.iter().map(|ops| exec(ops.clone(), 0)).collect()).await;
-        for (j, run) in runs.into_iter().enumerate() {
-            tally.absorb(&run);
-            if let Some(v) = stopped(rc, &run, tally.requests) {
-                return Err(v);
-            }
-            if run.disagrees() {
-                let index = w * parallel + j;
-                return Ok(Some((index as u32 + 1, window[j].clone(), run)));
+/// What the search for a confirmed disagreement among random sequences needs.
+struct Search<'a, F> {
+    rc: &'a RuleCtx,
+    rule: &'a Rule,
+    exec: &'a F,
+}
+
+impl<F> Search<'_, F> {
+    /// Runs the sequences from number `from` (0-based) on, in windows of `parallel`; the
+    /// lowest-numbered disagreement of the first window that has one is the one reported, as
+    /// a sequential run would find it, once running its sequence again from scratch
+    /// disagrees again (twice when the disagreement was a server error, the mark of a
+    /// transient fault). One that does not is kept as the inconclusive verdict and the
+    /// search goes on.
+    async fn windows<Op, Fut>(
+        &self,
+        all: &[Vec<Op>],
+        from: usize,
+        parallel: usize,
+        tally: &mut Tally,
+    ) -> Result<Option<Failure<Op>>, Verdict>
+    where
+        Op: Clone + SimplerOp,
+        F: Fn(Vec<Op>, usize) -> Fut,
+        Fut: std::future::Future<Output = SeqRun>,
+    {
+        let parallel = parallel.max(1);
+        let rest = all.get(from..).unwrap_or_default();
+        for (w, window) in rest.chunks(parallel).enumerate() {
+            let runs = join_all(
+                window
+                    .iter()
+                    .map(|ops| (self.exec)(ops.clone(), 0))
+                    .collect(),
+            )
+            .await;
+            for (j, run) in runs.into_iter().enumerate() {
+                let ops = &window[j];
+                let run = retry_stopped(self.exec, ops, 0, run, tally).await;
+                tally.absorb(&run);
+                if let Some(v) = stopped(self.rc, &run, tally.requests) {
+                    return Err(v);
+                }
+                if !run.disagrees() {
+                    continue;
+                }
+                let case = (from + w * parallel + j) as u32 + 1;
+                let mut t = Vec::new();
+                let (check, run) = self.reproduces(ops, run, &mut t).await;
+                tally.requests += t.len() as u64;
+                match check {
+                    Recheck::Failed(_) => return Ok(Some((case, ops.clone(), run))),
+                    Recheck::Passed(words) | Recheck::Unclear(words) => {
+                        let v = not_reproduced(self.rc, self.rule, case, &run, words, &t);
+                        tally.unconfirmed(v);
+                    }
+                }
             }
         }
+        Ok(None)
     }
-    Ok(None)
+
+    /// Whether the disagreement of `run` reproduces when `ops` run again from scratch: one
+    /// re-run that says something (a re-run that proves nothing is tried again, at most
+    /// [`MAX_CONFIRM_RUNS`] times), two when the disagreement was a server error. A re-run
+    /// that disagrees earlier or later without a server error, where the first run's
+    /// disagreement was one, replaces it (a transient fault had hidden it) and is checked in
+    /// turn. Returns the check and the run it speaks of.
+    async fn reproduces<Op, Fut>(
+        &self,
+        ops: &[Op],
+        mut run: SeqRun,
+        t: &mut Vec<Recorded>,
+    ) -> (Recheck, SeqRun)
+    where
+        Op: Clone + SimplerOp,
+        F: Fn(Vec<Op>, usize) -> Fut,
+        Fut: std::future::Future<Output = SeqRun>,
+    {
+        let mut needed = if server_error_at_failure(&run) { 2 } else { 1 };
+        let (mut reproduced, mut check) = (0, Recheck::Unclear("not re-run".into()));
+        for _ in 0..MAX_CONFIRM_RUNS + 1 {
+            // One run: the trials of a timing-dependent sequence wait for the shrunk one.
+            let again = (self.exec)(ops.to_vec(), 0).await;
+            t.extend(again.transcript.iter().cloned());
+            let timing = ops.iter().any(SimplerOp::timing_dependent);
+            check = judge_rerun(&again, &run, timing);
+            match check {
+                Recheck::Failed(_) => {
+                    reproduced += 1;
+                    if reproduced == needed {
+                        break;
+                    }
+                }
+                Recheck::Passed(_) => break,
+                Recheck::Unclear(_)
+                    if needed == 2 && again.disagrees() && !server_error_at_failure(&again) =>
+                {
+                    (run, needed, reproduced) = (again, 1, 0);
+                }
+                Recheck::Unclear(_) => {}
+            }
+        }
+        let check = match check {
+            Recheck::Failed(words) if reproduced < needed => Recheck::Unclear(format!(
+                "a server error reproduced once, not twice: {words}"
+            )),
+            other => other,
+        };
+        (check, run)
+    }
 }
 
 /// Delta debugging against the live service: cut after the failing step, drop single
 /// operations until a pass changes nothing, then simplify each remaining one (at most
-/// [`MAX_SHRINK_RUNS`] runs). Returns the smallest run that still disagrees and the runs spent.
+/// [`MAX_SHRINK_RUNS`] runs). A candidate counts only when it disagrees as the first run
+/// did: not with a server error where the first did not (a transient fault must not steer
+/// the shrinking). Returns the smallest sequence that still disagrees, its run and the runs
+/// spent.
 async fn shrink<Op, F, Fut>(
     ops: Vec<Op>,
     first: SeqRun,
     exec: &F,
     tally: &mut Tally,
-) -> (SeqRun, u32)
+) -> (Vec<Op>, SeqRun, u32)
 where
     Op: Clone + SimplerOp,
     F: Fn(Vec<Op>, usize) -> Fut,
@@ -256,12 +658,13 @@ where
         let k = run.failed.map_or(ops.len(), |f| run.steps[f].op_index + 1);
         ops[..k.min(ops.len())].to_vec()
     };
+    let server_error_allowed = server_error_at_failure(&first);
     let mut best_ops = cut(&ops, &first);
     let mut best = first;
     let mut try_candidate = async |cand: Vec<Op>, best_ops: &mut Vec<Op>, best: &mut SeqRun| {
         let run = exec(cand.clone(), 0).await;
         tally.requests += run.transcript.len() as u64;
-        if run.disagrees() {
+        if run.disagrees() && (server_error_allowed || !server_error_at_failure(&run)) {
             *best_ops = cut(&cand, &run);
             *best = run;
             true
@@ -306,7 +709,7 @@ where
             i += 1;
         }
     }
-    (best, spent)
+    (best_ops, best, spent)
 }
 
 /// Every sequence agreed with the model.
@@ -317,7 +720,12 @@ fn pass<Op>(
     tally: &Tally,
     semantics_note: String,
 ) -> Verdict {
-    let what = if scripted {
+    let what = if scripted && tally.timing_ops > 1 {
+        format!(
+            "timing-dependent verdict (concurrent requests): the scripted sequence agreed with the model in all {} runs ({} operations)",
+            tally.timing_ops, tally.executed
+        )
+    } else if scripted {
         format!(
             "the scripted sequence ({} operations) agreed with the model",
             tally.executed
@@ -340,7 +748,13 @@ fn pass<Op>(
                 .join(", ")
         ));
     }
-    v.notes(tally.window_notes())
+    if !scripted && tally.timing_ops > 0 {
+        v = v.note(format!(
+            "timing-dependent operations: the sequences held {} concurrent requests, and none disagreed with the model (a race that these runs did not hit may remain)",
+            tally.timing_ops
+        ));
+    }
+    v.notes(tally.notes())
 }
 
 /// The disagreement, step by step, with its evidence and replay script: a failure, or
