@@ -31,7 +31,14 @@ fn problems(report: &Report, ok: impl Fn(&str, Status) -> bool) -> Vec<String> {
         .results
         .iter()
         .filter(|r| !ok(&r.id, r.status()))
-        .map(|r| format!("{}: {:?}: {}", r.id, r.status(), r.reason().unwrap_or_default()))
+        .map(|r| {
+            format!(
+                "{}: {:?}: {}",
+                r.id,
+                r.status(),
+                r.reason().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
