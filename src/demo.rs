@@ -51,6 +51,7 @@ const ROTATION_RULES: &[&str] = &[
 /// refresh, so they fail or cannot set up.
 const REFRESHING_RULES: &[&str] = &[
     "refresh.rotated",
+    "refresh.revoked-on-logout",
     "refresh.reuse-rejected",
     "refresh.reuse-revokes-family",
     "refresh.concurrent-reuse",

@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod confirmation;
+mod controls;
 mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;

@@ -448,10 +448,17 @@ async fn resign_cases(
             "re-signed with {source}; the re-signed untampered token is accepted"
         )),
         Ok(_) => {
-            return Err(Verdict::inconclusive(Inconclusive::Control(format!(
-                "a token re-signed with {source} was not accepted, so the key is not the service's"
-            )))
-            .evidence(rc.evidence(transcript)));
+            // Which control failed: the key, or the genuine token itself.
+            let label = "control: the untampered token";
+            let what = match b.token_use(ctx, token, label, transcript).await {
+                Ok(AccessOutcome::Allowed) => format!(
+                    "a token re-signed with {source} was not accepted while the untampered token is, so the key is not the service's"
+                ),
+                Ok(_) => "the untampered token was denied before the attack".to_string(),
+                Err(e) => return Err(step_verdict(rc, e, transcript)),
+            };
+            return Err(Verdict::inconclusive(Inconclusive::Control(what))
+                .evidence(rc.evidence(transcript)));
         }
         Err(e) => return Err(step_verdict(rc, e, transcript)),
     }

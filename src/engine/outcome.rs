@@ -96,7 +96,7 @@ impl Outcome {
     pub fn finding(&self) -> Option<&Finding> {
         match self {
             Outcome::Fail(f)
-            | Outcome::Inconclusive(Inconclusive::SetupDisagreement(f))
+            | Outcome::Inconclusive(Inconclusive::ControlDisagreement(f))
             | Outcome::Inconclusive(Inconclusive::NotReproduced { first: f, .. }) => Some(f),
             _ => None,
         }
@@ -167,9 +167,10 @@ pub enum Inconclusive {
     /// The set-up did not complete as the profile describes (a flow answered an unexpected
     /// status, an extractor found nothing).
     Setup(String),
-    /// The fixed set-up of a scripted model rule disagreed with the model, so the check
-    /// itself could not run; the finding shows the sequence.
-    SetupDisagreement(Box<Finding>),
+    /// A scripted model rule's control disagreed with the model: its fixed set-up, or a
+    /// genuine action the model expected to work was refused. The check itself could not
+    /// run; the finding shows the sequence.
+    ControlDisagreement(Box<Finding>),
     /// Answers matched neither the profile's allowed nor its denied classifier.
     Unclassified(String),
     /// Every check of the rule was vacuous (see the notes).
@@ -190,7 +191,7 @@ impl fmt::Display for Inconclusive {
         match self {
             Inconclusive::Control(what) => write!(f, "positive control failed: {what}"),
             Inconclusive::Setup(what) => write!(f, "could not complete the set-up: {what}"),
-            Inconclusive::SetupDisagreement(x) => f.write_str(&x.reason),
+            Inconclusive::ControlDisagreement(x) => f.write_str(&x.reason),
             Inconclusive::Unclassified(what) => f.write_str(what),
             Inconclusive::Vacuous => {
                 f.write_str("every check of this scenario was vacuous (see notes)")

@@ -89,6 +89,11 @@ pub struct Verdict {
     /// Why the step could not exercise what it names under the declared semantics (e.g. a
     /// double spend of a token that is not single-use), when it could not.
     pub vacuous: Option<String>,
+    /// The step is a genuine action the model expected to work (a login, an access with a
+    /// live credential, a refresh grant with the current token, a logout, a revocation) and
+    /// the service refused it: a failed positive control rather than a broken promise,
+    /// unless working is what the rule judges.
+    pub genuine_refused: bool,
 }
 
 impl Verdict {
@@ -98,6 +103,15 @@ impl Verdict {
             expected: expected.into(),
             ok,
             vacuous: None,
+            genuine_refused: false,
+        }
+    }
+
+    /// A verdict on a genuine action that was expected to work: `refused` when it did not.
+    pub fn genuine(expected: impl Into<String>, ok: bool) -> Verdict {
+        Verdict {
+            genuine_refused: !ok,
+            ..Verdict::new(expected, ok)
         }
     }
 
@@ -105,6 +119,15 @@ impl Verdict {
     pub fn vacuous(mut self, why: impl Into<String>) -> Verdict {
         self.vacuous = Some(why.into());
         self
+    }
+}
+
+/// The verdict on an access: an access the model expected to be allowed that was denied is
+/// a genuine credential refused.
+pub(crate) fn access_verdict(expect: Prediction, answer: Answer) -> Verdict {
+    Verdict {
+        genuine_refused: expect == Prediction::Allowed && answer == Answer::Denied,
+        ..Verdict::new(expect.as_str(), expect.admits(answer))
     }
 }
 

@@ -659,7 +659,7 @@ impl RefreshModel {
         match (plan, obs) {
             (RefreshPlan::Login, RefreshObs::Login(r)) => self.apply_login(r),
             (RefreshPlan::Access { expect, .. }, RefreshObs::Access(a)) => {
-                Verdict::new(expect.as_str(), expect.admits(*a))
+                super::access_verdict(*expect, *a)
             }
             (
                 RefreshPlan::Refresh {
@@ -690,7 +690,7 @@ impl RefreshModel {
                     self.end(*family, true);
                 }
                 if *must_complete {
-                    Verdict::new("logout completes", r.is_ok())
+                    Verdict::genuine("logout completes", r.is_ok())
                 } else {
                     Verdict::new("logout completes or is refused", true)
                 }
@@ -731,7 +731,7 @@ impl RefreshModel {
                 grant_maybe_revoked: false,
             });
         }
-        Verdict::new(
+        Verdict::genuine(
             "login completes with an access token and a refresh token",
             ok,
         )
@@ -772,7 +772,11 @@ impl RefreshModel {
             }
             RefreshAnswer::Broken(_) => {}
         }
-        Verdict::new(words, ok)
+        Verdict {
+            genuine_refused: expect == Grant::Granted
+                && matches!(answer, RefreshAnswer::Refused(_)),
+            ..Verdict::new(words, ok)
+        }
     }
 
     /// An RFC 7009 revocation: a refresh token ends its family, an access token is revoked.
@@ -926,7 +930,11 @@ impl RefreshModel {
             // The loser may have been seen as reuse, ending the family, or not.
             self.families[fi].uncertain = true;
         }
-        let v = Verdict::new(words, ok);
+        let v = Verdict {
+            // Not one of the simultaneous grants with the current token worked.
+            genuine_refused: expect == Grant::Granted && granted.is_empty() && !broken,
+            ..Verdict::new(words, ok)
+        };
         match vacuous {
             Some(why) => v.vacuous(why),
             None => v,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::units::SpecUser;
 
-use super::{Answer, Prediction, Verdict, from_newest};
+use super::{Answer, Prediction, Verdict, access_verdict, from_newest};
 use crate::units::{LogoutScope, SessionSemantics};
 
 /// Clients a sequence uses; operations name them modulo this.
@@ -309,12 +309,12 @@ impl SessionModel {
                     cl.current = Some(s);
                     cl.held.push(s);
                 }
-                Verdict::new("login completes with a session", r.is_ok())
+                Verdict::genuine("login completes with a session", r.is_ok())
             }
             (
                 SessionPlan::Access { expect, .. } | SessionPlan::Replay { expect, .. },
                 SessionObs::Access(a),
-            ) => Verdict::new(expect.as_str(), expect.admits(*a)),
+            ) => access_verdict(*expect, *a),
             (SessionPlan::Logout { client }, SessionObs::Flow(r)) => {
                 if let Some(s) = self.live_current(*client) {
                     match self.semantics.logout_scope {
@@ -323,14 +323,14 @@ impl SessionModel {
                     }
                 }
                 self.clients[*client].current = None;
-                Verdict::new("logout completes", r.is_ok())
+                Verdict::genuine("logout completes", r.is_ok())
             }
             (SessionPlan::LogoutEverywhere { client }, SessionObs::Flow(r)) => {
                 if let Some(s) = self.live_current(*client) {
                     self.end_all(self.sessions[s].user);
                 }
                 self.clients[*client].current = None;
-                Verdict::new("logout everywhere completes", r.is_ok())
+                Verdict::genuine("logout everywhere completes", r.is_ok())
             }
             _ => Verdict::new("an observation of the planned kind", false),
         }

@@ -400,6 +400,27 @@ pub struct ModelRun<Op, Sem> {
     /// `{rotation: [required]}`; under others it is skipped with the reason (refresh only).
     #[serde(default)]
     pub when: Option<crate::units::Applies>,
+    /// What a scripted rule concludes when a genuine action the model expected to work (a
+    /// login, an access with a live credential, a refresh grant with the current token, a
+    /// logout) is refused: by default a failed positive control, so the rule is inconclusive
+    /// (a refusal proves nothing when the genuine action does not work either); `fail` for
+    /// rules whose promise is that the action works. Random sequences judge every
+    /// disagreement.
+    #[serde(default)]
+    pub genuine_refused: GenuineRefused,
+}
+
+/// See [`ModelRun::genuine_refused`].
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GenuineRefused {
+    /// A failed control: the rule is inconclusive.
+    #[default]
+    Inconclusive,
+    /// The rule's promise is broken.
+    Fail,
 }
 
 impl<Op, Sem> ModelRun<Op, Sem> {

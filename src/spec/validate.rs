@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Attack, Capability, Check, ClaimAttack, Expect, Generator, Level, Model, Origin, PlantValue,
-    Property, RawRule, Rule, RuleId, RuleKind, SPEC_USERS, Step, TransportAssertion, Via,
+    Attack, Capability, Check, ClaimAttack, Expect, Generator, GenuineRefused, Level, Model,
+    Origin, PlantValue, Property, RawRule, Rule, RuleId, RuleKind, SPEC_USERS, Step,
+    TransportAssertion, Via,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 
@@ -338,6 +339,8 @@ struct RunShape<'a> {
     max_steps: u32,
     setup: usize,
     script: usize,
+    /// `genuine_refused` differs from its default.
+    genuine_refused_set: bool,
     /// Capabilities needed, with the index of the operation that needs it (`None`: the machine).
     needs: Vec<(Option<usize>, Capability)>,
 }
@@ -368,6 +371,13 @@ fn check_model(m: &Model, p: &mut Problems<'_>) {
         p.err(
             &format!("{key}.setup"),
             "`setup` belongs to scripted rules; random sequences start from scratch",
+            None,
+        );
+    }
+    if shape.sequences.is_some() && shape.genuine_refused_set {
+        p.err(
+            &format!("{key}.genuine_refused"),
+            "`genuine_refused` belongs to scripted rules; random sequences judge every disagreement",
             None,
         );
     }
@@ -418,6 +428,7 @@ fn model_shape(m: &Model) -> RunShape<'static> {
                 max_steps: r.max_steps,
                 setup: r.setup.len(),
                 script: r.script.len(),
+                genuine_refused_set: r.genuine_refused != GenuineRefused::default(),
                 needs,
             }
         }
@@ -437,6 +448,7 @@ fn model_shape(m: &Model) -> RunShape<'static> {
                 max_steps: r.max_steps,
                 setup: r.setup.len(),
                 script: r.script.len(),
+                genuine_refused_set: r.genuine_refused != GenuineRefused::default(),
                 needs,
             }
         }

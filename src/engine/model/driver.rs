@@ -20,7 +20,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::machine::refresh::RefreshOp;
 use crate::machine::session::SessionOp;
-use crate::spec::{ModelRun, Rule};
+use crate::spec::{GenuineRefused, Model, ModelRun, Rule, RuleKind};
 
 use super::super::browser::{Recorded, StepError};
 use super::super::outcome::{
@@ -797,10 +797,16 @@ fn disagreement(rc: &RuleCtx, rule: &Rule, case: u32, runs: u32, best: &SeqRun) 
             ));
         }
     }
+    // A genuine action refused is a failed control unless working is what the rule judges.
+    let control = !failing.setup && failing.genuine_refused && !judges_genuine_refusals(rule);
     let finding = Box::new(Finding {
         reason: if failing.setup {
             format!(
                 "the set-up did not behave as declared, so the check could not run: {step_words}"
+            )
+        } else if control {
+            format!(
+                "positive control failed: a genuine action was refused, so the refusals this rule checks would prove nothing: {step_words}"
             )
         } else {
             step_words
@@ -820,12 +826,23 @@ fn disagreement(rc: &RuleCtx, rule: &Rule, case: u32, runs: u32, best: &SeqRun) 
             replay_script: Some(replay_script(ctx, &rule.id, rc.run_seed, best, f)),
         }),
     });
-    let outcome = if failing.setup {
-        Outcome::Inconclusive(Inconclusive::SetupDisagreement(finding))
+    let outcome = if failing.setup || control {
+        Outcome::Inconclusive(Inconclusive::ControlDisagreement(finding))
     } else {
         Outcome::Fail(finding)
     };
     Verdict::new(outcome).evidence(evidence)
+}
+
+/// Whether `rule` fails when a genuine action is refused: random sequences judge every
+/// disagreement; a script does when it declares `genuine_refused: fail`.
+fn judges_genuine_refusals(rule: &Rule) -> bool {
+    let (random, declared) = match &rule.kind {
+        RuleKind::Model(Model::Session(r)) => (r.is_random(), r.genuine_refused),
+        RuleKind::Model(Model::Refresh(r)) => (r.is_random(), r.genuine_refused),
+        _ => return true,
+    };
+    random || declared == GenuineRefused::Fail
 }
 
 /// Sequence lengths: from half the maximum up to it (short sequences find little; shrinking

@@ -39,6 +39,9 @@ struct StepRecord {
     observed: String,
     ok: bool,
     setup: bool,
+    /// A genuine action the model expected to work was refused (see
+    /// [`crate::machine::Verdict::genuine_refused`]).
+    genuine_refused: bool,
     /// The exchanges it sent (indices into the run's transcript).
     exchanges: std::ops::Range<usize>,
 }

@@ -217,6 +217,7 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
             observed,
             ok: v.ok,
             setup: index < setup_len,
+            genuine_refused: v.genuine_refused,
             exchanges,
         }) {
             break;

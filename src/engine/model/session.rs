@@ -129,6 +129,7 @@ async fn run_sequence(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len:
             observed,
             ok: v.ok,
             setup: index < setup_len,
+            genuine_refused: v.genuine_refused,
             exchanges,
         }) {
             break;
