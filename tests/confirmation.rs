@@ -368,3 +368,31 @@ async fn percent_encoded_session_ids_are_not_tampered_with_by_equivalent_escapes
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_transient_faults_a_flaw_still_fails_confirmed_on_re_run() {
+    // One rule of each kind that re-runs its case: cookie and token checks, property,
+    // scenario, attack, model and a transport check that sends its own requests.
+    let cases = [
+        (Flaw::CookieNoHttpOnly, "cookie.http-only"),
+        (Flaw::JwtNoExp, "jwt.expiry-present"),
+        (Flaw::SessionPrefixMatch, "session.tamper-rejected"),
+        (Flaw::LogoutKeepsSession, "session.revoked-on-logout"),
+        (Flaw::JwtAlgNone, "jwt.alg-none-rejected"),
+        (Flaw::RefreshReuseAccepted, "refresh.model"),
+        (Flaw::CsrfUnprotected, "transport.csrf"),
+    ];
+    for (flaw, id) in cases {
+        let config = TestbedConfig::default()
+            .with_quirk(Quirk::TransientFaults)
+            .with_flaw(flaw);
+        let report = run_config(config, &[id], SEED).await;
+        let r = result(&report, id);
+        assert_eq!(r.status(), Status::Fail, "{flaw}: {}", details(r));
+        assert!(
+            r.notes.iter().any(|n| n.starts_with("confirmed: ")),
+            "{flaw}: {}",
+            details(r)
+        );
+    }
+}

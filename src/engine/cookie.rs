@@ -1,16 +1,19 @@
 //! Kind `check: {cookie: ...}`: the session cookie's attributes as the preflight login's
-//! `Set-Cookie` set them (HttpOnly, Secure, SameSite, scope, prefix, lifetime). No requests:
-//! the verdict reads the captured header, and a failure shows the login response.
+//! `Set-Cookie` set them (HttpOnly, Secure, SameSite, scope, prefix, lifetime). The verdict
+//! reads the captured header; a failure shows the login response and is confirmed by one
+//! more login whose `Set-Cookie` must fail the same way.
 
 use crate::cookie::{
     CookieStore, Effective, RejectionKind, SameSite, SetCookie, format_http_date, parse_set_cookie,
 };
 use crate::spec::{CookieAssertion, PrefixPolicy, SameSiteValue};
 
-use super::browser::now_unix;
+use super::browser::{Browser, Recorded, now_unix};
 use super::outcome::{Evidence, Outcome, Verdict};
 use super::preflight::SessionBaseline;
+use super::probe::{Recheck, confirm};
 use super::rule::RuleCtx;
+use crate::units::SpecUser;
 
 /// The session cookie as the preflight login set it.
 struct SetAtLogin<'a> {
@@ -37,13 +40,64 @@ impl SetAtLogin<'_> {
     }
 }
 
-/// Runs one cookie assertion.
-pub(crate) fn run(rc: &RuleCtx, a: CookieAssertion) -> Verdict {
+/// Runs one cookie assertion on the preflight's `Set-Cookie`; a failure is confirmed by
+/// logging in again and judging the `Set-Cookie` of that login the same way.
+pub(crate) async fn run(rc: &RuleCtx, a: CookieAssertion) -> Verdict {
     let Some(baseline) = rc.baseline.session.as_ref() else {
         // The `session` capability is required, so the scheduler skips these rules first;
         // this is the safety net.
         return Verdict::not_applicable("the profile defines no cookie session (`flows`)");
     };
+    let verdict = judge(rc, baseline, a);
+    let what = "logged in again and read the session cookie's Set-Cookie";
+    confirm(rc, verdict, what, async |t| {
+        relogin(rc, baseline, a, t).await
+    })
+    .await
+}
+
+/// The confirmation: a fresh login's `Set-Cookie` for the session cookie, judged again.
+async fn relogin(
+    rc: &RuleCtx,
+    first: &SessionBaseline,
+    a: CookieAssertion,
+    t: &mut Vec<Recorded>,
+) -> Recheck {
+    let ctx = &rc.ctx;
+    let start = t.len();
+    let mut b = Browser::new("confirmation");
+    if let Err(e) = b.login(ctx, SpecUser::Alice.name(), t).await {
+        return Recheck::from_step_error(&e);
+    }
+    let name = &ctx.session_cookie;
+    let again = t[start..].iter().rev().find_map(|r| {
+        let raw = r
+            .exchange
+            .response
+            .set_cookies()
+            .filter(|raw| parse_set_cookie(raw).name == *name)
+            .last()?;
+        Some(SessionBaseline {
+            exchange: r.exchange.clone(),
+            set_cookie: raw.to_string(),
+            url: r.exchange.request.url.clone(),
+            session_id: first.session_id.clone(),
+        })
+    });
+    let Some(again) = again else {
+        return Recheck::Unclear(format!("the login set no `{name}` cookie"));
+    };
+    let v = judge(rc, &again, a);
+    let seen = rc.ctx.client.redactor().redact(&again.set_cookie);
+    match v.outcome {
+        Outcome::Fail(_) => Recheck::Failed(seen),
+        Outcome::Pass => Recheck::Passed(seen),
+        other => Recheck::Unclear(other.to_string()),
+    }
+}
+
+/// Judges one cookie assertion on the `Set-Cookie` of `baseline`.
+fn judge(rc: &RuleCtx, baseline: &SessionBaseline, a: CookieAssertion) -> Verdict {
     let cookie = parse_set_cookie(&baseline.set_cookie);
     let c = SetAtLogin {
         rc,

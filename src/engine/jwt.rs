@@ -17,23 +17,17 @@ use crate::units::SpecUser;
 use super::browser::{AccessOutcome, Browser, now_unix};
 use super::outcome::{Evidence, Outcome, Verdict};
 use super::preflight::TokenBaseline;
-use super::probe::{Cases, Controls, controlled};
+use super::probe::{Cases, Controls, Recheck, confirm, controlled};
 use super::rule::{RuleCtx, step_verdict};
 use super::session::mask_tokens;
 
 /// The preflight's token, decoded; a skip verdict when there is none or it is not a JWS.
-pub(crate) fn decoded(rc: &RuleCtx) -> Result<(Jws, &TokenBaseline), Verdict> {
-    let Some(tb) = rc.baseline.token.as_ref() else {
-        return Err(Verdict::not_applicable(
-            "the profile has no `token` section",
-        ));
-    };
-    match decode(&tb.token) {
-        Ok(j) => Ok((j, tb)),
-        Err(e) => Err(Verdict::not_applicable(format!(
+fn decoded(tb: &TokenBaseline) -> Result<Jws, Verdict> {
+    decode(&tb.token).map_err(|e| {
+        Verdict::not_applicable(format!(
             "the access token is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check"
-        ))),
-    }
+        ))
+    })
 }
 
 /// A failure whose evidence is the response that returned the token.
@@ -45,9 +39,36 @@ fn fail(rc: &RuleCtx, tb: &TokenBaseline, expected: String, observed: String) ->
     )])
 }
 
-/// Runs one token assertion.
+/// Runs one token assertion on the preflight's access token; a failure is confirmed by a
+/// fresh token login whose token must fail the same way.
 pub(crate) async fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
-    let (jws, tb) = match decoded(rc) {
+    let Some(tb) = rc.baseline.token.as_ref() else {
+        return Verdict::not_applicable("the profile has no `token` section");
+    };
+    let verdict = judge(rc, tb, a).await;
+    let what = "logged in again and judged the new access token";
+    confirm(rc, verdict, what, async |t| {
+        let mut b = Browser::new("confirmation");
+        let token = match b.token_login(&rc.ctx, SpecUser::Alice.name(), t).await {
+            Ok(token) => token,
+            Err(e) => return Recheck::from_step_error(&e),
+        };
+        let Some(exchange) = t.last().map(|r| r.exchange.clone()) else {
+            return Recheck::Unclear("the token login sent nothing".into());
+        };
+        let again = TokenBaseline { token, exchange };
+        match judge(rc, &again, a).await.outcome {
+            Outcome::Fail(f) => Recheck::Failed(f.observed),
+            Outcome::Pass => Recheck::Passed("the new token passes".into()),
+            other => Recheck::Unclear(other.to_string()),
+        }
+    })
+    .await
+}
+
+/// Judges one token assertion on the token of `tb`.
+async fn judge(rc: &RuleCtx, tb: &TokenBaseline, a: JwtAssertion) -> Verdict {
+    let jws = match decoded(tb) {
         Ok(x) => x,
         Err(v) => return v,
     };

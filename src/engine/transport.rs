@@ -11,6 +11,7 @@ use super::browser::{
     AccessOutcome, Browser, FlowError, Jar, Recorded, StepError, now_unix, session_access,
 };
 use super::outcome::{Inconclusive, Outcome, Verdict};
+use super::probe::{Recheck, confirm};
 use super::rule::{RuleCtx, step_verdict};
 
 /// An origin no service should trust.
@@ -95,6 +96,26 @@ pub fn csp_problems(header: Option<&str>) -> Vec<String> {
 
 /// Runs one transport assertion.
 pub(crate) async fn run(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
+    let verdict = judge(rc, a).await;
+    if matches!(
+        a,
+        TransportAssertion::NoStore | TransportAssertion::TokenInBody
+    ) {
+        // These read the preflight's login responses, which authenticated: nothing to re-run.
+        return verdict;
+    }
+    // The others send their own requests: a failure must show again when they are sent again.
+    confirm(rc, verdict, "ran the check again", async |_| {
+        match judge(rc, a).await.outcome {
+            Outcome::Fail(f) => Recheck::Failed(f.observed),
+            Outcome::Pass => Recheck::Passed("the check passed".into()),
+            other => Recheck::Unclear(other.to_string()),
+        }
+    })
+    .await
+}
+
+async fn judge(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     match a {
         TransportAssertion::NoStore => no_store(rc).await,
         TransportAssertion::Csp => csp(rc).await,
