@@ -270,3 +270,34 @@ mod keyless_expiry {
         );
     }
 }
+
+mod opaque_keyless {
+    use authprobe::Status;
+    use authprobe::testbed::{Quirk, TestbedConfig};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_opaque_token_says_so_before_asking_for_a_signing_key() {
+        let config = TestbedConfig::default().with_quirk(Quirk::OpaqueAccessTokens);
+        let keyless = |text: String| {
+            let cut = text
+                .find("  signing_keys:")
+                .expect("the testbed profile has signing keys");
+            format!("{}\n", &text[..cut])
+        };
+        let only = [
+            "jwt.not-before-enforced",
+            "jwt.audience-enforced",
+            "jwt.issuer-enforced",
+        ];
+        let report = crate::support::run_with(config, &only, 1, keyless, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.results.len(), only.len());
+        for r in &report.results {
+            let reason = r.reason().unwrap_or_default();
+            assert_eq!(r.status(), Status::Skip, "{}: {reason}", r.id);
+            assert!(reason.contains("opaque"), "{}: {reason}", r.id);
+            assert!(!reason.contains("signing"), "{}: {reason}", r.id);
+        }
+    }
+}

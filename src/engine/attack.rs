@@ -73,11 +73,7 @@ pub(crate) async fn run(rc: &RuleCtx, a: &Attack) -> Verdict {
                 .push(format!("the access token is opaque (not a JWS: {e})"));
             None
         }
-        Err(e) => {
-            return Verdict::not_applicable(format!(
-                "the access token is opaque, not a JWS ({e}): there is no header or claim to forge"
-            ));
-        }
+        Err(e) => return Verdict::not_applicable(opaque_reason(&e)),
     };
     if let Some(jws) = &jws {
         if let Err(v) = forge_cases(rc, a, &token, &mut prepared, &mut transcript).await {
@@ -740,6 +736,16 @@ async fn wait_for_expiry(
         }
     })
     .await
+}
+
+/// Why a forging or re-signing attack has nothing to test on an opaque token.
+pub(crate) fn opaque_reason(e: &impl std::fmt::Display) -> String {
+    format!("the access token is opaque, not a JWS ({e}): there is no header or claim to forge")
+}
+
+/// Whether `a` needs the token's JWS structure (forging or re-signing), not only its bytes.
+pub(crate) fn needs_jws(a: &Attack) -> bool {
+    !a.forge.is_empty() || !a.resign.is_empty()
 }
 
 #[cfg(test)]

@@ -23,11 +23,14 @@ use super::session::mask_tokens;
 
 /// The preflight's token, decoded; a skip verdict when there is none or it is not a JWS.
 fn decoded(tb: &TokenBaseline) -> Result<Jws, Verdict> {
-    decode(&tb.token).map_err(|e| {
-        Verdict::not_applicable(format!(
-            "the access token is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check"
-        ))
-    })
+    decode(&tb.token).map_err(|e| Verdict::not_applicable(opaque_reason(&e)))
+}
+
+/// Why a token check has nothing to test on an opaque token.
+pub(crate) fn opaque_reason(e: &impl std::fmt::Display) -> String {
+    format!(
+        "the access token is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check"
+    )
 }
 
 /// A failure whose evidence is the response that returned the token.

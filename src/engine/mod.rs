@@ -52,7 +52,7 @@ pub use sizing::RunLimits;
 
 use crate::http::{Client, HttpError};
 use crate::profile::{ResolveError, Target};
-use crate::spec::{Catalogue, Rule};
+use crate::spec::{Catalogue, Check, Rule, RuleKind};
 
 use rule::RuleCtx;
 
@@ -252,6 +252,18 @@ pub async fn run(
     })
 }
 
+/// Why `rule` has nothing to test on the preflight's token, when the token is opaque and
+/// the rule needs a JWS (token checks, forging and re-signing attacks).
+fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
+    let token = &rc.baseline.token.as_ref()?.token;
+    let err = crate::jwt::decode::decode(token).err()?;
+    match &rule.kind {
+        RuleKind::Check(Check::Jwt(_)) => Some(jwt::opaque_reason(&err)),
+        RuleKind::Attack(a) if attack::needs_jws(a) => Some(attack::opaque_reason(&err)),
+        _ => None,
+    }
+}
+
 /// Skips rules whose capabilities the profile lacks, runs the others concurrently (bounded)
 /// and the exclusive ones alone afterwards; results in catalogue order.
 async fn schedule(
@@ -277,10 +289,13 @@ async fn schedule(
             .map(|c| (*c, missing_hint(*c)))
             .collect();
         if !missing.is_empty() {
-            finish(
-                i,
-                RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::Missing(missing)))),
-            );
+            // A rule that reads or forges the token's structure says first that an opaque
+            // token has none (providing the missing key would not make it testable).
+            let skip = match opaque_token(rule, &make_ctx(rule)) {
+                Some(why) => Skip::NotApplicable(why),
+                None => Skip::Missing(missing),
+            };
+            finish(i, RuleResult::new(rule, Verdict::new(Outcome::Skip(skip))));
         } else if rule.is_exclusive() {
             exclusive.push((i, (*rule).clone()));
         } else {
