@@ -125,6 +125,7 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::RevocationEndpointNoop => (&["refresh.revocation-endpoint", "refresh.model"], &[]),
         Flaw::RevocationEndpointStrict => (&["refresh.revocation-endpoint"], &["refresh.model"]),
         Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
+        Flaw::TokenLogoutKeepsAccess => (&["token.revoked-on-logout"], &[]),
     };
     FlawExpectation { breaks, may_break }
 }
@@ -183,6 +184,8 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
         ],
         // No HTML page, so no CSP to get wrong.
         Quirk::JsonOnly => &[Flaw::NoCsp, Flaw::CspUnsafeInline],
+        // The declared stateless access token is what the flaw does undeclared.
+        Quirk::StatelessAccessTokens => &[Flaw::TokenLogoutKeepsAccess],
         _ => &[],
     }
 }
@@ -201,12 +204,15 @@ pub fn quirks() -> Vec<QuirkInfo> {
         .collect()
 }
 
-/// What a profile for a service with `quirk` declares about it (YAML added to the testbed
-/// profile), when the quirk is a choice the service must declare to be judged by it.
+/// What a profile for a service with `quirk` declares about it (one `policy:` entry added
+/// to the testbed profile), when the quirk is a choice the service must declare to be judged
+/// by it.
 fn declaration(quirk: Quirk) -> Option<&'static str> {
     match quirk {
         // A non-rotating refresh token is legitimate only when the service says so.
-        Quirk::RefreshNotRotated => Some("policy:\n  refresh: {rotation: none}\n"),
+        Quirk::RefreshNotRotated => Some("policy: refresh: {rotation: none}"),
+        // So is an access token that outlives logout (stateless, short-lived).
+        Quirk::StatelessAccessTokens => Some("policy: access_after_logout: allowed_until_expiry"),
         _ => None,
     }
 }
@@ -214,15 +220,18 @@ fn declaration(quirk: Quirk) -> Option<&'static str> {
 /// The demo's profile for a testbed at `base_url` running `config`: the shipped testbed
 /// profile (`specs/profiles/testbed.yaml`) plus what each quirk's service declares.
 pub fn profile(base_url: &str, config: &TestbedConfig) -> Result<Profile, Diagnostics> {
-    let extra: String = config
+    // Every declaration is a `policy:` entry; the testbed profile has no policy block.
+    let entries: Vec<&str> = config
         .quirks
         .iter()
         .filter_map(|q| declaration(*q))
+        .filter_map(|d| d.strip_prefix("policy: "))
         .collect();
-    if extra.is_empty() {
+    if entries.is_empty() {
         return Profile::testbed(base_url);
     }
-    let text = format!("{}\n{extra}", TESTBED_PROFILE.trim_end());
+    let block: String = entries.iter().map(|e| format!("  {e}\n")).collect();
+    let text = format!("{}\npolicy:\n{block}", TESTBED_PROFILE.trim_end());
     let mut p = parse_profile(&text, Path::new("specs/profiles/testbed.yaml"))?;
     p.set_base_url(base_url)?;
     Ok(p)

@@ -1,7 +1,7 @@
 //! `model` rules: random sequences against the reference machines, shrunk counterexamples,
 //! determinism under a seed, and semantics that come from the declared policy.
 
-use authprobe::testbed::{Flaw, TestbedConfig};
+use authprobe::testbed::{Flaw, Quirk, TestbedConfig};
 use authprobe::{Report, RuleResult, Status};
 
 use crate::support::{SEED, assert_status, run, run_with};
@@ -190,7 +190,9 @@ async fn declared_policy_turns_failures_into_passes_or_skips_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_reports_the_window() {
-    let report = run(&[], &["refresh.revoked-on-logout"]).await;
+    let stateless = TestbedConfig::default().with_quirk(Quirk::StatelessAccessTokens);
+    let report =
+        crate::support::run_config(stateless.clone(), &["refresh.revoked-on-logout"], SEED).await;
     let r = result(&report, "refresh.revoked-on-logout");
     assert!(
         r.notes
@@ -200,7 +202,7 @@ async fn declaring_access_rejected_after_logout_fails_a_stateless_service_and_re
         r.notes
     );
     let report = run_with(
-        TestbedConfig::default(),
+        stateless,
         &["refresh.revoked-on-logout"],
         SEED,
         |t| format!("{t}\npolicy:\n  refresh: {{access_after_logout: rejected}}\n"),

@@ -173,6 +173,9 @@ rule_modules! {
     jwt_malformed_no_server_error "jwt.malformed-no-server-error" {
         fails_with_jwt_malformed_500 => JwtMalformed500,
     }
+    token_revoked_on_logout "token.revoked-on-logout" {
+        fails_with_token_logout_keeps_access => TokenLogoutKeepsAccess,
+    }
 
     transport_no_store "transport.no-store" {
         fails_with_token_cacheable => TokenCacheable,

@@ -34,6 +34,7 @@ mod scenario;
 mod select;
 mod session;
 mod sizing;
+mod token;
 mod transport;
 
 use std::collections::BTreeMap;

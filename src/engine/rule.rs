@@ -9,7 +9,7 @@ use crate::spec::{Check, Policy, Rule, RuleKind, SessionIdAssertion};
 use super::browser::{Ctx, FlowError, Recorded, StepError};
 use super::outcome::{Evidence, Inconclusive, RuleError, RuleResult, Verdict};
 use super::preflight::Baseline;
-use super::{attack, cookie, jwt, model, property, scenario, session, transport};
+use super::{attack, cookie, jwt, model, property, scenario, session, token, transport};
 
 /// Everything a rule needs.
 pub(crate) struct RuleCtx {
@@ -99,6 +99,7 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
             session::entropy(rc).await
         }
         RuleKind::Check(Check::Jwt(a)) => jwt::run(rc, *a).await,
+        RuleKind::Check(Check::Token(a)) => token::run(rc, *a).await,
         RuleKind::Check(Check::Transport(a)) => transport::run(rc, *a).await,
         RuleKind::Scenario(steps) => scenario::run(rc, steps).await,
         RuleKind::Property(p) => property::run(rc, p).await,

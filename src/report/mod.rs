@@ -558,7 +558,7 @@ pub fn rules_json(c: &crate::spec::Catalogue) -> String {
 pub fn manual_check(rule: &crate::spec::Rule) -> String {
     use crate::spec::{
         Check, CookieAssertion as C, JwtAssertion as J, RuleKind, SessionIdAssertion as S,
-        TransportAssertion as T,
+        TokenAssertion, TransportAssertion as T,
     };
     let login = "curl -si -X POST https://APP/LOGIN -d 'username=USER&password=PASS'";
     match &rule.kind {
@@ -589,6 +589,7 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
                 J::WeakSecret => "for HS* tokens, try common secrets offline (e.g. hashcat -m 16500)",
             }
         ),
+        RuleKind::Check(Check::Token(TokenAssertion::RevokedOnLogout)) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $TOKEN\"\ncurl -si -X POST https://APP/LOGOUT -H \"Authorization: Bearer $TOKEN\"\ncurl -si https://APP/PROTECTED -H \"Authorization: Bearer $TOKEN\"\n# after logout the token must be refused (or, if declared stateless, expire within 15 minutes)".into(),
         RuleKind::Check(Check::Transport(a)) => match a {
             T::NoStore => format!("{login} | grep -i '^cache-control'\n# must include no-store"),
             T::Csp => "curl -si https://APP/ | grep -i '^content-security-policy'\n# no 'unsafe-inline'/'unsafe-eval' without nonces, object-src 'none', base-uri set".into(),

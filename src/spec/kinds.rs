@@ -24,8 +24,19 @@ pub enum Check {
     SessionId(SessionIdAssertion),
     /// A property of the access token (a JWT) the token login returned.
     Jwt(JwtAssertion),
+    /// What the service does with an access token (JWT or opaque) over its session.
+    Token(TokenAssertion),
     /// Transport and storage: caching, CSP, CORS, CSRF, where tokens are delivered.
     Transport(TransportAssertion),
+}
+
+/// What to assert about the access token's life, whatever its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAssertion {
+    /// After the token logout flow the access token is refused; or, when the policy declares
+    /// `access_after_logout: allowed_until_expiry`, it expires within `max_revocation_window`.
+    RevokedOnLogout,
 }
 
 /// What to assert about transport and storage.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::units::{
-    PrefixPolicy, RefreshSemantics, RefreshSemanticsOverrides, SameSiteValue, Seconds,
+    AccessAfter, PrefixPolicy, RefreshSemantics, RefreshSemanticsOverrides, SameSiteValue, Seconds,
     SessionSemantics, SessionSemanticsOverrides,
 };
 
@@ -30,6 +30,11 @@ pub struct Policy {
     pub jwt_claims_allow: Vec<String>,
     /// Longest authprobe waits for a real token to expire when no signing key is given.
     pub max_wait: Seconds,
+    /// What the service declares about an access token after its token logout
+    /// (`token.revoked-on-logout`): `rejected` at once, or `allowed_until_expiry` (stateless).
+    pub access_after_logout: AccessAfter,
+    /// Longest an access token may stay valid after logout when it is declared stateless.
+    pub max_revocation_window: Seconds,
     /// Declared session semantics (`session.model`).
     pub sessions: SessionSemantics,
     /// Declared refresh-token semantics (`refresh.*`).
@@ -48,6 +53,8 @@ impl Default for Policy {
             access_token_max_lifetime: Seconds(900),
             jwt_claims_allow: Vec::new(),
             max_wait: Seconds(60),
+            access_after_logout: AccessAfter::Rejected,
+            max_revocation_window: Seconds(900),
             sessions: Default::default(),
             refresh: Default::default(),
         }
@@ -92,6 +99,13 @@ pub struct PolicyOverrides {
     /// Longest wait for a real token to expire, e.g. `60s`.
     #[serde(default)]
     pub max_wait: Option<Seconds>,
+    /// What an access token does after logout: `rejected` (default) or
+    /// `allowed_until_expiry` (stateless tokens; see `max_revocation_window`).
+    #[serde(default)]
+    pub access_after_logout: Option<AccessAfter>,
+    /// Longest a stateless access token may stay valid after logout, e.g. `15m`.
+    #[serde(default)]
+    pub max_revocation_window: Option<Seconds>,
     /// Session semantics, e.g. `{logout_scope: all}`.
     #[serde(default)]
     pub sessions: Option<SessionSemanticsOverrides>,
@@ -126,6 +140,10 @@ impl PolicyOverrides {
                 .clone()
                 .unwrap_or_else(|| base.jwt_claims_allow.clone()),
             max_wait: self.max_wait.unwrap_or(base.max_wait),
+            access_after_logout: self.access_after_logout.unwrap_or(base.access_after_logout),
+            max_revocation_window: self
+                .max_revocation_window
+                .unwrap_or(base.max_revocation_window),
             sessions: self
                 .sessions
                 .as_ref()

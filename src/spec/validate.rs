@@ -190,7 +190,7 @@ fn check_requires(kinds: &[RuleKind], p: &mut Problems<'_>) {
         );
     }
     let token_rule = kinds.iter().any(|k| match k {
-        RuleKind::Check(Check::Jwt(_)) | RuleKind::Attack(_) => true,
+        RuleKind::Check(Check::Jwt(_) | Check::Token(_)) | RuleKind::Attack(_) => true,
         RuleKind::Property(prop) => !matches!(prop.for_all, Generator::SessionId(_)),
         _ => false,
     });

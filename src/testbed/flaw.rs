@@ -105,7 +105,8 @@ pub enum Flaw {
     RefreshReuseAccepted,
     /// A superseded refresh token is refused, but its family is not revoked.
     RefreshNoFamilyRevocation,
-    /// `/api/token/logout` answers 200 but revokes nothing.
+    /// `/api/token/logout` answers 200 but leaves the refresh-token family alive (the access
+    /// token it was called with is still deny-listed).
     RefreshSurvivesLogout,
     /// The refresh grant checks that the token is current, lets go of the lock for 100 ms,
     /// then rotates without checking again.
@@ -117,6 +118,9 @@ pub enum Flaw {
     /// The refresh grant rotates the refresh token but hands back the family's previous access
     /// token (same string, `jti` and `exp`; `expires_in` is the time it has left).
     RefreshStaleAccessToken,
+    /// `/api/token/logout` revokes the refresh-token family but not the access token it was
+    /// called with, which keeps working until it expires.
+    TokenLogoutKeepsAccess,
 }
 
 impl Flaw {
@@ -371,7 +375,7 @@ const TABLE: &[Row] = &[
     Row {
         flaw: Flaw::RefreshSurvivesLogout,
         name: "refresh-survives-logout",
-        description: "Token logout answers 200 but revokes nothing, so the refresh token keeps working after logout.",
+        description: "Token logout answers 200 but leaves the refresh token alive, so it keeps minting access tokens after logout.",
     },
     Row {
         flaw: Flaw::RefreshConcurrentDoubleSpend,
@@ -392,6 +396,11 @@ const TABLE: &[Row] = &[
         flaw: Flaw::RefreshStaleAccessToken,
         name: "refresh-stale-access-token",
         description: "The refresh grant rotates the refresh token but hands back the previously issued access token instead of a new one.",
+    },
+    Row {
+        flaw: Flaw::TokenLogoutKeepsAccess,
+        name: "token-logout-keeps-access",
+        description: "Token logout revokes the refresh token but not the access token, which keeps working after logout until it expires.",
     },
 ];
 
@@ -469,7 +478,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 47);
+        assert_eq!(Flaw::ALL.len(), 48);
     }
 
     #[test]

@@ -426,21 +426,28 @@ fn revoked() -> Response {
     response
 }
 
-/// `POST /api/token/logout`: ends the token session of the bearer access token by revoking
-/// its refresh-token family. The access token itself stays valid until it expires.
+/// `POST /api/token/logout`: ends the token session of the bearer access token: revokes its
+/// refresh-token family and deny-lists the access token itself (under `stateless-access-tokens`
+/// or `token-logout-keeps-access` the access token stays valid until it expires).
 async fn logout(State(state): State<TokenState>, headers: HeaderMap) -> Response {
     let tokens = &state.0;
     let claims = match authorize(tokens, &headers, None).await {
         Ok(claims) => claims,
         Err(refusal) => return refusal,
     };
-    // Flaw: logout forgets to revoke anything.
-    if !tokens.has(Flaw::RefreshSurvivesLogout)
-        && let Some(jti) = claims.get("jti").and_then(Value::as_str)
-    {
+    if let Some(jti) = claims.get("jti").and_then(Value::as_str) {
         let mut families = tokens.families();
-        if let Some(id) = families.find_jti(jti) {
+        // Flaw: logout forgets the refresh-token family.
+        if !tokens.has(Flaw::RefreshSurvivesLogout)
+            && let Some(id) = families.find_jti(jti)
+        {
             families.revoke(id);
+        }
+        // Quirk (declared) or flaw (undeclared): the access token lives until its exp.
+        let stateless = tokens.has_quirk(Quirk::StatelessAccessTokens)
+            || tokens.has(Flaw::TokenLogoutKeepsAccess);
+        if !stateless {
+            families.revoke_jti(jti);
         }
     }
     json_response(StatusCode::OK, json!({ "ok": true }))

@@ -51,6 +51,9 @@ pub enum Quirk {
     PathParam404,
     /// `GET /` answers JSON instead of the HTML page.
     JsonOnly,
+    /// Token logout revokes the refresh-token family but leaves the (short-lived, stateless)
+    /// access token valid until its `exp`, as a service declaring stateless access tokens does.
+    StatelessAccessTokens,
 }
 
 impl Quirk {
@@ -147,6 +150,11 @@ const TABLE: &[Row] = &[
         name: "json-only",
         description: "The service has no HTML: GET / answers a JSON description of the service.",
     },
+    Row {
+        quirk: Quirk::StatelessAccessTokens,
+        name: "stateless-access-tokens",
+        description: "Token logout ends the refresh token, while the 5-minute access token stays valid until it expires, as a service declaring stateless access tokens does.",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Quirk::row` indexes by discriminant.
@@ -223,7 +231,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Quirk::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Quirk::ALL.len(), 11);
+        assert_eq!(Quirk::ALL.len(), 12);
     }
 
     #[test]

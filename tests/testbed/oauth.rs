@@ -437,11 +437,11 @@ async fn client_credentials_grant_issues_an_access_token_for_the_client() {
     let resp = me(&tb, access).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json()["user"], DEMO_CLIENT_ID);
-    // No family to end, still a successful logout.
+    // No family to end, still a successful logout, and the token is deny-listed.
     let resp = logout(&tb, access).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json(), json!({ "ok": true }));
-    assert_eq!(me_status(&tb, access).await, 200);
+    assert_eq!(me_status(&tb, access).await, 401);
     tb.shutdown().await;
 }
 
@@ -630,7 +630,7 @@ async fn revoking_unknown_or_garbage_tokens_answers_200() {
 // Token logout
 
 #[tokio::test]
-async fn token_logout_revokes_the_family_but_not_the_access_token() {
+async fn token_logout_revokes_the_family_and_the_access_token() {
     let tb = start(&[]).await;
     let (access1, refresh1) = login(&tb).await;
     let (_, other_family) = login(&tb).await;
@@ -638,8 +638,8 @@ async fn token_logout_revokes_the_family_but_not_the_access_token() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json(), json!({ "ok": true }));
     assert_eq!(refresh_status(&tb, &refresh1).await, 400);
-    // The documented revocation window: the access token lives until it expires.
-    assert_eq!(me_status(&tb, &access1).await, 200);
+    // The access token it was called with is deny-listed.
+    assert_eq!(me_status(&tb, &access1).await, 401);
     assert_eq!(refresh_status(&tb, &other_family).await, 200);
 
     // Logout with a later access token of a family (after a refresh) finds it too.

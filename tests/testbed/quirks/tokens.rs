@@ -238,8 +238,8 @@ async fn opaque_access_tokens_work_with_revocation_and_logout() {
     assert_eq!(oauth::refresh_status(&tb, &refresh).await, 400);
     assert_eq!(
         oauth::me_status(&tb, &access).await,
-        200,
-        "logout leaves the access token to expire, as with JWTs"
+        401,
+        "logout deny-lists the access token, as with JWTs"
     );
     tb.shutdown().await;
 }
@@ -269,4 +269,23 @@ async fn opaque_access_tokens_combine_with_grant_wide_revocation_and_jwt_in_quer
     assert_eq!(oauth::refresh_status(&tb, &refresh).await, 400);
     assert_eq!(send(&tb, "GET", &target, &[], b"").await.status, 401);
     tb.shutdown().await;
+}
+
+#[tokio::test]
+async fn stateless_access_tokens_outlive_logout_like_the_flaw_that_keeps_access() {
+    for (flaws, quirks) in [
+        (&[][..], &[Quirk::StatelessAccessTokens][..]),
+        (&[Flaw::TokenLogoutKeepsAccess][..], &[][..]),
+    ] {
+        let tb = start_with(flaws, quirks).await;
+        let (access, refresh) = oauth::login(&tb).await;
+        assert_eq!(oauth::logout(&tb, &access).await.status, 200);
+        assert_eq!(oauth::refresh_status(&tb, &refresh).await, 400);
+        assert_eq!(
+            oauth::me_status(&tb, &access).await,
+            200,
+            "{flaws:?} {quirks:?}: the access token lives until its exp"
+        );
+        tb.shutdown().await;
+    }
 }
