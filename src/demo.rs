@@ -126,6 +126,7 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::RevocationEndpointStrict => (&["refresh.revocation-endpoint"], &["refresh.model"]),
         Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
         Flaw::TokenLogoutKeepsAccess => (&["token.revoked-on-logout"], &[]),
+        Flaw::ApiHeadersMissing => (&["transport.api-headers"], &[]),
     };
     FlawExpectation { breaks, may_break }
 }

@@ -301,3 +301,45 @@ mod opaque_keyless {
         }
     }
 }
+
+mod token_only {
+    use authprobe::Status;
+    use authprobe::testbed::{Flaw, TestbedConfig};
+
+    /// The testbed profile without its cookie session: a token-only API.
+    fn token_only(text: String) -> String {
+        let start = text
+            .find("\nsession:")
+            .expect("the testbed profile has a session");
+        let end = text
+            .find("\n# Access tokens from")
+            .expect("the testbed profile has a token section");
+        format!("{}{}", &text[..start], &text[end..])
+    }
+
+    async fn status(flaws: &[Flaw], id: &str) -> (Status, Option<String>) {
+        let config = TestbedConfig {
+            flaws: flaws.iter().copied().collect(),
+            ..TestbedConfig::default()
+        };
+        let report = crate::support::run_with(config, &[id], 1, token_only, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.target.session_cookie.is_none(), "no cookie session");
+        let r = &report.results[0];
+        (r.status(), r.reason())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn headers_rules_run_on_a_token_only_service() {
+        for (id, flaw) in [
+            ("transport.csp", Flaw::NoCsp),
+            ("transport.api-headers", Flaw::ApiHeadersMissing),
+        ] {
+            let (clean, why) = status(&[], id).await;
+            assert_eq!(clean, Status::Pass, "{id}: {why:?}");
+            let (flawed, why) = status(&[flaw], id).await;
+            assert_eq!(flawed, Status::Fail, "{id} with {flaw}: {why:?}");
+        }
+    }
+}

@@ -184,6 +184,9 @@ rule_modules! {
         fails_with_no_csp => NoCsp,
         fails_with_csp_unsafe_inline => CspUnsafeInline,
     }
+    transport_api_headers "transport.api-headers" {
+        fails_with_api_headers_missing => ApiHeadersMissing,
+    }
     transport_cors_credentials "transport.cors-credentials" {
         fails_with_cors_reflects_origin => CorsReflectsOrigin,
     }

@@ -23,6 +23,7 @@
 mod attack;
 mod browser;
 mod cookie;
+mod headers;
 mod jwt;
 mod model;
 mod outcome;

@@ -119,6 +119,7 @@ async fn judge(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     match a {
         TransportAssertion::NoStore => no_store(rc).await,
         TransportAssertion::Csp => csp(rc).await,
+        TransportAssertion::ApiHeaders => super::headers::api_headers(rc).await,
         TransportAssertion::CorsCredentials => cors(rc).await,
         TransportAssertion::Csrf => csrf(rc).await,
         TransportAssertion::TokenInBody => token_in_body(rc),
@@ -219,13 +220,14 @@ async fn csp(rc: &RuleCtx) -> Verdict {
     let mut transcript = Vec::new();
     let mut html_pages = 0;
     let mut problems: Vec<String> = Vec::new();
-    for page in &ctx.target.pages {
-        let url = match ctx.target.url(page) {
+    for url in csp_pages(rc) {
+        let url = match url {
             Ok(u) => u,
             Err(e) => {
                 return step_verdict(rc, FlowError::Request(e.to_string()).into(), &transcript);
             }
         };
+        let page = url.path().to_string();
         let ex = match ctx.client.send(ProbeRequest::get(url)).await {
             Ok(ex) => ex,
             Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
@@ -248,7 +250,7 @@ async fn csp(rc: &RuleCtx) -> Verdict {
     }
     if html_pages == 0 {
         return Verdict::not_applicable(format!(
-            "none of the profile's pages ({}) answered 200 with HTML; list HTML pages in `pages`",
+            "no HTML page: none of the profile's pages ({}) nor the HTML the preflight saw answered 200 with HTML; list HTML pages in `pages`",
             ctx.target.pages.join(", ")
         ))
         .requests(transcript.len() as u64);
@@ -266,6 +268,30 @@ async fn csp(rc: &RuleCtx) -> Verdict {
             &transcript,
         )
     }
+}
+
+/// The pages whose CSP is checked: the profile's `pages` (default `/`), then every GET URL of
+/// the preflight that answered HTML, each once.
+fn csp_pages(rc: &RuleCtx) -> Vec<Result<url::Url, crate::profile::UrlError>> {
+    let ctx = &rc.ctx;
+    let mut seen = std::collections::BTreeSet::new();
+    let configured = ctx.target.pages.iter().map(|p| ctx.target.url(p));
+    let discovered = rc
+        .baseline
+        .transcript
+        .iter()
+        .filter(|r| {
+            r.exchange.request.method == "GET"
+                && r.exchange
+                    .response
+                    .header("content-type")
+                    .is_some_and(|c| c.to_ascii_lowercase().contains("text/html"))
+        })
+        .map(|r| Ok(r.exchange.request.url.clone()));
+    configured
+        .chain(discovered)
+        .filter(|u| u.as_ref().map_or(true, |u| seen.insert(u.to_string())))
+        .collect()
 }
 
 fn cors_verdict(origin: &str, r: &Response) -> Option<String> {

@@ -593,6 +593,7 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
         RuleKind::Check(Check::Transport(a)) => match a {
             T::NoStore => format!("{login} | grep -i '^cache-control'\n# must include no-store"),
             T::Csp => "curl -si https://APP/ | grep -i '^content-security-policy'\n# no 'unsafe-inline'/'unsafe-eval' without nonces, object-src 'none', base-uri set".into(),
+            T::ApiHeaders => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $TOKEN\" | grep -iE '^(cache-control|content-type|x-content-type-options|content-security-policy|strict-transport-security)'\n# no-store, a JSON content type, nosniff, frame-ancestors 'none', and HSTS over https".into(),
             T::CorsCredentials => "curl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example' | grep -i '^access-control'\n# must not echo the origin with Access-Control-Allow-Credentials: true".into(),
             T::Csrf => "curl -si -X POST https://APP/LOGOUT -H 'Cookie: SESSION=VALUE' -H 'Origin: https://evil.example'\ncurl -si https://APP/PROTECTED -H 'Cookie: SESSION=VALUE'\n# without the CSRF token the logout must be refused and the session must still work".into(),
             T::TokenInBody => format!("{login}\n# the session id or access token must not appear in the response body"),

@@ -45,8 +45,13 @@ pub enum TokenAssertion {
 pub enum TransportAssertion {
     /// Login and token responses carry `Cache-Control: no-store`.
     NoStore,
-    /// HTML pages (profile `pages`) carry a CSP that restricts scripts, objects and base URIs.
+    /// HTML pages (profile `pages`, `/`, and HTML the preflight saw) carry a CSP that
+    /// restricts scripts, objects and base URIs.
     Csp,
+    /// Authenticated JSON responses carry the OWASP REST headers: `Cache-Control: no-store`,
+    /// a JSON `Content-Type`, `X-Content-Type-Options: nosniff`, framing refused
+    /// (`frame-ancestors 'none'`), and HSTS over https.
+    ApiHeaders,
     /// An arbitrary or `null` Origin is never reflected with credentials allowed.
     CorsCredentials,
     /// The logout request forged cross-site without the CSRF token does not end the session.

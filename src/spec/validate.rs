@@ -171,12 +171,16 @@ fn present_kinds(raw: &RawRule) -> Vec<RuleKind> {
 
 /// The `session` or `jwt` capability every rule needs, and `jwt` for token rules.
 fn check_requires(kinds: &[RuleKind], p: &mut Problems<'_>) {
-    // `no_store` checks whichever credential responses the profile yields (a session login,
-    // a token grant, a refresh), so it needs neither capability in particular.
+    // `no_store`, `csp` and `api_headers` check whichever responses the profile yields (a
+    // session login, a token grant, HTML pages), so they need neither capability in particular.
     let any_login = kinds.iter().any(|k| {
         matches!(
             k,
-            RuleKind::Check(Check::Transport(TransportAssertion::NoStore))
+            RuleKind::Check(Check::Transport(
+                TransportAssertion::NoStore
+                    | TransportAssertion::Csp
+                    | TransportAssertion::ApiHeaders
+            ))
         )
     });
     if !any_login

@@ -121,6 +121,9 @@ pub enum Flaw {
     /// `/api/token/logout` revokes the refresh-token family but not the access token it was
     /// called with, which keeps working until it expires.
     TokenLogoutKeepsAccess,
+    /// JSON responses go out without `Content-Security-Policy` (`frame-ancestors`) and
+    /// `X-Content-Type-Options: nosniff`.
+    ApiHeadersMissing,
 }
 
 impl Flaw {
@@ -402,6 +405,11 @@ const TABLE: &[Row] = &[
         name: "token-logout-keeps-access",
         description: "Token logout revokes the refresh token but not the access token, which keeps working after logout until it expires.",
     },
+    Row {
+        flaw: Flaw::ApiHeadersMissing,
+        name: "api-headers-missing",
+        description: "JSON API responses carry no Content-Security-Policy (frame-ancestors) and no X-Content-Type-Options: nosniff.",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Flaw::row` indexes by discriminant.
@@ -478,7 +486,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 48);
+        assert_eq!(Flaw::ALL.len(), 49);
     }
 
     #[test]

@@ -81,9 +81,16 @@ pub(super) async fn path_param_404(
 #[derive(Clone, Copy)]
 pub(super) struct NoCspMarker;
 
-/// Adds the API security headers to every response that has not set its own.
-pub(super) async fn security_headers(mut response: Response) -> Response {
+/// Adds the API security headers to every response that has not set its own; `bare` (the
+/// `api-headers-missing` flaw) leaves out the CSP and `X-Content-Type-Options` of JSON
+/// responses.
+pub(super) async fn security_headers(mut response: Response, bare: bool) -> Response {
     let no_csp = response.extensions().get::<NoCspMarker>().is_some();
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"));
     let headers = response.headers_mut();
     for (name, value) in [
         (header::CACHE_CONTROL, "no-store"),
@@ -91,6 +98,9 @@ pub(super) async fn security_headers(mut response: Response) -> Response {
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ] {
         if no_csp && name == header::CONTENT_SECURITY_POLICY {
+            continue;
+        }
+        if bare && json && name != header::CACHE_CONTROL {
             continue;
         }
         headers

@@ -199,8 +199,12 @@ pub fn router(config: TestbedConfig) -> Router {
         let faults = Arc::new(faults::Faults::default());
         routes = routes.layer(axum::middleware::from_fn_with_state(faults, faults::inject));
     }
+    // Flaw: API responses go out without the framing and sniffing headers.
+    let bare = config.has(Flaw::ApiHeadersMissing);
     routes
-        .layer(axum::middleware::map_response(http::security_headers))
+        .layer(axum::middleware::map_response(move |r| {
+            http::security_headers(r, bare)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             config,
             http::reflect_origin,
