@@ -14,6 +14,7 @@ mod html_report;
 mod http_client;
 mod model;
 mod oauth;
+mod outputs;
 mod quirks;
 mod resilience;
 mod rules;

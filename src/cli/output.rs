@@ -213,7 +213,11 @@ fn check_file(flag: &str, path: &Path, inputs: &Inputs) -> Result<(), OutputErro
         if meta.is_dir() {
             return Err(wrong("is a directory; name a file"));
         }
-        if meta.is_file() && meta.permissions().readonly() {
+        if !meta.is_file() {
+            // A device or a pipe (`/dev/stdout`, `/dev/null`): written in place.
+            return Ok(());
+        }
+        if meta.permissions().readonly() {
             return Err(wrong("is a read-only file"));
         }
     }
