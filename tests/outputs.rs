@@ -142,7 +142,11 @@ fn a_missing_report_directory_is_refused_before_any_request() {
     ]);
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(err.contains("does not exist"), "{err}");
-    assert_eq!(count.load(Ordering::SeqCst), 0, "the service saw no request");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "the service saw no request"
+    );
     // The same run with a usable directory does reach the service (which then fails it).
     let fine = dir.join("report.sarif");
     let (code, _, err) = authprobe(&[
@@ -180,7 +184,11 @@ fn reports_are_written_whole_and_replace_the_old_file() {
         serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("whole JSON");
     assert_eq!(report["schema"], "authprobe.report/v1");
     assert!(report.get("incomplete").is_none(), "a complete run");
-    assert!(std::fs::read_to_string(&md).unwrap().contains("### authprobe"));
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("### authprobe")
+    );
     let names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

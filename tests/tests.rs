@@ -18,4 +18,5 @@ mod outputs;
 mod quirks;
 mod resilience;
 mod rules;
+mod signals;
 mod testbed;

@@ -295,7 +295,9 @@ async fn execute(
     progress.finish();
     let report = result?;
     if let Some(why) = &report.incomplete {
-        eprintln!("authprobe: {why}: the report is incomplete; rules that did not finish are listed as not run");
+        eprintln!(
+            "authprobe: {why}: the report is incomplete; rules that did not finish are listed as not run"
+        );
     }
     let gate = apply_gate(&report, &gate_options, baseline.as_ref());
     let profile_text = profile.map(|p| p.display().to_string());

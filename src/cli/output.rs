@@ -350,10 +350,8 @@ mod tests {
 
     /// A fresh directory under the system's temporary directory.
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "authprobe-output-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("authprobe-output-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -409,7 +407,11 @@ mod tests {
         let e = check_reports([a.as_path(), b.as_path()], &inputs).unwrap_err();
         assert!(matches!(e, OutputError::Twice { .. }), "{e}");
         check_reports([a.as_path(), dir.join("s.json").as_path()], &inputs).unwrap();
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "the probe left nothing");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            0,
+            "the probe left nothing"
+        );
         let _ = fs::remove_dir_all(dir);
     }
 
@@ -427,7 +429,11 @@ mod tests {
         assert_eq!(mode, 0o640);
         let fresh = dir.join("fresh.json");
         write_atomic(&fresh, b"x").unwrap();
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2, "no temporary file left");
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            2,
+            "no temporary file left"
+        );
         let _ = fs::remove_dir_all(dir);
     }
 
@@ -440,7 +446,12 @@ mod tests {
         let link = dir.join("link.json");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         write_atomic(&link, b"new").unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
         let _ = fs::remove_dir_all(dir);
     }

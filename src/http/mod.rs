@@ -129,14 +129,10 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .user_agent(user_agent);
-        let http = config
-            .trust_roots
-            .apply(builder)
-            .build()
-            .map_err(|e| {
-                let (kind, message) = error::classify(&e, false);
-                HttpError::new(kind, "", message)
-            })?;
+        let http = config.trust_roots.apply(builder).build().map_err(|e| {
+            let (kind, message) = error::classify(&e, false);
+            HttpError::new(kind, "", message)
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,

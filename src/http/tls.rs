@@ -119,7 +119,8 @@ pub(super) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String>
 }
 
 /// Advice for a certificate no trusted CA vouches for.
-const PASS_CA: &str = "pass its CA certificate (PEM) with --ca-file, or set tls.ca_file in the profile";
+const PASS_CA: &str =
+    "pass its CA certificate (PEM) with --ca-file, or set tls.ca_file in the profile";
 
 /// One TLS error in words.
 fn describe(e: &TlsError) -> String {
@@ -248,7 +249,10 @@ mod tests {
         );
         let bad = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
         let e = TrustRoots::from_pem(bad).unwrap_err();
-        assert!(matches!(e, TrustRootsError::Invalid { index: 1, .. }), "{e}");
+        assert!(
+            matches!(e, TrustRootsError::Invalid { index: 1, .. }),
+            "{e}"
+        );
     }
 
     #[test]

@@ -89,8 +89,8 @@ impl Profile {
             let d = Diagnostic::new(&self.file, loc.line(), loc.column(), "tls.ca_file", message);
             Diagnostics(vec![d])
         };
-        let text = diag::read_file(&path)
-            .map_err(|d| at(format!("{}: {}", path.display(), d.message)))?;
+        let text =
+            diag::read_file(&path).map_err(|d| at(format!("{}: {}", path.display(), d.message)))?;
         TrustRoots::from_pem(text.as_bytes()).map_err(|e| at(format!("{}: {e}", path.display())))
     }
 
@@ -112,9 +112,15 @@ impl Profile {
         }
         if let Some(token) = &self.spec.token {
             for (i, k) in token.signing_keys.iter().enumerate() {
-                add(&k.value.key, format!("the key file token.signing_keys[{i}]"));
+                add(
+                    &k.value.key,
+                    format!("the key file token.signing_keys[{i}]"),
+                );
             }
-            if let Some(secret) = token.oauth.as_ref().and_then(|o| o.client.value.secret.as_ref())
+            if let Some(secret) = token
+                .oauth
+                .as_ref()
+                .and_then(|o| o.client.value.secret.as_ref())
             {
                 add(secret, "the OAuth client secret file".to_owned());
             }

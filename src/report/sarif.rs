@@ -365,7 +365,12 @@ pub fn render_with_profile(
                 ("summary", json!(s)),
             ])
             .into_iter()
-            .chain(report.incomplete.iter().map(|why| ("incomplete", json!(why))))
+            .chain(
+                report
+                    .incomplete
+                    .iter()
+                    .map(|why| ("incomplete", json!(why))),
+            )
             .collect(),
         }],
     };
