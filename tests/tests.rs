@@ -20,3 +20,4 @@ mod resilience;
 mod rules;
 mod signals;
 mod testbed;
+mod tls;

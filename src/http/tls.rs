@@ -102,18 +102,14 @@ pub(super) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String>
         if let Some(tls) = e.downcast_ref::<TlsError>() {
             return Some(describe(tls));
         }
-        // An `io::Error` wrapping the TLS error hides it from `source()`: look inside.
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if let Some(tls) = inner.downcast_ref::<TlsError>() {
-                return Some(describe(tls));
-            }
-            cur = inner.source();
-            continue;
-        }
-        cur = e.source();
+        // An `io::Error` hides the error it wraps from `source()` (it skips to that error's
+        // own source): look at the wrapped error itself, which may be another `io::Error`.
+        cur = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
@@ -297,9 +293,10 @@ mod tests {
     }
 
     #[test]
-    fn the_tls_error_is_found_inside_an_io_error() {
+    fn the_tls_error_is_found_inside_nested_io_errors() {
         let tls = TlsError::InvalidCertificate(CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let io = std::io::Error::other(io);
         let found = explain(&io).expect("found");
         assert!(found.contains("does not trust"), "{found}");
         assert_eq!(explain(&std::io::Error::other("plain")), None);
