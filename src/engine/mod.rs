@@ -13,7 +13,10 @@
 //! run concurrently (bounded); rules that end every session of a user (logout everywhere) run
 //! alone afterwards. A rule that ends in an error caused by a transport failure is run once
 //! more from scratch, and the second run's verdict stands (with a note naming the first
-//! error); failures are never re-run here.
+//! error); failures are never re-run here. [`run_until`] also watches a stop channel: when it
+//! fires (SIGINT, SIGTERM in the binary), the client stops sending, the rules in flight are
+//! abandoned, and the report keeps the finished verdicts, lists the others as not run and is
+//! marked incomplete.
 //!
 //! Files: `rule` dispatches a rule to its kind — `cookie`, `session`, `jwt`, `transport`
 //! (the `check` assertions), `scenario`, `property`, `attack`, `model/` — and every negative
