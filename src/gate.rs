@@ -270,11 +270,15 @@ pub fn decide(
     g
 }
 
-/// The exit code of a run: 1 when a counted rule failed (every failure, without a gate;
+/// The exit code of a run: 3 when it was interrupted ([`Report::incomplete`]: what it found
+/// is partial, whatever it found); 1 when a counted rule failed (every failure, without a gate;
 /// the gate's counted failures and expired baseline entries, with one); otherwise 3 when rules
 /// were inconclusive or errored (the target could not be fully tested); otherwise 0. This is
 /// the one place the report and the gate become the exit code.
 pub fn exit_code(report: &Report, gate: Option<&Gate>) -> i32 {
+    if report.incomplete.is_some() {
+        return 3;
+    }
     let s = report.summary;
     let fails = match gate {
         Some(g) => g.fails(),

@@ -38,7 +38,8 @@
 //! The command line is the binary's (`src/main.rs`, `src/cli/`) and uses only this API.
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
-//! rule failed; 2 bad input (CLI, spec, profile); 3 the target could not be tested.
+//! rule failed; 2 bad input (CLI, spec, profile) or an output that cannot be written; 3 the
+//! target could not be tested, or the run was interrupted ([`run_until`], [`Report::incomplete`]).
 #![deny(missing_docs)]
 
 // Leaves.
@@ -69,8 +70,10 @@ pub use benchreport::{BenchReportError, BenchReportErrorKind, BenchSummary, benc
 pub use engine::{
     Counterexample, EVIDENCE_BODY_BYTES, Event, Evidence, Finding, Inconclusive, Outcome,
     PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunLimits, RunOptions,
-    SelectionError, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, run, seed_for, select,
+    SelectionError, SequenceStep, Skip, Status, Stop, Summary, TargetInfo, Tool, run, run_until,
+    seed_for, select,
 };
 pub use http::{
     Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response, Retried,
+    TrustRoots, TrustRootsError,
 };

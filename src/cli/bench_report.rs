@@ -27,6 +27,6 @@ pub fn bench_report(a: &BenchReportArgs) -> Result<Exit, CliError> {
         summary.rows.len(),
         summary.markdown.display(),
         summary.svg.display()
-    ));
+    ))?;
     Ok(Exit::Success)
 }

@@ -74,7 +74,7 @@ pub fn rules(a: &RulesArgs) -> Result<Exit, CliError> {
     out(&match a.format {
         OutputFormat::Human => report::rules_text(&c),
         OutputFormat::Json => report::rules_json(&c),
-    });
+    })?;
     Ok(Exit::Success)
 }
 
@@ -87,7 +87,7 @@ pub fn explain(a: &ExplainArgs) -> Result<Exit, CliError> {
             a.rule
         ))
     })?;
-    out(&report::explain(rule, &authprobe::demo::flaws()));
+    out(&report::explain(rule, &authprobe::demo::flaws()))?;
     Ok(Exit::Success)
 }
 
@@ -97,7 +97,7 @@ pub fn schema(a: &SchemaArgs) -> Result<Exit, CliError> {
         SchemaKind::Spec => schema::Kind::Spec,
         SchemaKind::Profile => schema::Kind::Profile,
         SchemaKind::Baseline => schema::Kind::Baseline,
-    }));
+    }))?;
     Ok(Exit::Success)
 }
 
@@ -141,7 +141,7 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     if !problems.is_empty() {
         return Err(CliError::Diagnostics(problems));
     }
-    out(&lines.join("\n"));
+    out(&lines.join("\n"))?;
     Ok(Exit::Success)
 }
 

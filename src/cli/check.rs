@@ -1,6 +1,8 @@
 //! `authprobe check` and `authprobe demo`: run the catalogue against the service a profile
-//! describes, or against the testbed started in-process; then gate the report, print it and
-//! write the `--report` files. The run itself is `authprobe::engine`'s.
+//! describes, or against the testbed started in-process; then gate the report, write the
+//! `--report` files and print it. The report paths are checked before the first request; a
+//! SIGINT or SIGTERM stops the run and its partial report is written (exit 3). The run
+//! itself is `authprobe::engine`'s.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,14 +15,16 @@ use authprobe::profile::{self, UnresolvedTarget};
 use authprobe::report::{self, Format};
 use authprobe::spec::{Catalogue, Seconds, Severity};
 use authprobe::testbed;
-use authprobe::{Event, Report, RunError, RunOptions};
+use authprobe::{Event, Report, RunError, RunOptions, Stop};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
 use super::catalogue::load_catalogue;
 use super::exit::{CliError, Exit};
-use super::io::{out, random_seed, stdout_color};
+use super::io::{out, random_seed, read_ca_file, stdout_color};
+use super::output::{self, Inputs};
 use super::progress::RunProgress;
+use super::signals;
 use super::testbed::{describe_config, parse_config};
 
 /// Options shared by `demo` and `check`.
@@ -72,6 +76,10 @@ pub struct RunArgs {
     /// Expected-failures baseline (YAML): listed failures do not fail the run until they expire.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// CA certificates (a PEM bundle) to trust besides the system's, e.g. a private CA or the
+    /// CA of a loopback test certificate; replaces the profile's `tls.ca_file`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `--format`: the names of [`Format`] with their summaries (so `--help` lists them and a
@@ -162,7 +170,7 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
         out(&match a.run.format {
             Format::Json => report::flaws_json(&flaws),
             _ => report::flaws_text(&flaws),
-        });
+        })?;
         return Ok(Exit::Success);
     }
     if a.list_quirks {
@@ -170,11 +178,12 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
         out(&match a.run.format {
             Format::Json => report::quirks_json(&quirks),
             _ => report::quirks_text(&quirks),
-        });
+        })?;
         return Ok(Exit::Success);
     }
     let config = parse_config(&a.flaw, &a.quirk)?;
     let catalogue = load_catalogue(&a.run.specs)?;
+    a.run.check_report_paths(Inputs::new())?;
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
         .await
         .map_err(|e| {
@@ -188,16 +197,27 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
     if let Some(what) = describe_config(&config) {
         target.name = format!("{} ({what})", target.name);
     }
-    let result = execute(&catalogue, target, &a.run, None).await;
-    bed.shutdown().await;
+    let stop = signals::listen();
+    let result = execute(&catalogue, target, &a.run, None, stop.clone()).await;
+    if stop.borrow().is_none() {
+        bed.shutdown().await;
+    }
     result
 }
 
 /// Runs the catalogue against the service `--profile` describes.
 pub async fn check(a: CheckArgs) -> Result<Exit, CliError> {
     let catalogue = load_catalogue(&a.run.specs)?;
-    let target = profile::load_profile(&a.profile).and_then(|p| p.load_secrets())?;
-    execute(&catalogue, target, &a.run, Some(&a.profile)).await
+    let profile = profile::load_profile(&a.profile)?;
+    let mut inputs = Inputs::new();
+    inputs.add(&a.profile, "the profile");
+    for (path, what) in profile.named_files() {
+        inputs.add(&path, what);
+    }
+    a.run.check_report_paths(inputs)?;
+    let target = profile.load_secrets()?;
+    let stop = signals::listen();
+    execute(&catalogue, target, &a.run, Some(&a.profile), stop).await
 }
 
 impl RunArgs {
@@ -218,23 +238,27 @@ impl RunArgs {
             timeout: Duration::from_secs(self.timeout.max(1)),
             max_requests: self.max_requests,
             max_rps: self.max_rps,
+            trust_roots: read_ca_file(self.ca_file.as_deref())?,
             ..ClientConfig::default()
         };
         Ok((options, config))
     }
 
-    /// Report files are outputs; refuses one that would overwrite an input the user wrote.
-    fn check_report_paths(&self, profile: Option<&Path>) -> Result<(), CliError> {
-        let inputs = [profile, self.baseline.as_deref(), self.specs.as_deref()];
-        for (_, path) in &self.reports {
-            if inputs.iter().flatten().any(|i| same_file(i, path)) {
-                return Err(CliError::bad_input(format!(
-                    "--report {} would overwrite an input file",
-                    path.display()
-                )));
-            }
+    /// Checks the `--report` paths before anything is sent: none may be an input (`inputs`,
+    /// plus the baseline, every file under `--specs` and the CA file), and each must be
+    /// writable (see `output`).
+    fn check_report_paths(&self, mut inputs: Inputs) -> Result<(), CliError> {
+        if let Some(b) = &self.baseline {
+            inputs.add(b, "the baseline");
         }
-        Ok(())
+        if let Some(dir) = &self.specs {
+            inputs.add_tree(dir, "a spec file under --specs");
+        }
+        if let Some(ca) = &self.ca_file {
+            inputs.add(ca, "the CA file (--ca-file)");
+        }
+        output::check_reports(self.reports.iter().map(|(_, p)| p.as_path()), &inputs)
+            .map_err(CliError::bad_input)
     }
 
     /// The `--baseline` file, checked against the catalogue.
@@ -246,22 +270,16 @@ impl RunArgs {
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-/// Runs the catalogue against `target` with progress on stderr, gates the report, prints it
-/// and writes the report files. `profile` names the profile file (for SARIF locations).
+/// Runs the catalogue against `target` with progress on stderr until it ends or `stop`
+/// holds a reason, gates the report, writes the report files and prints it. `profile` names
+/// the profile file (for SARIF locations). The report paths were checked before.
 async fn execute(
     catalogue: &Catalogue,
     mut target: UnresolvedTarget,
     a: &RunArgs,
     profile: Option<&Path>,
+    stop: Stop,
 ) -> Result<Exit, CliError> {
-    a.check_report_paths(profile)?;
     if let Some(w) = a.max_wait {
         target.policy.max_wait = Some(Seconds(w));
     }
@@ -273,9 +291,14 @@ async fn execute(
         strict: a.strict,
     };
     let on_event = |e: &Event| progress.on_event(e);
-    let result = resolve_and_run(catalogue, target, config, &options, &on_event).await;
+    let result = resolve_and_run(catalogue, target, config, &options, &on_event, stop).await;
     progress.finish();
     let report = result?;
+    if let Some(why) = &report.incomplete {
+        eprintln!(
+            "authprobe: {why}: the report is incomplete; rules that did not finish are listed as not run"
+        );
+    }
     let gate = apply_gate(&report, &gate_options, baseline.as_ref());
     let profile_text = profile.map(|p| p.display().to_string());
     let render = |format, color| {
@@ -288,31 +311,39 @@ async fn execute(
             color,
         )
     };
-    out(&render(a.format, stdout_color()));
+    // Every file first, then stdout; the first failure is the command's error.
+    let mut failed = None;
     for (format, path) in &a.reports {
-        std::fs::write(path, render(*format, false)).map_err(|e| {
-            CliError::bad_input(format!(
-                "cannot write {}: {}",
+        if let Err(e) = output::write_atomic(path, render(*format, false).as_bytes()) {
+            let e = CliError::bad_input(format!(
+                "cannot write --report {}: {}",
                 path.display(),
                 diag::lower(&e.to_string())
-            ))
-        })?;
+            ));
+            eprintln!("{e}");
+            failed.get_or_insert(e);
+        }
     }
-    Ok(Exit::of_verdict(gate::exit_code(&report, gate.as_ref())))
+    let printed = out(&render(a.format, stdout_color()));
+    match (failed, printed) {
+        (Some(e), _) | (None, Err(e)) => Err(e),
+        (None, Ok(())) => Ok(Exit::of_verdict(gate::exit_code(&report, gate.as_ref()))),
+    }
 }
 
 /// Resolves the target (its probe client, the discovery document) and runs the catalogue
-/// against it; `--only`/`--skip` are checked first, before any request is sent.
+/// against it until `stop`; `--only`/`--skip` are checked first, before any request is sent.
 async fn resolve_and_run(
     catalogue: &Catalogue,
     target: UnresolvedTarget,
     config: ClientConfig,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
+    stop: Stop,
 ) -> Result<Report, RunError> {
     authprobe::select(catalogue, &options.only, &options.skip)?;
     let (target, client) = target.resolve(config).await?;
-    authprobe::run(catalogue, target, client, options, events).await
+    authprobe::run_until(catalogue, target, client, options, events, stop).await
 }
 
 /// The CI gate's decision when `--fail-on` or `--baseline` asks for one; warns on stderr

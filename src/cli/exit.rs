@@ -1,6 +1,7 @@
 //! How a command ends, and the one mapping from that to the process exit code: 0 success
-//! (conformant), 1 a rule failed (or findings, or a token that does not verify), 2 bad input,
-//! 3 the target could not be tested. Handlers return `Result<Exit, CliError>`; only `main`
+//! (conformant), 1 a rule failed (or findings, or a token that does not verify), 2 bad input
+//! (or an output that cannot be written), 3 the target could not be tested (or the run was
+//! interrupted). Handlers return `Result<Exit, CliError>`; only `main`
 //! turns that into a code. Nothing here runs a command.
 
 use authprobe::RunError;
@@ -14,7 +15,8 @@ pub enum Exit {
     Success,
     /// Exit 1: a counted rule failed, the fuzzer found something, or the token did not verify.
     Failed,
-    /// Exit 3: rules were inconclusive or errored and none failed.
+    /// Exit 3: rules were inconclusive or errored and none failed, or the run was
+    /// interrupted (SIGINT, SIGTERM) and wrote a partial report.
     Untestable,
 }
 

@@ -2,7 +2,7 @@
 //! discovery document for `init --oidc`) with a probe client limited to that URL's origin
 //! and a single request. Nothing else is sent.
 
-use authprobe::{Client, ClientConfig, HttpError, ProbeRequest};
+use authprobe::{Client, ClientConfig, HttpError, ProbeRequest, TrustRoots};
 
 /// Why a document could not be fetched; the message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -22,11 +22,17 @@ pub enum FetchError {
     },
 }
 
-/// Fetches `url` (named by `flag`) and returns the body of a 200 answer.
-pub async fn fetch_document(url: url::Url, flag: &str) -> Result<Vec<u8>, FetchError> {
+/// Fetches `url` (named by `flag`) and returns the body of a 200 answer; `trust_roots` are
+/// trusted besides the system's CAs (`--ca-file`).
+pub async fn fetch_document(
+    url: url::Url,
+    flag: &str,
+    trust_roots: TrustRoots,
+) -> Result<Vec<u8>, FetchError> {
     let config = ClientConfig {
         allowed_origins: vec![url.origin()],
         max_requests: 1,
+        trust_roots,
         ..ClientConfig::default()
     };
     let client = Client::new(config)?;

@@ -1,21 +1,25 @@
 //! `authprobe fuzz`: send generated malformed and adversarial credentials to a service until
-//! a duration, the request budget or Ctrl-C; write one file per finding and print a summary.
+//! a duration, the request budget, SIGINT or SIGTERM; write one file per finding as it is
+//! found (into a new subdirectory of `--out`, checked before the run) and print a summary.
 //! The campaign itself is `authprobe::fuzzer`'s.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use authprobe::ClientConfig;
 use authprobe::RunError;
-use authprobe::fuzzer::{self, FuzzEvent, FuzzOptions, FuzzReport};
+use authprobe::fuzzer::{self, Finding, FuzzEvent, FuzzOptions, FuzzReport};
 use authprobe::spec::Seconds;
-use authprobe::{profile, report};
+use authprobe::{diag, profile, report};
 use clap::Args;
 
 use super::exit::{CliError, Exit};
-use super::io::{OutputFormat, now, out, random_seed};
+use super::io::{OutputFormat, now, out, random_seed, read_ca_file};
+use super::output::{self, write_atomic};
 use super::progress::FuzzProgress;
+use super::signals;
 
 /// `fuzz` arguments.
 #[derive(Debug, Args)]
@@ -50,6 +54,10 @@ pub struct FuzzArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// CA certificates (a PEM bundle) to trust besides the system's; replaces the profile's
+    /// `tls.ca_file`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Seconds, String> {
@@ -75,57 +83,146 @@ impl FuzzArgs {
             timeout: Duration::from_secs(self.timeout.max(1)),
             max_requests: self.max_requests,
             max_rps: self.max_rps,
+            trust_roots: read_ca_file(self.ca_file.as_deref())?,
             ..ClientConfig::default()
         };
         Ok((options, config))
     }
 }
 
-/// Runs the campaign until its duration, its budget or Ctrl-C; exit 1 with findings.
+/// Runs the campaign until its duration, its budget, SIGINT or SIGTERM; exit 1 with findings,
+/// 3 when interrupted. `--out` is checked before anything is sent, and each finding is
+/// written to its file as soon as it is found, so an interrupted run keeps every one.
 pub async fn fuzz(a: FuzzArgs) -> Result<Exit, CliError> {
     let (options, config) = a.options()?;
+    output::check_out_dir(&a.out).map_err(CliError::bad_input)?;
     let target = profile::load_profile(&a.profile).and_then(|p| p.load_secrets())?;
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut stop = signals::listen();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if stop.wait_for(Option::is_some).await.is_ok() {
             let _ = tx.send(true);
         }
     });
     let progress = FuzzProgress::new(a.quiet);
     progress.started(options.seed, a.duration, &target.base_url);
     let (target, client) = target.resolve(config).await.map_err(RunError::from)?;
-    let on_event = |e: &FuzzEvent| progress.on_event(e);
-    let report = fuzzer::fuzz(target, client, &options, rx, &on_event).await?;
-    let mut written = None;
-    if !report.findings.is_empty() {
-        match write_findings(&a.out, &report) {
-            Ok(dir) => written = Some(dir),
-            Err(e) => eprintln!("authprobe: warning: cannot write finding files: {e}"),
+    let files = FindingFiles::new(&a.out, options.seed);
+    let on_event = |e: &FuzzEvent| {
+        progress.on_event(e);
+        if let FuzzEvent::Found(f) = e {
+            files.found(f);
         }
-    }
+    };
+    let report = fuzzer::fuzz(target, client, &options, rx, &on_event).await?;
+    let written = files.finish(&report);
     out(&match a.format {
         OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
         OutputFormat::Human => report::fuzz_human(&report, written.as_deref()),
-    });
+    })?;
     Ok(Exit::of_verdict(report.exit_code()))
 }
 
-/// Writes one JSON file per finding plus the summary into a new subdirectory of `out`.
-fn write_findings(out: &Path, report: &FuzzReport) -> std::io::Result<PathBuf> {
-    let stamp = now();
-    let mut dir = out.join(format!("{stamp}-seed-{}", report.seed));
-    let mut n = 1;
-    while dir.exists() {
-        n += 1;
-        dir = out.join(format!("{stamp}-seed-{}-{n}", report.seed));
+/// The finding files of one run: a new subdirectory of `--out` (never overwriting one),
+/// made when the first finding comes; one JSON file per finding, written when it is found
+/// and brought up to date (its occurrences) at the end, and `summary.json`. A file that
+/// cannot be written is a warning on stderr: the summary on stdout still has the finding.
+struct FindingFiles {
+    out: PathBuf,
+    seed: u64,
+    state: Mutex<Written>,
+}
+
+/// What has been written so far.
+#[derive(Default)]
+struct Written {
+    dir: Option<PathBuf>,
+    /// The file of each finding, in the order found.
+    files: Vec<PathBuf>,
+    /// A write failed already (warned once).
+    failed: bool,
+}
+
+impl FindingFiles {
+    fn new(out: &Path, seed: u64) -> FindingFiles {
+        FindingFiles {
+            out: out.to_path_buf(),
+            seed,
+            state: Mutex::new(Written::default()),
+        }
     }
-    std::fs::create_dir_all(&dir)?;
-    for (i, f) in report.findings.iter().enumerate() {
-        let name = format!("finding-{:03}-{:?}-{}.json", i + 1, f.kind, f.generator).to_lowercase();
-        write_json_new(&dir.join(name), f)?;
+
+    /// Writes a new finding to its own file.
+    fn found(&self, f: &Finding) {
+        let mut w = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = self.dir(&mut w).and_then(|dir| {
+            let n = w.files.len() + 1;
+            let name = format!("finding-{n:03}-{:?}-{}.json", f.kind, f.generator).to_lowercase();
+            let path = dir.join(name);
+            write_json_new(&path, f)?;
+            Ok(path)
+        });
+        match result {
+            Ok(path) => w.files.push(path),
+            Err(e) => warn_once(&mut w, &e),
+        }
     }
-    write_json_new(&dir.join("summary.json"), report)?;
-    Ok(dir)
+
+    /// Brings every finding file up to date and writes `summary.json`; the directory, when
+    /// anything was written there.
+    fn finish(&self, report: &FuzzReport) -> Option<PathBuf> {
+        let mut w = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if report.findings.is_empty() && w.dir.is_none() {
+            return None;
+        }
+        let mut result = self.dir(&mut w).map(|_| ());
+        for (path, f) in w.files.iter().zip(&report.findings) {
+            result = result.and_then(|()| write_atomic(path, &to_json(f)));
+        }
+        if let Some(dir) = &w.dir {
+            let summary = dir.join("summary.json");
+            result = result.and_then(|()| write_atomic(&summary, &to_json(report)));
+        }
+        if let Err(e) = result {
+            warn_once(&mut w, &e);
+        }
+        w.dir.clone()
+    }
+
+    /// The run's directory, made on first use.
+    fn dir(&self, w: &mut Written) -> std::io::Result<PathBuf> {
+        if let Some(dir) = &w.dir {
+            return Ok(dir.clone());
+        }
+        let stamp = now();
+        let mut dir = self.out.join(format!("{stamp}-seed-{}", self.seed));
+        let mut n = 1;
+        while dir.exists() {
+            n += 1;
+            dir = self.out.join(format!("{stamp}-seed-{}-{n}", self.seed));
+        }
+        std::fs::create_dir_all(&dir)?;
+        w.dir = Some(dir.clone());
+        Ok(dir)
+    }
+}
+
+/// Warns about a finding file that could not be written, once per run.
+fn warn_once(w: &mut Written, e: &std::io::Error) {
+    if !w.failed {
+        w.failed = true;
+        eprintln!(
+            "authprobe: warning: cannot write finding files: {}",
+            diag::lower(&e.to_string())
+        );
+    }
+}
+
+/// `value` as pretty JSON.
+fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_default()
+        .into_bytes()
 }
 
 /// Writes `value` as pretty JSON to a file that must not exist yet.
@@ -134,9 +231,6 @@ fn write_json_new(path: &Path, value: &impl serde::Serialize) -> std::io::Result
         .write(true)
         .create_new(true)
         .open(path)?;
-    file.write_all(
-        serde_json::to_string_pretty(value)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
+    file.write_all(&to_json(value))?;
+    file.sync_all()
 }

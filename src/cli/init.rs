@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use authprobe::{diag, profile};
+use authprobe::{TrustRoots, diag, profile};
 use clap::Args;
 
 use super::exit::{CliError, Exit};
 use super::fetch::fetch_document;
-use super::io::out;
+use super::io::{out, read_ca_file};
 
 /// `init` arguments.
 #[derive(Debug, Args)]
@@ -24,25 +24,28 @@ pub struct InitArgs {
     /// Write to FILE (never overwrites) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// CA certificates (a PEM bundle) to trust besides the system's when fetching `--oidc`.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Writes the skeleton to stdout or to `--out`.
 pub async fn init(a: InitArgs) -> Result<Exit, CliError> {
     let discovery = match &a.oidc {
-        Some(src) => Some(discovery(src).await?),
+        Some(src) => Some(discovery(src, read_ca_file(a.ca_file.as_deref())?).await?),
         None => None,
     };
     let text =
         profile::skeleton(a.url.as_deref(), discovery.as_ref()).map_err(CliError::bad_input)?;
     match &a.out {
-        None => out(&text),
+        None => out(&text)?,
         Some(path) => write_new(path, &text)?,
     }
     Ok(Exit::Success)
 }
 
 /// Fetches the discovery document at `src`: a JSON object.
-async fn discovery(src: &str) -> Result<serde_json::Value, CliError> {
+async fn discovery(src: &str, trust_roots: TrustRoots) -> Result<serde_json::Value, CliError> {
     let url = match url::Url::parse(src) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => u,
         Ok(_) => {
@@ -52,7 +55,7 @@ async fn discovery(src: &str) -> Result<serde_json::Value, CliError> {
         }
         Err(e) => return Err(CliError::bad_input(format!("--oidc {src}: {e}"))),
     };
-    let body = fetch_document(url, "--oidc")
+    let body = fetch_document(url, "--oidc", trust_roots)
         .await
         .map_err(|e| CliError::Unreachable(e.to_string()))?;
     match serde_json::from_slice::<serde_json::Value>(&body) {

@@ -72,7 +72,7 @@ fn set_cookie(a: &InspectSetCookieArgs) -> Result<Exit, CliError> {
     out(&match a.format {
         OutputFormat::Human => authprobe::cookie::render_text(&inspection),
         OutputFormat::Json => serde_json::to_string_pretty(&inspection).unwrap_or_default(),
-    });
+    })?;
     Ok(Exit::Success)
 }
 
@@ -102,7 +102,7 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
     out(&match a.format {
         OutputFormat::Human => render_text(&i),
         OutputFormat::Json => serde_json::to_string_pretty(&i).unwrap_or_default(),
-    });
+    })?;
     Ok(match &i.verification {
         Some(v) if !v.verified => Exit::Failed,
         _ => Exit::Success,
@@ -154,7 +154,7 @@ async fn jwks(src: &str) -> Result<VerifyKey, CliError> {
     }
     let url =
         url::Url::parse(src).map_err(|e| CliError::bad_input(format!("--jwks {src}: {e}")))?;
-    let body = fetch_document(url, "--jwks")
+    let body = fetch_document(url, "--jwks", authprobe::TrustRoots::none())
         .await
         .map_err(CliError::bad_input)?;
     Ok(VerifyKey::Jwks(String::from_utf8_lossy(&body).into_owned()))

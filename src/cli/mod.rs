@@ -8,6 +8,8 @@
 //! - `fuzz`, `inspect`, `init`, `testbed`, `bench_report`: one command each
 //! - `catalogue`: `rules`, `explain`, `validate`, `schema`
 //! - `progress`: the progress display; `io`: stdout, clock, seed; `fetch`: one-document fetches
+//! - `output`: output paths checked before a run (never an input), files written atomically
+//! - `signals`: SIGINT and SIGTERM stop a run, which still writes what it has
 //! - `exit`: [`Exit`] and [`CliError`], and their exit codes
 
 mod bench_report;
@@ -19,7 +21,9 @@ mod fuzz;
 mod init;
 mod inspect;
 mod io;
+mod output;
 mod progress;
+mod signals;
 mod testbed;
 
 use clap::{Parser, Subcommand};

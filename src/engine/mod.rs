@@ -13,7 +13,10 @@
 //! run concurrently (bounded); rules that end every session of a user (logout everywhere) run
 //! alone afterwards. A rule that ends in an error caused by a transport failure is run once
 //! more from scratch, and the second run's verdict stands (with a note naming the first
-//! error); failures are never re-run here.
+//! error); failures are never re-run here. [`run_until`] also watches a stop channel: when it
+//! fires (SIGINT, SIGTERM in the binary), the client stops sending, the rules in flight are
+//! abandoned, and the report keeps the finished verdicts, lists the others as not run and is
+//! marked incomplete.
 //!
 //! Files: `rule` dispatches a rule to its kind — `cookie`, `session`, `jwt`, `transport`
 //! (the `check` assertions), `scenario`, `property`, `attack`, `model/` — and every negative
@@ -195,12 +198,120 @@ pub async fn run(
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
 ) -> Result<Report, RunError> {
+    let (_never, stop) = tokio::sync::watch::channel(None);
+    run_until(catalogue, target, client, options, events, stop).await
+}
+
+/// A run's stop switch: the receiving end of a watch channel. When it holds a reason (e.g.
+/// `interrupted by SIGTERM`), [`run_until`] stops at once.
+pub type Stop = tokio::sync::watch::Receiver<Option<String>>;
+
+/// Like [`run`], until `stop` holds a reason: then the client sends nothing more, the rules
+/// in flight are abandoned, and the report keeps the verdicts of the rules that finished;
+/// every other selected rule is listed as not run ([`Skip::NotRun`]) with the reason, and
+/// the report is marked incomplete ([`Report::incomplete`]). A stop before the preflight
+/// finished gives a report with no verdict.
+pub async fn run_until(
+    catalogue: &Catalogue,
+    target: Target,
+    client: Client,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+    mut stop: Stop,
+) -> Result<Report, RunError> {
     let started = Instant::now();
     let rules = select(catalogue, &options.only, &options.skip)?;
+    let finished = std::sync::Mutex::new(BTreeMap::new());
+    let started_info = std::sync::Mutex::new(None);
+    let fallback_info = TargetInfo {
+        name: target.name.clone(),
+        base_url: target.base_url.to_string(),
+        session_cookie: None,
+        limits: RunLimits::default(),
+    };
+    let work = run_rules(
+        catalogue,
+        &rules,
+        target,
+        &client,
+        options,
+        events,
+        (&finished, &started_info),
+    );
+    let incomplete = tokio::select! {
+        done = work => {
+            done?;
+            None
+        }
+        reason = stopped(&mut stop) => {
+            client.stop();
+            Some(reason)
+        }
+    };
+    let mut finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(reason) = &incomplete {
+        for (i, rule) in rules.iter().enumerate() {
+            finished.entry(i).or_insert_with(|| {
+                let why = Skip::NotRun(reason.clone());
+                RuleResult::new(rule, Verdict::new(Outcome::Skip(why)))
+            });
+        }
+    }
+    let results: Vec<RuleResult> = finished.into_values().collect();
+    let target = started_info
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or(fallback_info);
+    Ok(Report {
+        schema: REPORT_SCHEMA,
+        tool: Tool {
+            name: "authprobe",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target,
+        seed: options.seed,
+        summary: Summary::of(&results),
+        results,
+        requests: client.requests_sent(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        incomplete,
+    })
+}
+
+/// The reason `stop` holds, once it holds one (never, when its sender is gone unused).
+async fn stopped(stop: &mut Stop) -> String {
+    loop {
+        if let Some(reason) = stop.borrow_and_update().clone() {
+            return reason;
+        }
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Where a run keeps what it has done, so an interrupted run can still report it: the
+/// results of the finished rules by catalogue position, and the target as the preflight
+/// found it.
+type Progress<'a> = (
+    &'a std::sync::Mutex<BTreeMap<usize, RuleResult>>,
+    &'a std::sync::Mutex<Option<TargetInfo>>,
+);
+
+/// The preflight, the sizing and the rules of a run; results go to `progress` as they come.
+async fn run_rules(
+    catalogue: &Catalogue,
+    rules: &[&Rule],
+    target: Target,
+    client: &Client,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+    (finished, started_info): Progress<'_>,
+) -> Result<(), RunError> {
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
-    let (ctx, baseline, mut notes) = preflight_retried(&target, &client).await?;
+    let (ctx, baseline, mut notes) = preflight_retried(&target, client).await?;
     let limits = sizing::size(
         options.concurrency,
         target.limits.concurrency,
@@ -218,12 +329,12 @@ pub async fn run(
             .map(|_| ctx.session_cookie.clone()),
         limits: RunLimits { notes, ..limits },
     };
+    *started_info.lock().unwrap_or_else(|p| p.into_inner()) = Some(info.clone());
     events(&Event::Started {
         target: info.clone(),
         rules: rules.len(),
         seed: options.seed,
     });
-    let concurrency = info.limits.rules_in_flight;
     let make_ctx = |rule: &Rule| {
         Arc::new(RuleCtx {
             // A client of its own scope, so the rule's retries are counted in its requests.
@@ -238,20 +349,16 @@ pub async fn run(
             case_concurrency: info.limits.cases_in_flight,
         })
     };
-    let results = schedule(&rules, &target, concurrency, make_ctx, events).await;
-    Ok(Report {
-        schema: REPORT_SCHEMA,
-        tool: Tool {
-            name: "authprobe",
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        target: info,
-        seed: options.seed,
-        summary: Summary::of(&results),
-        results,
-        requests: client.requests_sent(),
-        duration_ms: started.elapsed().as_millis() as u64,
-    })
+    let finish = |i: usize, r: RuleResult| {
+        events(&Event::RuleFinished(r.clone()));
+        finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(i, r);
+    };
+    let concurrency = info.limits.rules_in_flight;
+    schedule(rules, &target, concurrency, make_ctx, &finish).await;
+    Ok(())
 }
 
 /// Why `rule` has nothing to test on the preflight's token, when the token is opaque and
@@ -267,22 +374,18 @@ fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
 }
 
 /// Skips rules whose capabilities the profile lacks, runs the others concurrently (bounded)
-/// and the exclusive ones alone afterwards; results in catalogue order.
+/// and the exclusive ones alone afterwards; each result goes to `finish` with the rule's
+/// catalogue position as it comes.
 async fn schedule(
     rules: &[&Rule],
     target: &Target,
     concurrency: usize,
     make_ctx: impl Fn(&Rule) -> Arc<RuleCtx>,
-    events: &(dyn Fn(&Event) + Send + Sync),
-) -> Vec<RuleResult> {
+    finish: &(dyn Fn(usize, RuleResult) + Send + Sync),
+) {
     let caps = target.capabilities();
-    let mut results: BTreeMap<usize, RuleResult> = BTreeMap::new();
     let mut pending: Vec<(usize, Rule)> = Vec::new();
     let mut exclusive: Vec<(usize, Rule)> = Vec::new();
-    let mut finish = |i: usize, r: RuleResult| {
-        events(&Event::RuleFinished(r.clone()));
-        results.insert(i, r);
-    };
     for (i, rule) in rules.iter().enumerate() {
         let missing: Vec<_> = rule
             .requires
@@ -331,7 +434,6 @@ async fn schedule(
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }
-    results.into_values().collect()
 }
 
 /// What marks a login request for the probe client: a user's password as a request body

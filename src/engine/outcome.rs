@@ -137,6 +137,9 @@ pub enum Skip {
     Missing(Vec<(Capability, &'static str)>),
     /// The target gives the rule nothing to test (e.g. an opaque token for a JWT rule).
     NotApplicable(String),
+    /// The run stopped before the rule finished (e.g. `interrupted by SIGTERM`): it was not
+    /// run, or was abandoned in flight; nothing is concluded.
+    NotRun(String),
 }
 
 impl fmt::Display for Skip {
@@ -153,6 +156,7 @@ impl fmt::Display for Skip {
                 Ok(())
             }
             Skip::NotApplicable(why) => f.write_str(why),
+            Skip::NotRun(why) => write!(f, "not run: {why}"),
         }
     }
 }
@@ -572,6 +576,10 @@ pub struct Report {
     pub requests: u64,
     /// Wall time of the run.
     pub duration_ms: u64,
+    /// Why the run stopped before every rule finished (`interrupted by SIGTERM`); absent
+    /// for a complete run. The rules that did not finish are skipped as not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// The report schema id.

@@ -114,9 +114,16 @@ pub struct FuzzReport {
 }
 
 impl FuzzReport {
-    /// Exit code: 1 with findings, 0 without.
+    /// Exit code: 3 when the run was interrupted (its findings are partial), else 1 with
+    /// findings, 0 without.
     pub fn exit_code(&self) -> i32 {
-        if self.findings.is_empty() { 0 } else { 1 }
+        if self.stopped_by == "interrupted" {
+            3
+        } else if self.findings.is_empty() {
+            0
+        } else {
+            1
+        }
     }
 }
 
@@ -195,7 +202,7 @@ impl Campaign<'_> {
         mut gens: Generators,
         b: &Browser,
         options: &FuzzOptions,
-        stop: tokio::sync::watch::Receiver<bool>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> &'static str {
         let deadline = self.started + options.duration;
         let mut set = tokio::task::JoinSet::new();
@@ -219,7 +226,12 @@ impl Campaign<'_> {
                     (case, sent, res)
                 });
             }
-            let Some(joined) = set.join_next().await else {
+            // A stop signal does not wait for the requests in flight: they are abandoned.
+            let joined = tokio::select! {
+                joined = set.join_next() => joined,
+                () = stop_signalled(&mut stop) => break "interrupted",
+            };
+            let Some(joined) = joined else {
                 break "no cases";
             };
             let Ok((case, sent, res)) = joined else {
@@ -322,6 +334,13 @@ impl Campaign<'_> {
                 findings: self.findings.len(),
             });
         }
+    }
+}
+
+/// Returns once `stop` is set (never when its sender is gone unset).
+async fn stop_signalled(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -38,6 +38,8 @@ pub enum HttpErrorKind {
     Body,
     /// Any other transport failure.
     Other,
+    /// The run was interrupted (SIGINT, SIGTERM): the client sends nothing more.
+    Interrupted,
 }
 
 impl HttpErrorKind {
@@ -86,6 +88,7 @@ impl fmt::Display for HttpError {
             HttpErrorKind::Tls => write!(f, "tls failure with {url}: {msg}"),
             HttpErrorKind::Body => write!(f, "cannot read the response body from {url}: {msg}"),
             HttpErrorKind::Other => write!(f, "request to {url} failed: {msg}"),
+            HttpErrorKind::Interrupted => write!(f, "not sending to {url}: {msg}"),
         }
     }
 }
@@ -94,6 +97,9 @@ impl std::error::Error for HttpError {}
 
 /// Classifies a reqwest error and extracts a short lowercase cause from its source chain.
 pub(crate) fn classify(err: &reqwest::Error, reading_body: bool) -> (HttpErrorKind, String) {
+    if let Some(words) = super::tls::explain(err) {
+        return (HttpErrorKind::Tls, words);
+    }
     let detail = root_cause(err);
     let chain = chain_text(err);
     let kind = if err.is_timeout() || chain.contains("timed out") {

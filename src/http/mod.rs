@@ -3,7 +3,8 @@
 //!
 //! It owns the transport safety rails of a run: the origin allow-list (checked before
 //! anything is sent), the request budget, the global rate limit, the per-request timeout, the
-//! response-body cap, and secret redaction ([`Redactor`], [`curl_line`]). Redirects are never
+//! response-body cap, the extra TLS trust roots (`tls`: certificate failures in words), and
+//! secret redaction ([`Redactor`], [`curl_line`]). Redirects are never
 //! followed — the caller sees the 3xx and decides — so credentials never travel to another
 //! origin by accident. There is no cookie jar: every header sent is one the caller put there.
 //!
@@ -20,6 +21,7 @@ mod error;
 mod exchange;
 mod redact;
 mod retry;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +35,7 @@ pub use error::{HttpError, HttpErrorKind};
 pub use exchange::{Exchange, ProbeRequest, Response};
 pub use redact::{Redactor, curl_line, shell_quote};
 pub use retry::Retried;
+pub use tls::{TrustRoots, TrustRootsError};
 
 /// Settings of a [`Client`], fixed for the whole run.
 #[derive(Debug, Clone)]
@@ -51,6 +54,9 @@ pub struct ClientConfig {
     pub allowed_origins: Vec<url::Origin>,
     /// `User-Agent` sent when the request does not set one (default `authprobe/<version>`).
     pub user_agent: String,
+    /// CA certificates trusted besides the system's (`--ca-file`, the profile's
+    /// `tls.ca_file`); default none.
+    pub trust_roots: TrustRoots,
 }
 
 impl Default for ClientConfig {
@@ -62,6 +68,7 @@ impl Default for ClientConfig {
             max_rps: None,
             allowed_origins: Vec::new(),
             user_agent: concat!("authprobe/", env!("CARGO_PKG_VERSION")).to_owned(),
+            trust_roots: TrustRoots::none(),
         }
     }
 }
@@ -89,6 +96,8 @@ struct Inner {
     backoff: retry::Backoff,
     /// A request whose body contains one of these is safe to repeat (a login).
     repeatable: std::sync::RwLock<Vec<Vec<u8>>>,
+    /// Set by [`Client::stop`]: nothing more is sent.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Client {
@@ -116,15 +125,14 @@ impl Client {
                 "user agent is not a valid header value",
             )
         })?;
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .user_agent(user_agent)
-            .build()
-            .map_err(|e| {
-                let (kind, message) = error::classify(&e, false);
-                HttpError::new(kind, "", message)
-            })?;
+            .user_agent(user_agent);
+        let http = config.trust_roots.apply(builder).build().map_err(|e| {
+            let (kind, message) = error::classify(&e, false);
+            HttpError::new(kind, "", message)
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -135,6 +143,7 @@ impl Client {
                 redactor: Redactor::default(),
                 backoff: retry::Backoff::default(),
                 repeatable: Default::default(),
+                stopped: Default::default(),
             }),
             retries: Arc::new(AtomicU64::new(0)),
         })
@@ -183,6 +192,12 @@ impl Client {
             .any(|m| body.windows(m.len()).any(|w| w == m.as_slice()))
     }
 
+    /// Stops this client and every clone: from now on every request fails with
+    /// [`HttpErrorKind::Interrupted`] before anything is sent (retries included).
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+    }
+
     /// The per-request timeout now in force.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.inner.timeout_ms.load(Ordering::SeqCst))
@@ -210,6 +225,12 @@ impl Client {
             .map_err(|m| err(HttpErrorKind::ForbiddenOrigin, m))?;
         self.build(&request)
             .map_err(|m| err(HttpErrorKind::InvalidRequest, m))?;
+        if self.inner.stopped.load(Ordering::SeqCst) {
+            return Err(err(
+                HttpErrorKind::Interrupted,
+                "the run was interrupted".to_owned(),
+            ));
+        }
         self.reserve_one()
             .map_err(|m| err(HttpErrorKind::BudgetExhausted, m))?;
         let first = self.attempt(&request).await;
@@ -301,6 +322,9 @@ impl Client {
 
     /// Reserves one request of the budget shared by all clones, or says it is used up.
     fn reserve_one(&self) -> Result<(), String> {
+        if self.inner.stopped.load(Ordering::SeqCst) {
+            return Err("the run was interrupted".to_owned());
+        }
         let max = self.inner.config.max_requests;
         self.inner
             .sent

@@ -62,6 +62,25 @@ pub struct ProfileFile {
     /// Request limits for runs against this service.
     #[serde(default)]
     pub limits: Limits,
+    /// TLS settings, e.g. `{ca_file: certs/internal-ca.pem}` for a service whose certificate
+    /// comes from a private CA.
+    #[serde(default)]
+    #[schemars(with = "Option<TlsSpec>")]
+    pub tls: Option<Spanned<TlsSpec>>,
+}
+
+/// TLS settings for reaching the service.
+///
+/// ```yaml
+/// tls: {ca_file: certs/internal-ca.pem}
+/// ```
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// A PEM bundle of CA certificates trusted besides the system's (a private CA, or the
+    /// CA that signed a loopback test certificate), e.g. `certs/internal-ca.pem`; a relative
+    /// path is relative to the profile. `--ca-file` replaces it.
+    pub ca_file: PathBuf,
 }
 
 /// Session cookie settings.

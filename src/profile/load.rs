@@ -6,10 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use super::check::check;
-use super::format::ProfileFile;
+use super::format::{ProfileFile, SecretSource};
 use super::secrets;
 use super::target::UnresolvedTarget;
-use crate::diag::{self, Diagnostics};
+use crate::diag::{self, Diagnostic, Diagnostics};
+use crate::http::TrustRoots;
 
 /// The profile for the embedded testbed (`authprobe demo` uses it with its ephemeral port).
 pub const TESTBED_PROFILE: &str = include_str!("../../specs/profiles/testbed.yaml");
@@ -65,7 +66,78 @@ impl Profile {
     /// resolved: resolve it with [`UnresolvedTarget::resolve`] before running it.
     pub fn load_secrets(&self) -> Result<UnresolvedTarget, Diagnostics> {
         let secrets = secrets::load(&self.file, &self.spec)?;
-        UnresolvedTarget::from_profile(&self.file, &self.spec, secrets)
+        let trust_roots = self.trust_roots()?;
+        let mut target = UnresolvedTarget::from_profile(&self.file, &self.spec, secrets)?;
+        target.trust_roots = trust_roots;
+        Ok(target)
+    }
+
+    /// The file `tls.ca_file` names, a relative path joined to the profile's directory.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        let tls = self.spec.tls.as_ref()?;
+        Some(self.relative(&tls.value.ca_file))
+    }
+
+    /// The CA certificates of `tls.ca_file` (none without it); a file that cannot be read
+    /// or holds no usable certificate is a diagnostic at the key.
+    fn trust_roots(&self) -> Result<TrustRoots, Diagnostics> {
+        let (Some(path), Some(tls)) = (self.ca_file(), &self.spec.tls) else {
+            return Ok(TrustRoots::none());
+        };
+        let at = |message: String| {
+            let loc = &tls.referenced;
+            let d = Diagnostic::new(&self.file, loc.line(), loc.column(), "tls.ca_file", message);
+            Diagnostics(vec![d])
+        };
+        let text =
+            diag::read_file(&path).map_err(|d| at(format!("{}: {}", path.display(), d.message)))?;
+        TrustRoots::from_pem(text.as_bytes()).map_err(|e| at(format!("{}: {e}", path.display())))
+    }
+
+    /// Every file the profile names — secret files, signing-key files, the CA file — each
+    /// with what it is in words, relative paths joined to the profile's directory. Outputs
+    /// must never overwrite one.
+    pub fn named_files(&self) -> Vec<(PathBuf, String)> {
+        let mut files = Vec::new();
+        let mut add = |source: &SecretSource, what: String| {
+            if let SecretSource::File(p) = source {
+                files.push((self.relative(p), what));
+            }
+        };
+        for (name, user) in &self.spec.users {
+            add(
+                &user.value.password,
+                format!("the password file of user {name}"),
+            );
+        }
+        if let Some(token) = &self.spec.token {
+            for (i, k) in token.signing_keys.iter().enumerate() {
+                add(
+                    &k.value.key,
+                    format!("the key file token.signing_keys[{i}]"),
+                );
+            }
+            if let Some(secret) = token
+                .oauth
+                .as_ref()
+                .and_then(|o| o.client.value.secret.as_ref())
+            {
+                add(secret, "the OAuth client secret file".to_owned());
+            }
+        }
+        if let Some(ca) = self.ca_file() {
+            files.push((ca, "the CA file (tls.ca_file)".to_owned()));
+        }
+        files
+    }
+
+    /// `path` as named in the profile: relative to the profile's directory.
+    fn relative(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.file.parent().unwrap_or(Path::new(".")).join(path)
+        }
     }
 }
 

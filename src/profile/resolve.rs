@@ -64,8 +64,8 @@ impl Target<Unresolved> {
     }
 
     /// The probe client: requests may go to the target's origin only, within the profile's
-    /// limits (where `config` is not stricter), and every secret is registered with its
-    /// redactor.
+    /// limits (where `config` is not stricter), trusting the profile's CA file unless
+    /// `config` names one, and every secret is registered with its redactor.
     fn probe_client(&self, mut config: ClientConfig) -> Result<Client, HttpError> {
         config.allowed_origins = vec![self.base_url.origin()];
         if let Some(n) = self.limits.max_requests {
@@ -76,6 +76,9 @@ impl Target<Unresolved> {
         }
         if let Some(t) = self.limits.timeout {
             config.timeout = Duration::from_secs(t.0.max(1));
+        }
+        if config.trust_roots.is_empty() {
+            config.trust_roots = self.trust_roots.clone();
         }
         let client = Client::new(config)?;
         let redactor = client.redactor();

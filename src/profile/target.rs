@@ -25,6 +25,7 @@ use super::origin::{self, UrlError, is_loopback};
 use super::secrets::{Secrets, SigningKeyMaterial, User};
 use super::template::Vars;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::http::TrustRoots;
 use crate::spec::{Capability, PolicyOverrides};
 
 /// A profile with its secrets read: resolved (`S` = [`Resolved`], the default) it is what the
@@ -62,6 +63,9 @@ pub struct Target<S = Resolved> {
     pub token_vars: Vars,
     /// The OAuth client secret, resolved (never printed).
     pub client_secret: Option<String>,
+    /// CA certificates trusted besides the system's (`tls.ca_file`); the probe client uses
+    /// them unless the run's configuration brings its own (`--ca-file`).
+    pub trust_roots: TrustRoots,
     /// What the stage adds; private, so only this module builds a `Target`.
     state: S,
 }
@@ -116,6 +120,7 @@ impl<S: fmt::Debug> fmt::Debug for Target<S> {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field("trust_roots", &self.trust_roots)
             .field("state", &self.state)
             .finish()
     }
@@ -166,6 +171,7 @@ impl Target<Unresolved> {
             pages: spec.pages.clone().unwrap_or_else(|| vec!["/".to_string()]),
             token_vars: secrets.token_vars,
             client_secret: secrets.client_secret,
+            trust_roots: TrustRoots::none(),
             state: Unresolved(()),
         })
     }
@@ -205,6 +211,7 @@ impl Target<Unresolved> {
             pages: self.pages,
             token_vars: self.token_vars,
             client_secret: self.client_secret,
+            trust_roots: self.trust_roots,
             state: Resolved { extractors },
         })
     }

@@ -399,6 +399,14 @@ pub fn render(report: &Report, gate: Option<&Gate>, catalogue: &Catalogue) -> St
         ),
         escape(report.tool.version),
     );
+    if let Some(why) = &report.incomplete {
+        let _ = write!(
+            out,
+            "\n<p class=\"incomplete\"><strong>Incomplete: {}</strong> — the rules that did not \
+             finish are listed as not run.</p>",
+            escape(why)
+        );
+    }
     out.push_str("\n<section class=\"summary\" aria-label=\"summary\"><ul class=\"counts\">");
     for s in ORDER {
         let n = count(report, s);

@@ -165,6 +165,12 @@ pub fn render(report: &Report) -> String {
         .add_property(Property::new("base_url", xml_text(&report.target.base_url)))
         .add_property(Property::new("seed", report.seed.to_string()))
         .add_property(Property::new("authprobe.version", report.tool.version))
+        .add_properties(
+            report
+                .incomplete
+                .iter()
+                .map(|why| Property::new("incomplete", xml_text(why))),
+        )
         .add_test_cases(report.results.iter().map(|r| test_case(&name, r)));
     let mut junit = quick_junit::Report::new(SUITES_NAME);
     junit

@@ -218,6 +218,13 @@ pub fn render(report: &Report, gate: Option<&Gate>) -> String {
         report.duration_ms as f64 / 1000.0,
         report.tool.version
     );
+    if let Some(why) = &report.incomplete {
+        let _ = writeln!(
+            out,
+            "**Incomplete: {}**: the rules that did not finish are listed as not run.\n",
+            escape_inline(why)
+        );
+    }
     let _ = writeln!(out, "| status | rule | severity | title |");
     let _ = writeln!(out, "|---|---|---|---|");
     for r in &report.results {

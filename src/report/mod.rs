@@ -303,6 +303,13 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
         );
     }
     let _ = writeln!(out);
+    if let Some(why) = &report.incomplete {
+        let _ = writeln!(
+            out,
+            "incomplete: {} — the rules that did not finish are listed as not run",
+            sanitize(why)
+        );
+    }
     let _ = writeln!(
         out,
         "{} passed, {} failed, {} skipped, {} inconclusive, {} errors — {} requests in {:.2} s (replay with --seed {})",
@@ -869,6 +876,7 @@ pub(crate) mod tests {
             results,
             requests: 42,
             duration_ms: 1234,
+            incomplete: None,
         }
     }
 

@@ -355,7 +355,7 @@ pub fn render_with_profile(
             },
             results,
             invocations: vec![Invocation {
-                execution_successful: s.inconclusive + s.error == 0,
+                execution_successful: s.inconclusive + s.error == 0 && report.incomplete.is_none(),
                 exit_code: crate::gate::exit_code(report, gate),
             }],
             properties: BTreeMap::from([
@@ -363,7 +363,15 @@ pub fn render_with_profile(
                 ("targetUrl", json!(report.target.base_url)),
                 ("seed", json!(report.seed)),
                 ("summary", json!(s)),
-            ]),
+            ])
+            .into_iter()
+            .chain(
+                report
+                    .incomplete
+                    .iter()
+                    .map(|why| ("incomplete", json!(why))),
+            )
+            .collect(),
         }],
     };
     serde_json::to_string_pretty(&log)
