@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 
 // Leaves.
+mod input;
 mod text;
 mod units;
 // Internals.

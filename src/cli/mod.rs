@@ -8,6 +8,7 @@
 //! - `fuzz`, `inspect`, `init`, `testbed`, `bench_report`: one command each
 //! - `catalogue`: `rules`, `explain`, `validate`, `schema`
 //! - `progress`: the progress display; `io`: stdout, clock, seed; `fetch`: one-document fetches
+//! - `limits`: value parsers that range-check the numeric flags
 //! - `exit`: [`Exit`] and [`CliError`], and their exit codes
 
 mod bench_report;
@@ -19,6 +20,7 @@ mod fuzz;
 mod init;
 mod inspect;
 mod io;
+mod limits;
 mod progress;
 mod testbed;
 

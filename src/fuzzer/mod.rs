@@ -197,14 +197,15 @@ impl Campaign<'_> {
         options: &FuzzOptions,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> &'static str {
-        let deadline = self.started + options.duration;
+        // A duration beyond the clock's range has no deadline (the budget or Ctrl-C ends it).
+        let deadline = self.started.checked_add(options.duration);
         let mut set = tokio::task::JoinSet::new();
         let concurrency = options.concurrency.clamp(1, 32);
         let stopped_by = loop {
             if *stop.borrow() {
                 break "interrupted";
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break "duration";
             }
             while set.len() < concurrency {

@@ -25,7 +25,7 @@ pub struct Profile {
 
 /// Reads and checks a profile file (no secrets are read yet).
 pub fn load_profile(file: &Path) -> Result<Profile, Diagnostics> {
-    let src = diag::read_file(file).map_err(|d| Diagnostics(vec![d]))?;
+    let src = diag::read_file(file, diag::InputKind::Profile).map_err(|d| Diagnostics(vec![d]))?;
     parse_profile(&src, file)
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{
     PrefixPolicy, RefreshSemantics, RefreshSemanticsOverrides, SameSiteValue, Seconds,
-    SessionSemantics, SessionSemanticsOverrides,
+    SessionSemantics, SessionSemanticsOverrides, bounds,
 };
 
 /// Effective policy values.
@@ -163,6 +163,9 @@ impl PolicyOverrides {
                 "session_id_min_entropy_bits",
                 format!("{n} is out of range 0..=1024"),
             ));
+        }
+        if let Some(Err(message)) = self.max_wait.map(|w| bounds::MAX_WAIT.check(w)) {
+            out.push(("max_wait", message));
         }
         out
     }
