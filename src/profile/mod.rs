@@ -40,7 +40,7 @@ pub use extractor::{Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, FlowName, FlowStep, Flows, KeySpec, Limits,
     OAuthClient, OAuthGrant, OAuthSpec, ProfileFile, RequestSpec, RevocationSpec, SecretSource,
-    SessionSpec, TokenSpec, UserSpec,
+    SessionSpec, TokenSpec, UserSpec, statuses_in_words,
 };
 pub use load::{Profile, TESTBED_PROFILE, load_profile, parse_profile};
 pub use oauth::{Endpoint, OAuthError};

@@ -89,7 +89,7 @@ pub struct PolicyOverrides {
     /// Claims the owner accepts in token payloads, e.g. `[email]`.
     #[serde(default)]
     pub jwt_claims_allow: Option<Vec<String>>,
-    /// Longest wait for a real token to expire, e.g. `60s`.
+    /// Longest wait for a real token to expire, 0s to 1d, e.g. `60s`.
     #[serde(default)]
     pub max_wait: Option<Seconds>,
     /// Session semantics, e.g. `{logout_scope: all}`.
