@@ -148,12 +148,10 @@ pub fn from_yaml<T: DeserializeOwned>(
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     use serde_saphyr::MessageFormatter as _;
     let mut inner = e;
-    loop {
-        match inner {
-            serde_saphyr::Error::AliasError { error, .. }
-            | serde_saphyr::Error::WithSnippet { error, .. } => inner = error,
-            _ => break,
-        }
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
     }
     let text = Words.format_message(inner);
     let line: String = text
@@ -355,6 +353,63 @@ pub fn locate_all(src: &str, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn yaml_error(src: &str) -> Diagnostic {
+        from_yaml::<std::collections::BTreeMap<String, serde_json::Value>>(
+            src,
+            Path::new("f.yaml"),
+            0,
+            "",
+        )
+        .unwrap_err()
+    }
+
+    /// serde-saphyr's developer advice once reached the user ("set DuplicateKeyPolicy in
+    /// Options", "use from_str_multiple"); the messages are in words (issue 13).
+    #[test]
+    fn yaml_errors_are_in_words_with_their_position() {
+        let d = yaml_error("a: 1\nb: 2\na: 3\n");
+        assert_eq!((d.line, d.column), (3, 1));
+        assert_eq!(d.message, "duplicate key `a`");
+        let d = yaml_error("a: 1\n---\nb: 2\n");
+        assert_eq!(
+            d.message,
+            "the file holds several YAML documents; a profile, spec or baseline is one"
+        );
+        assert!(d.hint.unwrap().contains("---"));
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct One {
+            a: u8,
+        }
+        let d = from_yaml::<One>("", Path::new("f.yaml"), 0, "").unwrap_err();
+        assert!(
+            !d.message.is_empty() && !d.message.contains("One"),
+            "{}",
+            d.message
+        );
+        // An alias bomb stops at the library's budget, in words.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = yaml_error(&bomb);
+        assert!(!d.message.contains("Budget"), "{}", d.message);
+        assert!(!d.message.contains('{'), "{}", d.message);
+    }
+
+    #[test]
+    fn an_input_file_error_is_a_diagnostic_at_the_file() {
+        let d = read_file(Path::new("/dev/zero"), InputKind::Profile).unwrap_err();
+        assert_eq!(d.file, Path::new("/dev/zero"));
+        assert_eq!(
+            d.to_string(),
+            "/dev/zero: error: larger than 4 MiB (the limit for a profile)"
+        );
+    }
 
     #[test]
     fn locate_key_path_finds_block_and_flow_keys() {

@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(e.problem, InputProblem::NotUtf8 { line: 2, column: 7 });
         assert!(e.message().contains("line 2, column 7"), "{e}");
         // Bytes need not be text: an HMAC secret may be binary.
-        assert_eq!(read_bytes(&p, InputKind::Key).unwrap().len(), 16);
+        assert_eq!(read_bytes(&p, InputKind::Key).unwrap().len(), 17);
     }
 
     #[test]

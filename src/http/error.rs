@@ -183,6 +183,25 @@ pub(crate) fn one_line_lower(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// More than 100 response headers once read "the target could not be reached: …
+    /// message head is too large" (issue 13).
+    #[test]
+    fn an_unreadable_response_head_is_named_in_words() {
+        let err = HttpError {
+            kind: HttpErrorKind::InvalidResponse,
+            url: "http://h/x".to_owned(),
+            message: invalid_response("message head is too large\n")
+                .unwrap()
+                .to_owned(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the response from http://h/x had more than 100 headers (or more than 400 KiB of header lines)"
+        );
+        assert!(!HttpErrorKind::InvalidResponse.is_transport());
+        assert_eq!(invalid_response("connection refused\n"), None);
+    }
+
     #[test]
     fn error_display_is_one_lowercase_line_with_the_url() {
         let err = HttpError {
