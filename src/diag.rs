@@ -3,13 +3,19 @@
 //!
 //! Owns the YAML loading front door: [`from_yaml`] deserialises one document with
 //! `serde-saphyr` (strict: duplicate keys rejected, alias budget) and turns its error into a
-//! [`Diagnostic`]. It performs no I/O beyond what callers hand it and never prints.
+//! [`Diagnostic`]. Input files are read through a size limit per kind ([`read_file`], and
+//! [`read_text`]/[`read_bytes`] from the `input` leaf for files that are not YAML); nothing
+//! else is read, and nothing is printed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub use crate::input::{
+    InputError, InputKind, InputProblem, read_bytes, read_text, read_text_from,
+};
 
 /// One problem found in an input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,9 +113,6 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// Largest input file accepted (a spec or profile is a few KiB; this refuses accidents).
-pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
-
 fn options() -> serde_saphyr::Options {
     let mut o = serde_saphyr::Options::default();
     o.with_snippet = false;
@@ -129,27 +132,7 @@ pub fn from_yaml<T: DeserializeOwned>(
             .location()
             .map(|l| (l.line() + line_offset, l.column()))
             .unwrap_or((0, 0));
-        let mut message = e.to_string();
-        // serde-saphyr prefixes "line N column M: "; the diagnostic carries the position.
-        if let Some(rest) = message.strip_prefix("error: ") {
-            message = rest.to_string();
-        }
-        if message.starts_with("line ")
-            && let Some(idx) = message.find(": ")
-        {
-            message = message[idx + 2..].to_string();
-        }
-        let mut message = message
-            .lines()
-            .next()
-            .unwrap_or("invalid yaml")
-            .trim()
-            .to_string();
-        if let Some(idx) = message.rfind(" at line ")
-            && message[idx..].contains(", column ")
-        {
-            message.truncate(idx);
-        }
+        let message = yaml_message(&e);
         let hint = hint_for(&message);
         let d = Diagnostic::new(file, line, column, path, message);
         match hint {
@@ -159,6 +142,60 @@ pub fn from_yaml<T: DeserializeOwned>(
     })
 }
 
+/// serde-saphyr's error in words, on one line and without its position (the diagnostic
+/// carries it). Its developer-facing advice ("set DuplicateKeyPolicy in Options", "use
+/// from_str_multiple") and Debug output (budget breaches) are replaced by [`Words`].
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::MessageFormatter as _;
+    let mut inner = e;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    let text = Words.format_message(inner);
+    let line: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if line.is_empty() {
+        "invalid YAML".to_string()
+    } else {
+        line
+    }
+}
+
+/// Messages for the YAML errors whose library wording is meant for developers; the rest are
+/// serde-saphyr's user-facing ones.
+struct Words;
+
+impl serde_saphyr::MessageFormatter for Words {
+    fn format_message<'a>(&self, err: &'a serde_saphyr::Error) -> std::borrow::Cow<'a, str> {
+        use serde_saphyr::Error as E;
+        match err {
+            E::DuplicateMappingKey { key: Some(k), .. } => format!("duplicate key `{k}`").into(),
+            E::DuplicateMappingKey { key: None, .. } => "duplicate key".into(),
+            E::MultipleDocuments { .. } => {
+                "the file holds several YAML documents; a profile, spec or baseline is one".into()
+            }
+            E::Budget { .. }
+            | E::AliasReplayCounterOverflow { .. }
+            | E::AliasReplayLimitExceeded { .. }
+            | E::AliasExpansionLimitExceeded { .. }
+            | E::AliasReplayStackDepthExceeded { .. } => {
+                "the YAML document is too large or too deeply nested (aliases or nesting)".into()
+            }
+            E::Eof { .. } => "the document ends early (is the file empty?)".into(),
+            E::InvalidUtf8Input => "the file is not valid UTF-8 text".into(),
+            _ => serde_saphyr::UserMessageFormatter.format_message(err),
+        }
+    }
+}
+
 fn hint_for(message: &str) -> Option<String> {
     if message.contains("unknown field") {
         Some("check the spelling; `authprobe explain` and the README list every field".into())
@@ -166,45 +203,33 @@ fn hint_for(message: &str) -> Option<String> {
         Some("use one of the values listed above".into())
     } else if message.contains("duplicate") {
         Some("a key may appear only once in a mapping".into())
+    } else if message.contains("several YAML documents") {
+        Some("remove the `---` line that starts another document".into())
     } else {
         None
     }
 }
 
-/// Reads a file, refusing huge or non-UTF-8 input with a diagnostic.
-pub fn read_file(file: &Path) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        Diagnostic::new(
-            file,
-            0,
-            0,
+/// Reads an input file of `kind` through its size limit ([`read_text`]); a file that cannot
+/// be read, is too large or is not UTF-8 becomes a diagnostic (located at the first invalid
+/// byte for non-UTF-8 text).
+pub fn read_file(file: &Path, kind: InputKind) -> Result<String, Diagnostic> {
+    read_text(file, kind).map_err(|e| diagnostic_of(&e))
+}
+
+/// The diagnostic for an input file that could not be used.
+pub fn diagnostic_of(e: &InputError) -> Diagnostic {
+    match e.problem {
+        InputProblem::NotUtf8 { line, column } => Diagnostic::new(
+            &e.path,
+            line,
+            column,
             "",
-            format!("cannot read file: {}", lower(&e.to_string())),
+            "the file is not valid UTF-8 text",
         )
-    })?;
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::new(
-            file,
-            0,
-            0,
-            "",
-            format!(
-                "file is {} bytes; the limit is {MAX_FILE_BYTES}",
-                bytes.len()
-            ),
-        ));
+        .with_hint("save it as UTF-8"),
+        _ => Diagnostic::new(&e.path, 0, 0, "", e.message()),
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let upto = e.utf8_error().valid_up_to();
-        let prefix = String::from_utf8_lossy(&e.as_bytes()[..upto]).into_owned();
-        let line = prefix.matches('\n').count() as u64 + 1;
-        let column = prefix
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count() as u64 + 1)
-            .unwrap_or(1);
-        Diagnostic::new(file, line, column, "", "file is not valid utf-8")
-    })
 }
 
 /// Lowercases the first character of an OS error message, per house style.
@@ -328,6 +353,63 @@ pub fn locate_all(src: &str, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn yaml_error(src: &str) -> Diagnostic {
+        from_yaml::<std::collections::BTreeMap<String, serde_json::Value>>(
+            src,
+            Path::new("f.yaml"),
+            0,
+            "",
+        )
+        .unwrap_err()
+    }
+
+    /// serde-saphyr's developer advice once reached the user ("set DuplicateKeyPolicy in
+    /// Options", "use from_str_multiple"); the messages are in words (issue 13).
+    #[test]
+    fn yaml_errors_are_in_words_with_their_position() {
+        let d = yaml_error("a: 1\nb: 2\na: 3\n");
+        assert_eq!((d.line, d.column), (3, 1));
+        assert_eq!(d.message, "duplicate key `a`");
+        let d = yaml_error("a: 1\n---\nb: 2\n");
+        assert_eq!(
+            d.message,
+            "the file holds several YAML documents; a profile, spec or baseline is one"
+        );
+        assert!(d.hint.unwrap().contains("---"));
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct One {
+            a: u8,
+        }
+        let d = from_yaml::<One>("", Path::new("f.yaml"), 0, "").unwrap_err();
+        assert!(
+            !d.message.is_empty() && !d.message.contains("One"),
+            "{}",
+            d.message
+        );
+        // An alias bomb stops at the library's budget, in words.
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let d = yaml_error(&bomb);
+        assert!(!d.message.contains("Budget"), "{}", d.message);
+        assert!(!d.message.contains('{'), "{}", d.message);
+    }
+
+    #[test]
+    fn an_input_file_error_is_a_diagnostic_at_the_file() {
+        let d = read_file(Path::new("/dev/zero"), InputKind::Profile).unwrap_err();
+        assert_eq!(d.file, Path::new("/dev/zero"));
+        assert_eq!(
+            d.to_string(),
+            "/dev/zero: error: larger than 4 MiB (the limit for a profile)"
+        );
+    }
 
     #[test]
     fn locate_key_path_finds_block_and_flow_keys() {

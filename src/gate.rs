@@ -180,7 +180,7 @@ pub fn parse_baseline(
 
 /// Reads and checks a baseline file.
 pub fn load_baseline(file: &Path, catalogue: Option<&Catalogue>) -> Result<Baseline, Diagnostics> {
-    let src = diag::read_file(file).map_err(|d| Diagnostics(vec![d]))?;
+    let src = diag::read_file(file, diag::InputKind::Baseline).map_err(|d| Diagnostics(vec![d]))?;
     parse_baseline(&src, file, catalogue)
 }
 

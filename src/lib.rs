@@ -28,21 +28,25 @@
 //!   [`gate`] (`--fail-on`, baselines and the exit code), [`fuzzer`] (live fuzzing),
 //!   [`testbed`] (the reference server with its flaws) and [`demo`] (which rules each flaw
 //!   breaks), [`schema`] and [`diag`] (JSON Schemas and located diagnostics for the
-//!   hand-written files), and the auditors usable on their own: [`cookie`] (a lossless
+//!   hand-written files; [`diag`] also re-exports the bounded reads of every input file), and
+//!   the auditors usable on their own: [`cookie`] (a lossless
 //!   `Set-Cookie` parser and an RFC 6265bis browser model) and [`jwt`] (a lossless JWS
 //!   decoder, claims analysis, JWKS, and the forgery toolkit [`jwt::dangerous`]).
 //! - Private: the engine (rule kinds, the controlled probe, the model runner), the probe
 //!   client, the reference state machines, the proptest strategies, session-id analysis and
-//!   the `text`/`units` leaves.
+//!   the `input`/`text`/`units` leaves (the ranges of the run limits are public as
+//!   [`profile::bounds`]).
 //!
 //! The command line is the binary's (`src/main.rs`, `src/cli/`) and uses only this API.
 //!
 //! Exit codes of the binary: 0 every selected rule passed or was skipped; 1 at least one
-//! rule failed; 2 bad input (CLI, spec, profile) or an output that cannot be written; 3 the
-//! target could not be tested, or the run was interrupted ([`run_until`], [`Report::incomplete`]).
+//! rule failed; 2 bad input (CLI, spec, profile, a limit out of range, an input file over its
+//! size limit) or an output that cannot be written; 3 the target could not be tested, or the
+//! run was interrupted ([`run_until`], [`Report::incomplete`]).
 #![deny(missing_docs)]
 
 // Leaves.
+mod input;
 mod text;
 mod units;
 // Internals.

@@ -423,6 +423,37 @@ pub enum Alphabet {
     Other,
 }
 
+/// `hex`, `base64url`, `printable ASCII`: the alphabet in words for messages.
+impl std::fmt::Display for Alphabet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Alphabet::Decimal => "decimal",
+            Alphabet::Hex => "hex",
+            Alphabet::Base32 => "base32",
+            Alphabet::Alnum => "alphanumeric",
+            Alphabet::Base64Url => "base64url",
+            Alphabet::Base64 => "base64",
+            Alphabet::Printable => "printable ASCII",
+            Alphabet::Other => "non-ASCII or control",
+        })
+    }
+}
+
+/// `percent-encoded`, `JSON`, `JWT`: the encoding in words for messages.
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Encoding::Plain => "plain",
+            Encoding::PercentEncoded => "percent-encoded",
+            Encoding::Json => "JSON",
+            Encoding::Jwt => "JWT",
+            Encoding::Base64Url => "base64url",
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+        })
+    }
+}
+
 impl Alphabet {
     /// The number of symbols in the alphabet.
     pub fn size(self) -> usize {

@@ -107,7 +107,7 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     let mut spec_sources = Vec::new();
     let mut lines = Vec::new();
     for file in files {
-        let text = match diag::read_file(file) {
+        let text = match diag::read_file(file, diag::InputKind::Document) {
             Ok(t) => t,
             Err(d) => {
                 problems.push(d);

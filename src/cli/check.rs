@@ -22,6 +22,7 @@ use clap::{Args, ValueEnum};
 use super::catalogue::load_catalogue;
 use super::exit::{CliError, Exit};
 use super::io::{out, random_seed, read_ca_file, stdout_color};
+use super::limits;
 use super::output::{self, Inputs};
 use super::progress::RunProgress;
 use super::signals;
@@ -45,22 +46,23 @@ pub struct RunArgs {
     /// Skip these rules (id or glob); repeatable.
     #[arg(long, value_name = "RULE")]
     pub skip: Vec<String>,
-    /// Most rules in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Most rules in flight at once (1 to 256).
+    #[arg(long, default_value = "8", value_name = "N", value_parser = limits::concurrency)]
     pub concurrency: u16,
-    /// Most requests per second (default: unlimited, or the profile's `limits.max_rps`).
-    #[arg(long, value_name = "N")]
+    /// Most requests per second, 0.01 to 10000 (default: unlimited, or the profile's
+    /// `limits.max_rps`).
+    #[arg(long, value_name = "N", value_parser = limits::max_rps)]
     pub max_rps: Option<f64>,
-    /// Most requests in the whole run.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    /// Most requests in the whole run (1 to 100000000).
+    #[arg(long, default_value = "10000", value_name = "N", value_parser = limits::max_requests)]
     pub max_requests: u64,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub timeout: u64,
-    /// Longest wait, in seconds, for a real token to expire when no signing key is given
-    /// (overrides the policy's `max_wait`, default 60).
-    #[arg(long, value_name = "SECONDS")]
-    pub max_wait: Option<u64>,
+    /// Per-request timeout in seconds, 1 to 3600 (or `30s`, `1m`).
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = limits::timeout)]
+    pub timeout: Seconds,
+    /// Longest wait, in seconds (0 to 86400, or `5m`, `1h`), for a real token to expire when
+    /// no signing key is given (overrides the policy's `max_wait`, default 60).
+    #[arg(long, value_name = "SECONDS", value_parser = limits::max_wait)]
+    pub max_wait: Option<Seconds>,
     /// Use the spec files in DIR instead of the shipped catalogue.
     #[arg(long, value_name = "DIR")]
     pub specs: Option<PathBuf>,
@@ -222,12 +224,8 @@ pub async fn check(a: CheckArgs) -> Result<Exit, CliError> {
 
 impl RunArgs {
     /// The engine's options and the probe client's limits.
+    /// The numbers were range-checked when parsed (`cli::limits`).
     fn options(&self) -> Result<(RunOptions, ClientConfig), CliError> {
-        if let Some(rps) = self.max_rps
-            && !(rps > 0.0 && rps.is_finite())
-        {
-            return Err(CliError::bad_input("--max-rps must be a positive number"));
-        }
         let options = RunOptions {
             seed: self.seed.unwrap_or_else(random_seed),
             concurrency: usize::from(self.concurrency),
@@ -235,7 +233,7 @@ impl RunArgs {
             skip: self.skip.clone(),
         };
         let config = ClientConfig {
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            timeout: Duration::from_secs(self.timeout.0),
             max_requests: self.max_requests,
             max_rps: self.max_rps,
             trust_roots: read_ca_file(self.ca_file.as_deref())?,
@@ -281,7 +279,7 @@ async fn execute(
     stop: Stop,
 ) -> Result<Exit, CliError> {
     if let Some(w) = a.max_wait {
-        target.policy.max_wait = Some(Seconds(w));
+        target.policy.max_wait = Some(w);
     }
     let (options, config) = a.options()?;
     let progress = RunProgress::new(a.quiet);

@@ -17,6 +17,7 @@ use clap::Args;
 
 use super::exit::{CliError, Exit};
 use super::io::{OutputFormat, now, out, random_seed, read_ca_file};
+use super::limits;
 use super::output::{self, write_atomic};
 use super::progress::FuzzProgress;
 use super::signals;
@@ -27,21 +28,21 @@ pub struct FuzzArgs {
     /// The target profile (YAML).
     #[arg(long, value_name = "FILE")]
     pub profile: PathBuf,
-    /// How long to run, e.g. `30s`, `10m`.
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    /// How long to run, 1s to 7d, e.g. `30s`, `10m`.
+    #[arg(long, default_value = "10m", value_parser = limits::fuzz_duration)]
     pub duration: Seconds,
-    /// Most requests per second.
-    #[arg(long, value_name = "N")]
+    /// Most requests per second (0.01 to 10000).
+    #[arg(long, value_name = "N", value_parser = limits::max_rps)]
     pub max_rps: Option<f64>,
-    /// Most requests in the whole run.
-    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    /// Most requests in the whole run (1 to 100000000).
+    #[arg(long, default_value = "1000000", value_name = "N", value_parser = limits::max_requests)]
     pub max_requests: u64,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
+    /// Requests in flight at once (1 to 32).
+    #[arg(long, default_value = "4", value_name = "N", value_parser = limits::fuzz_concurrency)]
     pub concurrency: u16,
-    /// Per-request timeout in seconds (a timeout is a finding).
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Per-request timeout in seconds, 1 to 3600 (a timeout is a finding).
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = limits::timeout)]
+    pub timeout: Seconds,
     /// Seed of the generators (default: random, printed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -60,27 +61,17 @@ pub struct FuzzArgs {
     pub ca_file: Option<PathBuf>,
 }
 
-fn parse_duration(s: &str) -> Result<Seconds, String> {
-    Seconds::parse(s)
-        .filter(|d| d.0 > 0)
-        .ok_or_else(|| format!("invalid duration `{s}`: use e.g. 30s, 10m, 1h"))
-}
-
 impl FuzzArgs {
     /// The campaign's options and its probe client's limits.
+    /// The numbers were range-checked when parsed (`cli::limits`).
     fn options(&self) -> Result<(FuzzOptions, ClientConfig), CliError> {
-        if let Some(rps) = self.max_rps
-            && !(rps > 0.0 && rps.is_finite())
-        {
-            return Err(CliError::bad_input("--max-rps must be a positive number"));
-        }
         let options = FuzzOptions {
             seed: self.seed.unwrap_or_else(random_seed),
             duration: Duration::from_secs(self.duration.0),
             concurrency: usize::from(self.concurrency),
         };
         let config = ClientConfig {
-            timeout: Duration::from_secs(self.timeout.max(1)),
+            timeout: Duration::from_secs(self.timeout.0),
             max_requests: self.max_requests,
             max_rps: self.max_rps,
             trust_roots: read_ca_file(self.ca_file.as_deref())?,

@@ -1,10 +1,9 @@
 //! `authprobe inspect`: show what a Set-Cookie header or a token really does, offline. The
 //! only request is `inspect jwt --jwks URL`, which fetches that key set.
 
-use std::io::Read as _;
 use std::path::PathBuf;
 
-use authprobe::diag;
+use authprobe::diag::{self, InputKind};
 use authprobe::jwt::inspect::{VerifyKey, inspect, render_text};
 use clap::{Args, Subcommand};
 
@@ -109,47 +108,40 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
     })
 }
 
-/// Reads the token from stdin (at most 1 MiB).
+/// Reads the token from stdin (at most 1 MiB; more is refused, not cut).
 fn read_stdin_token() -> Result<String, CliError> {
-    let mut s = String::new();
-    std::io::stdin()
-        .take(1 << 20)
-        .read_to_string(&mut s)
-        .map_err(|e| {
-            CliError::bad_input(format!(
-                "cannot read the token from stdin: {}",
-                diag::lower(&e.to_string())
-            ))
-        })?;
-    Ok(s)
+    diag::read_text_from(std::io::stdin().lock(), "stdin", InputKind::Token)
+        .map_err(|e| CliError::bad_input(format!("the token on {e}")))
 }
 
-/// `--key FILE`: a PEM public key, or else an HMAC secret (without a trailing newline).
+/// `--key FILE`: a PEM public key, or else an HMAC secret (its bytes, without a trailing
+/// newline). At most 1 MiB is read.
 fn key_file(path: &std::path::Path) -> Result<VerifyKey, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        CliError::bad_input(format!(
-            "cannot read {}: {}",
-            path.display(),
-            diag::lower(&e.to_string())
-        ))
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
-    Ok(if text.contains("-----BEGIN") {
-        VerifyKey::Pem(text.into_owned())
+    let bytes = diag::read_bytes(path, InputKind::Key)
+        .map_err(|e| CliError::bad_input(format!("--key {e}")))?;
+    Ok(if bytes.windows(10).any(|w| w == b"-----BEGIN") {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            CliError::bad_input(format!(
+                "--key {}: a PEM key that is not UTF-8 text",
+                path.display()
+            ))
+        })?;
+        VerifyKey::Pem(text)
     } else {
-        VerifyKey::Secret(text.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+        let end = bytes
+            .iter()
+            .rposition(|b| !matches!(b, b'\n' | b'\r'))
+            .map_or(0, |i| i + 1);
+        VerifyKey::Secret(bytes[..end].to_vec())
     })
 }
 
-/// `--jwks FILE_OR_URL`: a key set read from a file or fetched from an http(s) URL.
+/// `--jwks FILE_OR_URL`: a key set read from a file (at most 1 MiB) or fetched from an
+/// http(s) URL.
 async fn jwks(src: &str) -> Result<VerifyKey, CliError> {
     if !(src.starts_with("http://") || src.starts_with("https://")) {
-        let text = std::fs::read_to_string(src).map_err(|e| {
-            CliError::bad_input(format!(
-                "cannot read {src}: {}",
-                diag::lower(&e.to_string())
-            ))
-        })?;
+        let text = diag::read_text(std::path::Path::new(src), InputKind::Jwks)
+            .map_err(|e| CliError::bad_input(format!("--jwks {e}")))?;
         return Ok(VerifyKey::Jwks(text));
     }
     let url =

@@ -65,7 +65,7 @@ pub fn read_ca_file(path: Option<&Path>) -> Result<TrustRoots, CliError> {
     let Some(path) = path else {
         return Ok(TrustRoots::none());
     };
-    let text = authprobe::diag::read_file(path)
+    let text = authprobe::diag::read_file(path, authprobe::diag::InputKind::CaFile)
         .map_err(|d| CliError::bad_input(format!("--ca-file {}: {}", path.display(), d.message)))?;
     TrustRoots::from_pem(text.as_bytes())
         .map_err(|e| CliError::bad_input(format!("--ca-file {}: {e}", path.display())))

@@ -10,6 +10,7 @@
 //! - `progress`: the progress display; `io`: stdout, clock, seed; `fetch`: one-document fetches
 //! - `output`: output paths checked before a run (never an input), files written atomically
 //! - `signals`: SIGINT and SIGTERM stop a run, which still writes what it has
+//! - `limits`: value parsers that range-check the numeric flags
 //! - `exit`: [`Exit`] and [`CliError`], and their exit codes
 
 mod bench_report;
@@ -21,6 +22,7 @@ mod fuzz;
 mod init;
 mod inspect;
 mod io;
+mod limits;
 mod output;
 mod progress;
 mod signals;

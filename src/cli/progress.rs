@@ -118,7 +118,7 @@ impl FuzzProgress {
                 eprintln!("fuzz: {cases} cases, {rate:.0}/s, {findings} findings")
             }
             FuzzEvent::Found(f) => eprintln!(
-                "fuzz: finding: {:?} from {} — {}",
+                "fuzz: finding: {} from {} — {}",
                 f.kind,
                 f.generator,
                 report::sanitize(&f.observed)

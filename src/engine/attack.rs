@@ -555,7 +555,7 @@ async fn fetch_jwks(
     }
     let parsed =
         parse_jwks(&body).map_err(|e| FlowError::Jwks(format!("the JWKS is malformed: {e}")))?;
-    let skipped = parsed.skipped.iter().map(|s| format!("{s:?}")).collect();
+    let skipped = parsed.skipped.iter().map(ToString::to_string).collect();
     Ok((parsed.keys, skipped))
 }
 

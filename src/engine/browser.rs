@@ -81,9 +81,9 @@ pub enum FlowError {
     #[error("{0}")]
     Request(String),
     /// A flow request answered a status the profile does not expect.
-    #[error("{label} answered {status}{}", match expected {
-        Some(list) => format!(", expected one of {list:?}"),
-        None => ", expected 2xx or 3xx".to_string(),
+    #[error("{label} answered {status}, expected {}", match expected {
+        Some(list) => crate::profile::statuses_in_words(list),
+        None => "2xx or 3xx".to_string(),
     })]
     Status {
         /// The request, e.g. `login (alice) request 2`.

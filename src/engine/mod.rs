@@ -55,7 +55,7 @@ pub use preflight::{Baseline, PreflightError};
 pub use select::{SelectionError, seed_for, select};
 pub use sizing::RunLimits;
 
-use crate::http::{Client, HttpError};
+use crate::http::{Client, HttpError, HttpErrorKind};
 use crate::profile::{ResolveError, Target};
 use crate::spec::{Catalogue, Check, Rule, RuleKind};
 
@@ -113,8 +113,9 @@ pub enum RunError {
     /// The probe client could not be built (bad input, exit 2).
     #[error("{0}")]
     Client(HttpError),
-    /// The target did not answer (exit 3).
-    #[error("the target could not be reached: {0}")]
+    /// A preflight or discovery request got no usable answer: the target did not answer,
+    /// answered something that is not HTTP, or the budget ran out (exit 3).
+    #[error("{}", unreachable_message(.0))]
     Unreachable(HttpError),
     /// Login did not produce an authenticated session (exit 3).
     #[error("the target could not be tested: {0}")]
@@ -134,6 +135,17 @@ impl RunError {
             RunError::Resolve(ResolveError::DiscoveryUrl(_)) => 2,
             RunError::Unreachable(_) | RunError::LoginFailed(_) | RunError::Resolve(_) => 3,
         }
+    }
+}
+
+/// "Could not be reached" only when the target did not answer; an answer authprobe cannot
+/// read or a budget that ran out says "could not be tested".
+fn unreachable_message(e: &HttpError) -> String {
+    match e.kind {
+        HttpErrorKind::Connect | HttpErrorKind::Timeout | HttpErrorKind::Tls => {
+            format!("the target could not be reached: {e}")
+        }
+        _ => format!("the target could not be tested: {e}"),
     }
 }
 

@@ -225,7 +225,7 @@ async fn session_preflight(
         return Err(PreflightError::NotAllowed {
             status: last_status(transcript),
             outcome: outcome.as_str(),
-            allowed: format!("{:?}", access.allowed),
+            allowed: access.allowed.to_string(),
         }
         .into());
     }

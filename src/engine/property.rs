@@ -328,7 +328,10 @@ fn pass_note(p: &Property, what: &str) -> String {
             "mutated {what}s ({})",
             g.mutations
                 .iter()
-                .map(|m| format!("{m:?}"))
+                .map(|m| serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -63,12 +63,22 @@ pub(crate) fn step_verdict_in(
         .into(),
         StepError::Flow(f) => match step {
             None => Inconclusive::Setup(f.to_string()).into(),
-            Some(n) => Inconclusive::Setup(format!("step {n}: {f}")).into(),
+            Some(n) => Inconclusive::Setup(in_step(n, &f.to_string())).into(),
         },
     };
     Verdict::new(outcome)
         .evidence(rc.evidence(transcript))
         .requests(transcript.len() as u64)
+}
+
+/// `text` prefixed with `step n: `, unless it already names its step (access labels do:
+/// "step 5: step 5: access …" was issue 13).
+pub(crate) fn in_step(n: usize, text: &str) -> String {
+    if text.starts_with(&format!("step {n}:")) {
+        text.to_string()
+    } else {
+        format!("step {n}: {text}")
+    }
 }
 
 impl From<RuleError> for super::outcome::Outcome {
@@ -111,4 +121,24 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     r.requests += rc.ctx.client.take_retries();
     r.duration_ms = started.elapsed().as_millis() as u64;
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario's access labels already name their step; the verdict once read
+    /// "step 5: step 5: access …" (issue 13).
+    #[test]
+    fn a_step_is_named_once() {
+        assert_eq!(
+            in_step(5, "step 5: access (alice)"),
+            "step 5: access (alice)"
+        );
+        assert_eq!(
+            in_step(5, "login answered 500"),
+            "step 5: login answered 500"
+        );
+        assert_eq!(in_step(1, "step 12: x"), "step 1: step 12: x");
+    }
 }

@@ -13,7 +13,7 @@ use super::browser::{AccessOutcome, Browser, Jar, Recorded, StepError, now_unix}
 use super::browser::{classify, in_path_param, is_deletion, meets, session_access};
 use super::outcome::{Inconclusive, Outcome, Verdict};
 use super::probe::{Recheck, confirm};
-use super::rule::{RuleCtx, step_verdict_in};
+use super::rule::{RuleCtx, in_step, step_verdict_in};
 
 struct State {
     clients: BTreeMap<String, Browser>,
@@ -112,17 +112,11 @@ async fn run_once(rc: &RuleCtx, steps: &[Step]) -> (Verdict, Vec<Recorded>) {
         }
         let verdict = match outcome {
             Ok(None) => continue,
-            Ok(Some(Stop::Fail(expected, observed))) => Verdict::new(Outcome::fail(
-                format!("step {n}: {observed}"),
-                expected,
-                observed,
-            )),
+            Ok(Some(Stop::Fail(expected, observed))) => {
+                Verdict::new(Outcome::fail(in_step(n, &observed), expected, observed))
+            }
             Ok(Some(Stop::Control(why))) => {
-                Verdict::inconclusive(Inconclusive::Control(if why.starts_with("step ") {
-                    why
-                } else {
-                    format!("step {n}: {why}")
-                }))
+                Verdict::inconclusive(Inconclusive::Control(in_step(n, &why)))
             }
             Err(e) => step_verdict_in(rc, e, &st.transcript, Some(n)),
         };

@@ -57,7 +57,7 @@ pub(crate) fn opaque(rc: &RuleCtx) -> Verdict {
         ),
         Some(found) => {
             let mut observed = format!(
-                "the session id is {:?}-encoded readable data: {}",
+                "the session id is readable data ({}): {}",
                 found.encoding,
                 mask_tokens(&found.text)
             );
@@ -142,7 +142,7 @@ pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
         .map(|p| mask_prefix(&p, &a.common_prefix_text))
         .collect();
     let summary = format!(
-        "{} ids from {} fresh logins: {} unique, length {}..={}, {:?} alphabet, about {:.0} bits of entropy, common prefix {} chars",
+        "{} ids from {} fresh logins: {} unique, length {}..={}, {} alphabet, about {:.0} bits of entropy, common prefix {} chars",
         a.samples, n, a.unique, a.min_len, a.max_len, a.alphabet, a.estimated_bits, a.common_prefix
     );
     let verdict = if problems.is_empty() {

@@ -54,6 +54,20 @@ pub enum FindingKind {
     SlowResponse,
 }
 
+/// `server error`, `accepted forgery`, …: the kind in words (the JSON keeps the snake_case
+/// names).
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FindingKind::ServerError => "server error",
+            FindingKind::Timeout => "timeout",
+            FindingKind::DroppedConnection => "dropped connection",
+            FindingKind::AcceptedForgery => "accepted forgery",
+            FindingKind::SlowResponse => "slow response",
+        })
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -105,7 +119,8 @@ pub struct FuzzReport {
     pub cases: u64,
     /// Wall time.
     pub duration_ms: u64,
-    /// Why the run stopped: `duration`, `budget` or `interrupted`.
+    /// Why the run stopped: `duration`, `budget`, `interrupted` or `no cases`
+    /// ([`FuzzReport::stop_reason`] says it in words).
     pub stopped_by: String,
     /// Cases per generator.
     pub per_generator: BTreeMap<&'static str, u64>,
@@ -114,6 +129,18 @@ pub struct FuzzReport {
 }
 
 impl FuzzReport {
+    /// Why the run stopped, in words for the readable summary (`stopped_by` keeps the JSON
+    /// value: `duration`, `budget`, `interrupted` or `no cases`).
+    pub fn stop_reason(&self) -> &'static str {
+        match self.stopped_by.as_str() {
+            "duration" => "the duration ended",
+            "budget" => "the request budget was used up",
+            "interrupted" => "interrupted",
+            "no cases" => "the generators had no more cases",
+            _ => "stopped",
+        }
+    }
+
     /// Exit code: 3 when the run was interrupted (its findings are partial), else 1 with
     /// findings, 0 without.
     pub fn exit_code(&self) -> i32 {
@@ -204,14 +231,15 @@ impl Campaign<'_> {
         options: &FuzzOptions,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> &'static str {
-        let deadline = self.started + options.duration;
+        // A duration beyond the clock's range has no deadline (the budget or Ctrl-C ends it).
+        let deadline = self.started.checked_add(options.duration);
         let mut set = tokio::task::JoinSet::new();
         let concurrency = options.concurrency.clamp(1, 32);
         let stopped_by = loop {
             if *stop.borrow() {
                 break "interrupted";
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break "duration";
             }
             while set.len() < concurrency {

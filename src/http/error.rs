@@ -36,6 +36,9 @@ pub enum HttpErrorKind {
     Tls,
     /// The connection broke while the response body was being read.
     Body,
+    /// The answer is not HTTP authprobe can read: more than 100 header lines, a header block
+    /// over 400 KiB, or a malformed status line or header.
+    InvalidResponse,
     /// Any other transport failure.
     Other,
     /// The run was interrupted (SIGINT, SIGTERM): the client sends nothing more.
@@ -87,6 +90,7 @@ impl fmt::Display for HttpError {
             HttpErrorKind::InvalidRequest => write!(f, "invalid request to {url}: {msg}"),
             HttpErrorKind::Tls => write!(f, "tls failure with {url}: {msg}"),
             HttpErrorKind::Body => write!(f, "cannot read the response body from {url}: {msg}"),
+            HttpErrorKind::InvalidResponse => write!(f, "the response from {url} {msg}"),
             HttpErrorKind::Other => write!(f, "request to {url} failed: {msg}"),
             HttpErrorKind::Interrupted => write!(f, "not sending to {url}: {msg}"),
         }
@@ -102,6 +106,9 @@ pub(crate) fn classify(err: &reqwest::Error, reading_body: bool) -> (HttpErrorKi
     }
     let detail = root_cause(err);
     let chain = chain_text(err);
+    if let Some(message) = invalid_response(&chain) {
+        return (HttpErrorKind::InvalidResponse, message.to_owned());
+    }
     let kind = if err.is_timeout() || chain.contains("timed out") {
         HttpErrorKind::Timeout
     } else if chain.contains("certificate")
@@ -120,6 +127,23 @@ pub(crate) fn classify(err: &reqwest::Error, reading_body: bool) -> (HttpErrorKi
         HttpErrorKind::Other
     };
     (kind, detail)
+}
+
+/// The response head could not be parsed (hyper's parse errors), in words: hyper says
+/// "message head is too large" both for more than 100 headers (its default, which
+/// authprobe keeps) and for a head over its buffer (about 400 KiB).
+fn invalid_response(chain: &str) -> Option<&'static str> {
+    if chain.contains("message head is too large") {
+        Some("had more than 100 headers (or more than 400 KiB of header lines)")
+    } else if chain.contains("invalid http version parsed") {
+        Some("is not HTTP/1.x: its status line has an invalid version")
+    } else if chain.contains("invalid http status-code parsed") {
+        Some("has an invalid status code")
+    } else if chain.contains("invalid http header parsed") {
+        Some("has a malformed header line")
+    } else {
+        None
+    }
 }
 
 fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
@@ -164,6 +188,25 @@ pub(crate) fn one_line_lower(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// More than 100 response headers once read "the target could not be reached: …
+    /// message head is too large" (issue 13).
+    #[test]
+    fn an_unreadable_response_head_is_named_in_words() {
+        let err = HttpError {
+            kind: HttpErrorKind::InvalidResponse,
+            url: "http://h/x".to_owned(),
+            message: invalid_response("message head is too large\n")
+                .unwrap()
+                .to_owned(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the response from http://h/x had more than 100 headers (or more than 400 KiB of header lines)"
+        );
+        assert!(!HttpErrorKind::InvalidResponse.is_transport());
+        assert_eq!(invalid_response("connection refused\n"), None);
+    }
 
     #[test]
     fn error_display_is_one_lowercase_line_with_the_url() {

@@ -32,6 +32,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 pub use error::{HttpError, HttpErrorKind};
+
+use crate::units::bounds;
 pub use exchange::{Exchange, ProbeRequest, Response};
 pub use redact::{Redactor, curl_line, shell_quote};
 pub use retry::Retried;
@@ -101,20 +103,21 @@ struct Inner {
 }
 
 impl Client {
-    /// Builds the client. Fails with [`HttpErrorKind::InvalidRequest`] when `max_rps` is not a
-    /// positive finite number or the user agent is not a valid header value.
+    /// Builds the client. Fails with [`HttpErrorKind::InvalidRequest`] when `max_rps` is
+    /// outside its documented range (0.01 to 10 000, [`bounds::MAX_RPS`]) or the user agent
+    /// is not a valid header value.
     pub fn new(config: ClientConfig) -> Result<Client, HttpError> {
-        let limiter = match config.max_rps {
+        let limiter = match config.max_rps.map(|rps| bounds::MAX_RPS.check(rps)) {
             None => None,
-            Some(rps) if rps.is_finite() && rps > 0.0 => Some((
+            Some(Ok(rps)) => Some((
                 Duration::try_from_secs_f64(1.0 / rps).unwrap_or(Duration::MAX),
                 Mutex::new(None),
             )),
-            Some(rps) => {
+            Some(Err(why)) => {
                 return Err(HttpError::new(
                     HttpErrorKind::InvalidRequest,
                     "",
-                    format!("max_rps must be a positive number, got {rps}"),
+                    format!("max_rps: {why}"),
                 ));
             }
         };
@@ -342,7 +345,7 @@ impl Client {
                 let mut next = next.lock().await;
                 let now = Instant::now();
                 let slot = next.map_or(now, |n| n.max(now));
-                *next = Some(slot + *spacing);
+                *next = Some(later(slot, *spacing));
                 slot
             };
             tokio::time::sleep_until(slot).await;
@@ -420,6 +423,14 @@ async fn read_capped(
         body.extend_from_slice(&chunk);
     }
     Ok((body, false))
+}
+
+/// `t + d` without the panic of an overflowing `Instant`: an instant beyond the clock's
+/// range is replaced by one about thirty years after `t` (or `t` itself, which cannot happen
+/// with the documented limits).
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 86_400);
+    t.checked_add(d).or_else(|| t.checked_add(FAR)).unwrap_or(t)
 }
 
 #[cfg(test)]

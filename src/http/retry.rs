@@ -202,7 +202,7 @@ impl Backoff {
             Pause::Fault
                 if state
                     .last_fault
-                    .is_some_and(|t| now < t + FAULT_PAUSE_EVERY) =>
+                    .is_some_and(|t| now < super::later(t, FAULT_PAUSE_EVERY)) =>
             {
                 return;
             }
@@ -211,7 +211,7 @@ impl Backoff {
                 FAULT_PAUSE
             }
         };
-        let end = now + length;
+        let end = super::later(now, length);
         state.until = Some(state.until.map_or(end, |u| u.max(end)));
     }
 

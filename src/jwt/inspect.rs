@@ -147,7 +147,13 @@ fn jwks_key(jws: &Jws, text: &str) -> Result<KeyForToken, String> {
         None => None,
     };
     let Some(jwk) = jwk else {
-        return Err(format!("no key in the JWKS matches kid {:?}", jws.kid()));
+        return Err(match jws.kid() {
+            Some(kid) => format!("no key in the JWKS has kid {kid:?}"),
+            None => format!(
+                "the token names no kid and the JWKS holds {} keys, not one",
+                set.keys.len()
+            ),
+        });
     };
     let fam = match &jwk.algorithm {
         AlgorithmParameters::EllipticCurve(_) => "ec",
@@ -156,7 +162,7 @@ fn jwks_key(jws: &Jws, text: &str) -> Result<KeyForToken, String> {
         AlgorithmParameters::OctetKey(_) => "hmac",
         _ => "unknown",
     };
-    let pinned = jwk.common.key_algorithm.map(|a| format!("{a:?}"));
+    let pinned = jwk.common.key_algorithm.map(|a| a.to_string());
     match jsonwebtoken::DecodingKey::from_jwk(jwk) {
         Ok(k) => Ok((k, fam, pinned)),
         Err(e) => Err(format!("the JWKS key cannot be used: {e}")),
@@ -199,20 +205,7 @@ pub fn render_text(i: &JwtInspection) -> String {
         indent(&pretty(&i.payload))
     );
     let _ = writeln!(out, "signature: {} bytes", i.signature_bytes);
-    let l = &i.lifetime;
-    let _ = writeln!(
-        out,
-        "lifetime: exp {:?}, iat {:?}, nbf {:?}, lifetime {}, expires in {}",
-        l.exp,
-        l.iat,
-        l.nbf,
-        l.lifetime
-            .map(|s| format!("{s} s"))
-            .unwrap_or_else(|| "unbounded (no exp)".into()),
-        l.expires_in
-            .map(|s| format!("{s} s"))
-            .unwrap_or_else(|| "never".into())
-    );
+    let _ = writeln!(out, "{}", lifetime_text(&i.lifetime));
     if i.exposures.is_empty() {
         let _ = writeln!(
             out,
@@ -223,8 +216,11 @@ pub fn render_text(i: &JwtInspection) -> String {
         for e in &i.exposures {
             let _ = writeln!(
                 out,
-                "  - {} {:?} {}: {}",
-                e.path, e.class, e.category, e.excerpt
+                "  - {} {} {}: {}",
+                e.path,
+                json_name(&e.class),
+                e.category,
+                e.excerpt
             );
         }
     }
@@ -233,7 +229,7 @@ pub fn render_text(i: &JwtInspection) -> String {
     } else {
         let _ = writeln!(out, "anomalies:");
         for a in &i.anomalies {
-            let _ = writeln!(out, "  - {:?}: {}", a.kind, a.message);
+            let _ = writeln!(out, "  - {}: {}", json_name(&a.kind), a.message);
         }
     }
     if let Some(v) = &i.verification {
@@ -251,9 +247,77 @@ pub fn render_text(i: &JwtInspection) -> String {
     crate::text::sanitize(&out)
 }
 
+/// `lifetime: exp 1700000300 (Tue, 14 Nov 2023 22:18:20 GMT), iat …, nbf none, lifetime
+/// 300 s, expires in 120 s`: each time claim as its number and date, `none` when absent.
+fn lifetime_text(l: &Lifetime) -> String {
+    let date = |t: Option<i64>| match t {
+        Some(t) => format!("{t} ({})", crate::cookie::format_http_date(t)),
+        None => "none".to_string(),
+    };
+    format!(
+        "lifetime: exp {}, iat {}, nbf {}, lifetime {}, expires in {}",
+        date(l.exp),
+        date(l.iat),
+        date(l.nbf),
+        l.lifetime
+            .map(|s| format!("{s} s"))
+            .unwrap_or_else(|| "unbounded (no exp)".into()),
+        l.expires_in
+            .map(|s| format!("{s} s"))
+            .unwrap_or_else(|| "never".into())
+    )
+}
+
+/// The name a value has in the JSON output (`personal_data`, `base64_padding`), for the text
+/// rendering: never a Debug spelling.
+fn json_name(v: &impl Serialize) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => "unknown".to_string(),
+    }
+}
+
 fn indent(s: &str) -> String {
     s.lines()
         .map(|l| format!("  {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text rendering once printed `exp Some(1700000300)` and `PersonalData` (Debug
+    /// output); it names claims by number and date and kinds by their JSON names.
+    #[test]
+    fn the_text_rendering_has_no_debug_output() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"HS256"}"#),
+            b64(r#"{"exp":1700000300,"email":"alice@example.com"}"#)
+        );
+        let i = inspect(&token, None, 1_700_000_000).unwrap();
+        let text = render_text(&i);
+        assert!(
+            text.contains(
+                "lifetime: exp 1700000300 (Tue, 14 Nov 2023 22:18:20 GMT), iat none, nbf none"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" personal_data "), "{text}");
+        for debug in ["Some(", "None", "PersonalData"] {
+            assert!(!text.contains(debug), "{debug} in {text}");
+        }
+        let v = verify(
+            &decode(&token).unwrap(),
+            &VerifyKey::Jwks(r#"{"keys":[]}"#.to_string()),
+        );
+        assert_eq!(
+            v.reason,
+            "the token names no kid and the JWKS holds 0 keys, not one"
+        );
+    }
 }

@@ -20,6 +20,7 @@ use super::oauth::client_var_names;
 use super::origin::{is_loopback, same_origin_path};
 use super::template::Template;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::units::bounds;
 
 /// The algorithms `token.signing_keys[].alg` may name.
 const SIGNING_ALGORITHMS: [&str; 12] = [
@@ -208,13 +209,31 @@ impl Checker<'_> {
         for (key, msg) in s.policy.problems() {
             self.push_unlocated(format!("policy.{key}"), msg);
         }
-        if let Some(rps) = s.limits.max_rps
-            && !(rps > 0.0 && rps.is_finite())
-        {
-            self.push_unlocated("limits.max_rps", "must be a positive number");
-        }
-        if s.limits.concurrency == Some(0) {
-            self.push_unlocated("limits.concurrency", "must be at least 1");
+        let l = &s.limits;
+        let checks = [
+            (
+                "limits.max_rps",
+                l.max_rps.map(|v| bounds::MAX_RPS.check(v).map(drop)),
+            ),
+            (
+                "limits.max_requests",
+                l.max_requests
+                    .map(|v| bounds::MAX_REQUESTS.check(v).map(drop)),
+            ),
+            (
+                "limits.timeout",
+                l.timeout.map(|v| bounds::TIMEOUT.check(v).map(drop)),
+            ),
+            (
+                "limits.concurrency",
+                l.concurrency
+                    .map(|v| bounds::CONCURRENCY.check(u64::from(v)).map(drop)),
+            ),
+        ];
+        for (key, result) in checks {
+            if let Some(Err(message)) = result {
+                self.push_unlocated(key, message);
+            }
         }
     }
 
@@ -927,8 +946,42 @@ mod tests {
         let d = diags(&src);
         let x = at(&d, "limits.concurrency");
         assert!(x.line > 0, "{d}");
-        assert_eq!(x.message, "must be at least 1");
+        assert_eq!(x.message, "0 is out of range: give 1 to 256 rules at once");
         let p = parse(&format!("{TESTBED_PROFILE}limits: {{concurrency: 1}}\n"));
         assert_eq!(p.spec.limits.concurrency, Some(1));
+    }
+
+    /// `limits.max_rps: 1e-300` once passed `validate` and then panicked the run with
+    /// "overflow when adding duration to instant" (issue 13); every limit is range-checked.
+    #[test]
+    fn limits_out_of_their_range_are_refused_at_their_key() {
+        let src = format!(
+            "{TESTBED_PROFILE}limits: {{max_rps: 1e-300, max_requests: 0, timeout: 2h}}\npolicy: {{max_wait: 5000000000000000h}}\n"
+        );
+        let d = diags(&src);
+        let lines = TESTBED_PROFILE.lines().count() as u64;
+        for (key, message) in [
+            (
+                "limits.max_rps",
+                "1e-300 is out of range: give 0.01 to 10000 requests per second",
+            ),
+            (
+                "limits.max_requests",
+                "0 is out of range: give 1 to 100000000 requests",
+            ),
+            ("limits.timeout", "2h is out of range: give 1s to 1h"),
+            (
+                "policy.max_wait",
+                "5000000000000000h is out of range: give 0s to 1d",
+            ),
+        ] {
+            let x = at(&d, key);
+            assert_eq!(x.message, message, "{d}");
+            assert!(x.line > lines, "{key} at line {}: {d}", x.line);
+        }
+        let ok = format!(
+            "{TESTBED_PROFILE}limits: {{max_rps: 0.01, max_requests: 1, timeout: 1h, concurrency: 256}}\n"
+        );
+        assert_eq!(parse(&ok).spec.limits.max_rps, Some(0.01));
     }
 }

@@ -411,6 +411,29 @@ pub struct Classifier {
     pub body_contains: Option<String>,
 }
 
+/// `status 200`, `status 200 or 204 and a body containing `"user"``: the classifier in words.
+impl std::fmt::Display for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&statuses_in_words(&self.status))?;
+        if let Some(needle) = &self.body_contains {
+            write!(f, " and a body containing {needle:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `status 200`, `status 200 or 302`, `status 200, 201 or 204`; `no status` for none.
+pub fn statuses_in_words(statuses: &[u16]) -> String {
+    match statuses {
+        [] => "no status".to_string(),
+        [one] => format!("status {one}"),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(u16::to_string).collect();
+            format!("status {} or {last}", rest.join(", "))
+        }
+    }
+}
+
 impl Classifier {
     /// True when a response with this status and body matches.
     pub fn matches(&self, status: u16, body: &str) -> bool {
@@ -426,20 +449,22 @@ impl Classifier {
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
-    /// Most requests one run may send, e.g. `5000`.
+    /// Most requests one run may send, 1 to 100000000, e.g. `5000`.
     #[serde(default)]
+    #[schemars(range(min = 1, max = 100_000_000))]
     pub max_requests: Option<u64>,
-    /// Most requests per second, e.g. `20`.
+    /// Most requests per second, 0.01 to 10000, e.g. `20`.
     #[serde(default)]
+    #[schemars(range(min = 0.01, max = 10_000.0))]
     pub max_rps: Option<f64>,
-    /// Per-request timeout, e.g. `10s`. A run may raise it for a service with slow logins
-    /// (it says so in its report).
+    /// Per-request timeout, 1s to 1h, e.g. `10s`. A run may raise it for a service with slow
+    /// logins (it says so in its report).
     #[serde(default)]
     pub timeout: Option<Seconds>,
-    /// Most rules in flight at once, e.g. `2` for a service that cannot take many concurrent
-    /// logins; `--concurrency` and this combine by taking the smaller.
+    /// Most rules in flight at once, 1 to 256, e.g. `2` for a service that cannot take many
+    /// concurrent logins; `--concurrency` and this combine by taking the smaller.
     #[serde(default)]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 256))]
     pub concurrency: Option<u16>,
 }
 
@@ -586,6 +611,26 @@ mod tests {
     use super::*;
     use crate::profile::TESTBED_PROFILE;
     use crate::profile::fixtures::{OAUTH, TOKEN_FLOWS, diags, form_of, parse, replace};
+
+    /// The preflight's refusal once printed `Classifier { status: [200], body_contains:
+    /// None }` (issue 13); the classifier reads in words.
+    #[test]
+    fn a_classifier_reads_in_words() {
+        let c = Classifier {
+            status: vec![200],
+            body_contains: None,
+        };
+        assert_eq!(c.to_string(), "status 200");
+        let c = Classifier {
+            status: vec![200, 201, 204],
+            body_contains: Some("\"user\"".into()),
+        };
+        assert_eq!(
+            c.to_string(),
+            "status 200, 201 or 204 and a body containing \"\\\"user\\\"\""
+        );
+        assert_eq!(statuses_in_words(&[]), "no status");
+    }
 
     #[test]
     fn oauth_section_parses_every_key() {

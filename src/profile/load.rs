@@ -26,7 +26,7 @@ pub struct Profile {
 
 /// Reads and checks a profile file (no secrets are read yet).
 pub fn load_profile(file: &Path) -> Result<Profile, Diagnostics> {
-    let src = diag::read_file(file).map_err(|d| Diagnostics(vec![d]))?;
+    let src = diag::read_file(file, diag::InputKind::Profile).map_err(|d| Diagnostics(vec![d]))?;
     parse_profile(&src, file)
 }
 
@@ -89,8 +89,8 @@ impl Profile {
             let d = Diagnostic::new(&self.file, loc.line(), loc.column(), "tls.ca_file", message);
             Diagnostics(vec![d])
         };
-        let text =
-            diag::read_file(&path).map_err(|d| at(format!("{}: {}", path.display(), d.message)))?;
+        let text = diag::read_file(&path, diag::InputKind::CaFile)
+            .map_err(|d| at(format!("{}: {}", path.display(), d.message)))?;
         TrustRoots::from_pem(text.as_bytes()).map_err(|e| at(format!("{}: {e}", path.display())))
     }
 

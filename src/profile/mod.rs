@@ -32,11 +32,15 @@ mod skeleton;
 mod target;
 mod template;
 
+/// The documented ranges of the run limits (`limits:` here, the same flags on the command
+/// line): [`bounds::MAX_RPS`], [`bounds::MAX_REQUESTS`], [`bounds::TIMEOUT`], … and
+/// [`bounds::Bounds::check`], which refuses a value outside its range in words.
+pub use crate::units::bounds;
 pub use extractor::{Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, FlowName, FlowStep, Flows, KeySpec, Limits,
     OAuthClient, OAuthGrant, OAuthSpec, ProfileFile, RequestSpec, RevocationSpec, SecretSource,
-    SessionSpec, TokenSpec, UserSpec,
+    SessionSpec, TokenSpec, UserSpec, statuses_in_words,
 };
 pub use load::{Profile, TESTBED_PROFILE, load_profile, parse_profile};
 pub use oauth::{Endpoint, OAuthError};

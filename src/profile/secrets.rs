@@ -1,19 +1,20 @@
 //! Secrets: the users' passwords, the signing keys and the OAuth client secret, read from the
 //! sources the profile names — environment variables, files (relative to the profile) or
-//! `public_demo` values (which `check` accepts for loopback targets only). Owns the
+//! `public_demo` values (which `check` accepts for loopback targets only). A secret file is
+//! read through the 64 KiB limit of [`InputKind::Secret`], so `/dev/zero` is refused. Owns the
 //! secret-bearing types; their `Debug` output never shows a secret. Reads environment
 //! variables and files, nothing else; sends no request.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_saphyr::Location;
 
 use super::format::{ProfileFile, SecretSource};
 use super::oauth::client_vars;
 use super::template::Vars;
-use crate::diag::{self, Diagnostic, Diagnostics};
+use crate::diag::{self, Diagnostic, Diagnostics, InputError, InputKind};
 
 /// Why a secret could not be read; each variant keeps the variable or file at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,14 +26,10 @@ pub enum SecretError {
     /// The environment variable's value is not UTF-8.
     #[error("environment variable `{0}` is not valid utf-8")]
     EnvNotUnicode(String),
-    /// The secret file could not be read.
-    #[error("cannot read secret file {}: {reason}", path.display())]
-    File {
-        /// The file, relative paths joined to the profile's directory.
-        path: PathBuf,
-        /// The operating system's reason, lowercased.
-        reason: String,
-    },
+    /// The secret file could not be read, is larger than 64 KiB or is not UTF-8 text; the
+    /// error keeps the file (relative paths joined to the profile's directory).
+    #[error("secret file {0}")]
+    File(InputError),
 }
 
 impl SecretSource {
@@ -56,12 +53,9 @@ impl SecretSource {
                 } else {
                     profile_file.parent().unwrap_or(Path::new(".")).join(p)
                 };
-                match std::fs::read_to_string(&full) {
+                match diag::read_text(&full, InputKind::Secret) {
                     Ok(v) => Ok(v.trim_end_matches(['\n', '\r']).to_string()),
-                    Err(e) => Err(SecretError::File {
-                        path: full,
-                        reason: diag::lower(&e.to_string()),
-                    }),
+                    Err(e) => Err(SecretError::File(e)),
                 }
             }
             SecretSource::PublicDemo(v) => Ok(v.clone()),
@@ -205,6 +199,7 @@ mod tests {
         CLIENT_BASIC, CLIENT_SECRET, OAUTH, at, parse, replace, unresolved,
     };
     use crate::profile::{TESTBED_PROFILE, parse_profile};
+    use std::path::PathBuf;
 
     #[test]
     fn missing_environment_variable_is_a_located_diagnostic() {
@@ -263,7 +258,7 @@ mod tests {
         assert_eq!(source.read(&profile).unwrap(), "line one\nline two");
         let missing = SecretSource::File(PathBuf::from("keys/bob"));
         match missing.read(&profile) {
-            Err(SecretError::File { path, .. }) => assert_eq!(path, dir.join("keys/bob")),
+            Err(SecretError::File(e)) => assert_eq!(e.path, dir.join("keys/bob")),
             other => panic!("{other:?}"),
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -460,11 +460,11 @@ pub fn fuzz_human(r: &crate::fuzzer::FuzzReport, written: Option<&std::path::Pat
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "authprobe fuzz — {} — {} cases in {:.1} s (stopped by {}), seed {}",
+        "authprobe fuzz — {} — {} cases in {:.1} s ({}), seed {}",
         r.target,
         r.cases,
         r.duration_ms as f64 / 1000.0,
-        r.stopped_by,
+        r.stop_reason(),
         r.seed
     );
     for (g, n) in &r.per_generator {
@@ -478,7 +478,7 @@ pub fn fuzz_human(r: &crate::fuzzer::FuzzReport, written: Option<&std::path::Pat
     for (i, f) in r.findings.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  {}. {:?} from {} ({} cases): {}",
+            "  {}. {} from {} ({} cases): {}",
             i + 1,
             f.kind,
             f.generator,

@@ -218,7 +218,7 @@ pub fn load_catalogue(path: &Path) -> Result<Catalogue, Diagnostics> {
     let mut sources = Vec::new();
     let mut diags = Diagnostics::default();
     for file in files {
-        match diag::read_file(&file) {
+        match diag::read_file(&file, diag::InputKind::Spec) {
             Ok(text) => sources.push((file, text)),
             Err(d) => diags.push(d),
         }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{
     AccessAfter, PrefixPolicy, RefreshSemantics, RefreshSemanticsOverrides, SameSiteValue, Seconds,
-    SessionSemantics, SessionSemanticsOverrides,
+    SessionSemantics, SessionSemanticsOverrides, bounds,
 };
 
 /// Effective policy values.
@@ -96,7 +96,7 @@ pub struct PolicyOverrides {
     /// Claims the owner accepts in token payloads, e.g. `[email]`.
     #[serde(default)]
     pub jwt_claims_allow: Option<Vec<String>>,
-    /// Longest wait for a real token to expire, e.g. `60s`.
+    /// Longest wait for a real token to expire, 0s to 1d, e.g. `60s`.
     #[serde(default)]
     pub max_wait: Option<Seconds>,
     /// What an access token does after logout: `rejected` (default) or
@@ -181,6 +181,9 @@ impl PolicyOverrides {
                 "session_id_min_entropy_bits",
                 format!("{n} is out of range 0..=1024"),
             ));
+        }
+        if let Some(Err(message)) = self.max_wait.map(|w| bounds::MAX_WAIT.check(w)) {
+            out.push(("max_wait", message));
         }
         out
     }

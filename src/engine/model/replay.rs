@@ -118,10 +118,13 @@ impl Script<'_> {
                 }
             }
         }
-        let shown = format!(
-            "%{{http_code}}  step {step}: {}\\n",
-            label.replace('%', "%%")
-        );
+        // Labels of the model's own requests already name their step.
+        let label = if label.starts_with(&format!("step {step}:")) {
+            label.to_string()
+        } else {
+            format!("step {step}: {label}")
+        };
+        let shown = format!("%{{http_code}}  {}\\n", label.replace('%', "%%"));
         curl_line(&red).replacen(
             "curl -sS -i",
             &format!(
