@@ -127,6 +127,33 @@ fn validate_accepts_the_shipped_specs_and_profile() {
 }
 
 #[test]
+fn validate_warns_about_declared_flows_no_selected_rule_runs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let profile = format!("{root}/specs/profiles/testbed.yaml");
+    // Cookie rules only (cookie.cleared-on-logout runs the logout): logout everywhere, the
+    // anonymous visit and the token logout would never run.
+    let (code, out, err) =
+        authprobe(&["validate", &format!("{root}/specs/cookies.yaml"), &profile]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("`flows.logout`"), "{out}");
+    for key in [
+        "flows.logout_everywhere`",
+        "flows.anonymous`",
+        "token.logout`",
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("warning: ") && l.contains(key)),
+            "{key}: {out}"
+        );
+    }
+    // The shipped catalogue uses every flow the testbed profile declares.
+    let (code, out, err) = authprobe(&["validate", &profile]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("warning:"), "{out}");
+}
+
+#[test]
 fn check_against_a_closed_port_exits_three() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

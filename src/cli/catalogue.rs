@@ -106,6 +106,7 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     let mut problems = Diagnostics::default();
     let mut spec_sources = Vec::new();
     let mut lines = Vec::new();
+    let mut profiles = Vec::new();
     for file in files {
         let text = match diag::read_file(file, diag::InputKind::Document) {
             Ok(t) => t,
@@ -121,25 +122,49 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
         let checked = if gate::looks_like_baseline(&text) {
             validate_baseline(&text, file)
         } else {
-            validate_profile(&text, file)
+            profile::parse_profile(&text, file).map(|p| {
+                let line = format!(
+                    "ok: {} (profile `{}`)",
+                    file.display(),
+                    p.spec.name.as_deref().unwrap_or("unnamed")
+                );
+                profiles.push(p);
+                line
+            })
         };
         match checked {
             Ok(line) => lines.push(line),
             Err(d) => problems.extend(d),
         }
     }
+    // The rules a profile is judged with: the spec files given alongside it, else the shipped ones.
+    let mut catalogue = None;
     if !spec_sources.is_empty() {
         match spec::catalogue_from_sources(&spec_sources) {
-            Ok(c) => lines.push(format!(
-                "ok: {} spec file(s), {} rules",
-                spec_sources.len(),
-                c.rules.len()
-            )),
+            Ok(c) => {
+                lines.push(format!(
+                    "ok: {} spec file(s), {} rules",
+                    spec_sources.len(),
+                    c.rules.len()
+                ));
+                catalogue = Some(c);
+            }
             Err(d) => problems.extend(d),
         }
     }
     if !problems.is_empty() {
         return Err(CliError::Diagnostics(problems));
+    }
+    let catalogue = match catalogue {
+        Some(c) => Some(c),
+        None => spec::builtin_catalogue().ok(),
+    };
+    if let Some(c) = &catalogue {
+        for p in &profiles {
+            for w in p.unused_flows(c) {
+                lines.push(format!("warning: {}: {w}", p.file.display()));
+            }
+        }
     }
     out(&lines.join("\n"))?;
     Ok(Exit::Success)
@@ -157,15 +182,5 @@ fn validate_baseline(text: &str, file: &std::path::Path) -> Result<String, Diagn
         "ok: {} (baseline, {} entries)",
         file.display(),
         b.entries.len()
-    ))
-}
-
-/// Checks a profile; the line to print when it is valid.
-fn validate_profile(text: &str, file: &std::path::Path) -> Result<String, Diagnostics> {
-    let p = profile::parse_profile(text, file)?;
-    Ok(format!(
-        "ok: {} (profile `{}`)",
-        file.display(),
-        p.spec.name.as_deref().unwrap_or("unnamed")
     ))
 }

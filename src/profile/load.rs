@@ -47,6 +47,60 @@ pub fn parse_profile(src: &str, file: &Path) -> Result<Profile, Diagnostics> {
 }
 
 impl Profile {
+    /// The flows this profile writes out, each with the capability it provides, e.g.
+    /// (`token.logout`, `token_logout`). Flows derived from an OAuth discovery document at
+    /// run time are not listed.
+    pub fn declared_flows(&self) -> Vec<(&'static str, crate::spec::Capability)> {
+        use crate::spec::Capability as C;
+        let mut out = Vec::new();
+        if let Some(f) = &self.spec.flows {
+            for (present, key, cap) in [
+                (f.logout.is_some(), "flows.logout", C::Logout),
+                (
+                    f.logout_everywhere.is_some(),
+                    "flows.logout_everywhere",
+                    C::LogoutEverywhere,
+                ),
+                (
+                    f.anonymous.is_some(),
+                    "flows.anonymous",
+                    C::AnonymousSession,
+                ),
+            ] {
+                if present {
+                    out.push((key, cap));
+                }
+            }
+        }
+        if let Some(t) = &self.spec.token {
+            for (present, key, cap) in [
+                (t.logout.is_some(), "token.logout", C::TokenLogout),
+                (t.refresh.is_some(), "token.refresh", C::Refresh),
+                (t.revocation.is_some(), "token.revocation", C::Revocation),
+            ] {
+                if present {
+                    out.push((key, cap));
+                }
+            }
+        }
+        out
+    }
+
+    /// Warnings for flows the profile declares that no rule of `catalogue` would run (a
+    /// declared flow nothing uses is easy to believe tested).
+    pub fn unused_flows(&self, catalogue: &crate::spec::Catalogue) -> Vec<String> {
+        self.declared_flows()
+            .into_iter()
+            .filter(|(_, cap)| !catalogue.rules.iter().any(|r| r.requires.contains(cap)))
+            .map(|(key, cap)| {
+                format!(
+                    "`{key}` is declared but no selected rule needs `{}`: the flow will never run",
+                    cap.name()
+                )
+            })
+            .collect()
+    }
+
     /// The testbed profile pointed at `base_url`.
     pub fn testbed(base_url: &str) -> Result<Profile, Diagnostics> {
         let mut p = parse_profile(TESTBED_PROFILE, Path::new("specs/profiles/testbed.yaml"))?;
