@@ -91,7 +91,7 @@ impl Profile {
     pub fn unused_flows(&self, catalogue: &crate::spec::Catalogue) -> Vec<String> {
         self.declared_flows()
             .into_iter()
-            .filter(|(_, cap)| !catalogue.rules.iter().any(|r| r.requires.contains(cap)))
+            .filter(|(_, cap)| !catalogue.rules.iter().any(|r| r.may_use(*cap)))
             .map(|(key, cap)| {
                 format!(
                     "`{key}` is declared but no selected rule needs `{}`: the flow will never run",

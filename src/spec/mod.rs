@@ -184,6 +184,19 @@ impl RuleKind {
 }
 
 impl Rule {
+    /// True when running the rule would use `cap` when the profile provides it: a capability
+    /// it requires, or one a step uses when present (a scenario's `anonymous` visit).
+    pub fn may_use(&self, cap: Capability) -> bool {
+        self.requires.contains(&cap)
+            || match &self.kind {
+                RuleKind::Scenario(steps) => {
+                    cap == Capability::AnonymousSession
+                        && steps.iter().any(|s| matches!(s, Step::Anonymous(_)))
+                }
+                _ => false,
+            }
+    }
+
     /// True when running the rule ends sessions other rules may be using (logout
     /// everywhere), so the engine runs it alone.
     pub fn is_exclusive(&self) -> bool {
