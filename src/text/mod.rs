@@ -7,6 +7,8 @@
 //! It must not know about HTTP exchanges, rules or reports (the exchange-level redaction is
 //! `http::Redactor`, built on [`SecretSet`]), and it never prints.
 
+mod encode;
+mod fields;
 mod secrets;
 
 pub use secrets::{SecretSet, placeholder};
