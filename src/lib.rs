@@ -72,5 +72,6 @@ pub use engine::{
     SelectionError, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, run, seed_for, select,
 };
 pub use http::{
-    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response, Retried,
+    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Redactor, Response,
+    Retried,
 };

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use authprobe::ClientConfig;
+use authprobe::Redactor;
 use authprobe::diag;
 use authprobe::gate::{self, Baseline, Gate, GateOptions};
 use authprobe::profile::{self, UnresolvedTarget};
@@ -275,18 +276,19 @@ async fn execute(
     let on_event = |e: &Event| progress.on_event(e);
     let result = resolve_and_run(catalogue, target, config, &options, &on_event).await;
     progress.finish();
-    let report = result?;
+    let (report, redactor) = result?;
     let gate = apply_gate(&report, &gate_options, baseline.as_ref());
     let profile_text = profile.map(|p| p.display().to_string());
     let render = |format, color| {
-        report::render(
+        let text = report::render(
             format,
             &report,
             gate.as_ref(),
             catalogue,
             profile_text.as_deref(),
             color,
-        )
+        );
+        sealed(format, &text, &redactor)
     };
     out(&render(a.format, stdout_color()));
     for (format, path) in &a.reports {
@@ -309,10 +311,22 @@ async fn resolve_and_run(
     config: ClientConfig,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
-) -> Result<Report, RunError> {
+) -> Result<(Report, Redactor), RunError> {
     authprobe::select(catalogue, &options.only, &options.skip)?;
     let (target, client) = target.resolve(config).await?;
-    authprobe::run(catalogue, target, client, options, events).await
+    let redactor = client.redactor().clone();
+    let report = authprobe::run(catalogue, target, client, options, events).await?;
+    Ok((report, redactor))
+}
+
+/// A finished document through the one choke point before output ([`report::seal_text`]),
+/// with a note on stderr when it redacted anything.
+fn sealed(format: Format, text: &str, redactor: &Redactor) -> String {
+    let (text, n) = report::seal_text(format, text, redactor);
+    if let Some(note) = report::seal_note(n, format.name()) {
+        eprintln!("authprobe: note: {note}");
+    }
+    text
 }
 
 /// The CI gate's decision when `--fail-on` or `--baseline` asks for one; warns on stderr

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use authprobe::ClientConfig;
+use authprobe::Redactor;
 use authprobe::RunError;
 use authprobe::fuzzer::{self, FuzzEvent, FuzzOptions, FuzzReport};
+use authprobe::report::Format;
 use authprobe::spec::Seconds;
 use authprobe::{profile, report};
 use clap::Args;
@@ -94,24 +96,33 @@ pub async fn fuzz(a: FuzzArgs) -> Result<Exit, CliError> {
     let progress = FuzzProgress::new(a.quiet);
     progress.started(options.seed, a.duration, &target.base_url);
     let (target, client) = target.resolve(config).await.map_err(RunError::from)?;
+    let redactor = client.redactor().clone();
     let on_event = |e: &FuzzEvent| progress.on_event(e);
     let report = fuzzer::fuzz(target, client, &options, rx, &on_event).await?;
     let mut written = None;
     if !report.findings.is_empty() {
-        match write_findings(&a.out, &report) {
+        match write_findings(&a.out, &report, &redactor) {
             Ok(dir) => written = Some(dir),
             Err(e) => eprintln!("authprobe: warning: cannot write finding files: {e}"),
         }
     }
     out(&match a.format {
-        OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
-        OutputFormat::Human => report::fuzz_human(&report, written.as_deref()),
+        OutputFormat::Json => sealed(Format::Json, &to_json(&report), &redactor),
+        OutputFormat::Human => sealed(
+            Format::Human,
+            &report::fuzz_human(&report, written.as_deref()),
+            &redactor,
+        ),
     });
     Ok(Exit::of_verdict(report.exit_code()))
 }
 
 /// Writes one JSON file per finding plus the summary into a new subdirectory of `out`.
-fn write_findings(out: &Path, report: &FuzzReport) -> std::io::Result<PathBuf> {
+fn write_findings(
+    out: &Path,
+    report: &FuzzReport,
+    redactor: &Redactor,
+) -> std::io::Result<PathBuf> {
     let stamp = now();
     let mut dir = out.join(format!("{stamp}-seed-{}", report.seed));
     let mut n = 1;
@@ -122,21 +133,39 @@ fn write_findings(out: &Path, report: &FuzzReport) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     for (i, f) in report.findings.iter().enumerate() {
         let name = format!("finding-{:03}-{:?}-{}.json", i + 1, f.kind, f.generator).to_lowercase();
-        write_json_new(&dir.join(name), f)?;
+        write_json_new(&dir.join(name), f, redactor)?;
     }
-    write_json_new(&dir.join("summary.json"), report)?;
+    write_json_new(&dir.join("summary.json"), report, redactor)?;
     Ok(dir)
 }
 
-/// Writes `value` as pretty JSON to a file that must not exist yet.
-fn write_json_new(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
+/// Writes `value` as pretty JSON, sealed, to a file that must not exist yet.
+fn write_json_new(
+    path: &Path,
+    value: &impl serde::Serialize,
+    redactor: &Redactor,
+) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)?;
-    file.write_all(
-        serde_json::to_string_pretty(value)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
+    let what = path.display().to_string();
+    file.write_all(sealed_as(Format::Json, &to_json(value), redactor, &what).as_bytes())
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// A finished document through the one choke point before output ([`report::seal_text`]).
+fn sealed(format: Format, text: &str, redactor: &Redactor) -> String {
+    sealed_as(format, text, redactor, "stdout")
+}
+
+fn sealed_as(format: Format, text: &str, redactor: &Redactor, what: &str) -> String {
+    let (text, n) = report::seal_text(format, text, redactor);
+    if let Some(note) = report::seal_note(n, what) {
+        eprintln!("authprobe: note: {note}");
+    }
+    text
 }

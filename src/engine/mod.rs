@@ -207,6 +207,7 @@ pub async fn run(
     );
     client.set_timeout(Duration::from_millis(limits.timeout_ms));
     notes.extend(limits.notes.iter().cloned());
+    let notes = notes.iter().map(|n| client.redactor().redact(n)).collect();
     let info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
@@ -236,7 +237,9 @@ pub async fn run(
             case_concurrency: info.limits.cases_in_flight,
         })
     };
-    let results = schedule(&rules, &target, concurrency, make_ctx, events).await;
+    let redactor = client.redactor().clone();
+    let results = schedule(&rules, &target, concurrency, make_ctx, &redactor, events).await;
+
     Ok(Report {
         schema: REPORT_SCHEMA,
         tool: Tool {
@@ -259,13 +262,17 @@ async fn schedule(
     target: &Target,
     concurrency: usize,
     make_ctx: impl Fn(&Rule) -> Arc<RuleCtx>,
+    redactor: &crate::http::Redactor,
     events: &(dyn Fn(&Event) + Send + Sync),
 ) -> Vec<RuleResult> {
     let caps = target.capabilities();
     let mut results: BTreeMap<usize, RuleResult> = BTreeMap::new();
     let mut pending: Vec<(usize, Rule)> = Vec::new();
     let mut exclusive: Vec<(usize, Rule)> = Vec::new();
-    let mut finish = |i: usize, r: RuleResult| {
+    // The one path from a rule's outcome to the report: every text derived from the
+    // target passes the redactor here.
+    let mut finish = |i: usize, mut r: RuleResult| {
+        r.redact(redactor);
         events(&Event::RuleFinished(r.clone()));
         results.insert(i, r);
     };
