@@ -15,6 +15,7 @@ mod http_client;
 mod model;
 mod oauth;
 mod quirks;
+mod redaction;
 mod resilience;
 mod rules;
 mod testbed;

@@ -198,6 +198,13 @@ pub async fn run(
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
+    for (name, user) in &target.users {
+        // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
+        let pair = format!("{}:{}", user.username, user.password);
+        client
+            .redactor()
+            .register(&pair, &format!("password:{name}"));
+    }
     let (ctx, baseline, mut notes) = preflight_retried(&target, &client).await?;
     let limits = sizing::size(
         options.concurrency,

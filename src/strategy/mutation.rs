@@ -373,7 +373,10 @@ mod tests {
         );
         // No character of the id appears in any description.
         for m in [
-            Mutation::Substitute { index: 3, with: '~' },
+            Mutation::Substitute {
+                index: 3,
+                with: '~',
+            },
             Mutation::BitFlip { index: 3, bit: 0 },
         ] {
             let d = m.describe("WXYZ");

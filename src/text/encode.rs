@@ -43,6 +43,14 @@ pub(super) fn spellings(secret: &str) -> Vec<(Vec<u8>, Spelling)> {
         }
     };
     add(bytes.to_vec(), Spelling::Plain);
+    // A secret that itself looks escaped (`pass%41`) decodes with the layer around it.
+    if has_escapes(bytes) {
+        let once = decode_layer(bytes).bytes;
+        if has_escapes(&once) {
+            add(decode_layer(&once).bytes, Spelling::Plain);
+        }
+        add(once, Spelling::Plain);
+    }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     add(hex.to_ascii_uppercase().into_bytes(), Spelling::Plain);
     add(hex.into_bytes(), Spelling::Plain);

@@ -11,7 +11,7 @@ mod encode;
 mod fields;
 mod secrets;
 
-pub use secrets::{SecretSet, placeholder};
+pub use secrets::{MIN_SECRET_CHARS, SecretSet, placeholder};
 
 /// Removes terminal control characters from text that came from the target.
 pub fn sanitize(text: &str) -> String {
