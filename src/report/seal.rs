@@ -77,4 +77,161 @@ mod tests {
         );
         assert_eq!(seal_note(0, "stdout"), None);
     }
+
+    /// This test's own encoders (independent of `text::encode`).
+    fn encodings(secret: &str) -> Vec<String> {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        vec![
+            secret.to_owned(),
+            url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+            secret.bytes().map(|b| format!("%{b:02x}")).collect(),
+            secret
+                .encode_utf16()
+                .map(|u| format!("\\u{u:04X}"))
+                .collect(),
+            {
+                let json = serde_json::to_string(secret).unwrap_or_default();
+                json[1..json.len() - 1].replace('/', "\\/")
+            },
+            secret
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;"),
+            secret.chars().map(|c| format!("&#{};", c as u32)).collect(),
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+            STANDARD.encode(format!("alice:{secret}")),
+            hex.to_ascii_uppercase(),
+            hex,
+        ]
+    }
+
+    /// The documents as read: as written, and with one layer of the format's escaping undone.
+    fn views(doc: &str) -> Vec<String> {
+        let html = doc
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        let mut out = vec![doc.to_owned(), html];
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) {
+            out.push(v.to_string());
+            let mut strings = Vec::new();
+            strings_of(&v, &mut strings);
+            out.push(strings.join("\n"));
+        }
+        out
+    }
+
+    fn strings_of(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| strings_of(v, out)),
+            serde_json::Value::Object(m) => m.iter().for_each(|(k, v)| {
+                out.push(k.clone());
+                strings_of(v, out);
+            }),
+            _ => {}
+        }
+    }
+
+    /// The fixture report with `echoed` in the observed text, a Set-Cookie value, a response
+    /// header and a JSON body field; every result redacted as the engine does.
+    fn hostile_report(echoed: &str, redactor: &Redactor) -> crate::engine::Report {
+        let mut report = crate::report::tests::report(7, echoed);
+        for r in &mut report.results {
+            for e in &mut r.evidence {
+                e.exchange
+                    .response
+                    .headers
+                    .push(("x-echo".into(), echoed.into()));
+                e.exchange.response.body = serde_json::json!({ "echo": echoed })
+                    .to_string()
+                    .into_bytes();
+            }
+            r.redact(redactor);
+        }
+        report
+    }
+
+    fn documents(report: &crate::engine::Report, redactor: &Redactor) -> Vec<String> {
+        let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
+        Format::ALL
+            .into_iter()
+            .map(|f| {
+                let text = crate::report::render(f, report, None, &catalogue, None, false);
+                seal_text(f, &text, redactor).0
+            })
+            .collect()
+    }
+
+    /// The JSON report's evidence fields a short secret must not be: header values and the
+    /// body's JSON field.
+    fn evidence_fields(json: &str) -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(json).expect("json report");
+        let mut out = Vec::new();
+        for r in v["results"].as_array().into_iter().flatten() {
+            for e in r["evidence"].as_array().into_iter().flatten() {
+                let response = &e["exchange"]["response"];
+                for h in response["headers"].as_array().into_iter().flatten() {
+                    out.push(h[1].as_str().unwrap_or_default().to_owned());
+                }
+                let body = response["body"].as_str().unwrap_or_default();
+                if let Ok(b) = serde_json::from_str::<serde_json::Value>(body) {
+                    out.push(b["echo"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 48,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Random secrets (1–3 characters included) × encodings × every output format.
+        #[test]
+        fn no_secret_in_any_encoding_reaches_any_format(
+            secret in "[a-zA-Z0-9@&<>\"'/+ %é€\\\\-]{1,14}",
+            which in 0usize..12,
+        ) {
+            let echoed = encodings(&secret)[which].clone();
+            let redactor = Redactor::default();
+            redactor.register(&secret, "password:alice");
+            redactor.register(&format!("alice:{secret}"), "password:alice");
+            let docs = documents(&hostile_report(&echoed, &redactor), &redactor);
+            if secret.chars().count() >= 4 {
+                // A secret that the report's own text contains cannot be told apart.
+                let plain = documents(&crate::report::tests::report(7, "v"), &Redactor::default());
+                let spelled = encodings(&secret);
+                let in_plain = plain.iter().flat_map(|d| views(d)).any(|v| {
+                    spelled.iter().any(|e| e.len() >= 4 && v.contains(e.as_str()))
+                });
+                proptest::prop_assume!(!in_plain);
+                for (doc, view) in docs.iter().flat_map(|d| views(d).into_iter().map(move |v| (d, v))) {
+                    for e in &spelled {
+                        proptest::prop_assert!(
+                            e.len() < 4 || !view.contains(e.as_str()),
+                            "{e:?} of {secret:?} in {doc}"
+                        );
+                    }
+                }
+            } else {
+                let json = &docs[1];
+                for field in evidence_fields(json) {
+                    proptest::prop_assert!(
+                        !encodings(&secret).contains(&field),
+                        "{field:?} of {secret:?} in {json}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -36,13 +36,19 @@ pub(super) const MIN_PATTERN_BYTES: usize = 4;
 pub(super) fn spellings(secret: &str) -> Vec<(Vec<u8>, Spelling)> {
     let bytes = secret.as_bytes();
     let mut out: Vec<(Vec<u8>, Spelling)> = Vec::new();
-    let mut add = |p: Vec<u8>, kind: Spelling| {
+    let mut add_min = |p: Vec<u8>, kind: Spelling, min: usize| {
         let p = unify(p);
-        if p.len() >= MIN_PATTERN_BYTES && !out.iter().any(|(q, _)| *q == p) {
+        if p.len() >= min && !out.iter().any(|(q, _)| *q == p) {
             out.push((p, kind));
         }
     };
-    add(bytes.to_vec(), Spelling::Plain);
+    add_min(bytes.to_vec(), Spelling::Plain, MIN_PATTERN_BYTES);
+    // A secret ending in an escape's first character (`…\`, `…%`, `…&`) may be decoded
+    // together with what follows it (`\;` is an escaped `;`): its rest is a spelling too.
+    if let Some(rest) = secret.strip_suffix(['\\', '%', '&']) {
+        add_min(rest.as_bytes().to_vec(), Spelling::Plain, 3);
+    }
+    let mut add = |p: Vec<u8>, kind: Spelling| add_min(p, kind, MIN_PATTERN_BYTES);
     // A secret that itself looks escaped (`pass%41`) decodes with the layer around it.
     if has_escapes(bytes) {
         let once = decode_layer(bytes).bytes;
@@ -182,8 +188,8 @@ fn percent(s: &[u8]) -> (Option<Decoded>, usize) {
     }
 }
 
-/// `\uXXXX` (with surrogate pairs), `\xXX`, `\n`-style escapes and `\` before any ASCII
-/// punctuation (JSON's `\/`, `\"`, `\\`, Markdown's `\|`, `\*`, …).
+/// `\uXXXX` (with surrogate pairs), `\xXX`, `\n`-style escapes and `\` before the
+/// punctuation JSON, JavaScript and Markdown escape (`\/`, `\"`, `\\`, `\|`, `\*`, …).
 fn backslash(s: &[u8]) -> (Option<Decoded>, usize) {
     let Some(&next) = s.get(1) else {
         return (None, 1);
@@ -213,7 +219,10 @@ fn backslash(s: &[u8]) -> (Option<Decoded>, usize) {
         b't' => (Some(Decoded::Byte(b'\t')), 2),
         b'b' => (Some(Decoded::Byte(8)), 2),
         b'f' => (Some(Decoded::Byte(12)), 2),
-        b if b.is_ascii_punctuation() => (Some(Decoded::Byte(b)), 2),
+        // What JSON, JavaScript and Markdown escapers put a backslash before; not `&`, `%`
+        // or `;`, which would glue a secret's trailing backslash to the next escape.
+        b'"' | b'\\' | b'/' | b'\'' | b'`' | b'*' | b'_' | b'[' | b']' | b'|' | b'~' | b'#'
+        | b'!' => (Some(Decoded::Byte(next)), 2),
         _ => (None, 1),
     }
 }
@@ -415,7 +424,12 @@ fn entity(s: &[u8]) -> (Option<Decoded>, usize) {
 pub(super) fn field_decodings(value: &[u8]) -> Vec<Vec<u8>> {
     let mut out = vec![unify(value.to_vec())];
     if has_escapes(value) {
-        out.push(decode_layer(value).bytes);
+        // A JSON string of an escaped value carries two layers.
+        let once = decode_layer(value).bytes;
+        if has_escapes(&once) {
+            out.push(decode_layer(&once).bytes);
+        }
+        out.push(once);
     }
     let Ok(value) = std::str::from_utf8(value) else {
         return out;

@@ -73,6 +73,13 @@ fn quoted(b: &[u8], out: &mut Vec<(usize, usize)>) {
 }
 
 fn push_trimmed(b: &[u8], mut start: usize, mut end: usize, out: &mut Vec<(usize, usize)>) {
+    if start < end
+        && end - start <= 64
+        && (b[start].is_ascii_whitespace() || b[end - 1].is_ascii_whitespace())
+    {
+        // The value as written too: a password may start or end with a space.
+        out.push((start, end));
+    }
     while start < end && b[start].is_ascii_whitespace() {
         start += 1;
     }
@@ -107,7 +114,7 @@ mod tests {
         assert!(f.contains(&"ab") && f.contains(&"12"), "{f:?}");
         let f = fields("<input value='ab'><p> ab </p>");
         assert_eq!(f.iter().filter(|v| **v == "ab").count(), 2, "{f:?}");
-        assert_eq!(fields(" ab "), vec!["ab"]);
+        assert_eq!(fields(" ab "), vec![" ab ", "ab"]);
         let f = fields("X-Echo: ab\r\nNext: 1");
         assert!(f.contains(&"ab"), "{f:?}");
     }
