@@ -103,11 +103,16 @@ struct Secrets {
     secrets: HashMap<String, u32>,
     seen_patterns: HashSet<Vec<u8>>,
     tiers: Vec<Tier>,
-    /// Patterns registered since the last search, not in a tier yet.
+    /// Patterns not in an automaton yet, found through their first three bytes (a run
+    /// registers secrets between searches all the time; automata are built for thousands).
     pending: Vec<Pattern>,
+    pending_index: HashMap<[u8; 3], Vec<usize>>,
     /// Secrets of 1–3 characters ([unified](encode::unify)), redacted by position.
     short: Vec<(Vec<u8>, u32)>,
 }
+
+/// Patterns kept in the prefix index before an automaton is built for them.
+const PENDING_MAX: usize = 2048;
 
 /// A found secret: the span of the searched text and the label.
 #[derive(Debug, Clone, Copy)]
@@ -142,14 +147,16 @@ impl Secrets {
         (self.labels.len() - 1) as u32
     }
 
-    /// Moves pending patterns into a tier and merges tiers of similar size.
+    /// Moves pending patterns into an automaton once there are many, merging automata of
+    /// similar size (each pattern is rebuilt a logarithmic number of times).
     fn flush(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending.len() < PENDING_MAX {
             return;
         }
+        self.pending_index.clear();
         let mut patterns = std::mem::take(&mut self.pending);
         while let Some(last) = self.tiers.last()
-            && last.patterns.len() <= 2 * patterns.len()
+            && last.patterns.len() <= patterns.len()
         {
             if let Some(t) = self.tiers.pop() {
                 patterns.extend(t.patterns);
@@ -190,11 +197,21 @@ impl Secrets {
     fn search_view(&self, view: &[u8], from: Option<&[(u32, u32)]>, hits: &mut Vec<Hit>) {
         let protected = self.placeholders(view);
         let mut found = Vec::new();
-        for tier in &self.tiers {
+        let pending = Tier {
+            patterns: Vec::new(),
+            automaton: None,
+        };
+        for tier in self.tiers.iter().chain(std::iter::once(&pending)) {
             found.clear();
-            tier.find(view, &mut found);
+            let patterns = if tier.automaton.is_none() && tier.patterns.is_empty() {
+                self.find_pending(view, &mut found);
+                &self.pending
+            } else {
+                tier.find(view, &mut found);
+                &tier.patterns
+            };
             for &(mut a, mut b, p) in &found {
-                let pattern = &tier.patterns[p];
+                let pattern = &patterns[p];
                 if pattern.kind == Spelling::Base64 {
                     // The partial characters at either end carry bits of the secret too.
                     if a > 0 && view[a - 1] != b'=' && encode::is_base64_byte(view[a - 1]) {
@@ -223,10 +240,26 @@ impl Secrets {
         }
     }
 
+    /// Occurrences of pending patterns, through the prefix index.
+    fn find_pending(&self, view: &[u8], out: &mut Vec<(usize, usize, usize)>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        for at in 0..view.len().saturating_sub(2) {
+            let key = [view[at], view[at + 1], view[at + 2]];
+            for &i in self.pending_index.get(&key).into_iter().flatten() {
+                let p = &self.pending[i].bytes;
+                if view[at..].starts_with(p) {
+                    out.push((at, at + p.len(), i));
+                }
+            }
+        }
+    }
+
     /// Every substring hit in `text`, its first and second decoded layers.
     fn substring_hits(&self, text: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
-        if self.tiers.is_empty() {
+        if self.tiers.is_empty() && self.pending.is_empty() {
             return hits;
         }
         let view = encode::unify(text.to_vec());
@@ -342,6 +375,9 @@ impl SecretSet {
         }
         for (bytes, kind) in encode::spellings(secret) {
             if s.seen_patterns.insert(bytes.clone()) {
+                let key = [bytes[0], bytes[1], bytes[2]];
+                let at = s.pending.len();
+                s.pending_index.entry(key).or_default().push(at);
                 s.pending.push(Pattern {
                     bytes,
                     label: id,
@@ -363,16 +399,11 @@ impl SecretSet {
 
     /// Runs `f` on the secrets with every registered pattern in an automaton.
     fn with_secrets<T>(&self, f: impl FnOnce(&Secrets) -> T) -> T {
-        let pending = match self.inner.read() {
-            Ok(s) => {
-                if s.pending.is_empty() {
-                    return f(&s);
-                }
-                true
-            }
-            Err(_) => true,
-        };
-        debug_assert!(pending);
+        if let Ok(s) = self.inner.read()
+            && s.pending.len() < PENDING_MAX
+        {
+            return f(&s);
+        }
         let mut s = match self.inner.write() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
