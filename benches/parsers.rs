@@ -8,6 +8,13 @@
 //!   testbed-shaped ES256 token, without verification (ours also records anomalies;
 //!   `jsonwebtoken::dangerous::insecure_decode` deserialises into `serde_json::Value`).
 //!
+//! - `redaction/seal_json` and `redaction/seal_html`: the final-bytes seal of a typical report
+//!   (`benches/data/report.json`: `demo --flaw logout-keeps-session --flaw
+//!   session-id-readable --seed 1`, 65 KB; its HTML view is the same text escaped) with the
+//!   secrets of a run registered (two passwords and their pairs, the client secret, 3 000
+//!   session ids and tokens); `redaction/register_3000` registers those secrets and runs the
+//!   first search (which builds the automata).
+//!
 //! `AUTHPROBE_BENCH_SMOKE=1` shortens every measurement.
 
 use std::hint::black_box;
@@ -97,9 +104,89 @@ fn bench_jwt_decode(c: &mut Criterion) {
     group.finish();
 }
 
+const REPORT: &str = include_str!("data/report.json");
+
+/// The secrets a typical run registers: passwords, pairs, the client secret, and 3 000 ids.
+fn run_secrets() -> Vec<(String, String)> {
+    let mut secrets = vec![
+        (
+            "alice-demo-password".to_owned(),
+            "password:alice".to_owned(),
+        ),
+        ("bob-demo-password".to_owned(), "password:bob".to_owned()),
+        (
+            "alice:alice-demo-password".to_owned(),
+            "password:alice".to_owned(),
+        ),
+        (
+            "bob:bob-demo-password".to_owned(),
+            "password:bob".to_owned(),
+        ),
+        (
+            "authprobe-demo-client-secret".to_owned(),
+            "client-secret".to_owned(),
+        ),
+    ];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..3000 {
+        let id: String = (0..43)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                alphabet[(x % 64) as usize] as char
+            })
+            .collect();
+        secrets.push((id, format!("cookie:session#{i}")));
+    }
+    secrets
+}
+
+fn bench_redaction(c: &mut Criterion) {
+    let secrets = run_secrets();
+    let redactor = authprobe::Redactor::default();
+    for (s, label) in &secrets {
+        redactor.register(s, label);
+    }
+    let html = authprobe::report::html::escape(REPORT);
+    let mut group = c.benchmark_group("redaction");
+    group.throughput(Throughput::Bytes(REPORT.len() as u64));
+    group.bench_function(BenchmarkId::new("seal", "json"), |b| {
+        b.iter(|| {
+            black_box(authprobe::report::seal(
+                authprobe::report::Format::Json,
+                black_box(REPORT.as_bytes()),
+                &redactor,
+            ))
+        })
+    });
+    group.throughput(Throughput::Bytes(html.len() as u64));
+    group.bench_function(BenchmarkId::new("seal", "html"), |b| {
+        b.iter(|| {
+            black_box(authprobe::report::seal(
+                authprobe::report::Format::Html,
+                black_box(html.as_bytes()),
+                &redactor,
+            ))
+        })
+    });
+    group.throughput(Throughput::Elements(secrets.len() as u64));
+    group.bench_function(BenchmarkId::new("register", "3000"), |b| {
+        b.iter(|| {
+            let r = authprobe::Redactor::default();
+            for (s, label) in &secrets {
+                r.register(s, label);
+            }
+            black_box(r.redact("warm"))
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_set_cookie, bench_jwt_decode
+    targets = bench_set_cookie, bench_jwt_decode, bench_redaction
 }
 criterion_main!(benches);

@@ -78,6 +78,6 @@ pub use engine::{
     seed_for, select,
 };
 pub use http::{
-    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Response, Retried,
-    TrustRoots, TrustRootsError,
+    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Redactor, Response,
+    Retried, TrustRoots, TrustRootsError,
 };

@@ -17,6 +17,7 @@ mod model;
 mod oauth;
 mod outputs;
 mod quirks;
+mod redaction;
 mod resilience;
 mod rules;
 mod signals;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use authprobe::ClientConfig;
+use authprobe::Redactor;
 use authprobe::diag;
 use authprobe::gate::{self, Baseline, Gate, GateOptions};
 use authprobe::profile::{self, UnresolvedTarget};
@@ -291,7 +292,7 @@ async fn execute(
     let on_event = |e: &Event| progress.on_event(e);
     let result = resolve_and_run(catalogue, target, config, &options, &on_event, stop).await;
     progress.finish();
-    let report = result?;
+    let (report, redactor) = result?;
     if let Some(why) = &report.incomplete {
         eprintln!(
             "authprobe: {why}: the report is incomplete; rules that did not finish are listed as not run"
@@ -300,14 +301,15 @@ async fn execute(
     let gate = apply_gate(&report, &gate_options, baseline.as_ref());
     let profile_text = profile.map(|p| p.display().to_string());
     let render = |format, color| {
-        report::render(
+        let text = report::render(
             format,
             &report,
             gate.as_ref(),
             catalogue,
             profile_text.as_deref(),
             color,
-        )
+        );
+        sealed(format, &text, &redactor)
     };
     // Every file first, then stdout; the first failure is the command's error.
     let mut failed = None;
@@ -338,10 +340,22 @@ async fn resolve_and_run(
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
     stop: Stop,
-) -> Result<Report, RunError> {
+) -> Result<(Report, Redactor), RunError> {
     authprobe::select(catalogue, &options.only, &options.skip)?;
     let (target, client) = target.resolve(config).await?;
-    authprobe::run_until(catalogue, target, client, options, events, stop).await
+    let redactor = client.redactor().clone();
+    let report = authprobe::run_until(catalogue, target, client, options, events, stop).await?;
+    Ok((report, redactor))
+}
+
+/// A finished document through the one choke point before output ([`report::seal_text`]),
+/// with a note on stderr when it redacted anything.
+fn sealed(format: Format, text: &str, redactor: &Redactor) -> String {
+    let (text, n) = report::seal_text(format, text, redactor);
+    if let Some(note) = report::seal_note(n, format.name()) {
+        eprintln!("authprobe: note: {note}");
+    }
+    text
 }
 
 /// The CI gate's decision when `--fail-on` or `--baseline` asks for one; warns on stderr

@@ -9,8 +9,10 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use authprobe::ClientConfig;
+use authprobe::Redactor;
 use authprobe::RunError;
 use authprobe::fuzzer::{self, Finding, FuzzEvent, FuzzOptions, FuzzReport};
+use authprobe::report::Format;
 use authprobe::spec::Seconds;
 use authprobe::{diag, profile, report};
 use clap::Args;
@@ -98,18 +100,24 @@ pub async fn fuzz(a: FuzzArgs) -> Result<Exit, CliError> {
     let progress = FuzzProgress::new(a.quiet);
     progress.started(options.seed, a.duration, &target.base_url);
     let (target, client) = target.resolve(config).await.map_err(RunError::from)?;
-    let files = FindingFiles::new(&a.out, options.seed);
+    let redactor = client.redactor().clone();
+    let files = FindingFiles::new(&a.out, options.seed, redactor.clone());
+    // A finding is on disk before the progress line announces it.
     let on_event = |e: &FuzzEvent| {
-        progress.on_event(e);
         if let FuzzEvent::Found(f) = e {
             files.found(f);
         }
+        progress.on_event(e);
     };
     let report = fuzzer::fuzz(target, client, &options, rx, &on_event).await?;
     let written = files.finish(&report);
     out(&match a.format {
-        OutputFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default(),
-        OutputFormat::Human => report::fuzz_human(&report, written.as_deref()),
+        OutputFormat::Json => sealed(Format::Json, &to_json(&report), &redactor),
+        OutputFormat::Human => sealed(
+            Format::Human,
+            &report::fuzz_human(&report, written.as_deref()),
+            &redactor,
+        ),
     })?;
     Ok(Exit::of_verdict(report.exit_code()))
 }
@@ -121,6 +129,8 @@ pub async fn fuzz(a: FuzzArgs) -> Result<Exit, CliError> {
 struct FindingFiles {
     out: PathBuf,
     seed: u64,
+    /// Every file passes the one choke point before output.
+    redactor: Redactor,
     state: Mutex<Written>,
 }
 
@@ -135,10 +145,11 @@ struct Written {
 }
 
 impl FindingFiles {
-    fn new(out: &Path, seed: u64) -> FindingFiles {
+    fn new(out: &Path, seed: u64, redactor: Redactor) -> FindingFiles {
         FindingFiles {
             out: out.to_path_buf(),
             seed,
+            redactor,
             state: Mutex::new(Written::default()),
         }
     }
@@ -150,7 +161,7 @@ impl FindingFiles {
             let n = w.files.len() + 1;
             let name = format!("finding-{n:03}-{:?}-{}.json", f.kind, f.generator).to_lowercase();
             let path = dir.join(name);
-            write_json_new(&path, f)?;
+            write_json_new(&path, f, &self.redactor)?;
             Ok(path)
         });
         match result {
@@ -168,11 +179,23 @@ impl FindingFiles {
         }
         let mut result = self.dir(&mut w).map(|_| ());
         for (path, f) in w.files.iter().zip(&report.findings) {
-            result = result.and_then(|()| write_atomic(path, &to_json(f)));
+            let text = sealed_as(
+                Format::Json,
+                &to_json(f),
+                &self.redactor,
+                &path.display().to_string(),
+            );
+            result = result.and_then(|()| write_atomic(path, text.as_bytes()));
         }
         if let Some(dir) = &w.dir {
             let summary = dir.join("summary.json");
-            result = result.and_then(|()| write_atomic(&summary, &to_json(report)));
+            let text = sealed_as(
+                Format::Json,
+                &to_json(report),
+                &self.redactor,
+                &summary.display().to_string(),
+            );
+            result = result.and_then(|()| write_atomic(&summary, text.as_bytes()));
         }
         if let Err(e) = result {
             warn_once(&mut w, &e);
@@ -210,18 +233,34 @@ fn warn_once(w: &mut Written, e: &std::io::Error) {
 }
 
 /// `value` as pretty JSON.
-fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
-    serde_json::to_string_pretty(value)
-        .unwrap_or_default()
-        .into_bytes()
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
-/// Writes `value` as pretty JSON to a file that must not exist yet.
-fn write_json_new(path: &Path, value: &impl serde::Serialize) -> std::io::Result<()> {
+/// Writes `value` as pretty JSON, sealed, to a file that must not exist yet.
+fn write_json_new(
+    path: &Path,
+    value: &impl serde::Serialize,
+    redactor: &Redactor,
+) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)?;
-    file.write_all(&to_json(value))?;
+    let what = path.display().to_string();
+    file.write_all(sealed_as(Format::Json, &to_json(value), redactor, &what).as_bytes())?;
     file.sync_all()
+}
+
+/// A finished document through the one choke point before output ([`report::seal_text`]).
+fn sealed(format: Format, text: &str, redactor: &Redactor) -> String {
+    sealed_as(format, text, redactor, "stdout")
+}
+
+fn sealed_as(format: Format, text: &str, redactor: &Redactor, what: &str) -> String {
+    let (text, n) = report::seal_text(format, text, redactor);
+    if let Some(note) = report::seal_note(n, what) {
+        eprintln!("authprobe: note: {note}");
+    }
+    text
 }

@@ -167,11 +167,19 @@ impl Ctx {
 
     /// Registers a secret for redaction as `<redacted:KIND#N>`, N counting distinct values in
     /// this run, so a reader can see that two redacted values are the same. A value that
-    /// already redacts to something else (it contains a registered secret, like an extended
-    /// session id) is left alone, so evidence reads `<redacted:cookie:sid#3>A`.
+    /// contains a registered secret (an extended session id, a password's base64) is
+    /// registered too, so its own spellings (hex, base64 of it) are caught. A value of 1–3
+    /// characters is registered too (redacted where it is a whole field value), but for a
+    /// cookie only when it carries the session: `lang=en` is no secret.
     pub fn register_secret(&self, value: &str, kind: &str) {
         let redactor = self.client.redactor();
-        if value.chars().count() < 4 || redactor.redact(value) != value {
+        if value.is_empty() {
+            return;
+        }
+        if value.chars().count() < crate::text::MIN_SECRET_CHARS
+            && let Some(name) = kind.strip_prefix("cookie:")
+            && !self.session_cookies().iter().any(|c| c == name)
+        {
             return;
         }
         let n = self

@@ -30,6 +30,11 @@ impl SetAtLogin<'_> {
         &self.cookie.name
     }
 
+    /// An attribute value from the target, redacted like the header it came from.
+    fn taint(&self, value: &str) -> String {
+        self.rc.ctx.client.redactor().redact(value)
+    }
+
     /// A failure whose evidence is the login response.
     fn fail(&self, expected: impl Into<String>, observed: impl Into<String>) -> Verdict {
         Verdict::new(Outcome::fail_observed(expected, observed)).evidence(vec![Evidence::new(
@@ -164,7 +169,7 @@ fn same_site(c: &SetAtLogin<'_>) -> Verdict {
         ),
         None => c.fail(
             expected,
-            match &e.same_site_raw {
+            match e.same_site_raw.as_deref().map(|v| c.taint(v)) {
                 Some(raw_v) => format!(
                     "`{name}` has an unrecognised SameSite value `{raw_v}` (browsers apply their default): {}",
                     c.shown
@@ -181,7 +186,8 @@ fn same_site(c: &SetAtLogin<'_>) -> Verdict {
 fn scope(c: &SetAtLogin<'_>) -> Verdict {
     let name = c.name();
     let allowed_domain = c.rc.policy.cookie_domain.as_deref();
-    match &c.effective.domain {
+    let domain = c.effective.domain.as_deref().map(|d| c.taint(d));
+    match &domain {
         None => Verdict::pass(format!("`{name}` is host-only (no Domain attribute)")),
         Some(d)
             if allowed_domain

@@ -323,6 +323,13 @@ async fn run_rules(
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
+    for (name, user) in &target.users {
+        // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
+        let pair = format!("{}:{}", user.username, user.password);
+        client
+            .redactor()
+            .register(&pair, &format!("password:{name}"));
+    }
     let (ctx, baseline, mut notes) = preflight_retried(&target, client).await?;
     let limits = sizing::size(
         options.concurrency,
@@ -332,6 +339,7 @@ async fn run_rules(
     );
     client.set_timeout(Duration::from_millis(limits.timeout_ms));
     notes.extend(limits.notes.iter().cloned());
+    let notes = notes.iter().map(|n| client.redactor().redact(n)).collect();
     let info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
@@ -361,7 +369,11 @@ async fn run_rules(
             case_concurrency: info.limits.cases_in_flight,
         })
     };
-    let finish = |i: usize, r: RuleResult| {
+    // The one path from a rule's outcome to the report: every text derived from the
+    // target passes the redactor here.
+    let redactor = client.redactor().clone();
+    let finish = |i: usize, mut r: RuleResult| {
+        r.redact(&redactor);
         events(&Event::RuleFinished(r.clone()));
         finished
             .lock()

@@ -286,7 +286,7 @@ pub struct Counterexample {
     pub case: u32,
     /// Shrinking steps tried (each is one live request).
     pub shrink_steps: u32,
-    /// The minimal input, in words (e.g. `substitute 'Q' for 'f' at position 16`).
+    /// The minimal input, in words (e.g. `substitute an A-Z character at position 16`).
     pub input: Vec<String>,
     /// What the server answered to the minimal input.
     pub observed: String,
@@ -457,6 +457,74 @@ impl RuleResult {
         self.outcome
             .finding()
             .and_then(|f| f.counterexample.as_ref())
+    }
+}
+
+impl RuleResult {
+    /// Redacts in place every text of the result that may hold target data: the outcome's
+    /// reasons, observations and counterexample (operations, observations, replay script),
+    /// the notes and the evidence (again: a secret may have been registered since it was
+    /// made). Only the rule's own metadata (id, title, requirement) is left as it is.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        let r = |t: &mut String| *t = redactor.redact(t);
+        redact_outcome(&mut self.outcome, redactor);
+        self.notes.iter_mut().for_each(r);
+        for e in &mut self.evidence {
+            e.step = redactor.redact(&e.step);
+            e.exchange = redactor.redact_exchange(&e.exchange);
+            e.curl = redactor.redact(&e.curl);
+        }
+    }
+}
+
+fn redact_outcome(outcome: &mut Outcome, redactor: &Redactor) {
+    let r = |t: &mut String| *t = redactor.redact(t);
+    match outcome {
+        Outcome::Pass => {}
+        Outcome::Fail(f)
+        | Outcome::Inconclusive(Inconclusive::ControlDisagreement(f))
+        | Outcome::Inconclusive(Inconclusive::NotReproduced { first: f, .. }) => {
+            redact_finding(f, redactor)
+        }
+        Outcome::Skip(Skip::NotApplicable(t)) => r(t),
+        Outcome::Skip(_) => {}
+        Outcome::Inconclusive(i) => match i {
+            Inconclusive::Control(t) | Inconclusive::Setup(t) | Inconclusive::Unclassified(t) => {
+                r(t)
+            }
+            _ => {}
+        },
+        Outcome::Error(RuleError::Http { context, error }) => {
+            context.iter_mut().for_each(r);
+            r(&mut error.url);
+            r(&mut error.message);
+        }
+        Outcome::Error(RuleError::Tooling(t)) => r(t),
+        Outcome::Error(_) => {}
+    }
+    if let Outcome::Inconclusive(Inconclusive::NotReproduced { rerun, .. }) = outcome {
+        r(rerun);
+    }
+}
+
+fn redact_finding(f: &mut Finding, redactor: &Redactor) {
+    let r = |t: &mut String| *t = redactor.redact(t);
+    r(&mut f.reason);
+    r(&mut f.expected);
+    r(&mut f.observed);
+    if let Some(c) = &mut f.counterexample {
+        c.input.iter_mut().for_each(r);
+        r(&mut c.observed);
+        for s in &mut c.steps {
+            r(&mut s.operation);
+            r(&mut s.expected);
+            r(&mut s.observed);
+        }
+        if let Some(script) = &mut c.replay_script {
+            // Secrets are shell variables in a script; anything still registered becomes a
+            // placeholder (the script then says what is missing rather than leak it).
+            r(script);
+        }
     }
 }
 

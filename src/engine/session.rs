@@ -56,10 +56,12 @@ pub(crate) fn opaque(rc: &RuleCtx) -> Verdict {
             "the session id decodes to nothing readable (tried percent, base64, base64url, hex, JSON, JWT)",
         ),
         Some(found) => {
+            // The decoded id is target data derived from a secret: masked, then redacted
+            // (a password inside it is a registered secret in another spelling).
+            let decoded = rc.ctx.client.redactor().redact(&mask_tokens(&found.text));
             let mut observed = format!(
-                "the session id is readable data ({}): {}",
+                "the session id is readable data ({}): {decoded}",
                 found.encoding,
-                mask_tokens(&found.text)
             );
             if let Some(u) = &found.contains_username {
                 observed.push_str(&format!(" (it contains the user name `{u}`)"));

@@ -325,9 +325,10 @@ impl Campaign<'_> {
         if case.secret {
             self.ctx.register_secret(v, "fuzz-case");
         }
-        let evidence = ex
-            .as_ref()
-            .map(|e| Evidence::new(format!("fuzz case: {}", case.describe), e, redactor));
+        let evidence = ex.as_ref().map(|e| {
+            let step = redactor.redact(&format!("fuzz case: {}", case.describe));
+            Evidence::new(step, e, redactor)
+        });
         let curl = match &evidence {
             // A generated value that is not derived from a credential is shown as is, so the
             // curl line replays the finding; registered secrets (cookies, passwords) are
@@ -339,9 +340,9 @@ impl Campaign<'_> {
         let f = Finding {
             kind,
             generator: case.generator,
-            case: case.describe.clone(),
-            value: (!case.secret).then(|| v.clone()),
-            observed,
+            case: redactor.redact(&case.describe),
+            value: (!case.secret).then(|| redactor.redact(v)),
+            observed: redactor.redact(&observed),
             evidence,
             curl,
             occurrences: 1,

@@ -12,10 +12,11 @@ use crate::text::{SecretSet, placeholder};
 
 /// Replaces registered secrets with visible, shell-safe placeholders `<redacted:LABEL>`.
 ///
-/// Cheap to clone; clones share the same secret list. Besides the secret itself, its
-/// form-urlencoded, percent-encoded and JSON-escaped spellings are registered too, so a
-/// password in a form body or a JSON string is caught. `Authorization` request headers are
-/// always redacted by structure, registered or not.
+/// Cheap to clone; clones share the same secret list. A secret is found in every spelling a
+/// server may echo it in (escaped, percent-encoded, base64, hex, …; see
+/// [`SecretSet`]); one of 1–3 characters where it is a whole field value (a header, a form,
+/// query or cookie value, a JSON string). `Authorization` request headers are always
+/// redacted by structure, registered or not.
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: SecretSet,
@@ -32,10 +33,28 @@ impl std::fmt::Debug for Redactor {
 
 impl Redactor {
     /// Registers `secret` under `label` (e.g. `password:alice`, `session:alice`).
-    /// Secrets shorter than 4 characters are ignored; registering a secret twice keeps the
-    /// first label.
+    /// Secrets shorter than 4 characters are redacted by position only (whole field
+    /// values); registering a secret twice keeps the first label.
     pub fn register(&self, secret: &str, label: &str) {
         self.secrets.register(secret, label);
+    }
+
+    /// How many distinct secrets are registered.
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    /// True when no secret is registered.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// Seals a finished output: every substring occurrence of a registered secret, in any
+    /// spelling, becomes `placeholder(label)`; returns the bytes and how many were replaced.
+    /// The choke point every writer goes through is `report::seal`, which picks the
+    /// placeholder's escaping for the output format.
+    pub fn seal(&self, bytes: &[u8], placeholder: &dyn Fn(&str) -> String) -> (Vec<u8>, usize) {
+        self.secrets.seal(bytes, placeholder)
     }
 
     /// Replaces every occurrence of every registered secret in `text`.
@@ -43,8 +62,8 @@ impl Redactor {
         self.secrets.redact(text)
     }
 
-    /// Replaces every occurrence of every registered secret in `bytes`, in one left-to-right
-    /// pass; where secrets overlap at a position, the longest wins.
+    /// Replaces every occurrence of every registered secret in `bytes` (a body); where
+    /// secrets overlap, the union of their spans is replaced.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
         self.secrets.redact_bytes(bytes)
     }

@@ -1,11 +1,14 @@
 //! Reporters: turn the engine's events and report into text for people (with optional ANSI
 //! colours) or JSON for machines. They return strings; the binary decides where they go
-//! (the report on stdout, progress on stderr). Nothing here sends requests or reads files.
+//! (the report on stdout, progress on stderr), after passing the final bytes through
+//! [`seal`], the one choke point every writer calls. Nothing here sends requests or reads
+//! files.
 
 pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+mod seal;
 
 use std::fmt::Write as _;
 
@@ -15,6 +18,7 @@ use crate::engine::{Event, Report, RuleResult, Status};
 use crate::gate::Gate;
 
 pub use crate::text::sanitize;
+pub use seal::{seal, seal_note, seal_text};
 
 /// Output format of `check`/`demo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

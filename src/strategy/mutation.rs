@@ -71,6 +71,20 @@ pub enum Mutation {
     },
 }
 
+/// The class of a character, with its article: `an A-Z`, `an a-z`, `a 0-9`,
+/// `a non-alphanumeric`.
+fn char_class(c: char) -> &'static str {
+    if c.is_ascii_uppercase() {
+        "an A-Z"
+    } else if c.is_ascii_lowercase() {
+        "an a-z"
+    } else if c.is_ascii_digit() {
+        "a 0-9"
+    } else {
+        "a non-alphanumeric"
+    }
+}
+
 impl Mutation {
     /// The kind of this mutation.
     #[cfg(test)]
@@ -85,19 +99,18 @@ impl Mutation {
     }
 
     /// Describes the mutation as applied to `before` (the id just before this mutation),
-    /// e.g. `substitute 'A' for 'x' at position 16` or `truncate to 12 of 43 characters`.
-    /// It names single characters and lengths only, never the id itself, so it is safe to
-    /// put in a report.
+    /// e.g. `substitute an a-z character at position 16` or `truncate to 12 of 43
+    /// characters`. It names the operator, positions, lengths and the class of a new
+    /// character only — never a character of the id, nor the new one — so a report that
+    /// shows it beside an echoed mutated value does not let a reader rebuild the live id.
     pub fn describe(&self, before: &str) -> String {
         let chars: Vec<char> = before.chars().collect();
         match self {
             Mutation::BitFlip { index, bit } => match locate(&chars, *index) {
                 None => format!("flip bit {bit} at position {index} (no-op: the id is empty)"),
                 Some((pos, c)) => match flip_bit(c, *bit) {
-                    Some(flipped) => {
-                        format!("flip bit {bit} of {c:?} at position {pos} (→ {flipped:?})")
-                    }
-                    None => format!("flip bit {bit} of {c:?} at position {pos} (no-op)"),
+                    Some(_) => format!("flip bit {bit} of the character at position {pos}"),
+                    None => format!("flip bit {bit} of the character at position {pos} (no-op)"),
                 },
             },
             Mutation::Truncate { keep } => {
@@ -107,7 +120,9 @@ impl Mutation {
                     format!("truncate to {keep} of {} characters", chars.len())
                 }
             }
-            Mutation::Extend { suffix } => format!("append {suffix:?}"),
+            Mutation::Extend { suffix } => {
+                format!("append {} character(s)", suffix.chars().count())
+            }
             Mutation::CaseFlip { index } => match locate(&chars, *index) {
                 None => format!("flip the case at position {index} (no-op: the id is empty)"),
                 Some((pos, _)) if chars[pos..].iter().any(char::is_ascii_alphabetic) => {
@@ -117,15 +132,18 @@ impl Mutation {
                     "flip the case of every letter from position {pos} on (no-op: no letter)"
                 ),
             },
-            Mutation::Substitute { index, with } => match locate(&chars, *index) {
-                None => {
-                    format!("substitute {with:?} at position {index} (no-op: the id is empty)")
+            Mutation::Substitute { index, with } => {
+                let class = char_class(*with);
+                match locate(&chars, *index) {
+                    None => format!(
+                        "substitute {class} character at position {index} (no-op: the id is empty)"
+                    ),
+                    Some((pos, c)) if c == *with => {
+                        format!("substitute {class} character at position {pos} (no-op)")
+                    }
+                    Some((pos, _)) => format!("substitute {class} character at position {pos}"),
                 }
-                Some((pos, c)) if c == *with => {
-                    format!("substitute {with:?} for {c:?} at position {pos} (no-op)")
-                }
-                Some((pos, c)) => format!("substitute {with:?} for {c:?} at position {pos}"),
-            },
+            }
         }
     }
 
@@ -140,14 +158,11 @@ impl Mutation {
             Mutation::Extend { suffix } => format!("extend by {}", suffix.chars().count()),
             Mutation::CaseFlip { index } => format!("case_flip from {index}"),
             Mutation::Substitute { index, with } => {
-                let class = if with.is_ascii_uppercase() {
-                    "A-Z"
-                } else if with.is_ascii_lowercase() {
-                    "a-z"
-                } else if with.is_ascii_digit() {
-                    "0-9"
-                } else {
-                    "other"
+                let class = match char_class(*with) {
+                    "an A-Z" => "A-Z",
+                    "an a-z" => "a-z",
+                    "a 0-9" => "0-9",
+                    _ => "other",
                 };
                 format!("substitute {class} at {index}")
             }
@@ -311,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn describe_names_characters_and_lengths_only() {
+    fn describe_names_positions_and_operators_only() {
         let id = "q3Zk7Vdk0xP9aLmNx";
         assert_eq!(
             Mutation::Substitute {
@@ -319,7 +334,7 @@ mod tests {
                 with: 'A'
             }
             .describe(id),
-            "substitute 'A' for 'x' at position 16"
+            "substitute an A-Z character at position 16"
         );
         assert_eq!(
             Mutation::Truncate { keep: 12 }.describe(B64URL_ID),
@@ -330,7 +345,7 @@ mod tests {
                 suffix: "A".to_owned()
             }
             .describe(id),
-            "append \"A\""
+            "append 1 character(s)"
         );
         assert_eq!(
             Mutation::CaseFlip { index: 0 }.describe(id),
@@ -338,7 +353,7 @@ mod tests {
         );
         assert_eq!(
             Mutation::BitFlip { index: 7, bit: 2 }.describe(id),
-            "flip bit 2 of 'k' at position 7 (→ 'o')"
+            "flip bit 2 of the character at position 7"
         );
         assert_eq!(
             Mutation::CaseFlip { index: 1 }.describe("a3"),
@@ -356,6 +371,17 @@ mod tests {
             .describe("")
             .contains("no-op")
         );
+        // No character of the id appears in any description.
+        for m in [
+            Mutation::Substitute {
+                index: 3,
+                with: '~',
+            },
+            Mutation::BitFlip { index: 3, bit: 0 },
+        ] {
+            let d = m.describe("WXYZ");
+            assert!(!d.contains(['W', 'X', 'Y', 'Z', '~']), "{d}");
+        }
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! It must not know about HTTP exchanges, rules or reports (the exchange-level redaction is
 //! `http::Redactor`, built on [`SecretSet`]), and it never prints.
 
+mod encode;
+mod fields;
 mod secrets;
 
-pub use secrets::{SecretSet, placeholder};
+pub use secrets::{MIN_SECRET_CHARS, SecretSet, placeholder};
 
 /// Removes terminal control characters from text that came from the target.
 pub fn sanitize(text: &str) -> String {

@@ -154,11 +154,16 @@ impl Script<'_> {
     }
 
     /// Captures secrets an answer issued: JSON string fields (with jq) and Set-Cookie values.
+    /// A jq path or cookie name is target data: one that holds a secret or could leave its
+    /// shell quotes is not used (the variable then comes from the environment).
     fn capture(&mut self, exchange: &Exchange, k: usize) {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&exchange.response.body) {
             let mut leaves = Vec::new();
             json_leaves(&json, String::new(), &mut leaves);
             for (path, value) in leaves {
+                if !self.safe_word(&path) {
+                    continue;
+                }
                 if let Some(label) = whole_redaction(&self.redactor.redact(&value)) {
                     let var = shell_var(&label);
                     if self.defined.insert(var.clone()) {
@@ -170,6 +175,13 @@ impl Script<'_> {
         }
         for raw in exchange.response.set_cookies() {
             let sc = crate::cookie::parse_set_cookie(raw);
+            let plain_name = sc
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !plain_name || !self.safe_word(&sc.name) {
+                continue;
+            }
             if let Some(label) = whole_redaction(&self.redactor.redact(&sc.value)) {
                 let var = shell_var(&label);
                 if self.defined.insert(var.clone()) {
@@ -180,6 +192,14 @@ impl Script<'_> {
                 }
             }
         }
+    }
+}
+
+impl Script<'_> {
+    /// True when target text may go into the script as is: it holds no registered secret
+    /// and no character that ends a single-quoted shell word.
+    fn safe_word(&self, text: &str) -> bool {
+        !text.contains(['\'', '\n', '\r']) && self.redactor.redact(text) == text
     }
 }
 
