@@ -585,6 +585,46 @@ async fn a_hostile_echo_server_gets_no_secret_into_any_output() {
     assert!(found.is_empty(), "{} leaks: {found:#?}", found.len());
 }
 
+/// A password of `len` characters drawn from printable ASCII and a few non-ASCII letters by a
+/// seeded xorshift (deterministic: the same seed, the same passwords).
+fn random_password(state: &mut u64, len: usize) -> String {
+    const EXTRA: [char; 4] = ['é', 'ö', 'ß', '€'];
+    (0..len)
+        .map(|_| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            let n = (*state % 99) as u8;
+            if n < 95 {
+                char::from(b' ' + n)
+            } else {
+                EXTRA[usize::from(n - 95)]
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_passwords_echoed_by_a_hostile_server_leave_no_trace() {
+    for seed in [7u64, 20261202] {
+        let mut state = seed;
+        let passwords = vec![
+            ("alice".to_owned(), random_password(&mut state, 9)),
+            ("bob".to_owned(), random_password(&mut state, 5)),
+        ];
+        let only = [
+            "cookie.http-only",
+            "session.opaque-id",
+            "session.revoked-on-logout",
+        ];
+        let (report, redactor, seen) =
+            hostile_run(&[Flaw::LogoutKeepsSession], &passwords, &only).await;
+        let docs = outputs(&report, &redactor);
+        let found = leaks(&docs, &secret_list(&passwords, &seen));
+        assert!(found.is_empty(), "seed {seed}: {passwords:?}: {found:#?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_findings_against_a_hostile_echo_server_hold_no_secret() {
     let passwords = vec![
