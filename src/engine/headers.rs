@@ -1,6 +1,7 @@
 //! `check: {transport: api_headers}`: the security headers of authenticated JSON responses
 //! (OWASP REST Security Cheat Sheet), on whichever credential the profile yields: a cookie
 //! session, an access token, or both. Fresh logins each time, so a re-run confirms a failure.
+//! Also the header predicates the transport checks share (`has_no_store`).
 
 use crate::http::Response;
 use crate::units::SpecUser;
@@ -8,7 +9,20 @@ use crate::units::SpecUser;
 use super::browser::{AccessOutcome, Browser, Recorded};
 use super::outcome::{Outcome, Verdict};
 use super::rule::{RuleCtx, step_verdict};
-use super::transport::has_no_store;
+
+/// True when a `Cache-Control` value has the `no-store` directive.
+pub(crate) fn has_no_store(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        v.split(',').any(|d| {
+            d.trim()
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("no-store")
+        })
+    })
+}
 
 /// What the headers of one authenticated response lack, in words.
 pub(crate) fn api_header_problems(r: &Response, https: bool) -> Vec<String> {

@@ -10,6 +10,7 @@ use crate::units::SpecUser;
 use super::browser::{
     AccessOutcome, Browser, FlowError, Jar, Recorded, StepError, now_unix, session_access,
 };
+use super::headers::has_no_store;
 use super::outcome::{Inconclusive, Outcome, Verdict};
 use super::probe::{Recheck, confirm};
 use super::rule::{RuleCtx, step_verdict};
@@ -25,20 +26,6 @@ fn fail(rc: &RuleCtx, expected: &str, observed: String, transcript: &[Recorded])
 
 fn pass(note: String, requests: u64) -> Verdict {
     Verdict::pass(note).requests(requests)
-}
-
-/// True when a `Cache-Control` value has the `no-store` directive.
-pub fn has_no_store(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        v.split(',').any(|d| {
-            d.trim()
-                .split('=')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("no-store")
-        })
-    })
 }
 
 /// What is wrong with a page's CSP, as one line each; empty when it is strict enough.
