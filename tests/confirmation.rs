@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use authprobe::testbed::{self, Flaw, Quirk, TestbedConfig};
-use authprobe::{Inconclusive, Outcome, Report, RuleResult, Status};
+use authprobe::{Inconclusive, Outcome, Report, Status};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -22,25 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::support::{SEED, run_at, run_config};
-
-fn result<'a>(report: &'a Report, id: &str) -> &'a RuleResult {
-    report
-        .results
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("rule {id} not in report"))
-}
-
-fn details(r: &RuleResult) -> String {
-    format!(
-        "{}: {:?}: reason {:?}, notes {:?}",
-        r.id,
-        r.status(),
-        r.reason(),
-        r.notes
-    )
-}
+use crate::support::{SEED, details, result, run_at, run_config};
 
 /// Takes one fault from `left`, if any is left.
 fn take(left: &AtomicUsize) -> bool {

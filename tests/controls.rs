@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use authprobe::testbed::{self, TestbedConfig};
-use authprobe::{Report, RuleResult, Status};
+use authprobe::{Report, Status};
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::support::{SEED, run_at};
+use crate::support::{SEED, details, result, run_at};
 
 /// Which genuine action the layer in front of the testbed breaks.
 #[derive(Clone, Copy, Debug)]
@@ -115,16 +115,6 @@ impl Drop for Service {
     }
 }
 
-fn details(r: &RuleResult) -> String {
-    format!(
-        "{}: {:?}: reason {:?}, notes {:?}",
-        r.id,
-        r.status(),
-        r.reason(),
-        r.notes
-    )
-}
-
 async fn run_broken(broken: Broken, only: &[&str]) -> Report {
     let config = TestbedConfig::default();
     let service = Service::start(&config, broken).await;
@@ -137,11 +127,7 @@ async fn run_broken(broken: Broken, only: &[&str]) -> Report {
 /// containing one of `words`.
 fn none_pass(report: &Report, ids: &[&str], words: &[&str]) {
     for id in ids {
-        let r = report
-            .results
-            .iter()
-            .find(|r| r.id == *id)
-            .unwrap_or_else(|| panic!("rule {id} not in report"));
+        let r = result(report, id);
         assert!(
             matches!(r.status(), Status::Inconclusive | Status::Skip),
             "{}",

@@ -4,15 +4,7 @@
 use authprobe::testbed::{Flaw, Quirk, TestbedConfig};
 use authprobe::{Report, RuleResult, Status};
 
-use crate::support::{SEED, assert_status, run, run_with};
-
-fn result<'a>(report: &'a Report, id: &str) -> &'a RuleResult {
-    report
-        .results
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("rule {id} not in report"))
-}
+use crate::support::{SEED, assert_status, result, run, run_with};
 
 async fn run_flaw(flaw: Flaw, only: &[&str], seed: u64) -> Report {
     run_with(

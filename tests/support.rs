@@ -9,7 +9,7 @@ use authprobe::ClientConfig;
 use authprobe::profile::{TESTBED_PROFILE, Target, parse_profile};
 use authprobe::spec;
 use authprobe::testbed::{self, Flaw, TestbedConfig};
-use authprobe::{Report, RunError, RunOptions, Status};
+use authprobe::{Report, RuleResult, RunError, RunOptions, Status};
 
 /// Fixed seed so failures reproduce.
 pub const SEED: u64 = 20261126;
@@ -83,13 +83,29 @@ pub async fn run_demo(config: TestbedConfig, only: &[&str], seed: u64) -> Result
     report
 }
 
-/// Panics with the rule's details unless it has `want`.
-pub fn assert_status(report: &Report, id: &str, want: Status) {
-    let r = report
+/// The result of rule `id` (panics when the report has none).
+pub fn result<'a>(report: &'a Report, id: &str) -> &'a RuleResult {
+    report
         .results
         .iter()
         .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("rule {id} not in report"));
+        .unwrap_or_else(|| panic!("rule {id} not in report"))
+}
+
+/// A rule's status, reason and notes, for assertion messages.
+pub fn details(r: &RuleResult) -> String {
+    format!(
+        "{}: {:?}: reason {:?}, notes {:?}",
+        r.id,
+        r.status(),
+        r.reason(),
+        r.notes
+    )
+}
+
+/// Panics with the rule's details unless it has `want`.
+pub fn assert_status(report: &Report, id: &str, want: Status) {
+    let r = result(report, id);
     assert_eq!(
         r.status(),
         want,
