@@ -343,3 +343,60 @@ mod token_only {
         }
     }
 }
+
+/// `transport.csp` judges every HTML page the run received, not only the profile's `pages`.
+mod discovered_pages {
+    use authprobe::Status;
+    use authprobe::testbed::{Flaw, TestbedConfig};
+
+    /// The testbed profile with no configured pages and, when `account`, the HTML account page
+    /// as the protected resource (so the run receives it logged in).
+    fn edit(account: bool) -> impl Fn(String) -> String {
+        move |text: String| {
+            let text = format!("{text}\npages: []\n");
+            if !account {
+                return text;
+            }
+            let old = "request: {method: GET, path: /api/me}\n    allowed: {status: [200], body_contains: '\"user\"'}";
+            assert!(text.contains(old), "the testbed profile's access flow");
+            text.replace(
+                old,
+                "request: {method: GET, path: /account}\n    allowed: {status: [200], body_contains: 'Signed in as'}",
+            )
+        }
+    }
+
+    async fn csp(flaws: &[Flaw], account: bool) -> (Status, String) {
+        let config = TestbedConfig {
+            flaws: flaws.iter().copied().collect(),
+            ..TestbedConfig::default()
+        };
+        let report = crate::support::run_with(config, &["transport.csp"], 1, edit(account), |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = crate::support::result(&report, "transport.csp");
+        (r.status(), crate::support::details(r))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_seen_logged_in_is_judged() {
+        let (status, details) = csp(&[], true).await;
+        assert_eq!(status, Status::Pass, "{details}");
+        assert!(
+            details.contains("/account (seen during the run)"),
+            "{details}"
+        );
+        for flaw in [Flaw::NoCsp, Flaw::CspUnsafeInline] {
+            let (status, details) = csp(&[flaw], true).await;
+            assert_eq!(status, Status::Fail, "{flaw}: {details}");
+            assert!(details.contains("/account:"), "{flaw}: {details}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_any_html_page_the_rule_is_skipped_not_passed() {
+        let (status, details) = csp(&[Flaw::NoCsp], false).await;
+        assert_eq!(status, Status::Skip, "{details}");
+        assert!(details.contains("no HTML page"), "{details}");
+    }
+}

@@ -26,6 +26,7 @@
 mod attack;
 mod browser;
 mod cookie;
+mod csp;
 mod headers;
 mod jwt;
 mod model;
@@ -397,8 +398,8 @@ fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
     }
 }
 
-/// Skips rules whose capabilities the profile lacks, runs the others concurrently (bounded)
-/// and the exclusive ones alone afterwards; each result goes to `finish` with the rule's
+/// Skips rules whose capabilities the profile lacks, runs the others concurrently (bounded),
+/// the exclusive ones alone afterwards, and last those that read the whole run's record; each result goes to `finish` with the rule's
 /// catalogue position as it comes.
 async fn schedule(
     rules: &[&Rule],
@@ -410,6 +411,7 @@ async fn schedule(
     let caps = target.capabilities();
     let mut pending: Vec<(usize, Rule)> = Vec::new();
     let mut exclusive: Vec<(usize, Rule)> = Vec::new();
+    let mut last: Vec<(usize, Rule)> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let missing: Vec<_> = rule
             .requires
@@ -427,6 +429,8 @@ async fn schedule(
             finish(i, RuleResult::new(rule, Verdict::new(Outcome::Skip(skip))));
         } else if rule.is_exclusive() {
             exclusive.push((i, (*rule).clone()));
+        } else if rule.reads_the_run() {
+            last.push((i, (*rule).clone()));
         } else {
             pending.push((i, (*rule).clone()));
         }
@@ -454,7 +458,9 @@ async fn schedule(
             }
         }
     }
-    for (i, rule) in exclusive {
+    // Alone, since they end sessions others use; then the rules that judge what the whole
+    // run has seen.
+    for (i, rule) in exclusive.into_iter().chain(last) {
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }

@@ -7,9 +7,7 @@ use crate::profile::{ClientKind, FlowName, RequestSpec, Template};
 use crate::spec::TransportAssertion;
 use crate::units::SpecUser;
 
-use super::browser::{
-    AccessOutcome, Browser, FlowError, Jar, Recorded, StepError, now_unix, session_access,
-};
+use super::browser::{AccessOutcome, Browser, Jar, Recorded, StepError, now_unix, session_access};
 use super::headers::has_no_store;
 use super::outcome::{Inconclusive, Outcome, Verdict};
 use super::probe::{Recheck, confirm};
@@ -28,59 +26,6 @@ fn pass(note: String, requests: u64) -> Verdict {
     Verdict::pass(note).requests(requests)
 }
 
-/// What is wrong with a page's CSP, as one line each; empty when it is strict enough.
-pub fn csp_problems(header: Option<&str>) -> Vec<String> {
-    let Some(h) = header else {
-        return vec!["no Content-Security-Policy header".into()];
-    };
-    let mut directives: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for d in h.split(';') {
-        let mut parts = d.split_ascii_whitespace();
-        if let Some(name) = parts.next() {
-            directives
-                .entry(name.to_ascii_lowercase())
-                .or_insert_with(|| parts.map(|p| p.to_ascii_lowercase()).collect());
-        }
-    }
-    let mut out = Vec::new();
-    let script = directives
-        .get("script-src")
-        .or_else(|| directives.get("default-src"));
-    match script {
-        None => out.push("neither script-src nor default-src restricts scripts".into()),
-        Some(src) => {
-            let strict = src.iter().any(|s| {
-                s.starts_with("'nonce-") || s.starts_with("'sha") || s == "'strict-dynamic'"
-            });
-            if src.iter().any(|s| s == "'unsafe-inline'") && !strict {
-                out.push("scripts allow 'unsafe-inline' without nonces or hashes".into());
-            }
-            if src.iter().any(|s| s == "'unsafe-eval'") {
-                out.push("scripts allow 'unsafe-eval'".into());
-            }
-            if src
-                .iter()
-                .any(|s| s == "*" || s == "data:" || s == "http:" || s == "https:")
-            {
-                out.push("scripts may load from any host or from data: URLs".into());
-            }
-        }
-    }
-    let object_none = match directives.get("object-src") {
-        Some(v) => v.len() == 1 && v[0] == "'none'",
-        None => directives
-            .get("default-src")
-            .is_some_and(|v| v.len() == 1 && v[0] == "'none'"),
-    };
-    if !object_none {
-        out.push("object-src is not 'none'".into());
-    }
-    if !directives.contains_key("base-uri") {
-        out.push("base-uri is not restricted".into());
-    }
-    out
-}
-
 /// Runs one transport assertion.
 pub(crate) async fn run(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     let verdict = judge(rc, a).await;
@@ -93,7 +38,11 @@ pub(crate) async fn run(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     }
     // The others send their own requests: a failure must show again when they are sent again.
     confirm(rc, verdict, "ran the check again", async |_| {
-        match judge(rc, a).await.outcome {
+        let again = match a {
+            TransportAssertion::Csp => super::csp::run(rc, true).await,
+            a => judge(rc, a).await,
+        };
+        match again.outcome {
             Outcome::Fail(f) => Recheck::Failed(f.observed),
             Outcome::Pass => Recheck::Passed("the check passed".into()),
             other => Recheck::Unclear(other.to_string()),
@@ -105,7 +54,7 @@ pub(crate) async fn run(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
 async fn judge(rc: &RuleCtx, a: TransportAssertion) -> Verdict {
     match a {
         TransportAssertion::NoStore => no_store(rc).await,
-        TransportAssertion::Csp => csp(rc).await,
+        TransportAssertion::Csp => super::csp::run(rc, false).await,
         TransportAssertion::ApiHeaders => super::headers::api_headers(rc).await,
         TransportAssertion::CorsCredentials => cors(rc).await,
         TransportAssertion::Csrf => csrf(rc).await,
@@ -200,85 +149,6 @@ async fn no_store(rc: &RuleCtx) -> Verdict {
         &shown,
     )
     .requests(sent)
-}
-
-async fn csp(rc: &RuleCtx) -> Verdict {
-    let ctx = &rc.ctx;
-    let mut transcript = Vec::new();
-    let mut html_pages = 0;
-    let mut problems: Vec<String> = Vec::new();
-    for url in csp_pages(rc) {
-        let url = match url {
-            Ok(u) => u,
-            Err(e) => {
-                return step_verdict(rc, FlowError::Request(e.to_string()).into(), &transcript);
-            }
-        };
-        let page = url.path().to_string();
-        let ex = match ctx.client.send(ProbeRequest::get(url)).await {
-            Ok(ex) => ex,
-            Err(e) => return step_verdict(rc, StepError::Http(e), &transcript),
-        };
-        let html = ex.response.status == 200
-            && ex
-                .response
-                .header("content-type")
-                .is_some_and(|c| c.to_ascii_lowercase().contains("text/html"));
-        if html {
-            html_pages += 1;
-            for p in csp_problems(ex.response.header("content-security-policy")) {
-                problems.push(format!("{page}: {p}"));
-            }
-        }
-        transcript.push(Recorded {
-            label: format!("page {page}"),
-            exchange: ex,
-        });
-    }
-    if html_pages == 0 {
-        return Verdict::not_applicable(format!(
-            "no HTML page: none of the profile's pages ({}) nor the HTML the preflight saw answered 200 with HTML; list HTML pages in `pages`",
-            ctx.target.pages.join(", ")
-        ))
-        .requests(transcript.len() as u64);
-    }
-    if problems.is_empty() {
-        pass(
-            format!("{html_pages} HTML pages carry a strict CSP"),
-            transcript.len() as u64,
-        )
-    } else {
-        fail(
-            rc,
-            "a CSP without unsafe-inline/unsafe-eval (unless nonces or hashes), with object-src 'none' and base-uri",
-            problems.join("; "),
-            &transcript,
-        )
-    }
-}
-
-/// The pages whose CSP is checked: the profile's `pages` (default `/`), then every GET URL of
-/// the preflight that answered HTML, each once.
-fn csp_pages(rc: &RuleCtx) -> Vec<Result<url::Url, crate::profile::UrlError>> {
-    let ctx = &rc.ctx;
-    let mut seen = std::collections::BTreeSet::new();
-    let configured = ctx.target.pages.iter().map(|p| ctx.target.url(p));
-    let discovered = rc
-        .baseline
-        .transcript
-        .iter()
-        .filter(|r| {
-            r.exchange.request.method == "GET"
-                && r.exchange
-                    .response
-                    .header("content-type")
-                    .is_some_and(|c| c.to_ascii_lowercase().contains("text/html"))
-        })
-        .map(|r| Ok(r.exchange.request.url.clone()));
-    configured
-        .chain(discovered)
-        .filter(|u| u.as_ref().map_or(true, |u| seen.insert(u.to_string())))
-        .collect()
 }
 
 fn cors_verdict(origin: &str, r: &Response) -> Option<String> {
@@ -655,23 +525,5 @@ mod tests {
         assert!(has_no_store(Some("private, No-Store, max-age=0")));
         assert!(!has_no_store(Some("no-cache, max-age=0")));
         assert!(!has_no_store(None));
-    }
-
-    #[test]
-    fn csp_rules() {
-        assert!(csp_problems(Some("default-src 'none'; base-uri 'none'")).is_empty());
-        assert!(
-            csp_problems(Some(
-                "script-src 'nonce-abc' 'unsafe-inline'; object-src 'none'; base-uri 'self'"
-            ))
-            .is_empty()
-        );
-        let p = csp_problems(Some(
-            "default-src 'self'; script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'",
-        ));
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!(csp_problems(None).len(), 1);
-        let p = csp_problems(Some("img-src *"));
-        assert!(p.len() >= 3, "{p:?}");
     }
 }

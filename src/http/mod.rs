@@ -14,11 +14,15 @@
 //! after a timeout or a 5xx answer every clone pauses briefly before sending anything new.
 //! Retries come out of the same budget and are counted per scope ([`Client::scoped`]).
 //!
+//! It keeps a bounded record of the HTML pages any clone received (`pages`), for the checks
+//! that judge every page a run has seen.
+//!
 //! It must not know anything about rules, specs, profiles or verdicts, and it never prints:
 //! it returns typed [`HttpError`]s and plain data.
 
 mod error;
 mod exchange;
+mod pages;
 mod redact;
 mod retry;
 mod tls;
@@ -35,6 +39,7 @@ pub use error::{HttpError, HttpErrorKind};
 
 use crate::units::bounds;
 pub use exchange::{Exchange, ProbeRequest, Response};
+pub use pages::{is_html_page, page_key};
 pub use redact::{Redactor, curl_line, shell_quote};
 pub use retry::Retried;
 pub use tls::{TrustRoots, TrustRootsError};
@@ -100,6 +105,8 @@ struct Inner {
     repeatable: std::sync::RwLock<Vec<Vec<u8>>>,
     /// Set by [`Client::stop`]: nothing more is sent.
     stopped: std::sync::atomic::AtomicBool,
+    /// The HTML pages the run has seen (`pages`).
+    pages: pages::SeenPages,
 }
 
 impl Client {
@@ -147,6 +154,7 @@ impl Client {
                 backoff: retry::Backoff::default(),
                 repeatable: Default::default(),
                 stopped: Default::default(),
+                pages: Default::default(),
             }),
             retries: Arc::new(AtomicU64::new(0)),
         })
@@ -212,6 +220,13 @@ impl Client {
         self.inner
             .timeout_ms
             .store(millis(timeout).max(1), Ordering::SeqCst);
+    }
+
+    /// The HTML pages (`200` `text/html` answers to `GET`s) any clone has received so far, one
+    /// per origin and path, first seen first, bodies cut to 8 KiB; and how many more distinct
+    /// pages were seen past the [`pages::MAX_PAGES`] kept.
+    pub fn html_pages_seen(&self) -> (Vec<Exchange>, usize) {
+        self.inner.pages.snapshot()
     }
 
     /// Sends `request` and reads the response (never following redirects).
@@ -302,6 +317,9 @@ impl Client {
         }
         .await;
         inner.backoff.observe(&result);
+        if let Ok(ex) = &result {
+            inner.pages.observe(ex);
+        }
         result
     }
 

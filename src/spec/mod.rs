@@ -216,6 +216,15 @@ impl Rule {
             _ => false,
         }
     }
+
+    /// True when the rule judges what the whole run has seen (the HTML pages any request
+    /// received), so the engine runs it after every other rule.
+    pub fn reads_the_run(&self) -> bool {
+        matches!(
+            self.kind,
+            RuleKind::Check(Check::Transport(TransportAssertion::Csp))
+        )
+    }
 }
 
 /// How binding a rule is.

@@ -57,6 +57,7 @@
 //! | `GET /api/csrf` | `{"csrf_token"}` of the live session named by the cookie; otherwise a new anonymous session, set as cookie |
 //! | `POST /api/login` | JSON `{"username","password"}` + `X-CSRF-Token`, or a form with `username`, `password`, `csrf_token`. 403 `csrf`, 401 `invalid_credentials`, 400 malformed, 415 other media types, 413 over 16 KiB. Success: the pre-login session is deleted, a new one is set as cookie; JSON → 200 `{"user"}`, form → 303 to `/` |
 //! | `GET /api/me` | 200 `{"user","role"}` for a live authenticated session, else 401 `unauthenticated` |
+//! | `GET /account` | the signed-in user's HTML account page (`text/html`, the page CSP of `GET /`, bent by the same flaws) for a live authenticated session, else 401 `unauthenticated`; under `json-only` the answer of `GET /api/me` |
 //! | `POST /api/logout` | authenticated + `X-CSRF-Token` (else 401 / 403): deletes the session, clears the cookie, 200 `{"ok":true}` |
 //! | `POST /api/logout-everywhere` | as logout, for every session of the user: 200 `{"ok":true,"sessions_ended":N}` |
 //! | `POST /api/token` | JSON `{"username","password"}` (no CSRF: an API client's password grant; a missing `Content-Type` is read as JSON). 200 `{"access_token","token_type":"Bearer","expires_in":300,"refresh_token"}` with `Cache-Control: no-store` and `Pragma: no-cache`; the refresh token starts a family issued to [`DEMO_CLIENT_ID`]. 401 `invalid_grant`, 400 `invalid_request`, 415, 413 |

@@ -1,7 +1,8 @@
 //! The testbed's HTML page (`GET /`): what the service is, its endpoints and demo users — or,
 //! under the `json-only` quirk, a JSON description instead.
 //!
-//! This file owns the answer to `GET /`: the one HTML response and its Content-Security-Policy,
+//! This file owns the answer to `GET /` and the service's HTML answers' Content-Security-Policy
+//! (`GET /account` in `session` is the other HTML page),
 //! where the `no-csp` and `csp-unsafe-inline` flaws bend that policy, and the JSON answer of
 //! `json-only` (an API response with the API headers; the CSP flaws, which bend the HTML page,
 //! change nothing there). It must not set cookies or touch the session or token state.
@@ -78,6 +79,12 @@ async fn index(State(config): State<TestbedConfig>) -> Response {
          </ul>\n<h2>Demo users (public by design)</h2><ul>\n{}\n</ul>\n</body></html>\n",
         users.join("\n")
     );
+    html_page(&config, page)
+}
+
+/// An HTML answer of the service (`Cache-Control: no-store`) with the page CSP: the strict
+/// one, none under `no-csp`, a lax one under `csp-unsafe-inline`.
+pub(super) fn html_page(config: &TestbedConfig, page: String) -> Response {
     let mut response = ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response();
     // Flaws: no CSP at all, or one that lets inline scripts run. With no CSP the API
     // default must not fill in either, so an empty marker header is never set.

@@ -97,6 +97,7 @@ pub(super) fn routes(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Ro
         .route("/api/csrf", get(csrf))
         .route("/api/login", post(login))
         .route("/api/me", get(me))
+        .route("/account", get(account))
         .route("/api/logout", post(logout))
         .route("/api/logout-everywhere", post(logout_everywhere))
         .with_state(state)
@@ -235,27 +236,54 @@ fn start_session(state: &SessionState, id: &str, user: &str) -> Option<String> {
     Some(new_id)
 }
 
-async fn me(State(state): State<SessionState>, headers: HeaderMap, uri: Uri) -> Response {
-    let presented = state.cookies().presented(&headers).or_else(|| {
+/// The user of the live authenticated session the request presents (the cookie, or under
+/// `session-id-in-url` the `session` query parameter).
+fn current_user(state: &SessionState, headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    let presented = state.cookies().presented(headers).or_else(|| {
         // Flaw: the session id is also taken from the URL.
         state
             .has(Flaw::SessionIdInUrl)
-            .then(|| query_param(&uri, "session"))
+            .then(|| query_param(uri, "session"))
             .flatten()
             .and_then(|value| state.cookies().url_id(value))
     });
     let now = Instant::now();
-    let user = presented.and_then(|p| {
+    presented.and_then(|p| {
         state
             .store()
             .lookup(&p, state.has(Flaw::SessionPrefixMatch), now)
             .and_then(|(_, s)| s.user)
-    });
-    match user {
+    })
+}
+
+async fn me(State(state): State<SessionState>, headers: HeaderMap, uri: Uri) -> Response {
+    match current_user(&state, &headers, &uri) {
         Some(user) => json_response(
             StatusCode::OK,
             json!({ "user": user, "role": role_of(&user) }),
         ),
+        None => error(StatusCode::UNAUTHORIZED, "unauthenticated"),
+    }
+}
+
+/// `GET /account`: the signed-in user's HTML account page (the page CSP, bent by the CSP
+/// flaws); 401 `unauthenticated` without a live session. Under `json-only` it answers like
+/// `GET /api/me`.
+async fn account(State(state): State<SessionState>, headers: HeaderMap, uri: Uri) -> Response {
+    if state.0.config.has_quirk(Quirk::JsonOnly) {
+        return me(State(state), headers, uri).await;
+    }
+    match current_user(&state, &headers, &uri) {
+        Some(user) => {
+            // Demo user names are letters and digits only: nothing to escape.
+            let page = format!(
+                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+                 <title>Account</title></head><body>\n<h1>Account</h1>\n\
+                 <p>Signed in as <code>{user}</code> ({}).</p>\n</body></html>\n",
+                role_of(&user)
+            );
+            super::page::html_page(&state.0.config, page)
+        }
         None => error(StatusCode::UNAUTHORIZED, "unauthenticated"),
     }
 }
