@@ -32,9 +32,16 @@ use clap::{Parser, Subcommand};
 
 pub use exit::{CliError, Exit};
 
+/// What `--version` prints after the name: the crate version and the embedded Public Suffix
+/// List's (the `psl` crate's release; a test keeps it equal to `cookie::PSL_CRATE_VERSION`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (public suffix list: psl 2.1.247)"
+);
+
 /// authprobe — does your auth service keep the promises of session cookies and tokens?
 #[derive(Debug, Parser)]
-#[command(name = "authprobe", version, about, long_about = None)]
+#[command(name = "authprobe", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
@@ -96,6 +103,12 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn the_version_names_the_embedded_public_suffix_list() {
+        let psl = format!("psl {})", authprobe::cookie::PSL_CRATE_VERSION);
+        assert!(VERSION.ends_with(&psl), "{VERSION}");
+    }
 
     #[test]
     fn the_clap_definitions_are_consistent() {

@@ -1,7 +1,8 @@
 //! Cookies as a browser sees them: a lossless `Set-Cookie` auditor plus the RFC 6265bis
 //! user-agent storage (§5.7) and retrieval (§5.8) model.
 //!
-//! Owns parsing (`parse`), cookie dates (`date`), the cookie jar model (`store`) and the
+//! Owns parsing (`parse`), cookie dates (`date`), public suffixes (`suffix`), the cookie jar
+//! model (`store`) and the
 //! `authprobe inspect set-cookie` report (`inspect`). It does no I/O, never prints and never
 //! panics on any input; it knows nothing about rules, profiles or HTTP clients.
 
@@ -9,6 +10,7 @@ mod date;
 mod inspect;
 mod parse;
 mod store;
+mod suffix;
 
 pub use date::{
     EARLIEST_COOKIE_DATE, MAX_HTTP_DATE, MIN_HTTP_DATE, format_http_date, parse_cookie_date,
@@ -22,3 +24,4 @@ pub use store::{
     COOKIE_AGE_LIMIT, CookieStore, Rejection, RejectionKind, SiteContext, StoreOutcome, Stored,
     StoredCookie, default_path, domain_match, is_secure_origin, path_match,
 };
+pub use suffix::{PSL_CRATE_VERSION, is_public_suffix};

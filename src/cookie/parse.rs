@@ -164,7 +164,7 @@ pub enum AnomalyKind {
     InvalidSameSite,
     /// A flag attribute carries a value (`Secure=yes`); the value is ignored, the flag is set.
     ValueOnFlag,
-    /// `Domain` is empty (or just `.`): the cookie becomes host-only.
+    /// `Domain` is empty (the attribute is ignored) or just `.` (the cookie becomes host-only).
     EmptyDomain,
     /// `Domain` starts with `.`; the user agent strips it.
     LeadingDotDomain,
@@ -278,6 +278,9 @@ impl Attribute {
         Some(match self.kind {
             AttributeKind::Expires => Processed::Expires(parse_cookie_date(v)?),
             AttributeKind::MaxAge => Processed::MaxAge(parse_max_age(v)?),
+            // RFC 6265bis §5.6.3: an empty value is ignored entirely (an earlier Domain stays
+            // in effect); `Domain=.` leaves an empty domain, which makes the cookie host-only.
+            AttributeKind::Domain if v.is_empty() => return None,
             AttributeKind::Domain => {
                 let d = v.strip_prefix('.').unwrap_or(v).to_ascii_lowercase();
                 Processed::Domain(if d.is_empty() { None } else { Some(d) })
@@ -639,13 +642,19 @@ fn expires_anomaly(at: Option<usize>, v: &str) -> Option<Anomaly> {
     }
 }
 
-/// An empty `Domain` (host-only), or one with a leading dot (stripped).
+/// An empty `Domain` (ignored), `Domain=.` (host-only), or one with a leading dot (stripped).
 fn domain_anomaly(at: Option<usize>, v: &str) -> Option<Anomaly> {
-    if v.strip_prefix('.').unwrap_or(v).is_empty() {
+    if v.is_empty() {
         Some(anomaly(
             AnomalyKind::EmptyDomain,
             at,
-            "empty domain: the cookie becomes host-only".into(),
+            "empty Domain attribute: ignored, as RFC 6265bis §5.6.3 says a user agent should (an earlier Domain attribute stays in effect; without one the cookie is host-only)".into(),
+        ))
+    } else if v == "." {
+        Some(anomaly(
+            AnomalyKind::EmptyDomain,
+            at,
+            "Domain=. leaves an empty domain once its dot is stripped: the cookie becomes host-only (RFC 6265bis §5.7)".into(),
         ))
     } else if v.starts_with('.') {
         Some(anomaly(
@@ -862,12 +871,19 @@ mod tests {
         assert_eq!(c.attributes[0].value.as_deref(), Some(".Example.COM"));
     }
 
+    /// RFC 6265bis §5.6.3 (The Domain Attribute): "If the attribute-value is empty, the
+    /// behavior is undefined. However, the user agent SHOULD ignore the cookie-av entirely."
+    /// A value of `.` is not empty: its dot is stripped and the empty domain makes the cookie
+    /// host-only (§5.7: "If the domain-attribute is non-empty … Otherwise … host-only-flag
+    /// true").
     #[test]
-    fn empty_domain_makes_cookie_host_only_even_after_a_valid_one() {
+    fn an_empty_domain_is_ignored_and_a_lone_dot_makes_the_cookie_host_only() {
         let c = parse_set_cookie("a=b; Domain=example.com; Domain=");
-        assert_eq!(c.effective().domain, None);
+        assert_eq!(c.effective().domain.as_deref(), Some("example.com"));
         assert!(c.has_anomaly(AnomalyKind::EmptyDomain));
-        let c = parse_set_cookie("a=b; Domain=.");
+        let c = parse_set_cookie("a=b; Domain=");
+        assert_eq!(c.effective().domain, None);
+        let c = parse_set_cookie("a=b; Domain=example.com; Domain=.");
         assert_eq!(c.effective().domain, None);
         assert!(c.has_anomaly(AnomalyKind::EmptyDomain));
     }

@@ -9,8 +9,9 @@
 //! - A "secure origin" is an `https`/`wss` URL, or an `http`/`ws` URL whose host is loopback
 //!   (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`): browsers treat those as potentially
 //!   trustworthy and let them set and receive `Secure` cookies.
-//! - There is no public suffix list: `Domain=com` is accepted from `example.com` here, while
-//!   browsers reject it (§5.7 step 9).
+//! - Public suffixes come from the embedded Public Suffix List (`suffix`): `Domain=com` from
+//!   `example.com` is rejected, `Domain=com` from the host `com` makes a host-only cookie
+//!   (§5.7 step 9); names under unknown top-level domains are not public suffixes here.
 //! - SameSite only matters for cross-site requests; every request here is treated as
 //!   same-site, so it is recorded but never blocks storage or retrieval.
 //! - Cookie prefixes are matched case-insensitively (`__HOST-` counts), as current browsers
@@ -142,6 +143,9 @@ pub enum RejectionKind {
     NonAsciiDomain,
     /// The request host does not domain-match the `Domain` attribute.
     DomainMismatch,
+    /// The `Domain` attribute is a public suffix (`com`, `co.uk`, `github.io`) other than the
+    /// request host itself.
+    PublicSuffixDomain,
     /// `Secure` set by a non-secure origin.
     SecureFromInsecureOrigin,
     /// A non-secure origin tried to overwrite a `Secure` cookie.
@@ -304,8 +308,9 @@ fn expiry(eff: &Effective, now: i64) -> (Option<i64>, bool) {
     }
 }
 
-/// Steps 7-10: the cookie's domain and host-only flag; a `Domain` attribute must be ASCII
-/// and domain-match the request host.
+/// Steps 7-10: the cookie's domain and host-only flag; a `Domain` attribute must be ASCII,
+/// not a public suffix (unless it is the host itself: then host-only) and domain-match the
+/// request host.
 fn cookie_domain(
     attribute: Option<String>,
     host: String,
@@ -319,6 +324,20 @@ fn cookie_domain(
             RejectionKind::NonAsciiDomain,
             "RFC 6265bis §5.7 step 8",
             format!("the domain attribute {d:?} is not ascii"),
+        ));
+    }
+    if super::suffix::is_public_suffix(&d) {
+        if d == host {
+            // Step 9: a public suffix equal to the host itself makes a host-only cookie.
+            return Ok((host, true));
+        }
+        return Err(reject.because(
+            RejectionKind::PublicSuffixDomain,
+            "RFC 6265bis §5.7 step 9",
+            format!(
+                "the domain attribute {d:?} is a public suffix (public suffix list of psl {}): anyone can register a name under it, so browsers ignore the cookie",
+                super::suffix::PSL_CRATE_VERSION
+            ),
         ));
     }
     if !domain_match(&host, &d) {
@@ -662,6 +681,27 @@ mod tests {
             assert!(s.cookie_header(&url(u), NOW).is_some(), "{u}");
         }
         assert_eq!(s.cookie_header(&url("https://notexample.com/"), NOW), None);
+    }
+
+    #[test]
+    fn a_public_suffix_domain_is_rejected_unless_it_is_the_host() {
+        for (u, h) in [
+            ("https://example.org/", "a=b; Domain=.org"),
+            ("https://www.example.co.uk/", "a=b; Domain=co.uk"),
+            ("https://me.github.io/", "a=b; Domain=github.io"),
+        ] {
+            let r = set(&mut CookieStore::new(), u, h).unwrap_err();
+            assert_eq!(r.kind, RejectionKind::PublicSuffixDomain, "{u} {h}");
+            assert!(r.message.contains("public suffix"), "{}", r.message);
+        }
+        // The host itself: stored host-only, not for every name under the suffix.
+        let mut s = CookieStore::new();
+        set(&mut s, "https://co.uk/", "a=b; Domain=co.uk").unwrap();
+        assert!(s.cookie_header(&url("https://co.uk/"), NOW).is_some());
+        assert_eq!(s.cookie_header(&url("https://example.co.uk/"), NOW), None);
+        // A registrable domain and a name under an unknown top-level domain are kept.
+        set(&mut s, "https://me.github.io/", "a=b; Domain=me.github.io").unwrap();
+        set(&mut s, "https://app.internal/", "a=b; Domain=internal").unwrap();
     }
 
     #[test]
