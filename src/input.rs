@@ -33,6 +33,8 @@ pub enum InputKind {
     Token,
     /// A PEM bundle of CA certificates to trust (`tls.ca_file`, `--ca-file`), 1 MiB.
     CaFile,
+    /// Response headers or a whole HTTP response (`inspect set-cookie --file`), 1 MiB.
+    Headers,
 }
 
 const KIB: u64 = 1024;
@@ -46,7 +48,11 @@ impl InputKind {
                 4 * MIB
             }
             InputKind::Secret => 64 * KIB,
-            InputKind::Key | InputKind::Jwks | InputKind::Token | InputKind::CaFile => MIB,
+            InputKind::Key
+            | InputKind::Jwks
+            | InputKind::Token
+            | InputKind::CaFile
+            | InputKind::Headers => MIB,
         }
     }
 
@@ -62,6 +68,7 @@ impl InputKind {
             InputKind::Jwks => "a JWKS file",
             InputKind::Token => "a token",
             InputKind::CaFile => "a CA certificate file",
+            InputKind::Headers => "a response headers file",
         }
     }
 }

@@ -205,6 +205,112 @@ fn inspect_set_cookie_explains_a_rejected_host_prefix() {
     assert_eq!(v["cookie_header"], "theme=dark");
 }
 
+/// Several responses from a file (a whole HTTP response), judged at a fixed time, asked about
+/// other paths and hosts: each cookie is sent or not with the reason.
+#[test]
+fn inspect_set_cookie_answers_for_other_urls_from_a_response_file() {
+    let (code, out, err) = authprobe(&[
+        "inspect",
+        "set-cookie",
+        "--url",
+        "https://app.example.com/login",
+        "--file",
+        &data("login-response.http"),
+        "--request-url",
+        "https://app.example.com/app/x",
+        "--request-url",
+        "https://sub.example.com/",
+        "--request-url",
+        "http://app.example.com/app/x",
+        "--now",
+        "1700000000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let headers = v["headers"].as_array().unwrap();
+    assert_eq!(headers.len(), 4, "the body's line is not a header: {out}");
+    assert_eq!(headers[2]["rejection"]["kind"], "public_suffix_domain");
+    assert_eq!(v["now"], 1_700_000_000);
+    let requests = v["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 4);
+    let sent = |i: usize, name: &str| -> serde_json::Value {
+        requests[i]["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["not_sent"].clone())
+            .unwrap_or_else(|| panic!("{name} in request {i}: {out}"))
+    };
+    // The response URL itself: /login is not under /app.
+    assert_eq!(sent(0, "sid"), "other_path");
+    assert_eq!(sent(0, "pref"), serde_json::Value::Null);
+    assert_eq!(
+        sent(0, "old"),
+        serde_json::Value::Null,
+        "not expired at --now"
+    );
+    assert_eq!(requests[1]["cookie_header"], "sid=s1; pref=1; old=1");
+    assert_eq!(sent(2, "sid"), "host_only");
+    assert_eq!(sent(2, "pref"), serde_json::Value::Null);
+    assert_eq!(sent(3, "sid"), "insecure_origin");
+    // The same file read from stdin, as text.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authprobe"))
+        .args([
+            "inspect",
+            "set-cookie",
+            "--url",
+            "https://app.example.com/login",
+            "--file",
+            "-",
+            "--request-url",
+            "https://sub.example.com/",
+            "--now",
+            "Tue, 14 Nov 2023 23:13:21 GMT",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(&std::fs::read(data("login-response.http")).unwrap())
+            .unwrap();
+    }
+    let done = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(0), "{text}");
+    assert!(text.contains("public_suffix_domain"), "{text}");
+    assert!(
+        text.contains("sid (host app.example.com, path /app): not sent: host-only cookie"),
+        "{text}"
+    );
+    // Already expired at --now: not stored, so nothing is sent.
+    assert!(text.contains("already expired"), "{text}");
+    assert!(!text.contains("old (host"), "{text}");
+}
+
+#[test]
+fn inspect_set_cookie_refuses_a_bad_now_and_an_empty_input() {
+    let (code, _, err) = authprobe(&[
+        "inspect",
+        "set-cookie",
+        "--url",
+        "https://a.example/",
+        "--now",
+        "soon",
+        "a=b",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--now \"soon\""), "{err}");
+    let (code, _, err) = authprobe(&["inspect", "set-cookie", "--url", "https://a.example/"]);
+    assert_eq!(code, 2, "{err}");
+}
+
 #[test]
 fn testbed_refuses_a_non_loopback_address() {
     let (code, _, err) = authprobe(&["testbed", "--listen", "0.0.0.0:0"]);

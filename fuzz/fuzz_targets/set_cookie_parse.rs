@@ -124,6 +124,6 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // The `inspect set-cookie` report never panics either.
-    let report = inspect(&[header], &URLS[0], NOW);
+    let report = inspect(&[header], &URLS[0], &URLS[1..], NOW);
     let _ = render_text(&report);
 });

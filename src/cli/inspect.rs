@@ -40,14 +40,26 @@ pub struct InspectJwtArgs {
 /// `inspect set-cookie` arguments.
 #[derive(Debug, Args)]
 pub struct InspectSetCookieArgs {
-    /// The URL of the response that carried the headers.
+    /// The URL of the response(s) that carried the headers.
     #[arg(long)]
     pub url: String,
+    /// Another URL to ask about: is each stored cookie sent there, and if not, why (repeat
+    /// for several; `--url` is always answered first).
+    #[arg(long = "request-url", value_name = "URL")]
+    pub request_urls: Vec<String>,
+    /// The time to judge at: Unix seconds or an HTTP date (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// A file of response header lines or a whole HTTP response (status line, headers, body);
+    /// its Set-Cookie headers are applied in order after the HEADER arguments; `-` reads
+    /// stdin; repeat for several responses, in order.
+    #[arg(long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: OutputFormat,
     /// Set-Cookie header values, in the order received.
-    #[arg(required = true, value_name = "HEADER")]
+    #[arg(value_name = "HEADER", required_unless_present = "files")]
     pub headers: Vec<String>,
 }
 
@@ -59,20 +71,108 @@ pub async fn inspect_command(command: InspectCommand) -> Result<Exit, CliError> 
     }
 }
 
-/// Parses the headers and shows what a browser on `--url` would store.
+/// Parses the headers and shows what a browser on `--url` would store, and send to `--url`
+/// and each `--request-url`.
 fn set_cookie(a: &InspectSetCookieArgs) -> Result<Exit, CliError> {
-    let url = match url::Url::parse(&a.url) {
-        Ok(u) if u.host().is_some() => u,
-        Ok(_) => return Err(CliError::bad_input(format!("--url {} has no host", a.url))),
-        Err(e) => return Err(CliError::bad_input(format!("--url {}: {e}", a.url))),
+    let url = request_url("--url", &a.url)?;
+    let requests = a
+        .request_urls
+        .iter()
+        .map(|u| request_url("--request-url", u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let at = match &a.now {
+        Some(t) => parse_now(t)?,
+        None => now(),
     };
-    let headers: Vec<&str> = a.headers.iter().map(|h| strip_header_name(h)).collect();
-    let inspection = authprobe::cookie::inspect(&headers, &url, now());
+    let mut texts = Vec::new();
+    for path in &a.files {
+        texts.push(read_headers_file(path)?);
+    }
+    let mut headers: Vec<&str> = a.headers.iter().map(|h| strip_header_name(h)).collect();
+    for text in &texts {
+        headers.extend(set_cookie_lines(text));
+    }
+    if headers.is_empty() {
+        return Err(CliError::bad_input(
+            "no Set-Cookie header: none given and none in the --file input".to_owned(),
+        ));
+    }
+    let inspection = authprobe::cookie::inspect(&headers, &url, &requests, at);
     out(&match a.format {
         OutputFormat::Human => authprobe::cookie::render_text(&inspection),
         OutputFormat::Json => serde_json::to_string_pretty(&inspection).unwrap_or_default(),
     })?;
     Ok(Exit::Success)
+}
+
+/// A URL option's value: absolute, with a host.
+fn request_url(option: &str, value: &str) -> Result<url::Url, CliError> {
+    match url::Url::parse(value) {
+        Ok(u) if u.host().is_some() => Ok(u),
+        Ok(_) => Err(CliError::bad_input(format!("{option} {value} has no host"))),
+        Err(e) => Err(CliError::bad_input(format!("{option} {value}: {e}"))),
+    }
+}
+
+/// `--now`: Unix seconds, or a date in any form a cookie's Expires may take.
+fn parse_now(value: &str) -> Result<i64, CliError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .or_else(|| authprobe::cookie::parse_cookie_date(value))
+        .ok_or_else(|| {
+            CliError::bad_input(format!(
+                "--now {value:?}: not Unix seconds nor a date (e.g. 1700000000 or \"Tue, 14 Nov 2023 22:13:20 GMT\")"
+            ))
+        })
+}
+
+/// Reads a `--file` (`-`: stdin), at most 1 MiB.
+fn read_headers_file(path: &std::path::Path) -> Result<String, CliError> {
+    if path.as_os_str() == "-" {
+        return diag::read_text_from(std::io::stdin().lock(), "stdin", InputKind::Headers)
+            .map_err(|e| CliError::bad_input(format!("--file {e}")));
+    }
+    diag::read_text(path, InputKind::Headers)
+        .map_err(|e| CliError::bad_input(format!("--file {e}")))
+}
+
+/// The Set-Cookie values of a headers file, in order: lines `Set-Cookie: VALUE`
+/// (case-insensitive), and lines that are not a header at all (a bare value). Other header
+/// lines are skipped; a file that starts with an HTTP status line ends at its first empty
+/// line (the body follows).
+fn set_cookie_lines(text: &str) -> Vec<&str> {
+    let mut lines = text.lines().map(|l| l.trim_end_matches('\r')).peekable();
+    let response = lines.peek().is_some_and(|l| l.starts_with("HTTP/"));
+    if response {
+        lines.next();
+    }
+    let mut out = Vec::new();
+    for line in lines {
+        if line.trim().is_empty() {
+            if response {
+                break;
+            }
+            continue;
+        }
+        match header_name(line) {
+            Some(name) if name.eq_ignore_ascii_case("set-cookie") => {
+                out.push(strip_header_name(line))
+            }
+            Some(_) => {}
+            None if line.starts_with([' ', '\t']) => {}
+            None => out.push(line),
+        }
+    }
+    out
+}
+
+/// The header name of `line` when it is `token:` followed by anything.
+fn header_name(line: &str) -> Option<&str> {
+    let (name, _) = line.split_once(':')?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    (!name.is_empty() && name.bytes().all(tchar)).then_some(name)
 }
 
 /// Accepts `Set-Cookie: a=b` as well as `a=b`.
@@ -150,4 +250,36 @@ async fn jwks(src: &str) -> Result<VerifyKey, CliError> {
         .await
         .map_err(CliError::bad_input)?;
     Ok(VerifyKey::Jwks(String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_files_yield_set_cookie_values_and_bare_values_in_order() {
+        let text = "Set-Cookie: a=1\r\nContent-Type: text/html\r\nb=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT\n\
+                    SET-COOKIE:c=3\n  folded\n\nset-cookie: d=4\n";
+        assert_eq!(
+            set_cookie_lines(text),
+            vec![
+                "a=1",
+                "b=2; Expires=Wed, 21 Oct 2015 07:28:00 GMT",
+                "c=3",
+                "d=4"
+            ]
+        );
+        let response = "HTTP/2 200\nset-cookie: a=1\nx-y: z\n\nset-cookie: body=1\n";
+        assert_eq!(set_cookie_lines(response), vec!["a=1"]);
+    }
+
+    #[test]
+    fn now_takes_unix_seconds_or_a_date() {
+        assert_eq!(parse_now("1700000000").ok(), Some(1_700_000_000));
+        assert_eq!(
+            parse_now("Tue, 14 Nov 2023 22:13:20 GMT").ok(),
+            Some(1_700_000_000)
+        );
+        assert!(parse_now("tomorrow").is_err());
+    }
 }

@@ -14,7 +14,8 @@ use url::Url;
 use super::date::format_http_date;
 use super::parse::{Effective, SetCookie, parse_set_cookie};
 use super::store::{
-    COOKIE_AGE_LIMIT, CookieStore, Rejection, StoreOutcome, StoredCookie, is_secure_origin,
+    COOKIE_AGE_LIMIT, CookieStore, NotSent, Rejection, SiteContext, StoreOutcome, StoredCookie,
+    is_secure_origin,
 };
 
 /// The whole report for a list of `Set-Cookie` headers received from one URL.
@@ -34,6 +35,64 @@ pub struct Inspection {
     pub jar: Vec<StoredCookie>,
     /// The `Cookie` header the browser would send back to `url`; `None` when empty.
     pub cookie_header: Option<String>,
+    /// What is sent to each request URL asked about: `url` first, then every other one
+    /// (same-site requests from the HTTP layer).
+    pub requests: Vec<RequestReport>,
+}
+
+/// What the jar sends with a request to one URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestReport {
+    /// The request URL.
+    pub url: String,
+    /// Whether the browser treats it as a secure origin.
+    pub secure_origin: bool,
+    /// The `Cookie` header sent; `None` when no cookie is.
+    pub cookie_header: Option<String>,
+    /// Every cookie in the jar: sent or not, and why not.
+    pub cookies: Vec<CookieSending>,
+}
+
+/// One stored cookie and one request: sent, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CookieSending {
+    /// The cookie's name.
+    pub name: String,
+    /// Its domain (the host that set it, when host-only).
+    pub domain: String,
+    /// Whether it is host-only.
+    pub host_only: bool,
+    /// Its path.
+    pub path: String,
+    /// True when it is sent.
+    pub sent: bool,
+    /// Why it is not sent, when it is not.
+    pub not_sent: Option<NotSent>,
+    /// The reason in words.
+    pub reason: Option<String>,
+}
+
+/// What the jar sends to `url` at `now`.
+fn request_report(store: &CookieStore, url: &Url, now: i64) -> RequestReport {
+    let cookies = store
+        .sending(url, now, SiteContext::SameSite)
+        .into_iter()
+        .map(|(c, why)| CookieSending {
+            name: c.name.clone(),
+            domain: c.domain.clone(),
+            host_only: c.host_only,
+            path: c.path.clone(),
+            sent: why.is_none(),
+            not_sent: why,
+            reason: why.map(|w| w.describe().to_owned()),
+        })
+        .collect();
+    RequestReport {
+        url: url.to_string(),
+        secure_origin: is_secure_origin(url),
+        cookie_header: store.cookie_header(url, now),
+        cookies,
+    }
 }
 
 /// What one `Set-Cookie` header means and what the browser did with it.
@@ -72,9 +131,9 @@ pub struct ExpiryReport {
     pub capped: bool,
 }
 
-/// Applies `headers` in order as responses from `url` at `now` and reports each one plus the
-/// resulting `Cookie` header.
-pub fn inspect(headers: &[&str], url: &Url, now: i64) -> Inspection {
+/// Applies `headers` in order as responses from `url` at `now` and reports each one, the
+/// resulting `Cookie` header for `url`, and what is sent to `url` and each of `requests`.
+pub fn inspect(headers: &[&str], url: &Url, requests: &[Url], now: i64) -> Inspection {
     let mut store = CookieStore::new();
     let mut reports = Vec::with_capacity(headers.len());
     for (index, header) in headers.iter().enumerate() {
@@ -135,6 +194,10 @@ pub fn inspect(headers: &[&str], url: &Url, now: i64) -> Inspection {
         headers: reports,
         jar: store.cookies().to_vec(),
         cookie_header: store.cookie_header(url, now),
+        requests: std::iter::once(url)
+            .chain(requests.iter().filter(|r| *r != url))
+            .map(|r| request_report(&store, r, now))
+            .collect(),
     }
 }
 
@@ -183,20 +246,50 @@ fn render_into(out: &mut String, ins: &Inspection) -> std::fmt::Result {
             writeln!(out, "      note: {note}")?;
         }
     }
-    writeln!(out)?;
-    match &ins.cookie_header {
+    for r in &ins.requests {
+        writeln!(out)?;
+        render_request(out, r)?;
+    }
+    Ok(())
+}
+
+/// What is sent to one request URL, cookie by cookie.
+fn render_request(out: &mut String, r: &RequestReport) -> std::fmt::Result {
+    match &r.cookie_header {
         Some(c) => writeln!(
             out,
-            "Cookie header sent back to {}:\n    Cookie: {}",
-            ins.url.escape_debug(),
+            "Cookie header sent to {}:\n    Cookie: {}",
+            r.url.escape_debug(),
             c.escape_debug()
-        ),
+        )?,
         None => writeln!(
             out,
-            "No Cookie header would be sent back to {}.",
-            ins.url.escape_debug()
-        ),
+            "No Cookie header would be sent to {}.",
+            r.url.escape_debug()
+        )?,
     }
+    for c in &r.cookies {
+        let scope = if c.host_only {
+            format!("host {}", c.domain.escape_debug())
+        } else {
+            format!("domain {}", c.domain.escape_debug())
+        };
+        match &c.reason {
+            None => writeln!(
+                out,
+                "    {} ({scope}, path {}): sent",
+                c.name.escape_debug(),
+                c.path.escape_debug()
+            )?,
+            Some(why) => writeln!(
+                out,
+                "    {} ({scope}, path {}): not sent: {why}",
+                c.name.escape_debug(),
+                c.path.escape_debug()
+            )?,
+        }
+    }
+    Ok(())
 }
 
 /// What the parser read from one header: name, value, attributes, anomalies.
@@ -298,6 +391,7 @@ mod tests {
                 "theme=dark; Max-Age=999999999; max-age=5",
             ],
             &url("https://example.com/login"),
+            &[],
             NOW,
         );
         assert_eq!(ins.headers.len(), 3);
@@ -325,6 +419,7 @@ mod tests {
         let ins = inspect(
             &["a=b", "c=d; Expires=Fri, 31 Dec 9999 23:59:59 GMT"],
             &url("https://example.com/"),
+            &[],
             NOW,
         );
         let e0 = ins.headers[0].expiry.as_ref().unwrap();
@@ -341,6 +436,7 @@ mod tests {
         let ins = inspect(
             &["sid=1; Path=/; Secure; HttpOnly", "sid=; Path=/; Max-Age=0"],
             &url("https://example.com/"),
+            &[],
             NOW,
         );
         assert_eq!(ins.headers[1].outcome, Some(StoreOutcome::Deleted));
@@ -353,6 +449,7 @@ mod tests {
         let ins = inspect(
             &["a=b; SameSite=None; Secure; Max-Age=60; Foo"],
             &url("https://example.com/"),
+            &[],
             NOW,
         );
         let v = serde_json::to_value(&ins).unwrap();
@@ -369,6 +466,7 @@ mod tests {
         let ins = inspect(
             &["a=b; Secure", "evil=\x1b[31mred", "c=d; Max-Age=0"],
             &url("http://example.com/"),
+            &[],
             NOW,
         );
         let text = render_text(&ins);
@@ -385,6 +483,7 @@ mod tests {
         let ins = inspect(
             &["a=b; Max-Age=60; Path=/"],
             &url("https://example.com/"),
+            &[],
             NOW,
         );
         let text = render_text(&ins);

@@ -15,13 +15,15 @@ mod suffix;
 pub use date::{
     EARLIEST_COOKIE_DATE, MAX_HTTP_DATE, MIN_HTTP_DATE, format_http_date, parse_cookie_date,
 };
-pub use inspect::{ExpiryReport, HeaderReport, Inspection, inspect, render_text};
+pub use inspect::{
+    CookieSending, ExpiryReport, HeaderReport, Inspection, RequestReport, inspect, render_text,
+};
 pub use parse::{
     Anomaly, AnomalyKind, Attribute, AttributeKind, Effective, MAX_ATTRIBUTE_VALUE_LEN,
     MAX_NAME_VALUE_LEN, SameSite, SetCookie, parse_set_cookie,
 };
 pub use store::{
-    COOKIE_AGE_LIMIT, CookieStore, Rejection, RejectionKind, SiteContext, StoreOutcome, Stored,
-    StoredCookie, default_path, domain_match, is_secure_origin, path_match,
+    COOKIE_AGE_LIMIT, CookieStore, NotSent, Rejection, RejectionKind, SiteContext, StoreOutcome,
+    Stored, StoredCookie, default_path, domain_match, is_secure_origin, path_match,
 };
 pub use suffix::{PSL_CRATE_VERSION, is_public_suffix};

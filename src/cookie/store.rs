@@ -158,6 +158,72 @@ pub enum RejectionKind {
     HostPrefixViolation,
 }
 
+/// Why a stored cookie is not sent with a request (RFC 6265bis §5.8.3 step 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotSent {
+    /// The request URL has no host.
+    NoHost,
+    /// A host-only cookie and a request to another host (a subdomain included).
+    HostOnly,
+    /// The request host does not domain-match the cookie's domain.
+    OtherDomain,
+    /// The request path does not path-match the cookie's path.
+    OtherPath,
+    /// A `Secure` cookie and a request to an origin that is not secure.
+    InsecureOrigin,
+    /// The cookie has expired.
+    Expired,
+    /// The request is cross-site and the cookie's `SameSite` keeps it out.
+    SameSite,
+}
+
+impl NotSent {
+    /// The reason in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotSent::NoHost => "the request URL has no host",
+            NotSent::HostOnly => {
+                "host-only cookie (no Domain attribute): sent only to the exact host that set it"
+            }
+            NotSent::OtherDomain => "the request host does not domain-match the cookie's Domain",
+            NotSent::OtherPath => "the request path is not under the cookie's Path",
+            NotSent::InsecureOrigin => "Secure cookie and the request's origin is not secure",
+            NotSent::Expired => "the cookie has expired",
+            NotSent::SameSite => "cross-site request and the cookie's SameSite keeps it out",
+        }
+    }
+}
+
+/// Why `c` is not sent to `host` + `path` (`None`: it is), checked in the order of §5.8.3.
+fn not_sent(
+    c: &StoredCookie,
+    host: Option<&str>,
+    path: &str,
+    secure: bool,
+    now: i64,
+    context: SiteContext,
+) -> Option<NotSent> {
+    let Some(host) = host else {
+        return Some(NotSent::NoHost);
+    };
+    if c.host_only && host != c.domain {
+        Some(NotSent::HostOnly)
+    } else if !c.host_only && !domain_match(host, &c.domain) {
+        Some(NotSent::OtherDomain)
+    } else if !path_match(path, &c.path) {
+        Some(NotSent::OtherPath)
+    } else if c.secure_only && !secure {
+        Some(NotSent::InsecureOrigin)
+    } else if c.is_expired(now) {
+        Some(NotSent::Expired)
+    } else if !context.admits(c.same_site) {
+        Some(NotSent::SameSite)
+    } else {
+        None
+    }
+}
+
 /// An in-memory cookie jar following RFC 6265bis §5.7 and §5.8.3.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CookieStore {
@@ -559,6 +625,27 @@ impl CookieStore {
         (outcome, cookie)
     }
 
+    /// Every stored cookie with why it is not sent to `url` at `now` in `context` (RFC 6265bis
+    /// §5.8.3 step 1), `None` when it is sent; in storage order.
+    pub fn sending(
+        &self,
+        url: &Url,
+        now: i64,
+        context: SiteContext,
+    ) -> Vec<(&StoredCookie, Option<NotSent>)> {
+        let host = request_host(url);
+        let secure = is_secure_origin(url);
+        self.cookies
+            .iter()
+            .map(|c| {
+                (
+                    c,
+                    not_sent(c, host.as_deref(), url.path(), secure, now, context),
+                )
+            })
+            .collect()
+    }
+
     /// The `Cookie` header a browser would send to `url` at `now` (RFC 6265bis §5.8.3), or
     /// `None` when no cookie applies. Cookies with longer paths come first; equal paths are
     /// ordered by creation. Requests are assumed same-site and from the HTTP layer.
@@ -572,24 +659,10 @@ impl CookieStore {
     /// attribute is sent cross-site: browsers differ on its default (Lax in some, None in
     /// others), so an auditor assumes the one an attacker can use.
     pub fn cookie_header_in(&self, url: &Url, now: i64, context: SiteContext) -> Option<String> {
-        let host = request_host(url)?;
-        let secure = is_secure_origin(url);
-        let request_path = url.path();
         let mut list: Vec<&StoredCookie> = self
-            .cookies
-            .iter()
-            .filter(|c| {
-                let domain_ok = if c.host_only {
-                    host == c.domain
-                } else {
-                    domain_match(&host, &c.domain)
-                };
-                domain_ok
-                    && path_match(request_path, &c.path)
-                    && (!c.secure_only || secure)
-                    && !c.is_expired(now)
-                    && context.admits(c.same_site)
-            })
+            .sending(url, now, context)
+            .into_iter()
+            .filter_map(|(c, why)| why.is_none().then_some(c))
             .collect();
         if list.is_empty() {
             return None;
