@@ -33,6 +33,7 @@ mod outcome;
 mod preflight;
 mod probe;
 mod property;
+mod replicas;
 mod rule;
 mod scenario;
 mod select;
