@@ -229,3 +229,78 @@ fn replicas_are_origins_checked_where_they_are_written() {
         "located at its line: {shown}"
     );
 }
+
+/// Runs the binary; (exit code, stdout, stderr).
+fn authprobe(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authprobe"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_takes_replicas_and_the_flaw_says_it_brings_two() {
+    let only = [
+        "--only",
+        "session.revoked-on-logout",
+        "--only",
+        "token.revoked-on-logout",
+    ];
+    let mut args = vec!["demo", "--seed", "3", "--replicas", "1"];
+    args.extend(only);
+    let (code, out, err) = authprobe(&args);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("replicas: 1"),
+        "the target names its replicas: {out}"
+    );
+    let mut args = vec!["demo", "--seed", "3", "--flaw", "replica-local-revocation"];
+    args.extend(only);
+    let (code, out, err) = authprobe(&args);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("2 replicas are started"), "{err}");
+    assert_eq!(out.matches("FAIL").count(), 2, "{out}");
+    let (code, _, err) = authprobe(&["demo", "--replicas", "17"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("from 0 to 16"), "{err}");
+}
+
+#[test]
+fn the_testbed_prints_every_instance() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_authprobe"))
+        .args(["testbed", "--listen", "127.0.0.1:0", "--replicas", "2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("testbed starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let lines: Vec<String> = BufReader::new(stderr)
+        .lines()
+        .take(4)
+        .map(|l| l.unwrap_or_default())
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = lines.join("\n");
+    assert!(
+        lines[0].starts_with("authprobe testbed listening on http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("  replica 1: http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("  replica 2: http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("  for a profile: replicas: [\"http://127.0.0.1:"),
+        "{text}"
+    );
+}

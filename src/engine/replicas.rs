@@ -236,6 +236,13 @@ async fn replay_once(
     (seen, t)
 }
 
+/// The two sessions of a replay, logged in on base_url: the holder of the credential, and
+/// (for logout everywhere) another session of the same user that ends it.
+struct Holders {
+    holder: Browser,
+    other: Browser,
+}
+
 async fn replay_steps(
     rc: &RuleCtx,
     replay: ReplicaReplay,
@@ -245,39 +252,18 @@ async fn replay_steps(
     let base = &rc.ctx;
     let there = at_replica(base, replica);
     let name = origin_name(replica);
-    let alice = SpecUser::Alice.name();
-    // The holder of the credential, logged in on base_url (and, for logout everywhere, the
-    // other session that ends it).
-    let mut holder = Browser::new("alice");
-    let mut other = Browser::new("alice, another device");
-    let mut cred = match replay.replay {
-        ReplicaCredential::Session => {
-            holder.login(base, alice, t).await?;
-            Credential::Session(base.session_part(&holder.jar))
-        }
-        ReplicaCredential::AccessToken => {
-            Credential::Access(holder.token_login(base, alice, t).await?)
-        }
-        ReplicaCredential::RefreshToken => {
-            holder.token_login(base, alice, t).await?;
-            let from = refresh_var(base)?;
-            match holder.vars.get(&from) {
-                Some(r) => Credential::Refresh(r.clone()),
-                None => {
-                    return Ok(Seen::NotApplicable(
-                        "the token login returned no refresh token".into(),
-                    ));
-                }
-            }
-        }
+    let mut h = Holders {
+        holder: Browser::new("alice"),
+        other: Browser::new("alice, another device"),
     };
-    if replay.after == ReplicaRevocation::LogoutEverywhere {
-        other.login(base, alice, t).await?;
-    }
+    let mut cred = match obtain(base, replay, &mut h, t).await? {
+        Ok(cred) => cred,
+        Err(seen) => return Ok(seen),
+    };
     // 1. Control: the live credential works on the replica.
     let label = format!("control on replica {name}: the live credential");
     let retired = cred.clone();
-    let control = use_credential(&there, &holder, &mut cred, &label, t).await?;
+    let control = use_credential(&there, &h.holder, &mut cred, &label, t).await?;
     if control != AccessOutcome::Allowed {
         return Ok(Seen::Control(format!(
             "{} that works on base_url was {} there (status {}): the replica may not share the service's state (sticky sessions, or not the same service), so what it does after a revocation proves nothing",
@@ -286,51 +272,88 @@ async fn replay_steps(
             last_status(t)
         )));
     }
-    sync_vars(base, &mut holder, &cred);
+    if let (Credential::Refresh(r), Some(spec)) = (&cred, &base.target.token) {
+        // The token logout presents the newest refresh token.
+        h.holder.vars.insert(spec.refresh_from.clone(), r.clone());
+    }
     // 2. The revocation on base_url.
-    let revoked = match replay.after {
-        ReplicaRevocation::Logout => flow(base, &mut holder, FlowName::Logout, t).await?,
-        ReplicaRevocation::LogoutEverywhere => {
-            flow(base, &mut other, FlowName::LogoutEverywhere, t).await?
-        }
-        ReplicaRevocation::TokenLogout => flow(base, &mut holder, FlowName::TokenLogout, t).await?,
-        ReplicaRevocation::Revocation => revoke_at_base(base, &cred, t).await?,
-        ReplicaRevocation::Reuse => reuse_at_base(base, &holder, &retired, &cred, t).await?,
-    };
-    if let Some(seen) = revoked {
+    if let Some(seen) = revoke_on_base(base, replay.after, &mut h, &retired, &cred, t).await? {
         return Ok(seen);
     }
     // 3. The reference on base_url, 4. the replay on the replica.
     let mut reference = cred.clone();
     let label = format!("base_url after the revocation: {}", replay.replay.words());
-    let on_base = use_credential(base, &holder, &mut reference, &label, t).await?;
+    let on_base = use_credential(base, &h.holder, &mut reference, &label, t).await?;
     let base_status = last_status(t);
     let label = format!("replay on replica {name}: {}", replay.replay.words());
-    let on_replica = use_credential(&there, &holder, &mut cred, &label, t).await?;
+    let on_replica = use_credential(&there, &h.holder, &mut cred, &label, t).await?;
     let replica_status = last_status(t);
     let seen = format!(
         "replica {name}: {} (status {replica_status}); base_url: {} (status {base_status})",
         on_replica.as_str(),
         on_base.as_str()
     );
-    let refused = format!("status {replica_status}, base_url {base_status}");
     Ok(match (on_base, on_replica) {
         (AccessOutcome::Allowed, _) => Seen::NotRevoked(seen),
-        (AccessOutcome::Denied, AccessOutcome::Denied) => Seen::Refused(refused),
+        (AccessOutcome::Denied, AccessOutcome::Denied) => {
+            Seen::Refused(format!("status {replica_status}, base_url {base_status}"))
+        }
         (AccessOutcome::Denied, AccessOutcome::Allowed) => Seen::Accepted(seen),
         _ => Seen::Unclear(format!("the answers prove nothing: {seen}")),
     })
 }
 
-/// Runs one of the profile's flows on base_url; a flow that does not go as described ends
-/// the replay as a failed set-up.
-async fn flow(
-    ctx: &Ctx,
-    b: &mut Browser,
-    name: FlowName,
+/// Logs in on base_url and returns the credential to replay (or why there is none).
+async fn obtain(
+    base: &Ctx,
+    replay: ReplicaReplay,
+    h: &mut Holders,
+    t: &mut Vec<Recorded>,
+) -> Result<Result<Credential, Seen>, StepError> {
+    let alice = SpecUser::Alice.name();
+    let cred = match replay.replay {
+        ReplicaCredential::Session => {
+            h.holder.login(base, alice, t).await?;
+            Credential::Session(base.session_part(&h.holder.jar))
+        }
+        ReplicaCredential::AccessToken => {
+            Credential::Access(h.holder.token_login(base, alice, t).await?)
+        }
+        ReplicaCredential::RefreshToken => {
+            h.holder.token_login(base, alice, t).await?;
+            match h.holder.vars.get(&refresh_var(base)?) {
+                Some(r) => Credential::Refresh(r.clone()),
+                None => {
+                    let why = "the token login returned no refresh token".to_string();
+                    return Ok(Err(Seen::NotApplicable(why)));
+                }
+            }
+        }
+    };
+    if replay.after == ReplicaRevocation::LogoutEverywhere {
+        h.other.login(base, alice, t).await?;
+    }
+    Ok(Ok(cred))
+}
+
+/// The revocation on base_url; `Some` when it already decides the replay (nothing to
+/// revoke, or base_url did not revoke).
+async fn revoke_on_base(
+    base: &Ctx,
+    after: ReplicaRevocation,
+    h: &mut Holders,
+    retired: &Credential,
+    cred: &Credential,
     t: &mut Vec<Recorded>,
 ) -> Result<Option<Seen>, StepError> {
-    b.run_flow(ctx, name, None, t).await?;
+    let (who, flow) = match after {
+        ReplicaRevocation::Logout => (&mut h.holder, FlowName::Logout),
+        ReplicaRevocation::LogoutEverywhere => (&mut h.other, FlowName::LogoutEverywhere),
+        ReplicaRevocation::TokenLogout => (&mut h.holder, FlowName::TokenLogout),
+        ReplicaRevocation::Revocation => return revoke_at_base(base, cred, t).await,
+        ReplicaRevocation::Reuse => return reuse_at_base(base, &h.holder, retired, cred, t).await,
+    };
+    who.run_flow(base, flow, None, t).await?;
     Ok(None)
 }
 
@@ -391,14 +414,6 @@ fn refresh_var(ctx: &Ctx) -> Result<String, StepError> {
         .as_ref()
         .map(|t| t.refresh_from.clone())
         .ok_or(StepError::Flow(FlowError::NoTokenSection))
-}
-
-/// Puts the newest tokens (after a refresh grant) in the holder's variables, so the token
-/// logout presents them.
-fn sync_vars(ctx: &Ctx, holder: &mut Browser, cred: &Credential) {
-    if let (Credential::Refresh(r), Some(t)) = (cred, &ctx.target.token) {
-        holder.vars.insert(t.refresh_from.clone(), r.clone());
-    }
 }
 
 /// The status of the last recorded exchange (0 when there is none).
