@@ -37,7 +37,9 @@ pub(super) fn check(
         );
     }
     let mut seen: Vec<url::Origin> = Vec::new();
-    for (i, entry) in list.iter().enumerate() {
+    // Entries past the limit are not looked at one by one: the count is the problem (and a
+    // huge list must not cost a quadratic duplicate search).
+    for (i, entry) in list.iter().enumerate().take(MAX_REPLICAS) {
         let at = &entry.referenced;
         let located = |msg: String| {
             Diagnostic::new(file, at.line(), at.column(), format!("replicas[{i}]"), msg)
