@@ -24,6 +24,11 @@
 //! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
 //! production one (its users, passwords and client secret are public).
 //!
+//! [`spawn`] serves [`TestbedConfig::replica_count`] more instances besides the first, each on
+//! its own listener, all over one state (sessions, families, deny-list, opaque tokens); each
+//! instance has its own request numbering under `transient-faults`. Under the flaw
+//! `replica-local-revocation` an instance's logouts and revocations stay its own.
+//!
 //! It knows behaviours, never catalogue rule ids: which rules each flaw breaks (and which a
 //! quirk makes untestable) is the business of the modules above both the testbed and the
 //! catalogue.
@@ -42,6 +47,7 @@
 //! | `page` | `GET /`: the HTML page and its CSP, or JSON |
 //! | `faults` | the `transient-faults` layer and the connections it can hang up |
 //! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
+//! | `replica` | where an instance keeps its revocations: the shared stores, or its own record under `replica-local-revocation` |
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
