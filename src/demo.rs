@@ -58,6 +58,16 @@ const REFRESHING_RULES: &[&str] = &[
     "refresh.model",
 ];
 
+/// Rules that replay a revocation on the profile's replicas.
+const REPLICA_RULES: &[&str] = &[
+    "session.revoked-on-logout",
+    "session.logout-everywhere",
+    "token.revoked-on-logout",
+    "refresh.reuse-revokes-family",
+    "refresh.revoked-on-logout",
+    "refresh.revocation-endpoint",
+];
+
 /// The rules `flaw` breaks, and those it may break as a side effect.
 pub fn expectation(flaw: Flaw) -> FlawExpectation {
     let (breaks, may_break): (&'static [&'static str], &'static [&'static str]) = match flaw {
@@ -127,6 +137,9 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
         Flaw::TokenLogoutKeepsAccess => (&["token.revoked-on-logout"], &[]),
         Flaw::ApiHeadersMissing => (&["transport.api-headers"], &[]),
+        // Every revocation stays on the instance that made it: the replicas still accept the
+        // session and the tokens base_url revoked.
+        Flaw::ReplicaLocalRevocation => (REPLICA_RULES, &[]),
     };
     FlawExpectation { breaks, may_break }
 }
@@ -156,11 +169,13 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
         // An altered id fails its signature before the lookup the flaw loosens.
         Quirk::SignedCookiePair => &[Flaw::SessionPrefixMatch],
         // No refresh token is ever retired: nothing to rotate, reuse or double-spend.
+        // (With no reuse, no family is revoked on reuse on any instance either.)
         Quirk::RefreshNotRotated => &[
             Flaw::RefreshNoRotation,
             Flaw::RefreshReuseAccepted,
             Flaw::RefreshNoFamilyRevocation,
             Flaw::RefreshConcurrentDoubleSpend,
+            Flaw::ReplicaLocalRevocation,
         ],
         // Opaque tokens are looked up on the server: no readable payload, no signature, no
         // JWT verifier for a flaw to weaken (moving the token into the URL still shows).
@@ -185,8 +200,11 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
         ],
         // No HTML page, so no CSP to get wrong.
         Quirk::JsonOnly => &[Flaw::NoCsp, Flaw::CspUnsafeInline],
-        // The declared stateless access token is what the flaw does undeclared.
-        Quirk::StatelessAccessTokens => &[Flaw::TokenLogoutKeepsAccess],
+        // The declared stateless access token is what the flaw does undeclared; and it
+        // outlives the token logout on every instance alike, so no replica can miss it.
+        Quirk::StatelessAccessTokens => {
+            &[Flaw::TokenLogoutKeepsAccess, Flaw::ReplicaLocalRevocation]
+        }
         _ => &[],
     }
 }
@@ -216,6 +234,20 @@ fn declaration(quirk: Quirk) -> Option<&'static str> {
         Quirk::StatelessAccessTokens => Some("policy: access_after_logout: allowed_until_expiry"),
         _ => None,
     }
+}
+
+/// The demo's profile for a running testbed: [`profile`] at its first instance, naming its
+/// other instances as `replicas`.
+pub fn replicated_profile(
+    testbed: &crate::testbed::RunningTestbed,
+    config: &TestbedConfig,
+) -> Result<Profile, Diagnostics> {
+    let mut p = profile(&testbed.base_url(), config)?;
+    let replicas = testbed.replica_urls();
+    if !replicas.is_empty() {
+        p.set_replicas(&replicas)?;
+    }
+    Ok(p)
 }
 
 /// The demo's profile for a testbed at `base_url` running `config`: the shipped testbed

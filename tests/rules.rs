@@ -100,9 +100,11 @@ rule_modules! {
     }
     session_revoked_on_logout "session.revoked-on-logout" {
         fails_with_logout_keeps_session => LogoutKeepsSession,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
     session_logout_everywhere "session.logout-everywhere" {
         fails_with_logout_everywhere_partial => LogoutEverywherePartial,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
     session_tamper_rejected "session.tamper-rejected" {
         fails_with_session_prefix_match => SessionPrefixMatch,
@@ -175,6 +177,7 @@ rule_modules! {
     }
     token_revoked_on_logout "token.revoked-on-logout" {
         fails_with_token_logout_keeps_access => TokenLogoutKeepsAccess,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
 
     transport_no_store "transport.no-store" {
@@ -208,9 +211,11 @@ rule_modules! {
     }
     refresh_reuse_revokes_family "refresh.reuse-revokes-family" {
         fails_with_refresh_no_family_revocation => RefreshNoFamilyRevocation,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
     refresh_revoked_on_logout "refresh.revoked-on-logout" {
         fails_with_refresh_survives_logout => RefreshSurvivesLogout,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
     refresh_concurrent_reuse "refresh.concurrent-reuse" {
         fails_with_refresh_concurrent_double_spend => RefreshConcurrentDoubleSpend,
@@ -218,6 +223,7 @@ rule_modules! {
     refresh_revocation_endpoint "refresh.revocation-endpoint" {
         fails_with_revocation_endpoint_noop => RevocationEndpointNoop,
         fails_with_revocation_endpoint_strict => RevocationEndpointStrict,
+        fails_with_replica_local_revocation => ReplicaLocalRevocation,
     }
     refresh_model "refresh.model" {
         fails_with_refresh_reuse_accepted => RefreshReuseAccepted,

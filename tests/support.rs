@@ -39,7 +39,10 @@ pub async fn run_with(
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config)
         .await
         .expect("testbed starts");
-    let text = edit_profile(TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()));
+    let text = edit_profile(with_replicas(
+        TESTBED_PROFILE.replace("http://127.0.0.1:8080", &bed.base_url()),
+        &bed.replica_urls(),
+    ));
     let target = parse_profile(&text, Path::new("edited.yaml"))
         .and_then(|p| p.load_secrets())
         .unwrap_or_else(|d| panic!("{d}"));
@@ -65,7 +68,7 @@ pub async fn run_demo(config: TestbedConfig, only: &[&str], seed: u64) -> Result
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
         .await
         .expect("testbed starts");
-    let target = authprobe::demo::profile(&bed.base_url(), &config)
+    let target = authprobe::demo::replicated_profile(&bed, &config)
         .and_then(|p| p.load_secrets())
         .unwrap_or_else(|d| panic!("{d}"));
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
@@ -81,6 +84,15 @@ pub async fn run_demo(config: TestbedConfig, only: &[&str], seed: u64) -> Result
     .await;
     bed.shutdown().await;
     report
+}
+
+/// Profile text naming `replicas` (the testbed's other instances), when there are any.
+pub fn with_replicas(text: String, replicas: &[String]) -> String {
+    if replicas.is_empty() {
+        return text;
+    }
+    let quoted: Vec<String> = replicas.iter().map(|r| format!("{r:?}")).collect();
+    format!("{}\nreplicas: [{}]\n", text.trim_end(), quoted.join(", "))
 }
 
 /// The result of rule `id` (panics when the report has none).

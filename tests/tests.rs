@@ -18,6 +18,7 @@ mod oauth;
 mod outputs;
 mod quirks;
 mod redaction;
+mod replicas;
 mod resilience;
 mod rules;
 mod signals;

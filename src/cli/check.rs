@@ -149,6 +149,11 @@ pub struct DemoArgs {
     /// List the testbed's quirks, and exit.
     #[arg(long)]
     pub list_quirks: bool,
+    /// Run N more testbed instances (0 to 16) sharing one state, and list them in the
+    /// profile's `replicas`, so the revocation rules replay on each;
+    /// `replica-local-revocation` brings 2 when none are asked for.
+    #[arg(long, value_name = "N", value_parser = super::testbed::replica_count)]
+    pub replicas: Option<usize>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -184,7 +189,7 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
         })?;
         return Ok(Exit::Success);
     }
-    let config = parse_config(&a.flaw, &a.quirk)?;
+    let config = super::testbed::with_replicas(parse_config(&a.flaw, &a.quirk)?, a.replicas);
     let catalogue = load_catalogue(&a.run.specs)?;
     a.run.check_report_paths(Inputs::new())?;
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
@@ -196,7 +201,7 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
             ))
         })?;
     let mut target =
-        authprobe::demo::profile(&bed.base_url(), &config).and_then(|p| p.load_secrets())?;
+        authprobe::demo::replicated_profile(&bed, &config).and_then(|p| p.load_secrets())?;
     if let Some(what) = describe_config(&config) {
         target.name = format!("{} ({what})", target.name);
     }

@@ -23,6 +23,31 @@ pub struct TestbedArgs {
     /// lists them.
     #[arg(long, value_name = "NAME")]
     pub quirk: Vec<String>,
+    /// Serve N more instances (0 to 16), each on an ephemeral loopback port, all sharing one
+    /// state; `replica-local-revocation` brings 2 when none are asked for.
+    #[arg(long, value_name = "N", value_parser = replica_count)]
+    pub replicas: Option<usize>,
+}
+
+/// `--replicas`: 0 to 16 (what a profile's `replicas:` may list).
+pub fn replica_count(s: &str) -> Result<usize, String> {
+    let max = authprobe::profile::MAX_REPLICAS;
+    match s.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("expected a whole number from 0 to {max}")),
+    }
+}
+
+/// Sets the replica count asked for; says so on stderr when the flaw implies replicas.
+pub fn with_replicas(mut config: TestbedConfig, asked: Option<usize>) -> TestbedConfig {
+    config.replicas = asked.unwrap_or(0);
+    if config.replicas == 0 && config.replica_count() > 0 {
+        eprintln!(
+            "authprobe: note: replica-local-revocation shows only across instances: {} replicas are started (--replicas N to choose)",
+            config.replica_count()
+        );
+    }
+    config
 }
 
 /// The testbed configuration with these `--flaw` and `--quirk` names.
@@ -53,6 +78,9 @@ pub fn describe_config(config: &TestbedConfig) -> Option<String> {
         let names: Vec<&str> = config.quirks.iter().map(|q| q.name()).collect();
         parts.push(format!("quirks: {}", names.join(", ")));
     }
+    if config.replica_count() > 0 {
+        parts.push(format!("replicas: {}", config.replica_count()));
+    }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
@@ -64,26 +92,30 @@ pub async fn serve(a: TestbedArgs) -> Result<Exit, CliError> {
             a.listen.ip()
         )));
     }
-    let config = parse_config(&a.flaw, &a.quirk)?;
-    let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
-        CliError::bad_input(format!(
-            "cannot listen on {}: {}",
-            a.listen,
-            diag::lower(&e.to_string())
-        ))
-    })?;
-    eprintln!(
-        "authprobe testbed listening on http://{} ({}); demo users alice/alice-demo-password, bob/bob-demo-password; Ctrl-C stops it",
-        a.listen,
-        describe_config(&config).unwrap_or_else(|| "flaws: none".to_string())
-    );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    testbed::serve(listener, config, shutdown)
+    let config = with_replicas(parse_config(&a.flaw, &a.quirk)?, a.replicas);
+    let bed = testbed::spawn(a.listen, config.clone())
         .await
         .map_err(|e| {
-            CliError::bad_input(format!("testbed stopped: {}", diag::lower(&e.to_string())))
+            CliError::bad_input(format!(
+                "cannot listen on {}: {}",
+                a.listen,
+                diag::lower(&e.to_string())
+            ))
         })?;
+    eprintln!(
+        "authprobe testbed listening on {} ({}); demo users alice/alice-demo-password, bob/bob-demo-password; Ctrl-C stops it",
+        bed.base_url(),
+        describe_config(&config).unwrap_or_else(|| "flaws: none".to_string())
+    );
+    let replicas = bed.replica_urls();
+    for (i, url) in replicas.iter().enumerate() {
+        eprintln!("  replica {}: {url}", i + 1);
+    }
+    if !replicas.is_empty() {
+        let quoted: Vec<String> = replicas.iter().map(|r| format!("\"{r}\"")).collect();
+        eprintln!("  for a profile: replicas: [{}]", quoted.join(", "));
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    bed.shutdown().await;
     Ok(Exit::Success)
 }

@@ -34,6 +34,7 @@ mod outcome;
 mod preflight;
 mod probe;
 mod property;
+mod replicas;
 mod rule;
 mod scenario;
 mod select;
@@ -239,6 +240,7 @@ pub async fn run_until(
     let fallback_info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
+        replicas: replica_names(&target),
         session_cookie: None,
         limits: RunLimits::default(),
     };
@@ -344,6 +346,7 @@ async fn run_rules(
     let info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
+        replicas: replica_names(&target),
         session_cookie: baseline
             .session
             .as_ref()
@@ -553,6 +556,15 @@ async fn run_rule_blocking(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
     tokio::task::spawn_blocking(move || handle.block_on(rule::run_rule(&rc, &rule)))
         .await
         .unwrap_or(fallback)
+}
+
+/// The target's replicas as reported: their origins.
+fn replica_names(target: &Target) -> Vec<String> {
+    target
+        .replicas
+        .iter()
+        .map(|r| r.origin().ascii_serialization())
+        .collect()
 }
 
 #[cfg(test)]

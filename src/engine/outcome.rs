@@ -617,6 +617,10 @@ pub struct TargetInfo {
     pub name: String,
     /// Base URL.
     pub base_url: String,
+    /// The other instances the revocation rules replayed on (the profile's `replicas`, as
+    /// origins); left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<String>,
     /// The session cookie the run used.
     pub session_cookie: Option<String>,
     /// How the run was sized to the service: rules and cases in flight, the per-request

@@ -9,7 +9,7 @@ use crate::spec::{Check, Policy, Rule, RuleKind, SessionIdAssertion};
 use super::browser::{Ctx, FlowError, Recorded, StepError};
 use super::outcome::{Evidence, Inconclusive, RuleError, RuleResult, Verdict};
 use super::preflight::Baseline;
-use super::{attack, cookie, jwt, model, property, scenario, session, token, transport};
+use super::{attack, cookie, jwt, model, property, replicas, scenario, session, token, transport};
 
 /// Everything a rule needs.
 pub(crate) struct RuleCtx {
@@ -116,6 +116,8 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         RuleKind::Attack(a) => attack::run(rc, a).await,
         RuleKind::Model(m) => model::run(rc, rule, m).await,
     };
+    // The revocations it lists, replayed on the profile's replicas (after a pass).
+    let verdict = replicas::after(rc, rule, verdict).await;
     let mut r = RuleResult::new(rule, verdict);
     // Requests the client sent a second time count too (the kinds count exchanges).
     r.requests += rc.ctx.client.take_retries();

@@ -37,6 +37,8 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
     };
     let url = c.base_url(spec);
     c.users(spec, url.as_ref());
+    c.out
+        .extend(super::replicas::check(file, &spec.replicas, url.as_ref()));
     c.session_cookie(spec);
     if spec.flows.is_none() && spec.token.is_none() {
         c.out.push(

@@ -36,6 +36,15 @@ pub struct ProfileFile {
     /// Where the service lives, e.g. `https://app.example.com`. Requests never leave its origin.
     #[schemars(with = "String")]
     pub base_url: Spanned<String>,
+    /// Other instances (or origins) of the same service, e.g.
+    /// `["https://app-2.example.com", "http://127.0.0.1:8082"]`: origins only (http or https,
+    /// no path, query or credentials), other than base_url's, at most 16. The paths are
+    /// base_url's. After a logout or revocation on base_url, the revocation rules replay the
+    /// stale session, access token and refresh token on each of them; credentials go to no
+    /// origin but base_url's and these.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub replicas: Vec<Spanned<String>>,
     /// Headers sent with every request, e.g. `{X-Requested-With: authprobe}`.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

@@ -116,6 +116,23 @@ impl Profile {
         if d.is_empty() { Ok(()) } else { Err(d) }
     }
 
+    /// Names other instances of the service (the testbed's replicas) and checks the profile
+    /// again.
+    pub fn set_replicas(&mut self, replicas: &[String]) -> Result<(), Diagnostics> {
+        // Located where base_url is: the list is not in the file.
+        let base = &self.spec.base_url;
+        self.spec.replicas = replicas
+            .iter()
+            .map(|r| serde_saphyr::Spanned {
+                value: r.clone(),
+                referenced: base.referenced,
+                defined: base.defined,
+            })
+            .collect();
+        let d = check(&self.file, &self.spec);
+        if d.is_empty() { Ok(()) } else { Err(d) }
+    }
+
     /// Reads the secrets (environment variables, files) and builds the target, not yet
     /// resolved: resolve it with [`UnresolvedTarget::resolve`] before running it.
     pub fn load_secrets(&self) -> Result<UnresolvedTarget, Diagnostics> {

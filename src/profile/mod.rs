@@ -26,6 +26,7 @@ mod format;
 mod load;
 mod oauth;
 mod origin;
+mod replicas;
 mod resolve;
 mod secrets;
 mod skeleton;
@@ -45,6 +46,7 @@ pub use format::{
 pub use load::{Profile, TESTBED_PROFILE, load_profile, parse_profile};
 pub use oauth::{Endpoint, OAuthError};
 pub use origin::{UrlError, is_loopback};
+pub use replicas::MAX_REPLICAS;
 pub use resolve::ResolveError;
 pub use secrets::{SecretError, SigningKeyMaterial, User};
 pub use skeleton::{SkeletonError, skeleton};

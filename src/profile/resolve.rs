@@ -67,7 +67,11 @@ impl Target<Unresolved> {
     /// limits (where `config` is not stricter), trusting the profile's CA file unless
     /// `config` names one, and every secret is registered with its redactor.
     fn probe_client(&self, mut config: ClientConfig) -> Result<Client, HttpError> {
-        config.allowed_origins = vec![self.base_url.origin()];
+        // base_url's origin and the replicas the profile names: nothing else.
+        config.allowed_origins = std::iter::once(&self.base_url)
+            .chain(&self.replicas)
+            .map(Url::origin)
+            .collect();
         if let Some(n) = self.limits.max_requests {
             config.max_requests = config.max_requests.min(n);
         }

@@ -36,6 +36,9 @@ pub struct Target<S = Resolved> {
     pub name: String,
     /// Base URL.
     pub base_url: Url,
+    /// Other instances of the service (`replicas:`), as origins (path `/`); the paths are
+    /// base_url's.
+    pub replicas: Vec<Url>,
     /// Default headers.
     pub headers: BTreeMap<String, String>,
     /// Users by spec name (`alice`, `bob`).
@@ -106,6 +109,7 @@ impl<S: fmt::Debug> fmt::Debug for Target<S> {
         f.debug_struct("Target")
             .field("name", &self.name)
             .field("base_url", &self.base_url)
+            .field("replicas", &self.replicas)
             .field("headers", &self.headers)
             .field("users", &self.users)
             .field("session_cookie", &self.session_cookie)
@@ -155,6 +159,7 @@ impl Target<Unresolved> {
         Ok(Target {
             name: spec.name.clone().unwrap_or_else(|| base_url.to_string()),
             base_url,
+            replicas: super::replicas::origins(&spec.replicas),
             headers: spec.headers.clone(),
             users: secrets.users,
             session_cookie: spec
@@ -199,6 +204,7 @@ impl Target<Unresolved> {
         Ok(Target {
             name: self.name,
             base_url: self.base_url,
+            replicas: self.replicas,
             headers: self.headers,
             users: self.users,
             session_cookie: self.session_cookie,
@@ -218,6 +224,15 @@ impl Target<Unresolved> {
 }
 
 impl Target<Resolved> {
+    /// This target moved to `replica` (one of [`Target::replicas`]): every path resolves on
+    /// the replica's origin, base_url's path kept.
+    pub fn at_replica(&self, replica: &Url) -> Target {
+        let mut moved = self.clone();
+        moved.base_url = replica.clone();
+        moved.base_url.set_path(self.base_url.path());
+        moved
+    }
+
     /// What this profile provides.
     pub fn capabilities(&self) -> BTreeSet<Capability> {
         let mut c = BTreeSet::new();

@@ -138,9 +138,14 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
             rules,
             seed,
         } => Some(format!(
-            "authprobe: testing {} ({}) — {rules} rules, seed {seed}{}",
+            "authprobe: testing {} ({}{}) — {rules} rules, seed {seed}{}",
             sanitize(&target.name),
             target.base_url,
+            if target.replicas.is_empty() {
+                String::new()
+            } else {
+                format!("; replicas {}", target.replicas.join(", "))
+            },
             // How the run was sized to the service, when it differs from what was asked.
             target
                 .limits
@@ -872,6 +877,7 @@ pub(crate) mod tests {
             target: TargetInfo {
                 name: "shop <&> \"prod\"".into(),
                 base_url: base.into(),
+                replicas: Vec::new(),
                 session_cookie: Some("sid".into()),
                 limits: Default::default(),
             },

@@ -13,6 +13,7 @@ mod kinds;
 mod load;
 mod policy;
 mod raw;
+mod replicas;
 mod validate;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use load::{
 };
 pub use policy::{Policy, PolicyOverrides};
 pub use raw::RawRule;
+pub use replicas::{ReplicaCredential, ReplicaReplay, ReplicaRevocation};
 pub use validate::validate_rule;
 
 /// A loaded, validated set of rules with the policy defaults the spec files declare.
@@ -151,6 +153,9 @@ pub struct Rule {
     pub requires: Vec<Capability>,
     /// How the rule is checked.
     pub kind: RuleKind,
+    /// What the rule replays on the profile's replicas after a revocation on base_url
+    /// (empty: the rule runs on base_url only).
+    pub replicas: Vec<ReplicaReplay>,
     /// Where the rule was defined.
     pub origin: Origin,
 }
@@ -200,21 +205,26 @@ impl Rule {
     /// True when running the rule ends sessions other rules may be using (logout
     /// everywhere), so the engine runs it alone.
     pub fn is_exclusive(&self) -> bool {
-        match &self.kind {
-            RuleKind::Scenario(steps) => steps
-                .iter()
-                .any(|step| matches!(step, Step::LogoutEverywhere(_))),
-            // The session machine may log out everywhere (random sequences, or a script that does).
-            RuleKind::Model(Model::Session(run)) => {
-                run.is_random()
-                    || run
-                        .setup
-                        .iter()
-                        .chain(&run.script)
-                        .any(crate::machine::session::SessionOp::needs_logout_everywhere)
+        let replayed_everywhere = self
+            .replicas
+            .iter()
+            .any(|r| r.after == ReplicaRevocation::LogoutEverywhere);
+        replayed_everywhere
+            || match &self.kind {
+                RuleKind::Scenario(steps) => steps
+                    .iter()
+                    .any(|step| matches!(step, Step::LogoutEverywhere(_))),
+                // The session machine may log out everywhere (random sequences, or a script that does).
+                RuleKind::Model(Model::Session(run)) => {
+                    run.is_random()
+                        || run
+                            .setup
+                            .iter()
+                            .chain(&run.script)
+                            .any(crate::machine::session::SessionOp::needs_logout_everywhere)
+                }
+                _ => false,
             }
-            _ => false,
-        }
     }
 
     /// True when the rule judges what the whole run has seen (the HTML pages any request

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Attack, Capability, Check, Level, Model, Property, Severity, Step};
+use super::{Attack, Capability, Check, Level, Model, Property, ReplicaReplay, Severity, Step};
 
 // The serde form of a rule; `validate` turns it into a `Rule`. The doc comment below is the
 // JSON Schema's description of a rule: keep it in step with `Rule`'s.
@@ -63,4 +63,10 @@ pub struct RawRule {
     /// state machine.
     #[serde(default)]
     pub model: Option<Model>,
+    /// Revocations replayed on the profile's replicas, e.g.
+    /// `[{after: logout, replay: session}]`: on each replica the credential is shown to work,
+    /// revoked on base_url, then presented to the replica again, which must refuse it as
+    /// base_url does. Runs only when the profile lists `replicas`.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaReplay>,
 }

@@ -93,6 +93,7 @@ pub fn validate_rule(raw: RawRule, origin: Origin, path: &str) -> Result<Rule, D
         );
     }
     check_requires(&kinds, &mut p);
+    check_replicas(&raw, &mut p);
     for kind in &kinds {
         match kind {
             RuleKind::Attack(a) => check_attack(a, &mut p),
@@ -115,6 +116,7 @@ pub fn validate_rule(raw: RawRule, origin: Origin, path: &str) -> Result<Rule, D
             remediation: raw.remediation,
             requires: raw.requires,
             kind,
+            replicas: raw.replicas,
             origin: origin.clone(),
         }),
         _ => Err(p.out),
@@ -204,6 +206,25 @@ fn check_requires(kinds: &[RuleKind], p: &mut Problems<'_>) {
             "a token check, attack or token generator needs the `jwt` capability",
             Some("add `jwt` to `requires`"),
         );
+    }
+}
+
+/// Each `replicas` entry pairs a revocation with a credential it ends, and the rule requires
+/// what the pair needs.
+fn check_replicas(raw: &RawRule, p: &mut Problems<'_>) {
+    for (i, r) in raw.replicas.iter().enumerate() {
+        let at = format!("replicas[{i}]");
+        match r.needs() {
+            Ok(caps) => {
+                for cap in caps {
+                    p.need(cap, &at, "replaying it on replicas needs");
+                }
+            }
+            Err(why) => p.err(&at, why, None),
+        }
+        if raw.replicas[..i].contains(r) {
+            p.err(&at, "listed twice", None);
+        }
     }
 }
 

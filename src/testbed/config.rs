@@ -1,5 +1,5 @@
-//! What the testbed is started with: the set of flaws, the set of quirks and the access-token
-//! lifetime.
+//! What the testbed is started with: the set of flaws, the set of quirks, the access-token
+//! lifetime and the number of replicas.
 //!
 //! This file owns [`TestbedConfig`]. It must not know routes or behaviours: the route files
 //! read the configuration where each behaviour lives.
@@ -23,7 +23,15 @@ pub struct TestbedConfig {
     /// How long one password check takes under the `slow-logins` quirk (default
     /// [`super::SLOW_LOGIN_DELAY`]); tests shorten it to keep large matrices quick.
     pub slow_login: Option<std::time::Duration>,
+    /// Instances besides the first, each on its own listener, all sharing one state (its
+    /// sessions, refresh-token families and deny-list); 0 = one instance. See
+    /// [`TestbedConfig::replica_count`].
+    pub replicas: usize,
 }
+
+/// The replicas `replica-local-revocation` brings when none are asked for: the flaw shows
+/// only across instances.
+pub const IMPLIED_REPLICAS: usize = 2;
 
 impl TestbedConfig {
     /// This configuration with `flaw` switched on as well.
@@ -41,6 +49,16 @@ impl TestbedConfig {
     pub fn with_quirk(mut self, quirk: Quirk) -> Self {
         self.quirks.insert(quirk);
         self
+    }
+
+    /// The instances served besides the first: [`TestbedConfig::replicas`], or
+    /// [`IMPLIED_REPLICAS`] when none are asked for and `replica-local-revocation` is on.
+    pub fn replica_count(&self) -> usize {
+        if self.replicas == 0 && self.has(Flaw::ReplicaLocalRevocation) {
+            IMPLIED_REPLICAS
+        } else {
+            self.replicas
+        }
     }
 
     /// Whether `quirk` is switched on.

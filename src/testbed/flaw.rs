@@ -124,6 +124,10 @@ pub enum Flaw {
     /// JSON responses go out without `Content-Security-Policy` (`frame-ancestors`) and
     /// `X-Content-Type-Options: nosniff`.
     ApiHeadersMissing,
+    /// Each instance keeps its own revocation state (revoked sessions, refresh-token families
+    /// and access-token ids): a logout or revocation on one instance is not seen by the
+    /// others. Implies two replicas when none are asked for.
+    ReplicaLocalRevocation,
 }
 
 impl Flaw {
@@ -410,6 +414,11 @@ const TABLE: &[Row] = &[
         name: "api-headers-missing",
         description: "JSON API responses carry no Content-Security-Policy (frame-ancestors) and no X-Content-Type-Options: nosniff.",
     },
+    Row {
+        flaw: Flaw::ReplicaLocalRevocation,
+        name: "replica-local-revocation",
+        description: "Each instance keeps its own revocation state, like a per-instance cache in front of a shared store: a logout or revocation on one instance is not seen by the others (implies 2 replicas).",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Flaw::row` indexes by discriminant.
@@ -486,7 +495,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 49);
+        assert_eq!(Flaw::ALL.len(), 50);
     }
 
     #[test]

@@ -24,6 +24,11 @@
 //! not panic on hostile requests, keeps every store bounded, and is a demo service, not a
 //! production one (its users, passwords and client secret are public).
 //!
+//! [`spawn`] serves [`TestbedConfig::replica_count`] more instances besides the first, each on
+//! its own listener, all over one state (sessions, families, deny-list, opaque tokens); each
+//! instance has its own request numbering under `transient-faults`. Under the flaw
+//! `replica-local-revocation` an instance's logouts and revocations stay its own.
+//!
 //! It knows behaviours, never catalogue rule ids: which rules each flaw breaks (and which a
 //! quirk makes untestable) is the business of the modules above both the testbed and the
 //! catalogue.
@@ -42,6 +47,7 @@
 //! | `page` | `GET /`: the HTML page and its CSP, or JSON |
 //! | `faults` | the `transient-faults` layer and the connections it can hang up |
 //! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
+//! | `replica` | where an instance keeps its revocations: the shared stores, or its own record under `replica-local-revocation` |
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
@@ -142,6 +148,7 @@ mod oauth;
 mod opaque;
 mod page;
 mod quirk;
+mod replica;
 mod session;
 mod store;
 mod tokens;
@@ -154,11 +161,11 @@ use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DELAY};
-pub use config::TestbedConfig;
+pub use config::{IMPLIED_REPLICAS, TestbedConfig};
 pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
 pub use quirk::{Quirk, UnknownQuirk};
@@ -171,82 +178,142 @@ pub use tokens::{
 /// How long [`RunningTestbed::shutdown`] waits for open connections before aborting the task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// The state every instance of one testbed shares: the configuration, the password check,
+/// the session store and the token state (families, deny-list, opaque tokens).
+struct Backend {
+    config: TestbedConfig,
+    sessions: session::SessionCore,
+    tokens: tokens::TokenState,
+}
+
+impl Backend {
+    /// Fresh, empty stores for `config`.
+    fn new(config: TestbedConfig) -> Backend {
+        let slow = config
+            .has_quirk(Quirk::SlowLogins)
+            .then(|| config.slow_login.unwrap_or(SLOW_LOGIN_DELAY));
+        let passwords = Arc::new(accounts::PasswordCheck::new(slow));
+        Backend {
+            sessions: session::SessionCore::new(config.clone(), passwords.clone()),
+            tokens: tokens::TokenState::new(config.clone(), passwords),
+            config,
+        }
+    }
+
+    /// One instance's routes over the shared state: its revocations go to the shared stores,
+    /// or under `replica-local-revocation` stay its own.
+    fn instance(&self) -> Router {
+        let config = self.config.clone();
+        let local = if config.has(Flaw::ReplicaLocalRevocation) {
+            replica::Local::own()
+        } else {
+            replica::Local::shared()
+        };
+        let tokens = self.tokens.0.instance(local.clone());
+        let mut routes = Router::new()
+            .merge(page::routes(config.clone()))
+            .merge(session::routes(&self.sessions, local))
+            .merge(jwt::routes(tokens.clone()))
+            .merge(oauth::routes(tokens))
+            .fallback(http::not_found)
+            .method_not_allowed_fallback(http::method_not_allowed);
+        // Quirk: a path parameter makes the path unknown.
+        if config.has_quirk(Quirk::PathParam404) {
+            routes = routes.layer(axum::middleware::from_fn(http::path_param_404));
+        }
+        // Quirk: some requests fail before anything else looks at them (their answers still
+        // get the response layers below).
+        if config.has_quirk(Quirk::TransientFaults) {
+            let faults = Arc::new(faults::Faults::default());
+            routes = routes.layer(axum::middleware::from_fn_with_state(faults, faults::inject));
+        }
+        // Flaw: API responses go out without the framing and sniffing headers.
+        let bare = config.has(Flaw::ApiHeadersMissing);
+        routes
+            .layer(axum::middleware::map_response(move |r| {
+                http::security_headers(r, bare)
+            }))
+            .layer(axum::middleware::from_fn_with_state(
+                config,
+                http::reflect_origin,
+            ))
+    }
+}
+
 /// The testbed's routes with fresh, empty session and token stores, for serving with
 /// `axum::serve`: the page, the session routes and the token routes (bearer and OAuth, sharing
 /// one token state and, with the session login, one password check), with the 404/405 answers
-/// and the layers every response goes through. Under `transient-faults`, only [`serve`] (and
-/// [`spawn`]) can close a connection without an answer; served another way, those requests
-/// are answered 503.
+/// and the layers every response goes through. One instance: replicas are served by
+/// [`spawn`]. Under `transient-faults`, only [`serve`] (and [`spawn`]) can close a connection
+/// without an answer; served another way, those requests are answered 503.
 pub fn router(config: TestbedConfig) -> Router {
-    let slow = config
-        .has_quirk(Quirk::SlowLogins)
-        .then(|| config.slow_login.unwrap_or(SLOW_LOGIN_DELAY));
-    let passwords = Arc::new(accounts::PasswordCheck::new(slow));
-    let tokens = tokens::TokenState::new(config.clone(), passwords.clone());
-    let mut routes = Router::new()
-        .merge(page::routes(config.clone()))
-        .merge(session::routes(config.clone(), passwords))
-        .merge(jwt::routes(tokens.clone()))
-        .merge(oauth::routes(tokens))
-        .fallback(http::not_found)
-        .method_not_allowed_fallback(http::method_not_allowed);
-    // Quirk: a path parameter makes the path unknown.
-    if config.has_quirk(Quirk::PathParam404) {
-        routes = routes.layer(axum::middleware::from_fn(http::path_param_404));
-    }
-    // Quirk: some requests fail before anything else looks at them (their answers still get
-    // the response layers below).
-    if config.has_quirk(Quirk::TransientFaults) {
-        let faults = Arc::new(faults::Faults::default());
-        routes = routes.layer(axum::middleware::from_fn_with_state(faults, faults::inject));
-    }
-    // Flaw: API responses go out without the framing and sniffing headers.
-    let bare = config.has(Flaw::ApiHeadersMissing);
-    routes
-        .layer(axum::middleware::map_response(move |r| {
-            http::security_headers(r, bare)
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            config,
-            http::reflect_origin,
-        ))
+    Backend::new(config).instance()
 }
 
-/// Serves the testbed on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns.
+/// Serves one instance of the testbed on `listener` until `shutdown` completes, then finishes
+/// the requests in flight and returns (replicas are served by [`spawn`]).
 pub async fn serve(
     listener: TcpListener,
     config: TestbedConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    if config.has_quirk(Quirk::TransientFaults) {
-        // Connections a faulted request can hang up.
-        let service = router(config).into_make_service_with_connect_info::<faults::Hangup>();
+    let faults = config.has_quirk(Quirk::TransientFaults);
+    serve_instance(listener, router(config), faults, shutdown).await
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; with `faults`, connections a faulted
+/// request hangs up can be closed without an answer.
+async fn serve_instance(
+    listener: TcpListener,
+    app: Router,
+    faults: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if faults {
+        let service = app.into_make_service_with_connect_info::<faults::Hangup>();
         return axum::serve(faults::Listener(listener), service)
             .with_graceful_shutdown(shutdown)
             .await;
     }
-    axum::serve(listener, router(config))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
 
-/// Binds `listen` (use port 0 for an ephemeral port) and serves the testbed in a tokio task.
+/// Binds `listen` (use port 0 for an ephemeral port) and serves the testbed in a tokio task;
+/// with replicas ([`TestbedConfig::replica_count`]), each on an ephemeral port of the same
+/// address, all sharing one state.
 ///
 /// # Errors
-/// When the address cannot be bound.
+/// When an address cannot be bound.
 pub async fn spawn(listen: SocketAddr, config: TestbedConfig) -> std::io::Result<RunningTestbed> {
-    let listener = TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    let (shutdown, signal) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, config, async move {
-        // Sent, or the sender dropped with the `RunningTestbed`: either way, stop.
-        let _ = signal.await;
-    }));
+    let backend = Backend::new(config.clone());
+    let faults = config.has_quirk(Quirk::TransientFaults);
+    let mut listeners = vec![TcpListener::bind(listen).await?];
+    for _ in 0..config.replica_count() {
+        listeners.push(TcpListener::bind(SocketAddr::new(listen.ip(), 0)).await?);
+    }
+    let (shutdown, signal) = watch::channel(());
+    let mut addrs = Vec::new();
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        addrs.push(listener.local_addr()?);
+        let mut signal = signal.clone();
+        let stop = async move {
+            // Sent, or the sender dropped with the `RunningTestbed`: either way, stop.
+            let _ = signal.changed().await;
+        };
+        tasks.push(tokio::spawn(serve_instance(
+            listener,
+            backend.instance(),
+            faults,
+            stop,
+        )));
+    }
     Ok(RunningTestbed {
-        addr,
+        addrs,
         shutdown,
-        task,
+        tasks,
     })
 }
 
@@ -254,41 +321,53 @@ pub async fn spawn(listen: SocketAddr, config: TestbedConfig) -> std::io::Result
 /// waiting); [`RunningTestbed::shutdown`] stops it and waits.
 #[derive(Debug)]
 pub struct RunningTestbed {
-    addr: SocketAddr,
-    shutdown: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    /// The first instance's address, then each replica's.
+    addrs: Vec<SocketAddr>,
+    shutdown: watch::Sender<()>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
 impl RunningTestbed {
-    /// The bound address (with the real port when port 0 was asked for).
+    /// The bound address of the first instance (with the real port when port 0 was asked
+    /// for).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs[0]
     }
 
-    /// `http://IP:PORT` for the bound address; an unspecified bind address (`0.0.0.0`, `::`)
-    /// is given as the loopback address of the same family.
+    /// `http://IP:PORT` for the first instance's address; an unspecified bind address
+    /// (`0.0.0.0`, `::`) is given as the loopback address of the same family.
     pub fn base_url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+        url_of(self.addrs[0])
     }
 
-    /// Stops accepting connections, lets requests in flight finish (at most 5 s, then the task
-    /// is aborted) and waits for the server task to end.
+    /// `http://IP:PORT` of every replica (the instances besides the first), in order.
+    pub fn replica_urls(&self) -> Vec<String> {
+        self.addrs[1..].iter().map(|a| url_of(*a)).collect()
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (at most 5 s, then the
+    /// tasks are aborted) and waits for every instance's task to end.
     pub async fn shutdown(self) {
         let RunningTestbed {
-            shutdown, mut task, ..
+            shutdown, tasks, ..
         } = self;
         let _ = shutdown.send(());
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-            .await
-            .is_err()
-        {
-            task.abort();
-            let _ = task.await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut task in tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
+}
+
+/// `http://IP:PORT` for a bound address, an unspecified one given as loopback.
+fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }

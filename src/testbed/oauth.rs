@@ -36,7 +36,9 @@ use super::flaw::Flaw;
 use super::http::{MAX_BODY, error, json_response};
 use super::quirk::Quirk;
 use super::store::random_token;
-use super::tokens::{TOKEN_ISSUER, TokenState, Tokens, issue, start_family, token_cache_headers};
+use super::tokens::{
+    FamiliesView, TOKEN_ISSUER, TokenState, Tokens, issue, start_family, token_cache_headers,
+};
 use super::verify::authorize;
 
 /// The `scope` every token is issued with.
@@ -300,10 +302,11 @@ async fn refresh_grant(tokens: &Tokens, client: &str, form: &Form) -> Response {
 }
 
 /// Whether family `id` exists, is not revoked and was issued to `client`.
-fn redeemable(families: &Families, id: FamilyId, client: &str) -> bool {
-    families
-        .get(id)
-        .is_some_and(|family| !family.revoked && family.client_id == client)
+fn redeemable(families: &FamiliesView<'_>, id: FamilyId, client: &str) -> bool {
+    !families.is_revoked(id)
+        && families
+            .get(id)
+            .is_some_and(|family| family.client_id == client)
 }
 
 /// Rotates family `id` (a new current refresh token) and answers with it and a new access

@@ -25,6 +25,7 @@ use super::cookies::{CookieUse, SessionCookies};
 use super::flaw::Flaw;
 use super::http::{ApiError, CACHEABLE, MAX_BODY, error, header_str, json_response, query_param};
 use super::quirk::Quirk;
+use super::replica::Local;
 use super::store::{IdScheme, Store};
 
 /// The request header that carries the CSRF token.
@@ -38,9 +39,95 @@ struct SessionState(Arc<Inner>);
 
 struct Inner {
     config: TestbedConfig,
-    cookies: SessionCookies,
+    cookies: Arc<SessionCookies>,
     passwords: Arc<PasswordCheck>,
-    store: Mutex<Store>,
+    /// Shared by every instance of the testbed.
+    store: Arc<Mutex<Store>>,
+    /// Where this instance's revocations go.
+    local: Local,
+}
+
+/// The state every instance's session routes share: the session store, the cookies (and
+/// their signature key) and the password check.
+#[derive(Clone)]
+pub(super) struct SessionCore {
+    config: TestbedConfig,
+    cookies: Arc<SessionCookies>,
+    passwords: Arc<PasswordCheck>,
+    store: Arc<Mutex<Store>>,
+}
+
+impl SessionCore {
+    /// A fresh, empty session store for `config`; `passwords` is the password check every
+    /// login shares.
+    pub(super) fn new(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Self {
+        let scheme = IdScheme {
+            readable: config.flaws.contains(&Flaw::SessionIdReadable),
+            predictable: config.flaws.contains(&Flaw::SessionIdPredictable),
+            standard_base64: config.has_quirk(Quirk::PercentEncodedCookie),
+        };
+        SessionCore {
+            cookies: Arc::new(SessionCookies::new(config.clone())),
+            config,
+            passwords,
+            store: Arc::new(Mutex::new(Store::new(scheme))),
+        }
+    }
+}
+
+/// The session store as one instance sees it: lookups skip the sessions this instance
+/// revoked, and revocations go where the instance keeps them ([`Local`]).
+struct StoreView<'a> {
+    store: MutexGuard<'a, Store>,
+    local: &'a Local,
+}
+
+impl std::ops::Deref for StoreView<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl std::ops::DerefMut for StoreView<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+impl StoreView<'_> {
+    /// [`Store::lookup`], except for a session this instance revoked.
+    fn lookup(
+        &mut self,
+        presented: &str,
+        prefix_match: bool,
+        now: Instant,
+    ) -> Option<(String, super::store::Session)> {
+        let found = self.store.lookup(presented, prefix_match, now)?;
+        (!self.local.session_revoked(&found.0)).then_some(found)
+    }
+
+    /// Ends the session `id` (here only, under `replica-local-revocation`); whether it
+    /// existed.
+    fn revoke(&mut self, id: &str) -> bool {
+        if self.local.revoke_session(id) {
+            return self.store.contains(id);
+        }
+        self.store.remove(id)
+    }
+
+    /// Ends every session of `user`; how many were live.
+    fn revoke_user(&mut self, user: &str, now: Instant) -> usize {
+        if !self.local.keeps_own() {
+            return self.store.remove_user(user, now);
+        }
+        let mut live = 0;
+        for id in self.store.live_ids_of(user, now) {
+            live += usize::from(!self.local.session_revoked(&id));
+            self.local.revoke_session(&id);
+        }
+        live
+    }
 }
 
 impl SessionState {
@@ -54,15 +141,18 @@ impl SessionState {
 
     /// The store. A panic while holding the lock cannot leave a record half-written (every
     /// mutation is a single map operation), so a poisoned lock is safe to keep using.
-    fn store(&self) -> MutexGuard<'_, Store> {
-        self.0.store.lock().unwrap_or_else(PoisonError::into_inner)
+    fn store(&self) -> StoreView<'_> {
+        StoreView {
+            store: self.0.store.lock().unwrap_or_else(PoisonError::into_inner),
+            local: &self.0.local,
+        }
     }
 
     /// [`authenticate`] with this server's flaws and quirks (prefix lookup; the CSRF check
     /// switched off by `csrf-unprotected` or, legitimately, by `samesite-only-csrf`).
     fn authenticate(
         &self,
-        store: &mut Store,
+        store: &mut StoreView<'_>,
         headers: &HeaderMap,
         now: Instant,
     ) -> Result<(String, String), ApiError> {
@@ -79,19 +169,15 @@ impl SessionState {
     }
 }
 
-/// The session routes with a fresh, empty session store, for merging into the testbed's
-/// router. `passwords` is the password check every login shares.
-pub(super) fn routes(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Router {
-    let scheme = IdScheme {
-        readable: config.flaws.contains(&Flaw::SessionIdReadable),
-        predictable: config.flaws.contains(&Flaw::SessionIdPredictable),
-        standard_base64: config.has_quirk(Quirk::PercentEncodedCookie),
-    };
+/// One instance's session routes over the shared `core`, for merging into the testbed's
+/// router; `local` says where its revocations go.
+pub(super) fn routes(core: &SessionCore, local: Local) -> Router {
     let state = SessionState(Arc::new(Inner {
-        cookies: SessionCookies::new(config.clone()),
-        config,
-        passwords,
-        store: Mutex::new(Store::new(scheme)),
+        config: core.config.clone(),
+        cookies: core.cookies.clone(),
+        passwords: core.passwords.clone(),
+        store: core.store.clone(),
+        local,
     }));
     Router::new()
         .route("/api/csrf", get(csrf))
@@ -298,7 +384,7 @@ async fn logout(State(state): State<SessionState>, headers: HeaderMap) -> Respon
         };
         // Flaw: the record survives logout, so the old cookie keeps working.
         if !state.has(Flaw::LogoutKeepsSession) {
-            store.remove(&id);
+            store.revoke(&id);
         }
     }
     let response = json_response(StatusCode::OK, json!({ "ok": true }));
@@ -315,9 +401,9 @@ async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap
         };
         if state.has(Flaw::LogoutEverywherePartial) {
             // Flaw: only the current session ends.
-            usize::from(store.remove(&id))
+            usize::from(store.revoke(&id))
         } else {
-            store.remove_user(&user, now)
+            store.revoke_user(&user, now)
         }
     };
     let response = json_response(
@@ -334,7 +420,7 @@ async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap
 /// id and user. Otherwise the response to send (401 without such a session, 403 on a CSRF
 /// mismatch).
 fn authenticate(
-    store: &mut Store,
+    store: &mut StoreView<'_>,
     presented: Option<String>,
     headers: &HeaderMap,
     prefix_match: bool,

@@ -231,6 +231,15 @@ impl Store {
         }
     }
 
+    /// The ids of `user`'s live sessions.
+    pub(crate) fn live_ids_of(&self, user: &str, now: Instant) -> Vec<String> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.user.as_deref() == Some(user) && s.is_live(now))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// Deletes every record (live or dead) of `user`; returns how many were live.
     pub(crate) fn remove_user(&mut self, user: &str, now: Instant) -> usize {
         let doomed: Vec<(String, bool)> = self

@@ -20,11 +20,12 @@ use serde_json::{Map, Value, json};
 
 use super::accounts::PasswordCheck;
 use super::config::TestbedConfig;
-use super::families::{AccessRecord, Families};
+use super::families::{AccessRecord, Families, FamilyId};
 use super::flaw::Flaw;
 use super::http::CACHEABLE;
 use super::opaque::{OpaqueRecord, OpaqueTokens};
 use super::quirk::Quirk;
+use super::replica::Local;
 use super::store::random_token;
 
 /// The EC P-256 private key (PKCS#8 PEM) that signs the clean testbed's ES256 access tokens.
@@ -86,10 +87,13 @@ pub(super) struct Tokens {
     pub(super) claims_key: [u8; 32],
     /// Only under `jwt-jku-followed`.
     pub(super) jku_client: Option<reqwest::Client>,
-    /// Refresh-token families and revoked access tokens, shared by every token route.
-    families: Mutex<Families>,
+    /// Refresh-token families and revoked access tokens, shared by every token route (of
+    /// every instance).
+    families: Arc<Mutex<Families>>,
     /// Under `opaque-access-tokens`: what each issued access token stands for.
-    opaque: Mutex<OpaqueTokens>,
+    opaque: Arc<Mutex<OpaqueTokens>>,
+    /// Where this instance's revocations go.
+    local: Local,
     /// The password check of the password grants (shared with the session login).
     pub(super) passwords: Arc<PasswordCheck>,
 }
@@ -169,8 +173,9 @@ impl Tokens {
             jwks,
             claims_key: rand::random(),
             jku_client,
-            families: Mutex::new(Families::default()),
-            opaque: Mutex::new(OpaqueTokens::default()),
+            families: Arc::new(Mutex::new(Families::default())),
+            opaque: Arc::new(Mutex::new(OpaqueTokens::default())),
+            local: Local::shared(),
             passwords,
         }
     }
@@ -179,14 +184,36 @@ impl Tokens {
         self.config.has(flaw)
     }
 
+    /// Another instance over the same keys and stores, its revocations going to `local`.
+    pub(super) fn instance(&self, local: Local) -> TokenState {
+        TokenState(Arc::new(Tokens {
+            config: self.config.clone(),
+            alg: self.alg,
+            kid: self.kid,
+            signing_key: self.signing_key.clone(),
+            verifying_key: self.verifying_key.clone(),
+            validation: self.validation.clone(),
+            jwks: self.jwks.clone(),
+            claims_key: self.claims_key,
+            jku_client: self.jku_client.clone(),
+            families: self.families.clone(),
+            opaque: self.opaque.clone(),
+            local,
+            passwords: self.passwords.clone(),
+        }))
+    }
+
     pub(super) fn has_quirk(&self, quirk: Quirk) -> bool {
         self.config.has_quirk(quirk)
     }
 
     /// The family store. Every mutation leaves it consistent before any call that could
     /// panic, so a poisoned lock is safe to keep using. Never hold it across an `.await`.
-    pub(super) fn families(&self) -> MutexGuard<'_, Families> {
-        self.families.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(super) fn families(&self) -> FamiliesView<'_> {
+        FamiliesView {
+            families: self.families.lock().unwrap_or_else(PoisonError::into_inner),
+            local: &self.local,
+        }
     }
 
     /// The opaque-token table. Every mutation is a single insert, so a poisoned lock is safe to
@@ -231,6 +258,55 @@ impl Tokens {
         validation.set_required_spec_claims(&["iss", "aud"]);
         let data = jsonwebtoken::decode::<Value>(token, &self.verifying_key, &validation).ok()?;
         data.claims.get("jti")?.as_str().map(str::to_owned)
+    }
+}
+
+/// The family store as one instance sees it: revocations go where the instance keeps them
+/// ([`Local`]), and what it revoked counts as revoked.
+pub(super) struct FamiliesView<'a> {
+    families: MutexGuard<'a, Families>,
+    local: &'a Local,
+}
+
+impl std::ops::Deref for FamiliesView<'_> {
+    type Target = Families;
+    fn deref(&self) -> &Families {
+        &self.families
+    }
+}
+
+impl std::ops::DerefMut for FamiliesView<'_> {
+    fn deref_mut(&mut self) -> &mut Families {
+        &mut self.families
+    }
+}
+
+impl FamiliesView<'_> {
+    /// Revokes family `id` (here only, under `replica-local-revocation`); whether it
+    /// exists.
+    pub(super) fn revoke(&mut self, id: FamilyId) -> bool {
+        if self.local.revoke_family(id) {
+            return self.families.get(id).is_some();
+        }
+        self.families.revoke(id)
+    }
+
+    /// Whether family `id` is revoked, in the shared store or here.
+    pub(super) fn is_revoked(&self, id: FamilyId) -> bool {
+        self.families.get(id).is_some_and(|f| f.revoked) || self.local.family_revoked(id)
+    }
+
+    /// Deny-lists the access token with this `jti` (here only, under
+    /// `replica-local-revocation`).
+    pub(super) fn revoke_jti(&mut self, jti: &str) {
+        if !self.local.revoke_jti(jti) {
+            self.families.revoke_jti(jti);
+        }
+    }
+
+    /// Whether the access token with this `jti` was revoked, in the shared store or here.
+    pub(super) fn is_jti_revoked(&self, jti: &str) -> bool {
+        self.families.is_jti_revoked(jti) || self.local.jti_revoked(jti)
     }
 }
 

@@ -29,6 +29,9 @@ use super::browser::{AccessOutcome, Recorded, StepError};
 use super::outcome::Verdict;
 use super::rule::RuleCtx;
 
+/// The RFC 7009 revocation request, shared with the replica replay.
+pub(crate) use refresh::revoke;
+
 /// One executed operation.
 #[derive(Debug, Clone)]
 struct StepRecord {

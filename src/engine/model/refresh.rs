@@ -563,7 +563,7 @@ fn grant_words(a: &RefreshAnswer) -> String {
 }
 
 /// Sends an RFC 7009 revocation request; returns the status.
-async fn revoke(
+pub(crate) async fn revoke(
     ctx: &Ctx,
     token: &str,
     hint: Option<&str>,
