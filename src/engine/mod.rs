@@ -27,6 +27,7 @@ mod attack;
 mod browser;
 mod cookie;
 mod headers;
+mod idtoken;
 mod jwt;
 mod model;
 mod outcome;
@@ -48,7 +49,8 @@ use std::time::{Duration, Instant};
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
-    Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, Verdict,
+    Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
+    TokenRole, Tool, Verdict,
 };
 pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError};
@@ -391,8 +393,10 @@ fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
     let token = &rc.baseline.token.as_ref()?.token;
     let err = crate::jwt::decode::decode(token).err()?;
     match &rule.kind {
-        RuleKind::Check(Check::Jwt(_)) => Some(jwt::opaque_reason(&err)),
-        RuleKind::Attack(a) if attack::needs_jws(a) => Some(attack::opaque_reason(&err)),
+        RuleKind::Check(Check::Jwt(_)) => Some(jwt::opaque_reason(rc.ctx.token_role, &err)),
+        RuleKind::Attack(a) if attack::needs_jws(a) => {
+            Some(attack::opaque_reason(rc.ctx.token_role, &err))
+        }
         _ => None,
     }
 }

@@ -759,6 +759,7 @@ pub(crate) mod tests {
             level: Level::Must,
             requirement: format!("The rule {id} MUST hold."),
             outcome,
+            tokens: Vec::new(),
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 2,
