@@ -127,6 +127,13 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
         Flaw::TokenLogoutKeepsAccess => (&["token.revoked-on-logout"], &[]),
         Flaw::ApiHeadersMissing => (&["transport.api-headers"], &[]),
+        // The ID-token flaws leave the access token clean: the ID-token part fails the rule.
+        Flaw::IdTokenSecretInPayload => (&["jwt.payload-no-secrets"], &[]),
+        Flaw::IdTokenLongLived => (&["jwt.short-lived"], &[]),
+        Flaw::IdTokenSignatureUnchecked => (
+            &["jwt.signature-required", "jwt.tamper-rejected"],
+            FORGERY_RULES,
+        ),
     };
     FlawExpectation { breaks, may_break }
 }

@@ -119,23 +119,38 @@ fn exposed(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws, class: ExposureClass) ->
     if let Some(t) = &rc.ctx.target.token {
         allow.extend(t.claims_allow.iter().cloned());
     }
+    let listed = |allow: &[String]| -> Vec<String> {
+        exposures(claims, allow)
+            .into_iter()
+            .filter(|e| e.class == class)
+            .map(|e| format!("{} ({}: {})", e.path, e.category, e.excerpt))
+            .collect()
+    };
     // An ID token carries the user's standard claims by design; secrets are never allowed.
+    let mut standard = Vec::new();
     if rc.ctx.token_role == TokenRole::IdToken && class == ExposureClass::PersonalData {
+        let before = listed(&allow);
         allow.extend(rc.policy.id_token_personal_claims.iter().cloned());
+        let after = listed(&allow);
+        standard = before.into_iter().filter(|e| !after.contains(e)).collect();
     }
-    let found: Vec<String> = exposures(claims, &allow)
-        .into_iter()
-        .filter(|e| e.class == class)
-        .map(|e| format!("{} ({}: {})", e.path, e.category, e.excerpt))
-        .collect();
+    let found = listed(&allow);
     let what = if class == ExposureClass::Secret {
         "secrets"
     } else {
         "personal data"
     };
     if found.is_empty() {
+        let allowed = if standard.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " beyond the standard claims an ID token may carry (policy.id_token_personal_claims): {}",
+                standard.join("; ")
+            )
+        };
         Verdict::pass(format!(
-            "the payload's {} claims show no {what}",
+            "the payload's {} claims show no {what}{allowed}",
             claims.len()
         ))
     } else {

@@ -138,6 +138,7 @@ mod flaw;
 mod http;
 mod jwt;
 mod oauth;
+mod oidc;
 mod opaque;
 mod page;
 mod quirk;
@@ -160,6 +161,7 @@ pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DE
 pub use config::TestbedConfig;
 pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use oidc::ID_TOKEN_TTL;
 pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
     ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM,
@@ -186,7 +188,8 @@ pub fn router(config: TestbedConfig) -> Router {
         .merge(page::routes(config.clone()))
         .merge(session::routes(config.clone(), passwords))
         .merge(jwt::routes(tokens.clone()))
-        .merge(oauth::routes(tokens))
+        .merge(oauth::routes(tokens.clone()))
+        .merge(oidc::routes(tokens))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed);
     // Quirk: a path parameter makes the path unknown.
