@@ -170,7 +170,9 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
             Flaw::RefreshConcurrentDoubleSpend,
         ],
         // Opaque tokens are looked up on the server: no readable payload, no signature, no
-        // JWT verifier for a flaw to weaken (moving the token into the URL still shows).
+        // JWT verifier for a flaw to weaken (moving the token into the URL still shows). The
+        // ID token stays a JWT signed with the service's key, so a guessable HMAC secret
+        // still shows in it.
         Quirk::OpaqueAccessTokens => &[
             Flaw::JwtSecretInPayload,
             Flaw::JwtPiiInPayload,
@@ -179,7 +181,6 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
             Flaw::JwtAlgNone,
             Flaw::JwtSignatureUnchecked,
             Flaw::JwtKeyConfusion,
-            Flaw::JwtWeakSecret,
             Flaw::JwtEmbeddedJwk,
             Flaw::JwtJkuFollowed,
             Flaw::JwtKidTraversal,

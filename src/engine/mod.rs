@@ -325,6 +325,7 @@ async fn run_rules(
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
+    client.set_repeatable_targets(id_token_login_target(&target).into_iter().collect());
     for (name, user) in &target.users {
         // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
         let pair = format!("{}:{}", user.username, user.password);
@@ -462,6 +463,15 @@ async fn schedule(
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }
+}
+
+/// The sign-in that accepts an ID token (`token.id_token_login`), when its path is not
+/// templated: a login too, safe to repeat after a transport failure.
+fn id_token_login_target(target: &Target) -> Option<(String, url::Url)> {
+    let rp = target.token.as_ref()?.id_token_login.as_ref()?;
+    let path = crate::profile::Template::render_str(&rp.request.path, &Default::default()).ok()?;
+    let url = target.url(&path).ok()?;
+    Some((rp.request.method.to_ascii_uppercase(), url))
 }
 
 /// What marks a login request for the probe client: a user's password as a request body
