@@ -14,9 +14,9 @@
 use crate::jwt::decode::decode;
 use crate::spec::{Check, Generator, JwtAssertion, Rule, RuleKind};
 
-use super::browser::TokenRole;
+use super::browser::{Ctx, TokenRole};
 use super::outcome::{Finding, Inconclusive, Outcome, RuleError, Skip, Status, TokenPart, Verdict};
-use super::rule::RuleCtx;
+use super::preflight::Baseline;
 
 /// Whether (and how) a rule judges the ID token too.
 pub(crate) enum IdPart {
@@ -25,7 +25,7 @@ pub(crate) enum IdPart {
     /// The rule would judge it but cannot on this target (why).
     Skip(String),
     /// The rule runs again in this context, whose token role is the ID token.
-    Run(Box<RuleCtx>),
+    Run(Box<Ctx>),
 }
 
 /// Why a forgery has nowhere to go without `token.id_token_login`.
@@ -36,12 +36,11 @@ const NO_ID_TOKEN_LOGIN: &str = "the profile declares no `token.id_token_login` 
 /// login's ID token when it returned one. Attacks and properties need
 /// `token.id_token_login`; so does the weak-secret check of a token that is not
 /// HMAC-signed (it asks the service online).
-pub(crate) fn id_part(rc: &RuleCtx, rule: &Rule) -> IdPart {
-    let Some(id_token) = rc.baseline.token.as_ref().and_then(|t| t.id_token.as_ref()) else {
+pub(crate) fn id_part(ctx: &Ctx, baseline: &Baseline, rule: &Rule) -> IdPart {
+    let Some(id_token) = baseline.token.as_ref().and_then(|t| t.id_token.as_ref()) else {
         return IdPart::None;
     };
-    let accepts = rc
-        .ctx
+    let accepts = ctx
         .target
         .token
         .as_ref()
@@ -52,7 +51,11 @@ pub(crate) fn id_part(rc: &RuleCtx, rule: &Rule) -> IdPart {
             .and_then(|j| j.alg().map(|a| !a.starts_with("HS")))
             .unwrap_or(false),
         RuleKind::Check(Check::Jwt(_)) => false,
-        RuleKind::Attack(a) if super::attack::needs_jws(a) && a.via.is_none() => true,
+        // Forging and re-signing (not moving the untampered token: that is the access token's
+        // business).
+        RuleKind::Attack(a) if (!a.forge.is_empty() || !a.resign.is_empty()) && a.via.is_none() => {
+            true
+        }
         RuleKind::Property(p) if matches!(p.for_all, Generator::Token(_)) => true,
         _ => return IdPart::None,
     };
@@ -65,16 +68,9 @@ pub(crate) fn id_part(rc: &RuleCtx, rule: &Rule) -> IdPart {
         };
         return IdPart::Skip(why);
     }
-    let mut ctx = rc.ctx.clone();
+    let mut ctx = ctx.clone();
     ctx.token_role = TokenRole::IdToken;
-    IdPart::Run(Box::new(RuleCtx {
-        ctx,
-        baseline: rc.baseline.clone(),
-        policy: rc.policy.clone(),
-        seed: rc.seed,
-        run_seed: rc.run_seed,
-        case_concurrency: rc.case_concurrency,
-    }))
+    IdPart::Run(Box::new(ctx))
 }
 
 /// How bad a status is when parts are combined: a failure beats an error, which beats an

@@ -104,13 +104,19 @@ impl From<FlowError> for Inconclusive {
 /// (see `idtoken`).
 pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let started = Instant::now();
-    let verdict = match idtoken::id_part(rc, rule) {
+    let verdict = match idtoken::id_part(&rc.ctx, &rc.baseline, rule) {
         IdPart::None => run_kind(rc, rule).await,
         IdPart::Skip(why) => {
             idtoken::combine(run_kind(rc, rule).await, Verdict::not_applicable(why))
         }
-        IdPart::Run(id) => {
+        IdPart::Run(ctx) => {
             let access = run_kind(rc, rule).await;
+            let id = RuleCtx {
+                ctx: *ctx,
+                baseline: rc.baseline.clone(),
+                policy: rc.policy.clone(),
+                ..*rc
+            };
             idtoken::combine(access, run_kind(&id, rule).await)
         }
     };

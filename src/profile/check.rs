@@ -874,6 +874,29 @@ mod tests {
     }
 
     #[test]
+    fn id_token_keys_are_checked_extractor_and_template() {
+        let ok = replace(
+            OAUTH,
+            "  logout:\n",
+            "  id_token: \"json:/id_token\"\n  id_token_login:\n    request: {method: POST, path: /rp, json: {t: \"{{id_token}}\", a: \"{{access_token}}\"}}\n    allowed: {status: [200]}\n  logout:\n",
+        );
+        parse(&ok);
+        let bad = replace(&ok, "\"json:/id_token\"", "\"json:id_token\"");
+        let bad = replace(&bad, "t: \"{{id_token}}\"", "t: \"{{user.password}}\"");
+        let d = diags(&bad);
+        assert!(
+            at(&d, "token.id_token")
+                .message
+                .contains("must start with `/`"),
+            "{d}"
+        );
+        let x = at(&d, "token.id_token_login.request");
+        assert!(x.message.contains("{{id_token}}"), "{d}");
+        let x = at(&d, "token.id_token_login.request.json");
+        assert!(x.message.contains("user.password"), "{d}");
+    }
+
+    #[test]
     fn refresh_that_extracts_no_access_token_is_refused() {
         let src = replace(
             TOKEN_FLOWS,

@@ -42,7 +42,7 @@ pub struct Policy {
     /// Longest acceptable ID-token lifetime (`exp - iat`).
     pub id_token_max_lifetime: Seconds,
     /// Personal-data claims an ID token may carry: the standard OpenID Connect claims by
-    /// default ([`OIDC_STANDARD_CLAIMS`]).
+    /// default (`OIDC_STANDARD_CLAIMS`).
     pub id_token_personal_claims: Vec<String>,
 }
 
