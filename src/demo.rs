@@ -140,6 +140,13 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         // Every revocation stays on the instance that made it: the replicas still accept the
         // session and the tokens base_url revoked.
         Flaw::ReplicaLocalRevocation => (REPLICA_RULES, &[]),
+        // The ID-token flaws leave the access token clean: the ID-token part fails the rule.
+        Flaw::IdTokenSecretInPayload => (&["jwt.payload-no-secrets"], &[]),
+        Flaw::IdTokenLongLived => (&["jwt.short-lived"], &[]),
+        Flaw::IdTokenSignatureUnchecked => (
+            &["jwt.signature-required", "jwt.tamper-rejected"],
+            FORGERY_RULES,
+        ),
     };
     FlawExpectation { breaks, may_break }
 }
@@ -178,7 +185,9 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
             Flaw::ReplicaLocalRevocation,
         ],
         // Opaque tokens are looked up on the server: no readable payload, no signature, no
-        // JWT verifier for a flaw to weaken (moving the token into the URL still shows).
+        // JWT verifier for a flaw to weaken (moving the token into the URL still shows). The
+        // ID token stays a JWT signed with the service's key, so a guessable HMAC secret
+        // still shows in it.
         Quirk::OpaqueAccessTokens => &[
             Flaw::JwtSecretInPayload,
             Flaw::JwtPiiInPayload,
@@ -187,7 +196,6 @@ pub fn masked_by(quirk: Quirk) -> &'static [Flaw] {
             Flaw::JwtAlgNone,
             Flaw::JwtSignatureUnchecked,
             Flaw::JwtKeyConfusion,
-            Flaw::JwtWeakSecret,
             Flaw::JwtEmbeddedJwk,
             Flaw::JwtJkuFollowed,
             Flaw::JwtKidTraversal,

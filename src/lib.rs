@@ -74,8 +74,8 @@ pub use benchreport::{BenchReportError, BenchReportErrorKind, BenchSummary, benc
 pub use engine::{
     Counterexample, EVIDENCE_BODY_BYTES, Event, Evidence, Finding, Inconclusive, Outcome,
     PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunLimits, RunOptions,
-    SelectionError, SequenceStep, Skip, Status, Stop, Summary, TargetInfo, Tool, run, run_until,
-    seed_for, select,
+    SelectionError, SequenceStep, Skip, Status, Stop, Summary, TargetInfo, TokenPart, TokenRole,
+    Tool, run, run_until, seed_for, select,
 };
 pub use http::{
     Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Redactor, Response,

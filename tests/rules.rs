@@ -119,6 +119,7 @@ rule_modules! {
 
     jwt_payload_no_secrets "jwt.payload-no-secrets" {
         fails_with_jwt_secret_in_payload => JwtSecretInPayload,
+        fails_with_id_token_secret_in_payload => IdTokenSecretInPayload,
     }
     jwt_payload_no_personal_data "jwt.payload-no-personal-data" {
         fails_with_jwt_pii_in_payload => JwtPiiInPayload,
@@ -129,15 +130,18 @@ rule_modules! {
     jwt_short_lived "jwt.short-lived" {
         fails_with_jwt_long_lived => JwtLongLived,
         fails_with_jwt_no_exp => JwtNoExp,
+        fails_with_id_token_long_lived => IdTokenLongLived,
     }
     jwt_alg_none_rejected "jwt.alg-none-rejected" {
         fails_with_jwt_alg_none => JwtAlgNone,
     }
     jwt_signature_required "jwt.signature-required" {
         fails_with_jwt_signature_unchecked => JwtSignatureUnchecked,
+        fails_with_id_token_signature_unchecked => IdTokenSignatureUnchecked,
     }
     jwt_tamper_rejected "jwt.tamper-rejected" {
         fails_with_jwt_signature_unchecked => JwtSignatureUnchecked,
+        fails_with_id_token_signature_unchecked => IdTokenSignatureUnchecked,
     }
     jwt_key_confusion_rejected "jwt.key-confusion-rejected" {
         fails_with_jwt_key_confusion => JwtKeyConfusion,

@@ -16,6 +16,7 @@ use authprobe::testbed::{Flaw, Quirk, RunningTestbed, TestbedConfig, spawn};
 
 mod jwt;
 mod oauth;
+mod oidc;
 mod quirks;
 mod session;
 

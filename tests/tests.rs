@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod hostile_input;
 mod html_report;
 mod http_client;
+mod id_token;
 mod model;
 mod oauth;
 mod outputs;

@@ -19,7 +19,7 @@ use crate::spec::{Attack, ClaimAttack, Expect, Via};
 use crate::units::SpecUser;
 
 use super::browser::{
-    AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, meets, now_unix,
+    AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, TokenRole, meets, now_unix,
 };
 use super::outcome::{Inconclusive, Outcome, RuleError, Verdict};
 use super::probe::{Cases, Controls, Phase, Recheck, confirm, controlled};
@@ -68,12 +68,13 @@ pub(crate) async fn run(rc: &RuleCtx, a: &Attack) -> Verdict {
     let jws = match decode(&token) {
         Ok(j) => Some(j),
         Err(e) if a.forge.is_empty() && a.resign.is_empty() => {
-            prepared
-                .notes
-                .push(format!("the access token is opaque (not a JWS: {e})"));
+            prepared.notes.push(format!(
+                "the {} is opaque (not a JWS: {e})",
+                ctx.token_role.noun()
+            ));
             None
         }
-        Err(e) => return Verdict::not_applicable(opaque_reason(&e)),
+        Err(e) => return Verdict::not_applicable(opaque_reason(ctx.token_role, &e)),
     };
     if let Some(jws) = &jws {
         if let Err(v) = forge_cases(rc, a, &token, &mut prepared, &mut transcript).await {
@@ -739,8 +740,11 @@ async fn wait_for_expiry(
 }
 
 /// Why a forging or re-signing attack has nothing to test on an opaque token.
-pub(crate) fn opaque_reason(e: &impl std::fmt::Display) -> String {
-    format!("the access token is opaque, not a JWS ({e}): there is no header or claim to forge")
+pub(crate) fn opaque_reason(role: TokenRole, e: &impl std::fmt::Display) -> String {
+    format!(
+        "the {} is opaque, not a JWS ({e}): there is no header or claim to forge",
+        role.noun()
+    )
 }
 
 /// Whether `a` needs the token's JWS structure (forging or re-signing), not only its bytes.

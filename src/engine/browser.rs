@@ -14,7 +14,8 @@ use url::Url;
 use crate::cookie::{SetCookie, parse_set_cookie};
 use crate::http::{Client, Exchange, HttpError, ProbeRequest};
 use crate::profile::{
-    Extractor, FlowName, RequestSpec, Target, Template, TokenSpec, User, Vars, render_json,
+    Extractor, FlowName, ID_TOKEN_VAR, RequestSpec, Target, Template, TokenSpec, User, Vars,
+    render_json,
 };
 use crate::spec::Via;
 
@@ -109,6 +110,11 @@ pub enum FlowError {
         /// The session cookie's name.
         cookie: String,
     },
+    /// The profile has no `token.id_token_login` to present an ID token to.
+    #[error(
+        "the profile defines no `token.id_token_login` (where the service accepts an ID token)"
+    )]
+    NoIdTokenLogin,
     /// The token login gave no token.
     #[error("token login ({client}) gave no `{var}`")]
     NoToken {
@@ -145,6 +151,39 @@ pub struct Ctx {
     pub session_set: Vec<String>,
     /// Numbers secrets in redaction labels, so evidence shows which values are equal.
     pub secret_seq: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Which token the token steps obtain and present: the access token (the default), or
+    /// the OpenID Connect ID token (obtained by the token login, presented to
+    /// `token.id_token_login`).
+    pub token_role: TokenRole,
+}
+
+/// Which token of a token login a rule judges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRole {
+    /// The access token (`token.from`), presented to `token.access`.
+    #[default]
+    AccessToken,
+    /// The ID token (variable `id_token`), presented to `token.id_token_login`.
+    IdToken,
+}
+
+impl TokenRole {
+    /// `access token` or `ID token`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            TokenRole::AccessToken => "access token",
+            TokenRole::IdToken => "ID token",
+        }
+    }
+
+    /// The redaction label of such a token.
+    fn label(self) -> &'static str {
+        match self {
+            TokenRole::AccessToken => "access-token",
+            TokenRole::IdToken => "id-token",
+        }
+    }
 }
 
 impl Ctx {
@@ -583,9 +622,10 @@ impl Browser {
             .ok_or_else(|| FlowError::NoUser(user.to_string()))?
             .clone();
         let before = self.vars.clone();
-        self.run_flow(ctx, FlowName::TokenLogin, Some(&u), transcript)
+        let extracted = self
+            .run_flow(ctx, FlowName::TokenLogin, Some(&u), transcript)
             .await?;
-        let token = self
+        let access = self
             .vars
             .get(&t.from)
             .cloned()
@@ -596,8 +636,56 @@ impl Browser {
         for (k, v) in before {
             self.vars.entry(k).or_insert(v);
         }
-        ctx.register_secret(&token, "access-token");
-        Ok(token)
+        ctx.register_secret(&access, TokenRole::AccessToken.label());
+        let id_token = self.capture_id_token(ctx, &extracted, transcript)?;
+        match ctx.token_role {
+            TokenRole::AccessToken => Ok(access),
+            TokenRole::IdToken => id_token.ok_or_else(|| {
+                FlowError::NoToken {
+                    client: self.name.clone(),
+                    var: ID_TOKEN_VAR.to_string(),
+                }
+                .into()
+            }),
+        }
+    }
+
+    /// The ID token of the token login that just ran: the variable `id_token` when the login
+    /// extracted one, else what `token.id_token` (default `?json:/id_token`) finds in the
+    /// login's last answer. It lands in the variable `id_token` (removed when there is none)
+    /// and is registered for redaction. A written, non-optional extractor that finds nothing
+    /// fails the login.
+    fn capture_id_token(
+        &mut self,
+        ctx: &Ctx,
+        extracted: &Vars,
+        transcript: &[Recorded],
+    ) -> Result<Option<String>, StepError> {
+        let extractor = ctx.target.id_token_extractor();
+        let found = match extracted.get(ID_TOKEN_VAR) {
+            Some(v) => Some(v.clone()),
+            None => transcript
+                .last()
+                .zip(extractor)
+                .and_then(|(r, e)| extract(e, &r.exchange)),
+        };
+        match &found {
+            Some(v) => {
+                ctx.register_secret(v, TokenRole::IdToken.label());
+                self.vars.insert(ID_TOKEN_VAR.to_string(), v.clone());
+            }
+            None if extractor.is_some_and(|e| !matches!(e, Extractor::Optional(_))) => {
+                return Err(FlowError::NothingExtracted {
+                    label: format!("{} ({})", FlowName::TokenLogin, self.name),
+                    var: ID_TOKEN_VAR.to_string(),
+                }
+                .into());
+            }
+            None => {
+                self.vars.remove(ID_TOKEN_VAR);
+            }
+        }
+        Ok(found)
     }
 
     /// Sends the token-protected request with `token` in place of the browser's own; with
@@ -610,19 +698,19 @@ impl Browser {
         label: &str,
         transcript: &mut Vec<Recorded>,
     ) -> Result<Vec<AccessOutcome>, StepError> {
-        let t = token_spec(ctx)?;
+        let (access, var) = token_channel(ctx)?;
         let mut vars = self.vars.clone();
-        vars.insert(t.from.clone(), token.to_string());
+        vars.insert(var.to_string(), token.to_string());
         let mut outcomes = Vec::new();
         let requests: Vec<(String, crate::http::ProbeRequest)> = match via {
             None | Some(Via::Cookie) => {
                 vec![(
                     label.to_string(),
-                    Browser::build(ctx, &t.access.request, &vars)?,
+                    Browser::build(ctx, &access.request, &vars)?,
                 )]
             }
             Some(Via::Query(names)) | Some(Via::PathParam(names)) => {
-                let stripped = strip_token(&t.access.request, &t.from);
+                let stripped = strip_token(&access.request, var);
                 let mut out = Vec::new();
                 for name in names {
                     let mut req = Browser::build(ctx, &stripped, &vars)?;
@@ -647,7 +735,7 @@ impl Browser {
         for (label, req) in requests {
             self.requests += 1;
             let ex = Browser::send_with(ctx, req, Some(&self.jar)).await?;
-            let outcome = classify_token(ctx, &ex);
+            let outcome = classify_with(access, &ex);
             outcomes.push(if moved {
                 in_path_param(outcome, &ex)
             } else {
@@ -695,10 +783,25 @@ fn strip_token(r: &RequestSpec, var: &str) -> RequestSpec {
     r
 }
 
-/// Classifies an answer to the token-protected request.
+/// Classifies an answer to the request that accepts the context's token (the
+/// token-protected request, or for the ID token `token.id_token_login`).
 pub fn classify_token(ctx: &Ctx, ex: &Exchange) -> AccessOutcome {
-    match &ctx.target.token {
-        Some(t) => classify_with(&t.access, ex),
-        None => AccessOutcome::Unexpected,
+    match token_channel(ctx) {
+        Ok((access, _)) => classify_with(access, ex),
+        Err(_) => AccessOutcome::Unexpected,
+    }
+}
+
+/// Where the context's token is accepted and the variable its request template reads: the
+/// token-protected request and `token.from` for the access token, `token.id_token_login`
+/// and `id_token` for the ID token.
+pub fn token_channel(ctx: &Ctx) -> Result<(&crate::profile::AccessSpec, &str), StepError> {
+    let t = token_spec(ctx)?;
+    match ctx.token_role {
+        TokenRole::AccessToken => Ok((&t.access, t.from.as_str())),
+        TokenRole::IdToken => match &t.id_token_login {
+            Some(rp) => Ok((rp, ID_TOKEN_VAR)),
+            None => Err(FlowError::NoIdTokenLogin.into()),
+        },
     }
 }

@@ -14,22 +14,23 @@ use crate::jwt::decode::{Jws, decode};
 use crate::spec::JwtAssertion;
 use crate::units::SpecUser;
 
-use super::browser::{AccessOutcome, Browser, now_unix};
+use super::browser::{AccessOutcome, Browser, TokenRole, now_unix};
 use super::outcome::{Evidence, Outcome, Verdict};
 use super::preflight::TokenBaseline;
 use super::probe::{Cases, Controls, Recheck, confirm, controlled};
 use super::rule::{RuleCtx, step_verdict};
 use super::session::mask_tokens;
 
-/// The preflight's token, decoded; a skip verdict when there is none or it is not a JWS.
-fn decoded(tb: &TokenBaseline) -> Result<Jws, Verdict> {
-    decode(&tb.token).map_err(|e| Verdict::not_applicable(opaque_reason(&e)))
+/// The judged token, decoded; a skip verdict when it is not a JWS.
+fn decoded(tb: &TokenBaseline, role: TokenRole) -> Result<Jws, Verdict> {
+    decode(&tb.token).map_err(|e| Verdict::not_applicable(opaque_reason(role, &e)))
 }
 
 /// Why a token check has nothing to test on an opaque token.
-pub(crate) fn opaque_reason(e: &impl std::fmt::Display) -> String {
+pub(crate) fn opaque_reason(role: TokenRole, e: &impl std::fmt::Display) -> String {
     format!(
-        "the access token is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check"
+        "the {} is opaque, not a JWS ({e}): nothing in it is readable, so there is nothing to check",
+        role.noun()
     )
 }
 
@@ -42,14 +43,29 @@ fn fail(rc: &RuleCtx, tb: &TokenBaseline, expected: String, observed: String) ->
     )])
 }
 
-/// Runs one token assertion on the preflight's access token; a failure is confirmed by a
-/// fresh token login whose token must fail the same way.
+/// Runs one token assertion on the preflight's token of the context's role (the access
+/// token, or the ID token); a failure is confirmed by a fresh token login whose token must
+/// fail the same way.
 pub(crate) async fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
-    let Some(tb) = rc.baseline.token.as_ref() else {
+    let Some(baseline) = rc.baseline.token.as_ref() else {
         return Verdict::not_applicable("the profile has no `token` section");
     };
+    let role = rc.ctx.token_role;
+    let token = match role {
+        TokenRole::AccessToken => Some(baseline.token.clone()),
+        TokenRole::IdToken => baseline.id_token.clone(),
+    };
+    let Some(token) = token else {
+        return Verdict::not_applicable(format!("the token login returned no {}", role.noun()));
+    };
+    let tb = &TokenBaseline {
+        token,
+        exchange: baseline.exchange.clone(),
+        id_token: None,
+    };
     let verdict = judge(rc, tb, a).await;
-    let what = "logged in again and judged the new access token";
+    let what = format!("logged in again and judged the new {}", role.noun());
+    let what = what.as_str();
     confirm(rc, verdict, what, async |t| {
         let mut b = Browser::new("confirmation");
         let token = match b.token_login(&rc.ctx, SpecUser::Alice.name(), t).await {
@@ -59,7 +75,11 @@ pub(crate) async fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
         let Some(exchange) = t.last().map(|r| r.exchange.clone()) else {
             return Recheck::Unclear("the token login sent nothing".into());
         };
-        let again = TokenBaseline { token, exchange };
+        let again = TokenBaseline {
+            token,
+            exchange,
+            id_token: None,
+        };
         match judge(rc, &again, a).await.outcome {
             Outcome::Fail(f) => Recheck::Failed(f.observed),
             Outcome::Pass => Recheck::Passed("the new token passes".into()),
@@ -71,7 +91,7 @@ pub(crate) async fn run(rc: &RuleCtx, a: JwtAssertion) -> Verdict {
 
 /// Judges one token assertion on the token of `tb`.
 async fn judge(rc: &RuleCtx, tb: &TokenBaseline, a: JwtAssertion) -> Verdict {
-    let jws = match decoded(tb) {
+    let jws = match decoded(tb, rc.ctx.token_role) {
         Ok(x) => x,
         Err(v) => return v,
     };
@@ -99,19 +119,38 @@ fn exposed(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws, class: ExposureClass) ->
     if let Some(t) = &rc.ctx.target.token {
         allow.extend(t.claims_allow.iter().cloned());
     }
-    let found: Vec<String> = exposures(claims, &allow)
-        .into_iter()
-        .filter(|e| e.class == class)
-        .map(|e| format!("{} ({}: {})", e.path, e.category, e.excerpt))
-        .collect();
+    let listed = |allow: &[String]| -> Vec<String> {
+        exposures(claims, allow)
+            .into_iter()
+            .filter(|e| e.class == class)
+            .map(|e| format!("{} ({}: {})", e.path, e.category, e.excerpt))
+            .collect()
+    };
+    // An ID token carries the user's standard claims by design; secrets are never allowed.
+    let mut standard = Vec::new();
+    if rc.ctx.token_role == TokenRole::IdToken && class == ExposureClass::PersonalData {
+        let before = listed(&allow);
+        allow.extend(rc.policy.id_token_personal_claims.iter().cloned());
+        let after = listed(&allow);
+        standard = before.into_iter().filter(|e| !after.contains(e)).collect();
+    }
+    let found = listed(&allow);
     let what = if class == ExposureClass::Secret {
         "secrets"
     } else {
         "personal data"
     };
     if found.is_empty() {
+        let allowed = if standard.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " beyond the standard claims an ID token may carry (policy.id_token_personal_claims): {}",
+                standard.join("; ")
+            )
+        };
         Verdict::pass(format!(
-            "the payload's {} claims show no {what}",
+            "the payload's {} claims show no {what}{allowed}",
             claims.len()
         ))
     } else {
@@ -130,7 +169,10 @@ fn exposed(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws, class: ExposureClass) ->
 fn short_lived(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
     let empty = Map::new();
     let l = lifetime(jws.claims().unwrap_or(&empty), now_unix());
-    let max = rc.policy.access_token_max_lifetime;
+    let max = match rc.ctx.token_role {
+        TokenRole::AccessToken => rc.policy.access_token_max_lifetime,
+        TokenRole::IdToken => rc.policy.id_token_max_lifetime,
+    };
     match l.lifetime {
         None => fail(
             rc,

@@ -28,6 +28,7 @@ mod browser;
 mod cookie;
 mod csp;
 mod headers;
+mod idtoken;
 mod jwt;
 mod model;
 mod outcome;
@@ -50,7 +51,8 @@ use std::time::{Duration, Instant};
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
-    Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, Tool, Verdict,
+    Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
+    TokenRole, Tool, Verdict,
 };
 pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError};
@@ -326,6 +328,7 @@ async fn run_rules(
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
+    client.set_repeatable_targets(id_token_login_target(&target).into_iter().collect());
     for (name, user) in &target.users {
         // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
         let pair = format!("{}:{}", user.username, user.password);
@@ -395,8 +398,10 @@ fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
     let token = &rc.baseline.token.as_ref()?.token;
     let err = crate::jwt::decode::decode(token).err()?;
     match &rule.kind {
-        RuleKind::Check(Check::Jwt(_)) => Some(jwt::opaque_reason(&err)),
-        RuleKind::Attack(a) if attack::needs_jws(a) => Some(attack::opaque_reason(&err)),
+        RuleKind::Check(Check::Jwt(_)) => Some(jwt::opaque_reason(rc.ctx.token_role, &err)),
+        RuleKind::Attack(a) if attack::needs_jws(a) => {
+            Some(attack::opaque_reason(rc.ctx.token_role, &err))
+        }
         _ => None,
     }
 }
@@ -467,6 +472,15 @@ async fn schedule(
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }
+}
+
+/// The sign-in that accepts an ID token (`token.id_token_login`), when its path is not
+/// templated: a login too, safe to repeat after a transport failure.
+fn id_token_login_target(target: &Target) -> Option<(String, url::Url)> {
+    let rp = target.token.as_ref()?.id_token_login.as_ref()?;
+    let path = crate::profile::Template::render_str(&rp.request.path, &Default::default()).ok()?;
+    let url = target.url(&path).ok()?;
+    Some((rp.request.method.to_ascii_uppercase(), url))
 }
 
 /// What marks a login request for the probe client: a user's password as a request body

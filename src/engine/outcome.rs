@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+pub use super::browser::TokenRole;
 use crate::http::{Exchange, HttpError, Redactor, curl_line};
 use crate::spec::{Capability, Level, Rule, Severity};
 
@@ -317,12 +318,26 @@ pub struct SequenceStep {
     pub setup: bool,
 }
 
+/// How one token fared in a rule that judges each token of a login (the access token and the
+/// OpenID Connect ID token): the rule's outcome is the worst of its parts.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPart {
+    /// Which token: `access_token` or `id_token`.
+    pub token: TokenRole,
+    /// How the rule ended for it.
+    pub status: Status,
+    /// What was judged and why it ended so (the part's reason, or what a pass showed).
+    pub summary: String,
+}
+
 /// What a rule's run concluded, before the rule's metadata is attached: the outcome, the
 /// transcript that shows it, notes and the requests it sent.
 #[derive(Debug, Clone)]
 pub struct Verdict {
     /// How the rule ended.
     pub outcome: Outcome,
+    /// Per token, when the rule judged more than one (empty otherwise).
+    pub tokens: Vec<TokenPart>,
     /// The minimal request transcript (redacted).
     pub evidence: Vec<Evidence>,
     /// What was checked, and anything that could not be (one line each).
@@ -336,6 +351,7 @@ impl Verdict {
     pub fn new(outcome: Outcome) -> Verdict {
         Verdict {
             outcome,
+            tokens: Vec::new(),
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 0,
@@ -402,6 +418,9 @@ pub struct RuleResult {
     pub requirement: String,
     /// How it ended.
     pub outcome: Outcome,
+    /// Per token (access token, ID token), when the rule judged more than one; the outcome is
+    /// the worst of them. Empty when only one token (or none) was judged.
+    pub tokens: Vec<TokenPart>,
     /// The minimal request transcript (failures, inconclusive and errors).
     pub evidence: Vec<Evidence>,
     /// What was checked, and anything that could not be (one line each).
@@ -422,6 +441,7 @@ impl RuleResult {
             level: rule.level,
             requirement: rule.requirement.clone(),
             outcome: verdict.outcome,
+            tokens: verdict.tokens,
             evidence: verdict.evidence,
             notes: verdict.notes,
             requests: verdict.requests,
@@ -469,6 +489,7 @@ impl RuleResult {
         let r = |t: &mut String| *t = redactor.redact(t);
         redact_outcome(&mut self.outcome, redactor);
         self.notes.iter_mut().for_each(r);
+        self.tokens.iter_mut().for_each(|p| r(&mut p.summary));
         for e in &mut self.evidence {
             e.step = redactor.redact(&e.step);
             e.exchange = redactor.redact_exchange(&e.exchange);
@@ -546,6 +567,8 @@ impl Serialize for RuleResult {
             evidence: &'a [Evidence],
             counterexample: Option<&'a Counterexample>,
             notes: &'a [String],
+            #[serde(skip_serializing_if = "<[TokenPart]>::is_empty")]
+            tokens: &'a [TokenPart],
             requests: u64,
             duration_ms: u64,
         }
@@ -562,6 +585,7 @@ impl Serialize for RuleResult {
             evidence: &self.evidence,
             counterexample: self.counterexample(),
             notes: &self.notes,
+            tokens: &self.tokens,
             requests: self.requests,
             duration_ms: self.duration_ms,
         }

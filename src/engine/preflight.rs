@@ -43,6 +43,8 @@ pub struct TokenBaseline {
     pub token: String,
     /// The exchange that returned it.
     pub exchange: Exchange,
+    /// The OpenID Connect ID token the same login returned, when it returned one.
+    pub id_token: Option<String>,
 }
 
 /// Why the preflight could not give a testable session.
@@ -122,6 +124,7 @@ pub(crate) async fn preflight(
         session_cookie: target.session_cookie.clone().unwrap_or_default(),
         session_set: target.session_cookies.clone(),
         secret_seq: Default::default(),
+        token_role: Default::default(),
     };
     let mut transcript = Vec::new();
     let session = match target.session_access() {
@@ -166,7 +169,12 @@ async fn token_preflight(
     if outcomes.iter().any(|o| *o != AccessOutcome::Allowed) {
         return Err(PreflightError::TokenNotAllowed(last_status(transcript)).into());
     }
-    Ok(TokenBaseline { token, exchange })
+    let id_token = tb.vars.get(crate::profile::ID_TOKEN_VAR).cloned();
+    Ok(TokenBaseline {
+        token,
+        exchange,
+        id_token,
+    })
 }
 
 /// Logs alice in through the cookie-session flows, finds the session cookie and shows the

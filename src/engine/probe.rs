@@ -59,6 +59,7 @@ pub(crate) async fn confirm(
         evidence,
         notes,
         requests,
+        ..
     } = failure
     else {
         return failure;
@@ -85,6 +86,7 @@ pub(crate) async fn confirm(
         Recheck::Failed(seen) => {
             return Verdict {
                 outcome: Outcome::Fail(first),
+                tokens: Vec::new(),
                 evidence,
                 notes,
                 requests,

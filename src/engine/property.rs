@@ -16,8 +16,8 @@ use crate::profile::Vars;
 use crate::spec::{Generator, Property};
 use crate::strategy::{self as generate, MutatedId};
 
-use super::browser::{AccessOutcome, Browser, Ctx, Jar, classify, classify_token, meets};
-use super::browser::{FlowError, StepError, session_access};
+use super::browser::{AccessOutcome, Browser, Ctx, Jar, classify, classify_with, meets};
+use super::browser::{StepError, session_access, token_channel};
 use super::outcome::{Counterexample, Evidence, Finding, Outcome, RuleError, Verdict};
 use super::probe::{Cases, Controls, Phase, Recheck, confirm, controlled};
 use super::rule::{RuleCtx, step_verdict};
@@ -73,14 +73,12 @@ async fn probe(
             Ok((classify(ctx, &ex), ex))
         }
         Subject::Token => {
-            let Some(t) = ctx.target.token.as_ref() else {
-                return Err(invalid(FlowError::NoTokenSection.into()));
-            };
+            let (access, var) = token_channel(ctx).map_err(invalid)?;
             let mut vars = vars.clone();
-            vars.insert(t.from.clone(), value.to_string());
-            let req = Browser::build(ctx, &t.access.request, &vars).map_err(invalid)?;
+            vars.insert(var.to_string(), value.to_string());
+            let req = Browser::build(ctx, &access.request, &vars).map_err(invalid)?;
             let ex = Browser::send_with(ctx, req, Some(base)).await?;
-            Ok((classify_token(ctx, &ex), ex))
+            Ok((classify_with(access, &ex), ex))
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::spec::{Check, Policy, Rule, RuleKind, SessionIdAssertion};
 
 use super::browser::{Ctx, FlowError, Recorded, StepError};
+use super::idtoken::{self, IdPart};
 use super::outcome::{Evidence, Inconclusive, RuleError, RuleResult, Verdict};
 use super::preflight::Baseline;
 use super::{attack, cookie, jwt, model, property, replicas, scenario, session, token, transport};
@@ -99,10 +100,38 @@ impl From<FlowError> for Inconclusive {
     }
 }
 
-/// Runs one rule: the closed set of kinds, one match arm each.
+/// Runs one rule, on the ID token too when the login returned one and the rule judges it
+/// (see `idtoken`).
 pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let started = Instant::now();
-    let verdict = match &rule.kind {
+    let verdict = match idtoken::id_part(&rc.ctx, &rc.baseline, rule) {
+        IdPart::None => run_kind(rc, rule).await,
+        IdPart::Skip(why) => {
+            idtoken::combine(run_kind(rc, rule).await, Verdict::not_applicable(why))
+        }
+        IdPart::Run(ctx) => {
+            let access = run_kind(rc, rule).await;
+            let id = RuleCtx {
+                ctx: *ctx,
+                baseline: rc.baseline.clone(),
+                policy: rc.policy.clone(),
+                ..*rc
+            };
+            idtoken::combine(access, run_kind(&id, rule).await)
+        }
+    };
+    // The revocations it lists, replayed on the profile's replicas (after a pass).
+    let verdict = replicas::after(rc, rule, verdict).await;
+    let mut r = RuleResult::new(rule, verdict);
+    // Requests the client sent a second time count too (the kinds count exchanges).
+    r.requests += rc.ctx.client.take_retries();
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+/// Runs one rule's kind: the closed set of kinds, one match arm each.
+async fn run_kind(rc: &RuleCtx, rule: &Rule) -> Verdict {
+    match &rule.kind {
         RuleKind::Check(Check::Cookie(a)) => cookie::run(rc, *a).await,
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc),
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
@@ -115,14 +144,7 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
         RuleKind::Property(p) => property::run(rc, p).await,
         RuleKind::Attack(a) => attack::run(rc, a).await,
         RuleKind::Model(m) => model::run(rc, rule, m).await,
-    };
-    // The revocations it lists, replayed on the profile's replicas (after a pass).
-    let verdict = replicas::after(rc, rule, verdict).await;
-    let mut r = RuleResult::new(rule, verdict);
-    // Requests the client sent a second time count too (the kinds count exchanges).
-    r.requests += rc.ctx.client.take_retries();
-    r.duration_ms = started.elapsed().as_millis() as u64;
-    r
+    }
 }
 
 #[cfg(test)]

@@ -103,6 +103,8 @@ struct Inner {
     backoff: retry::Backoff,
     /// A request whose body contains one of these is safe to repeat (a login).
     repeatable: std::sync::RwLock<Vec<Vec<u8>>>,
+    /// Requests to these (method, URL) are safe to repeat (a sign-in with an ID token).
+    repeatable_targets: std::sync::RwLock<Vec<(String, url::Url)>>,
     /// Set by [`Client::stop`]: nothing more is sent.
     stopped: std::sync::atomic::AtomicBool,
     /// The HTML pages the run has seen (`pages`).
@@ -153,6 +155,7 @@ impl Client {
                 redactor: Redactor::default(),
                 backoff: retry::Backoff::default(),
                 repeatable: Default::default(),
+                repeatable_targets: Default::default(),
                 stopped: Default::default(),
                 pages: Default::default(),
             }),
@@ -188,8 +191,33 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = markers;
     }
 
-    /// True when `request`'s body contains a marker of [`Client::set_repeatable_bodies`].
+    /// Declares requests of these methods to these URLs safe to repeat whatever their
+    /// method, like [`Client::set_repeatable_bodies`]: the engine passes the sign-in that
+    /// accepts an ID token (sent twice, it at worst opens a session nobody holds). The list
+    /// replaces any earlier one, for every clone.
+    pub fn set_repeatable_targets(&self, targets: Vec<(String, url::Url)>) {
+        *self
+            .inner
+            .repeatable_targets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = targets;
+    }
+
+    /// True when `request`'s body contains a marker of [`Client::set_repeatable_bodies`], or
+    /// it goes to a target of [`Client::set_repeatable_targets`].
     fn is_repeatable(&self, request: &ProbeRequest) -> bool {
+        let targets = self
+            .inner
+            .repeatable_targets
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if targets
+            .iter()
+            .any(|(m, u)| m.eq_ignore_ascii_case(&request.method) && *u == request.url)
+        {
+            return true;
+        }
+        drop(targets);
         let Some(body) = &request.body else {
             return false;
         };

@@ -13,8 +13,8 @@ use url::Url;
 
 use super::extractor::Extractor;
 use super::format::{
-    ClientAuth, FlowName, FlowStep, Flows, OAuthGrant, OAuthSpec, ProfileFile, RequestSpec,
-    SecretSource, TokenSpec,
+    ClientAuth, FlowName, FlowStep, Flows, ID_TOKEN_VAR, OAuthGrant, OAuthSpec, ProfileFile,
+    RequestSpec, SecretSource, TokenSpec,
 };
 use super::oauth::client_var_names;
 use super::origin::{is_loopback, same_origin_path};
@@ -316,6 +316,7 @@ impl Checker<'_> {
         session_vars.remove("user.password");
         self.request(&t.access.request, &vars, loc, "token.access.request");
         self.token_flows(t, &session_vars);
+        self.id_token(t, &session_vars, loc);
         self.access_sends_token(t, loc);
         self.jwks_url(t, url, loc);
         self.signing_keys(t, url);
@@ -358,6 +359,36 @@ impl Checker<'_> {
             self.out.push(d);
         }
         vars
+    }
+
+    /// `token.id_token` parses as an extractor; `token.id_token_login` sends `{{id_token}}`
+    /// and uses only what the token login leaves.
+    fn id_token(&mut self, t: &TokenSpec, vars: &BTreeSet<String>, loc: &Location) {
+        if let Some(ex) = &t.id_token
+            && let Err(e) = Extractor::parse(&ex.value)
+        {
+            self.push_at(&ex.referenced, "token.id_token", e.to_string());
+        }
+        let Some(rp) = &t.id_token_login else { return };
+        let mut vars = vars.clone();
+        vars.insert(ID_TOKEN_VAR.to_string());
+        let key = "token.id_token_login";
+        self.request(&rp.request, &vars, loc, &format!("{key}.request"));
+        if !templated_texts(&rp.request)
+            .iter()
+            .any(|(_, text)| text.contains("{{id_token}}") || text.contains("{{ id_token }}"))
+        {
+            let d = self
+                .unlocated(
+                    format!("{key}.request"),
+                    "the request does not use `{{id_token}}`",
+                )
+                .with_hint("send the ID token, e.g. `json: {id_token: \"{{id_token}}\"}`");
+            self.out.push(d);
+        }
+        if rp.allowed.status.is_empty() {
+            self.push_unlocated(format!("{key}.allowed.status"), "list at least one status");
+        }
     }
 
     /// `token.access.request` must send `{{<from>}}` somewhere.
@@ -842,6 +873,29 @@ mod tests {
         );
         let t = parse(&src).spec.token.unwrap();
         assert_eq!(t.refresh.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn id_token_keys_are_checked_extractor_and_template() {
+        let ok = replace(
+            OAUTH,
+            "  logout:\n",
+            "  id_token: \"json:/id_token\"\n  id_token_login:\n    request: {method: POST, path: /rp, json: {t: \"{{id_token}}\", a: \"{{access_token}}\"}}\n    allowed: {status: [200]}\n  logout:\n",
+        );
+        parse(&ok);
+        let bad = replace(&ok, "\"json:/id_token\"", "\"json:id_token\"");
+        let bad = replace(&bad, "t: \"{{id_token}}\"", "t: \"{{user.password}}\"");
+        let d = diags(&bad);
+        assert!(
+            at(&d, "token.id_token")
+                .message
+                .contains("must start with `/`"),
+            "{d}"
+        );
+        let x = at(&d, "token.id_token_login.request");
+        assert!(x.message.contains("{{id_token}}"), "{d}");
+        let x = at(&d, "token.id_token_login.request.json");
+        assert!(x.message.contains("user.password"), "{d}");
     }
 
     #[test]

@@ -257,7 +257,29 @@ pub struct TokenSpec {
     /// `browser` (a page's scripts — then the token belongs in an HttpOnly cookie).
     #[serde(default)]
     pub client: ClientKind,
+    /// Where the token login's answer carries an OpenID Connect ID token, as an extractor
+    /// applied to the login's last answer, e.g. `json:/id_token` (`?json:/id_token`, the
+    /// default: an answer without one has none). A login that extracts a variable `id_token`
+    /// itself needs no such key. The ID token lands in the variable `id_token`; the payload,
+    /// lifetime and forgery rules judge it beside the access token.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub id_token: Option<Spanned<String>>,
+    /// Where the service accepts an ID token, e.g. a relying party's sign-in:
+    /// `{request: {method: POST, path: /auth/oidc, json: {id_token: "{{id_token}}"}},
+    /// allowed: {status: [200]}, denied: {status: [401]}}`. The forgery rules send forged ID
+    /// tokens here (the genuine one accepted before and after); without it they skip the ID
+    /// token with the reason.
+    #[serde(default)]
+    pub id_token_login: Option<AccessSpec>,
 }
+
+/// The variable an ID token lands in (`{{id_token}}` in `token.id_token_login`).
+pub const ID_TOKEN_VAR: &str = "id_token";
+
+/// The default `token.id_token` extractor: the login answer's `id_token` member, when it has
+/// one.
+pub const DEFAULT_ID_TOKEN_EXTRACTOR: &str = "?json:/id_token";
 
 fn default_refresh_from() -> String {
     "refresh_token".to_string()

@@ -39,9 +39,9 @@ mod template;
 pub use crate::units::bounds;
 pub use extractor::{Extractor, ExtractorError};
 pub use format::{
-    AccessSpec, Classifier, ClientAuth, ClientKind, FlowName, FlowStep, Flows, KeySpec, Limits,
-    OAuthClient, OAuthGrant, OAuthSpec, ProfileFile, RequestSpec, RevocationSpec, SecretSource,
-    SessionSpec, TokenSpec, UserSpec, statuses_in_words,
+    AccessSpec, Classifier, ClientAuth, ClientKind, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep,
+    Flows, ID_TOKEN_VAR, KeySpec, Limits, OAuthClient, OAuthGrant, OAuthSpec, ProfileFile,
+    RequestSpec, RevocationSpec, SecretSource, SessionSpec, TokenSpec, UserSpec, statuses_in_words,
 };
 pub use load::{Profile, TESTBED_PROFILE, load_profile, parse_profile};
 pub use oauth::{Endpoint, OAuthError};

@@ -19,7 +19,10 @@ use serde_saphyr::Spanned;
 use url::Url;
 
 use super::extractor::Extractor;
-use super::format::{AccessSpec, FlowName, FlowStep, Flows, Limits, ProfileFile, TokenSpec};
+use super::format::{
+    AccessSpec, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep, Flows, Limits, ProfileFile,
+    TokenSpec,
+};
 use super::oauth::{self, OAuthError};
 use super::origin::{self, UrlError, is_loopback};
 use super::secrets::{Secrets, SigningKeyMaterial, User};
@@ -86,6 +89,9 @@ pub struct Resolved {
     /// (flow, step index) → (variable, extractor); invalid ones were reported by the static
     /// check and are left out.
     extractors: BTreeMap<(FlowName, usize), Vec<(String, Extractor)>>,
+    /// Where the token login's last answer carries an ID token (`token.id_token`, or the
+    /// default `?json:/id_token`).
+    id_token: Option<Extractor>,
 }
 
 impl<S: fmt::Debug> fmt::Debug for Target<S> {
@@ -201,6 +207,10 @@ impl Target<Unresolved> {
             oauth::complete(t, &self.base_url, discovery)?;
         }
         let extractors = parse_extractors(self.flows.as_ref(), token.as_ref());
+        let id_token = token.as_ref().and_then(|t| {
+            let written = t.id_token.as_ref().map(|s| s.value.as_str());
+            Extractor::parse(written.unwrap_or(DEFAULT_ID_TOKEN_EXTRACTOR)).ok()
+        });
         Ok(Target {
             name: self.name,
             base_url: self.base_url,
@@ -218,7 +228,10 @@ impl Target<Unresolved> {
             token_vars: self.token_vars,
             client_secret: self.client_secret,
             trust_roots: self.trust_roots,
-            state: Resolved { extractors },
+            state: Resolved {
+                extractors,
+                id_token,
+            },
         })
     }
 }
@@ -280,6 +293,12 @@ impl Target<Resolved> {
     /// The session-protected request and its classifiers (None: a token-only profile).
     pub fn session_access(&self) -> Option<&AccessSpec> {
         self.flows.as_ref().map(|f| &f.access)
+    }
+
+    /// Where the token login's last answer carries an ID token (None without a token
+    /// section).
+    pub fn id_token_extractor(&self) -> Option<&Extractor> {
+        self.state.id_token.as_ref()
     }
 
     /// The parsed extractors of one step.

@@ -317,6 +317,14 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         out.push_str("</article>\n");
         return;
     }
+    let tokens = super::token_lines(r);
+    if !tokens.is_empty() {
+        out.push_str("<ul class=\"notes tokens\">");
+        for line in &tokens {
+            let _ = write!(out, "<li>{}</li>", escape(line));
+        }
+        out.push_str("</ul>");
+    }
     if let Some(reason) = r.reason().filter(|x| r.observed() != Some(x.as_str())) {
         let _ = write!(out, "<p class=\"reason\">{}</p>", escape(&reason));
     }

@@ -40,6 +40,9 @@ fn xml_text(text: &str) -> String {
 pub fn failure_text(r: &RuleResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "requirement: {}", r.requirement);
+    for line in super::token_lines(r) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(e) = &r.expected() {
         let _ = writeln!(out, "expected:    {e}");
     }

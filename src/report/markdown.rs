@@ -112,6 +112,14 @@ fn details(out: &mut String, r: &RuleResult) {
         html(&r.title)
     );
     let _ = writeln!(out, "**Requirement:** {}\n", escape_inline(&r.requirement));
+    let tokens = super::token_lines(r);
+    if !tokens.is_empty() {
+        let _ = writeln!(out, "**Per token:**\n");
+        for line in &tokens {
+            let _ = writeln!(out, "- {}", escape_inline(line));
+        }
+        let _ = writeln!(out);
+    }
     if let Some(reason) = r.reason().filter(|x| r.observed() != Some(x.as_str())) {
         let _ = writeln!(out, "**Reason:** {}\n", escape_inline(&reason));
     }

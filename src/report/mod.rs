@@ -182,8 +182,33 @@ fn indent(text: &str, prefix: &str) -> String {
         .join("\n")
 }
 
+/// One line per token a rule judged (`ID token: fail — …`), for a rule that judged the
+/// access token and the ID token of a login; empty otherwise. Every reporter shows them.
+pub(crate) fn token_lines(r: &RuleResult) -> Vec<String> {
+    r.tokens
+        .iter()
+        .map(|p| {
+            let noun = p.token.noun();
+            let mut line = format!(
+                "{}{}: {}",
+                noun[..1].to_uppercase(),
+                &noun[1..],
+                p.status.as_str()
+            );
+            if !p.summary.is_empty() {
+                line.push_str(" — ");
+                line.push_str(&p.summary);
+            }
+            line
+        })
+        .collect()
+}
+
 fn details(out: &mut String, r: &RuleResult, st: &Style) {
     let _ = writeln!(out, "      requirement: {}", r.requirement);
+    for line in token_lines(r) {
+        let _ = writeln!(out, "      {}", sanitize(&line));
+    }
     if let Some(e) = &r.expected() {
         let _ = writeln!(out, "      expected:    {}", sanitize(e));
     }
@@ -764,6 +789,7 @@ pub(crate) mod tests {
             level: Level::Must,
             requirement: format!("The rule {id} MUST hold."),
             outcome,
+            tokens: Vec::new(),
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 2,

@@ -279,6 +279,9 @@ fn result(
     if let Some(c) = &r.counterexample() {
         properties.insert("counterexample", json!(c));
     }
+    if !r.tokens.is_empty() {
+        properties.insert("tokens", json!(r.tokens));
+    }
     if !r.evidence.is_empty() {
         properties.insert(
             "curl",

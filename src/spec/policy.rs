@@ -39,7 +39,37 @@ pub struct Policy {
     pub sessions: SessionSemantics,
     /// Declared refresh-token semantics (`refresh.*`).
     pub refresh: RefreshSemantics,
+    /// Longest acceptable ID-token lifetime (`exp - iat`).
+    pub id_token_max_lifetime: Seconds,
+    /// Personal-data claims an ID token may carry: the standard OpenID Connect claims by
+    /// default (`OIDC_STANDARD_CLAIMS`).
+    pub id_token_personal_claims: Vec<String>,
 }
+
+/// The standard claims of OpenID Connect Core 1.0 §5.1: what an ID token carries about the
+/// user by design, allowed in ID tokens unless `policy.id_token_personal_claims` says
+/// otherwise.
+pub const OIDC_STANDARD_CLAIMS: &[&str] = &[
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+];
 
 impl Default for Policy {
     fn default() -> Self {
@@ -57,6 +87,8 @@ impl Default for Policy {
             max_revocation_window: Seconds(900),
             sessions: Default::default(),
             refresh: Default::default(),
+            id_token_max_lifetime: Seconds(3600),
+            id_token_personal_claims: OIDC_STANDARD_CLAIMS.iter().map(|c| c.to_string()).collect(),
         }
     }
 }
@@ -112,6 +144,15 @@ pub struct PolicyOverrides {
     /// Refresh-token semantics, e.g. `{rotation: optional, reuse: allow}`.
     #[serde(default)]
     pub refresh: Option<RefreshSemanticsOverrides>,
+    /// Longest ID-token lifetime (`exp - iat`), e.g. `1h` (the default).
+    #[serde(default)]
+    pub id_token_max_lifetime: Option<Seconds>,
+    /// The personal-data claims an ID token may carry, an explicit allow-list, e.g.
+    /// `[email, name]`; `[]` forbids all. Default: the standard OpenID Connect claims (`name`,
+    /// `email`, `preferred_username`, `address`, `phone_number`, … — OpenID Connect Core 1.0
+    /// §5.1). Secrets are never allowed.
+    #[serde(default)]
+    pub id_token_personal_claims: Option<Vec<String>>,
 }
 
 impl PolicyOverrides {
@@ -152,6 +193,13 @@ impl PolicyOverrides {
                 .refresh
                 .as_ref()
                 .map_or(base.refresh, |o| o.apply(&base.refresh)),
+            id_token_max_lifetime: self
+                .id_token_max_lifetime
+                .unwrap_or(base.id_token_max_lifetime),
+            id_token_personal_claims: self
+                .id_token_personal_claims
+                .clone()
+                .unwrap_or_else(|| base.id_token_personal_claims.clone()),
         }
     }
 

@@ -128,6 +128,13 @@ pub enum Flaw {
     /// and access-token ids): a logout or revocation on one instance is not seen by the
     /// others. Implies two replicas when none are asked for.
     ReplicaLocalRevocation,
+    /// ID tokens also carry a bcrypt `password_hash` claim (access tokens stay clean).
+    IdTokenSecretInPayload,
+    /// ID tokens live 24 hours (`exp = iat + 86400`; access tokens stay short-lived).
+    IdTokenLongLived,
+    /// The relying-party sign-in (`POST /auth/oidc`) checks an ID token's claims but never its
+    /// signature, whatever the `alg` (the access-token verifier stays strict).
+    IdTokenSignatureUnchecked,
 }
 
 impl Flaw {
@@ -419,6 +426,21 @@ const TABLE: &[Row] = &[
         name: "replica-local-revocation",
         description: "Each instance keeps its own revocation state, like a per-instance cache in front of a shared store: a logout or revocation on one instance is not seen by the others (implies 2 replicas).",
     },
+    Row {
+        flaw: Flaw::IdTokenSecretInPayload,
+        name: "id-token-secret-in-payload",
+        description: "ID tokens carry a password hash, readable by anyone who holds the token (the browser app that keeps it, its logs).",
+    },
+    Row {
+        flaw: Flaw::IdTokenLongLived,
+        name: "id-token-long-lived",
+        description: "ID tokens live 24 hours, so a leaked one can sign its holder in all day.",
+    },
+    Row {
+        flaw: Flaw::IdTokenSignatureUnchecked,
+        name: "id-token-signature-unchecked",
+        description: "The relying party's ID-token sign-in never checks the signature, so unsigned and tampered ID tokens sign anyone in.",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Flaw::row` indexes by discriminant.
@@ -495,7 +517,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 50);
+        assert_eq!(Flaw::ALL.len(), 53);
     }
 
     #[test]

@@ -39,6 +39,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
+//! | `oidc` | ID tokens (what the password grant issues with an `openid` scope) and the relying party's `/auth/oidc` |
 //! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
 //! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
 //! | `tokens` | demo keys, the shared token state, issuing access tokens (JWT or opaque), starting a family |
@@ -69,15 +70,23 @@
 //! | `POST /api/token` | JSON `{"username","password"}` (no CSRF: an API client's password grant; a missing `Content-Type` is read as JSON). 200 `{"access_token","token_type":"Bearer","expires_in":300,"refresh_token"}` with `Cache-Control: no-store` and `Pragma: no-cache`; the refresh token starts a family issued to [`DEMO_CLIENT_ID`]. 401 `invalid_grant`, 400 `invalid_request`, 415, 413 |
 //! | `GET /.well-known/jwks.json` | `{"keys":[…]}`: the public EC P-256 key, `kid` [`ES256_KID`], `alg` ES256, `use` sig |
 //! | `GET /api/token/me` | `Authorization: Bearer TOKEN` → 200 `{"user","role"}` (from `sub` and `role`); an invalid or revoked (via `/oauth/revoke`) token → 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; no bearer token → 401 `unauthenticated` with `WWW-Authenticate: Bearer` |
-//! | `POST /oauth/token` | RFC 6749. Form body only (`application/x-www-form-urlencoded`, else 400 `invalid_request`; 413 over 16 KiB; a repeated parameter → 400 `invalid_request`; empty values count as omitted). Client authentication: HTTP Basic with the form-urlencoded [`DEMO_CLIENT_ID`]`:`[`DEMO_CLIENT_SECRET`] or form `client_id` + `client_secret`; missing or wrong → 401 `invalid_client` (with `WWW-Authenticate: Basic realm="authprobe-testbed"` when Basic was tried); both at once → 400 `invalid_request`. `grant_type=password` (`username`, `password`; `scope` ignored): bad credentials → 400 `invalid_grant`, else tokens and a new family. `grant_type=client_credentials`: an access token with `sub` = the client id, no refresh token. `grant_type=refresh_token` (`refresh_token`): the family's current token → rotated (the old one superseded) with a new access token; a superseded token → the family is revoked and 400 `invalid_grant`; unknown or revoked → 400 `invalid_grant`. Other `grant_type` → 400 `unsupported_grant_type`; missing parameters → 400 `invalid_request`. Success: 200 `{"access_token","token_type":"Bearer","expires_in":300,["refresh_token"],"scope":"profile"}` with `Cache-Control: no-store` and `Pragma: no-cache`; errors are `{"error"}` |
+//! | `POST /oauth/token` | RFC 6749. Form body only (`application/x-www-form-urlencoded`, else 400 `invalid_request`; 413 over 16 KiB; a repeated parameter → 400 `invalid_request`; empty values count as omitted). Client authentication: HTTP Basic with the form-urlencoded [`DEMO_CLIENT_ID`]`:`[`DEMO_CLIENT_SECRET`] or form `client_id` + `client_secret`; missing or wrong → 401 `invalid_client` (with `WWW-Authenticate: Basic realm="authprobe-testbed"` when Basic was tried); both at once → 400 `invalid_request`. `grant_type=password` (`username`, `password`, optional `scope` and `nonce`): bad credentials → 400 `invalid_grant`, else tokens and a new family; a `scope` naming `openid` adds an `id_token` (claims below) and the answer's `scope` is `openid profile`. `grant_type=client_credentials`: an access token with `sub` = the client id, no refresh token. `grant_type=refresh_token` (`refresh_token`): the family's current token → rotated (the old one superseded) with a new access token; a superseded token → the family is revoked and 400 `invalid_grant`; unknown or revoked → 400 `invalid_grant`. Other `grant_type` → 400 `unsupported_grant_type`; missing parameters → 400 `invalid_request`. Success: 200 `{"access_token","token_type":"Bearer","expires_in":300,["refresh_token"],"scope":"profile"}` with `Cache-Control: no-store` and `Pragma: no-cache`; errors are `{"error"}` |
 //! | `POST /oauth/revoke` | RFC 7009. Form body `token`, optional `token_type_hint` (`access_token`/`refresh_token`: only the lookup order; other values ignored); the token endpoint's body and client-authentication rules. A refresh token in any state → its family is revoked; an access token this testbed signed (checked with its own key, expired or not) → its `jti` is deny-listed. 200 `{}` with `Cache-Control: no-store`, also for unknown or garbage tokens; missing `token` → 400 `invalid_request` |
 //! | `POST /api/token/logout` | `Authorization: Bearer ACCESS_TOKEN`, verified like `/api/token/me` (same 401s; no query token): revokes the family the access token was issued from and deny-lists the access token itself, 200 `{"ok":true}` (also when it has none, e.g. client credentials). Under `stateless-access-tokens` (or the flaw `token-logout-keeps-access`) the access token stays valid until it expires |
-//! | `GET /.well-known/openid-configuration` | `{"issuer"` ([`TOKEN_ISSUER`]), `"token_endpoint","revocation_endpoint","jwks_uri"` (absolute `http://HOST/…` from the `Host` header; a missing or odd one → `127.0.0.1`), `"grant_types_supported":["password","client_credentials","refresh_token"]`, `"token_endpoint_auth_methods_supported"` and `"revocation_endpoint_auth_methods_supported"`: `["client_secret_basic","client_secret_post"]`, `"response_types_supported":["token"]`, `"subject_types_supported":["public"]`, `"id_token_signing_alg_values_supported":["ES256"]}` |
+//! | `GET /.well-known/openid-configuration` | `{"issuer"` ([`TOKEN_ISSUER`]), `"token_endpoint","revocation_endpoint","jwks_uri"` (absolute `http://HOST/…` from the `Host` header; a missing or odd one → `127.0.0.1`), `"grant_types_supported":["password","client_credentials","refresh_token"]`, `"token_endpoint_auth_methods_supported"` and `"revocation_endpoint_auth_methods_supported"`: `["client_secret_basic","client_secret_post"]`, `"response_types_supported":["token","id_token"]`, `"subject_types_supported":["public"]`, `"id_token_signing_alg_values_supported":["ES256"]`, `"scopes_supported":["openid","profile","email"]`, `"claims_supported"`: the ID token's claims below} |
+//! | `POST /auth/oidc` | A relying party's sign-in with an ID token: JSON `{"id_token"}` (a missing `Content-Type` is read as JSON). The token must be signed with the access tokens' key and pinned algorithm, `iss` [`TOKEN_ISSUER`], `aud` [`DEMO_CLIENT_ID`], `sub` and `exp` present, `exp` and `nbf` checked with no leeway (an access token has another `aud` and is refused): 200 `{"user","auth":"oidc"}`; otherwise 401 `invalid_token`; 400 `invalid_request` for another body, 415 for another media type, 413 over 16 KiB. No session and no nonce check: the answer is the verdict |
 //! | anything else | 404 `not_found` (405 `method_not_allowed` for a known path) |
 //!
 //! Access-token claims: `iss` [`TOKEN_ISSUER`], `aud` [`TOKEN_AUDIENCE`], `sub`, `iat`, `nbf`,
 //! `exp` (`iat` + [`ACCESS_TOKEN_TTL`]), `jti` (32 hex digits), `scope` `profile`, `role`
 //! `user`.
+//!
+//! ID-token claims: `iss` [`TOKEN_ISSUER`], `sub`, `aud` [`DEMO_CLIENT_ID`], `iat`, `auth_time`
+//! (both the time of the grant), `exp` (`iat` + [`ID_TOKEN_TTL`]), `nonce` (the grant's, when
+//! given and at most 256 characters), `email` (`USER@example.com`), `email_verified`, `name`
+//! and `preferred_username`; header `typ: JWT` and the access tokens' `alg` and `kid`. ID tokens
+//! stay JWTs under `opaque-access-tokens`. The `id-token-*` flaws change only them and the
+//! relying party (a password hash in the payload, a 24-hour lifetime, no signature check).
 //!
 //! Refresh tokens are 32 random bytes, base64url. Each grant that issues one (`/api/token`,
 //! `/oauth/token` password) starts a *family* — user, client, current token, superseded
@@ -119,7 +128,8 @@
 //! `refresh-reuse-accepted`, `refresh-no-family-revocation` and
 //! `refresh-concurrent-double-spend` (no token is ever superseded); `opaque-access-tokens`
 //! hides every flaw of the JWT itself or its verifier except `jwt-long-lived`, `jwt-no-exp`,
-//! `jwt-expired-accepted` (the lookup then ignores expiry) and `jwt-in-query`;
+//! `jwt-expired-accepted` (the lookup then ignores expiry), `jwt-in-query` and
+//! `jwt-weak-secret` (the ID token, still a JWT, is signed with the guessable secret);
 //! `grant-wide-revocation` has nothing to add under `revocation-endpoint-noop`; `json-only`
 //! hides `no-csp` and `csp-unsafe-inline` (no HTML page).
 //!
@@ -145,6 +155,7 @@ mod flaw;
 mod http;
 mod jwt;
 mod oauth;
+mod oidc;
 mod opaque;
 mod page;
 mod quirk;
@@ -168,6 +179,7 @@ pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DE
 pub use config::{IMPLIED_REPLICAS, TestbedConfig};
 pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use oidc::ID_TOKEN_TTL;
 pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
     ACCESS_TOKEN_TTL, DEMO_ES256_PRIVATE_KEY_PEM, DEMO_ES256_PUBLIC_KEY_PEM,
@@ -214,7 +226,8 @@ impl Backend {
             .merge(page::routes(config.clone()))
             .merge(session::routes(&self.sessions, local))
             .merge(jwt::routes(tokens.clone()))
-            .merge(oauth::routes(tokens))
+            .merge(oauth::routes(tokens.clone()))
+            .merge(oidc::routes(tokens))
             .fallback(http::not_found)
             .method_not_allowed_fallback(http::method_not_allowed);
         // Quirk: a path parameter makes the path unknown.

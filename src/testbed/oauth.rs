@@ -34,6 +34,7 @@ use super::accounts::{DEMO_CLIENT_ID, check_client};
 use super::families::{Families, FamilyId, RefreshState};
 use super::flaw::Flaw;
 use super::http::{MAX_BODY, error, json_response};
+use super::oidc;
 use super::quirk::Quirk;
 use super::store::random_token;
 use super::tokens::{
@@ -223,7 +224,7 @@ async fn token(State(state): State<TokenState>, headers: HeaderMap, body: Body) 
         None => invalid_request(),
         Some("password") => password_grant(tokens, client, &form).await,
         Some("client_credentials") => match issue(tokens, client) {
-            Ok(access) => token_response(tokens, &access.token, access.expires_in, None),
+            Ok(access) => token_response(tokens, &access.token, access.expires_in, None, None),
             Err(_) => internal(),
         },
         Some("refresh_token") => refresh_grant(tokens, client, &form).await,
@@ -243,12 +244,26 @@ async fn password_grant(tokens: &Tokens, client: &str, form: &Form) -> Response 
     let Some(user) = tokens.passwords.check(username, password).await else {
         return invalid_grant();
     };
-    match start_family(tokens, user, client) {
-        Ok((access, refresh)) => {
-            token_response(tokens, &access.token, access.expires_in, Some(&refresh))
+    let Ok((access, refresh)) = start_family(tokens, user, client) else {
+        return internal();
+    };
+    // OpenID Connect: an `openid` scope asks for an ID token too.
+    let id_token = if oidc::wants_id_token(form.get("scope")) {
+        match oidc::issue_id_token(tokens, user, form.get("nonce")) {
+            Ok(t) => Some(t),
+            Err(_) => return internal(),
         }
-        Err(_) => internal(),
-    }
+    } else {
+        None
+    };
+    let (token, expires_in) = (&access.token, access.expires_in);
+    token_response(
+        tokens,
+        token,
+        expires_in,
+        Some(&refresh),
+        id_token.as_deref(),
+    )
 }
 
 /// The refresh grant. Clean: an unknown token, a token of a revoked family or of another
@@ -333,27 +348,39 @@ fn rotate_and_answer(tokens: &Tokens, families: &mut Families, id: FamilyId) -> 
         let access = &family.last_access;
         let now = jsonwebtoken::get_current_timestamp();
         let expires_in = access.exp.map(|exp| exp.saturating_sub(now));
-        return token_response(tokens, &access.token, expires_in, Some(&refresh));
+        return token_response(tokens, &access.token, expires_in, Some(&refresh), None);
     }
     let Ok(access) = issue(tokens, &user) else {
         return internal();
     };
     families.record_access(id, access.record());
-    token_response(tokens, &access.token, access.expires_in, Some(&refresh))
+    token_response(
+        tokens,
+        &access.token,
+        access.expires_in,
+        Some(&refresh),
+        None,
+    )
 }
 
-/// A successful token response (RFC 6749 §5.1) with its caching headers.
+/// A successful token response (RFC 6749 §5.1) with its caching headers; with an ID token
+/// (OpenID Connect Core §3.1.3.3) the scope says `openid` too.
 fn token_response(
     tokens: &Tokens,
     access_token: &str,
     expires_in: Option<u64>,
     refresh_token: Option<&str>,
+    id_token: Option<&str>,
 ) -> Response {
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
         "scope": SCOPE,
     });
+    if let Some(id_token) = id_token {
+        body["id_token"] = json!(id_token);
+        body["scope"] = json!(format!("openid {SCOPE}"));
+    }
     if let Some(expires_in) = expires_in {
         body["expires_in"] = json!(expires_in);
     }
@@ -483,9 +510,14 @@ async fn discovery(State(state): State<TokenState>, headers: HeaderMap) -> Respo
             "grant_types_supported": ["password", "client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": ["token"],
+            "response_types_supported": ["token", "id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [alg],
+            "scopes_supported": ["openid", "profile", "email"],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
+                "email", "email_verified", "name", "preferred_username",
+            ],
         }),
     )
 }

@@ -75,8 +75,10 @@ pub(super) struct Tokens {
     config: TestbedConfig,
     /// The algorithm tokens are signed with and the verifier pins.
     pub(super) alg: Algorithm,
-    kid: Option<&'static str>,
-    signing_key: EncodingKey,
+    /// The `kid` of the signing key, when it has one.
+    pub(super) kid: Option<&'static str>,
+    /// The key access tokens (and ID tokens) are signed with.
+    pub(super) signing_key: EncodingKey,
     /// The key the clean verifier checks signatures with.
     pub(super) verifying_key: DecodingKey,
     /// The clean verifier's claim checks, as the flaws bend them.

@@ -707,9 +707,14 @@ async fn discovery_document_points_at_the_endpoints() {
             "grant_types_supported": ["password", "client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": ["token"],
+            "response_types_supported": ["token", "id_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
+                "email", "email_verified", "name", "preferred_username",
+            ],
         })
     );
     // The advertised endpoints are the real ones.
