@@ -104,7 +104,7 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
     let started = Instant::now();
     let verdict = match &rule.kind {
         RuleKind::Check(Check::Cookie(a)) => cookie::run(rc, *a).await,
-        RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc),
+        RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc).await,
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
             session::entropy(rc).await
         }

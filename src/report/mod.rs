@@ -831,6 +831,7 @@ pub(crate) mod tests {
                     "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
                 ),
                 counterexample: Some(counterexample),
+                details: None,
             })),
         );
         fail.evidence = vec![evidence(
