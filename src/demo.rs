@@ -127,6 +127,13 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         Flaw::RefreshStaleAccessToken => (&["refresh.issues-new-access"], REFRESHING_RULES),
         Flaw::TokenLogoutKeepsAccess => (&["token.revoked-on-logout"], &[]),
         Flaw::ApiHeadersMissing => (&["transport.api-headers"], &[]),
+        Flaw::SessionIdFlask
+        | Flaw::SessionIdDjango
+        | Flaw::SessionIdRails
+        | Flaw::SessionIdPhpSerialized
+        | Flaw::SessionIdJavaSerialized
+        | Flaw::SessionIdMsgpack
+        | Flaw::SessionIdCbor => (&["session.opaque-id"], &[]),
     };
     FlawExpectation { breaks, may_break }
 }

@@ -91,6 +91,13 @@ rule_modules! {
 
     session_opaque_id "session.opaque-id" {
         fails_with_session_id_readable => SessionIdReadable,
+        fails_with_session_id_flask => SessionIdFlask,
+        fails_with_session_id_django => SessionIdDjango,
+        fails_with_session_id_rails => SessionIdRails,
+        fails_with_session_id_php_serialized => SessionIdPhpSerialized,
+        fails_with_session_id_java_serialized => SessionIdJavaSerialized,
+        fails_with_session_id_msgpack => SessionIdMsgpack,
+        fails_with_session_id_cbor => SessionIdCbor,
     }
     session_id_entropy "session.id-entropy" {
         fails_with_session_id_predictable => SessionIdPredictable,

@@ -43,6 +43,7 @@
 //! | `faults` | the `transient-faults` layer and the connections it can hang up |
 //! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
+//! | `session_formats` | session ids in framework formats (Flask, Django, Rails, PHP, Java, MessagePack, CBOR) for the `session-id-<family>` flaws |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
 //!
@@ -142,6 +143,7 @@ mod opaque;
 mod page;
 mod quirk;
 mod session;
+mod session_formats;
 mod store;
 mod tokens;
 mod verify;
