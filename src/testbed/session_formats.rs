@@ -9,7 +9,6 @@
 //! encoders written here from the formats' specifications, and signatures are HMACs from
 //! `aws-lc-rs` — never authprobe's own decoders. It must not know HTTP or the store.
 
-
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -56,7 +55,9 @@ pub(crate) fn encode(family: Family, data: &SessionData<'_>) -> String {
         Family::PhpSerialized => escape(&STANDARD.encode(php_serialize(data))),
         Family::JavaSerialized => STANDARD.encode(java_serialize(data)),
         // Serialising a struct of strings and integers into a Vec cannot fail.
-        Family::Msgpack => URL_SAFE_NO_PAD.encode(rmp_serde::to_vec_named(data).unwrap_or_default()),
+        Family::Msgpack => {
+            URL_SAFE_NO_PAD.encode(rmp_serde::to_vec_named(data).unwrap_or_default())
+        }
         Family::Cbor => {
             let mut out = Vec::new();
             let _ = ciborium::into_writer(data, &mut out);
@@ -298,13 +299,20 @@ mod tests {
         let payload = flask.strip_prefix('.').unwrap().split('.').next().unwrap();
         let zlib = URL_SAFE_NO_PAD.decode(payload).unwrap();
         let json = miniz_oxide::inflate::decompress_to_vec_zlib(&zlib).unwrap();
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap()["user"], "alice");
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&json).unwrap()["user"],
+            "alice"
+        );
 
-        let msgpack = URL_SAFE_NO_PAD.decode(encode(Family::Msgpack, &ALICE)).unwrap();
+        let msgpack = URL_SAFE_NO_PAD
+            .decode(encode(Family::Msgpack, &ALICE))
+            .unwrap();
         let v: serde_json::Value = rmp_serde::from_slice(&msgpack).unwrap();
         assert_eq!(v["uid"], 1);
 
-        let cbor = URL_SAFE_NO_PAD.decode(encode(Family::Cbor, &ALICE)).unwrap();
+        let cbor = URL_SAFE_NO_PAD
+            .decode(encode(Family::Cbor, &ALICE))
+            .unwrap();
         let v: serde_json::Value = ciborium::from_reader(cbor.as_slice()).unwrap();
         assert_eq!(v["role"], "user");
 
