@@ -107,6 +107,10 @@ impl Node {
     }
 
     fn sketch_into(&self, out: &mut String, user: UserMatch<'_>, depth: usize) {
+        // Past what will be shown (in bytes, at least as many as characters): stop early.
+        if out.len() > 4 * MAX_SKETCH_CHARS {
+            return;
+        }
         match self {
             Node::Map(pairs) => {
                 if depth >= MAX_SHOWN_DEPTH {
@@ -124,20 +128,7 @@ impl Node {
                 more(out, pairs.len());
                 out.push('}');
             }
-            Node::List(items) => {
-                if depth >= MAX_SHOWN_DEPTH {
-                    return out.push_str("[…]");
-                }
-                out.push('[');
-                for (i, v) in items.iter().take(MAX_SHOWN_ENTRIES).enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    v.sketch_into(out, user, depth + 1);
-                }
-                more(out, items.len());
-                out.push(']');
-            }
+            Node::List(items) => list_sketch(items, out, user, depth),
             Node::Object {
                 class,
                 fields,
@@ -160,7 +151,7 @@ impl Node {
                 if !items.is_empty() {
                     out.push_str(if fields.is_empty() { "" } else { "; " });
                     out.push_str("data: ");
-                    Node::List(items.clone()).sketch_into(out, user, depth + 1);
+                    list_sketch(items, out, user, depth + 1);
                 }
                 out.push('}');
             }
@@ -238,6 +229,21 @@ impl Node {
             Node::Null => json!({"type": "null"}),
         }
     }
+}
+
+fn list_sketch(items: &[Node], out: &mut String, user: UserMatch<'_>, depth: usize) {
+    if depth >= MAX_SHOWN_DEPTH {
+        return out.push_str("[…]");
+    }
+    out.push('[');
+    for (i, v) in items.iter().take(MAX_SHOWN_ENTRIES).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        v.sketch_into(out, user, depth + 1);
+    }
+    more(out, items.len());
+    out.push(']');
 }
 
 fn more(out: &mut String, len: usize) {
