@@ -40,6 +40,7 @@ dict_for() {
         jwt_decode) echo dict/jwt.dict ;;
         jwks_parse) echo dict/jwks.dict ;;
         spec_load | profile_load) echo dict/yaml.dict ;;
+        session_decode) echo dict/session.dict ;;
         *) echo "" ;;
     esac
 }

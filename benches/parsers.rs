@@ -15,6 +15,12 @@
 //!   session ids and tokens); `redaction/register_3000` registers those secrets and runs the
 //!   first search (which builds the automata).
 //!
+//! - `opacity/<family>`: what `session.opaque-id` spends judging one session id
+//!   (`analysis::session_id::readable_content`: the decoders' bounded search and the judge),
+//!   per family: a clean 32-byte base64url id (every decoder tried, nothing found), the
+//!   framework samples of `fuzz/corpus/session_decode/` (Flask, Django, Rack, PHP, Java,
+//!   MessagePack, CBOR), and a 4 KiB random base64 value (the largest cookie).
+//!
 //! `AUTHPROBE_BENCH_SMOKE=1` shortens every measurement.
 
 use std::hint::black_box;
@@ -184,9 +190,52 @@ fn bench_redaction(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_opacity(c: &mut Criterion) {
+    let sample = |name: &str| {
+        let path = format!(
+            "{}/fuzz/corpus/session_decode/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    // Deterministic random bytes (xorshift64): the clean id and the 4 KiB worst case.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[3]
+            })
+            .collect()
+    };
+    use base64::Engine as _;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let url = &base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut ids = vec![("clean_base64url", url.encode(random(32)))];
+    for name in ["flask", "django", "rack", "php", "java", "msgpack", "cbor"] {
+        ids.push((name, sample(name)));
+    }
+    ids.push(("random_4k", b64.encode(random(3072))));
+    let mut group = c.benchmark_group("opacity");
+    group.throughput(Throughput::Elements(1));
+    for (name, id) in &ids {
+        group.bench_function(BenchmarkId::new("readable_content", name), |b| {
+            b.iter(|| {
+                black_box(authprobe::analysis::session_id::readable_content(
+                    black_box(id),
+                    &["alice", "bob"],
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_set_cookie, bench_jwt_decode, bench_redaction
+    targets = bench_set_cookie, bench_jwt_decode, bench_redaction, bench_opacity
 }
 criterion_main!(benches);

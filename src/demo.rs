@@ -147,6 +147,13 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
             &["jwt.signature-required", "jwt.tamper-rejected"],
             FORGERY_RULES,
         ),
+        Flaw::SessionIdFlask
+        | Flaw::SessionIdDjango
+        | Flaw::SessionIdRails
+        | Flaw::SessionIdPhpSerialized
+        | Flaw::SessionIdJavaSerialized
+        | Flaw::SessionIdMsgpack
+        | Flaw::SessionIdCbor => (&["session.opaque-id"], &[]),
     };
     FlawExpectation { breaks, may_break }
 }

@@ -30,10 +30,12 @@
 //!   breaks), [`schema`] and [`diag`] (JSON Schemas and located diagnostics for the
 //!   hand-written files; [`diag`] also re-exports the bounded reads of every input file), and
 //!   the auditors usable on their own: [`cookie`] (a lossless
-//!   `Set-Cookie` parser and an RFC 6265bis browser model) and [`jwt`] (a lossless JWS
-//!   decoder, claims analysis, JWKS, and the forgery toolkit [`jwt::dangerous`]).
+//!   `Set-Cookie` parser and an RFC 6265bis browser model), [`jwt`] (a lossless JWS
+//!   decoder, claims analysis, JWKS, and the forgery toolkit [`jwt::dangerous`]) and
+//!   [`analysis`] (session ids: the decoders of framework session formats, what an id
+//!   reveals, and the entropy of a sample).
 //! - Private: the engine (rule kinds, the controlled probe, the model runner), the probe
-//!   client, the reference state machines, the proptest strategies, session-id analysis and
+//!   client, the reference state machines, the proptest strategies and
 //!   the `input`/`text`/`units` leaves (the ranges of the run limits are public as
 //!   [`profile::bounds`]).
 //!
@@ -50,7 +52,6 @@ mod input;
 mod text;
 mod units;
 // Internals.
-mod analysis;
 mod benchreport;
 mod engine;
 mod http;
@@ -58,6 +59,7 @@ mod machine;
 mod strategy;
 
 // Public areas.
+pub mod analysis;
 pub mod cookie;
 pub mod demo;
 pub mod diag;

@@ -91,6 +91,13 @@ rule_modules! {
 
     session_opaque_id "session.opaque-id" {
         fails_with_session_id_readable => SessionIdReadable,
+        fails_with_session_id_flask => SessionIdFlask,
+        fails_with_session_id_django => SessionIdDjango,
+        fails_with_session_id_rails => SessionIdRails,
+        fails_with_session_id_php_serialized => SessionIdPhpSerialized,
+        fails_with_session_id_java_serialized => SessionIdJavaSerialized,
+        fails_with_session_id_msgpack => SessionIdMsgpack,
+        fails_with_session_id_cbor => SessionIdCbor,
     }
     session_id_entropy "session.id-entropy" {
         fails_with_session_id_predictable => SessionIdPredictable,
@@ -394,4 +401,53 @@ async fn transport_csrf_is_inconclusive_when_a_genuine_logout_ends_nothing() {
         let reason = r.reason().unwrap_or_default();
         assert!(reason.contains("genuine logout"), "{reason}");
     }
+}
+
+/// A readable session id is reported by its layers and its structure, values redacted, in the
+/// JSON report's `details` too — here a PHP session behind two percent-encodings (the flaw's
+/// own and the `percent-encoded-cookie` quirk's), and the failure is confirmed on a new login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_opaque_id_shows_layers_and_keys_never_values() {
+    let config = authprobe::testbed::TestbedConfig {
+        flaws: [Flaw::SessionIdPhpSerialized].into_iter().collect(),
+        quirks: [authprobe::testbed::Quirk::PercentEncodedCookie]
+            .into_iter()
+            .collect(),
+        ..authprobe::testbed::TestbedConfig::default()
+    };
+    let report = crate::support::run_demo(config, &["session.opaque-id"], crate::support::SEED)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = &report.results[0];
+    assert_status(&report, "session.opaque-id", Status::Fail);
+    let observed = r.observed().unwrap_or_default();
+    assert!(
+        observed.contains("(percent → percent → base64 → php-serialize): {\"uid\": <int>, \"user\": <string, 5 chars: the user name>, \"role\": <string, 4 chars>, \"nonce\": <string, 64 chars, hex>}"),
+        "{observed}"
+    );
+    assert!(
+        r.notes.iter().any(|n| n.starts_with("confirmed: ")),
+        "{:?}",
+        r.notes
+    );
+    let json = serde_json::to_value(r).unwrap();
+    let details = &json["details"];
+    assert_eq!(
+        details["layers"],
+        serde_json::json!(["percent", "percent", "base64", "php-serialize"])
+    );
+    let keys: Vec<&str> = details["structure"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["uid", "user", "role", "nonce"]);
+    assert_eq!(details["structure"]["entries"][3]["value"]["chars"], 64);
+    // No value: the only strings are keys, type names, alphabets and the user-name marks.
+    let text = details.to_string();
+    assert!(
+        !text.contains("\"user\",\"value\":\"") && !text.contains("<redacted"),
+        "{text}"
+    );
 }

@@ -1,18 +1,16 @@
 //! Session ids judged on their content: [`readable_content`] says what anyone holding the
-//! cookie can read in one id, [`analyse_sample`] says whether ids from fresh logins are
-//! unique, unpatterned and carry enough entropy.
+//! cookie can read in one id (the decoders in `decode` unwrap it; this file judges what they
+//! found), [`analyse_sample`] says whether ids from fresh logins are unique, unpatterned and
+//! carry enough entropy.
 //!
 //! Pure functions: no I/O, no printing, no clock, no randomness, and no panic on any input.
 //! The verdict (pass/fail, which threshold applies) belongs to the rule that calls them.
 
 use std::collections::HashSet;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD_NO_PAD_INDIFFERENT, URL_SAFE_NO_PAD_INDIFFERENT};
 use serde::Serialize;
 
-/// Longest [`Readable::text`], in characters (a cut text ends with `…`).
-pub const MAX_TEXT_CHARS: usize = 160;
+use super::decode::{Decoded, Layer, Node, decodings, is_identifier, is_readable_text};
 
 /// User names shorter than this (in characters) are not looked for: they match by chance.
 pub const MIN_USERNAME_CHARS: usize = 3;
@@ -29,260 +27,155 @@ pub const MIN_SAMPLES: usize = 4;
 /// number of occurrences only counts when it stands apart (no letter or digit either side).
 const CHANCE_MATCH_LIMIT: f64 = 1e-5;
 
-/// Decoded content counts as text when at least this share of its characters is printable.
-const PRINTABLE_SHARE: f64 = 0.9;
-
-/// Decoded content shorter than this many characters does not count as text.
-const MIN_TEXT_CHARS: usize = 6;
-
-/// Base64 content decoding to fewer bytes than this is not looked at.
-const MIN_BASE64_BYTES: usize = 8;
-
-/// Hex content shorter than this many digits is not looked at.
-const MIN_HEX_DIGITS: usize = 16;
-
 /// Longest [`SampleAnalysis::common_prefix_text`], in characters.
 const MAX_PREFIX_TEXT_CHARS: usize = 40;
 
-/// What anyone holding the cookie can read in a session id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Readable {
-    /// The layer that made the content readable.
-    pub encoding: Encoding,
-    /// The decoded content, at most [`MAX_TEXT_CHARS`] characters, control characters
-    /// escaped (`\n`, `\u{1b}`), e.g. `{"uid":1,"user":"alice"}`.
-    pub text: String,
-    /// The first of the given user names found in the content (case-insensitive), spelt as
-    /// given, e.g. `Some("alice")`.
-    pub contains_username: Option<String>,
+/// Why a session id counts as readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// It decodes to readable text (`user=carol;exp=…` in hex or base64).
+    Text,
+    /// It decodes to structured session state: a map with named keys, an object of a named
+    /// class, a JSON document, a JWT.
+    SessionState,
+    /// A user name is in it, in plain sight or once decoded.
+    NamesUser,
 }
 
-/// How readable content is carried in a session id. When several layers apply the most
-/// specific one is named: percent-encoded JSON is [`Encoding::Json`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Encoding {
-    /// The value itself names a user, e.g. `alice-1234`.
-    Plain,
-    /// The value names a user once percent-decoded, e.g. `alice%40example.com`.
-    PercentEncoded,
-    /// The value (or a part of it, as in express `j:{…}` cookies) is a JSON object or array.
-    Json,
-    /// The value is a JWT: the text is the decoded header and payload joined by `.`.
-    Jwt,
-    /// The value (or a dot-, colon-, bar- or `--`-separated part of a signed cookie) is
-    /// base64url text; values of letters and digits only unpadded are reported as this.
-    Base64Url,
-    /// The value (or a part of it) is standard base64 text (`+`, `/` or `=` padding).
-    Base64,
-    /// The value (or a part of it) is hexadecimal text.
-    Hex,
+/// What anyone holding the cookie can read in a session id: the layers that unwrap it and
+/// the structure inside. The structure holds the id's values; show it only through
+/// [`Readable::sketch`] and [`Readable::redacted_json`], which show keys and types only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readable {
+    /// The layers, outermost first; the last is the format, e.g. `[Percent, Base64,
+    /// PhpSerialize]` (`[Text]` alone: the value itself, in plain sight).
+    pub layers: Vec<Layer>,
+    /// The decoded structure (values included).
+    pub structure: Node,
+    /// The first of the given user names found in it (case-insensitive), spelt as given.
+    pub contains_username: Option<String>,
+    /// Why it counts as readable.
+    pub why: Why,
+    /// The user names looked for (to mark them in the views).
+    names: Vec<String>,
 }
+
+impl Readable {
+    /// The layers joined by ` → `, e.g. `percent → base64 → php-serialize`.
+    pub fn chain(&self) -> String {
+        let names: Vec<&str> = self.layers.iter().map(|l| l.name()).collect();
+        names.join(" → ")
+    }
+
+    /// The structure with every value redacted: keys, types, lengths, and which string is
+    /// the user name, e.g. `{"uid": <int>, "user": <string, 5 chars: the user name>}`.
+    pub fn sketch(&self) -> String {
+        self.structure.sketch(&|s| self.user_mark(s))
+    }
+
+    /// The same redacted view as JSON (for the JSON report's finding details):
+    /// `{"layers": [...], "structure": {...}, "why": "session_state"}`.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "layers": self.layers,
+            "structure": self.structure.redacted_json(&|s| self.user_mark(s)),
+            "why": self.why,
+            "contains_username": self.contains_username,
+        })
+    }
+
+    fn user_mark(&self, s: &str) -> Option<bool> {
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let name = find_username(s, &names)?;
+        Some(s.trim().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The formats the search tries, in words, for a passing verdict's note.
+pub const TRIED: &str = "percent, hex, base64, base64url, zlib/gzip/deflate, the signed layouts \
+    of itsdangerous, Django, Rack/Rails and express, JSON, JWT, key=value fields, PHP serialize, \
+    Java serialization, Ruby Marshal, MessagePack and CBOR";
 
 /// What anyone holding the cookie can read in the session id `value`, if anything.
 ///
-/// The value is percent-decoded first when it contains `%XX` (and unquoted when it is a
-/// quoted cookie value). Then, in order: a JWT; a JSON object or array (whole, or embedded
-/// between the first `{` and last `}`); one of `usernames` (of at least
-/// [`MIN_USERNAME_CHARS`] characters) in plain sight; hex, base64url or base64 decoding to
-/// text. Finally the parts of signed-cookie shapes (express `s:<id>.<sig>`, itsdangerous
-/// `<payload>.<time>.<sig>`, Rails `<data>--<digest>`, Django `<value>:<time>:<sig>`) are
-/// tried as hex/base64, so a signed random id stays opaque while a signed readable payload
-/// is found.
+/// Every structure [`decodings`] finds (up to [`crate::analysis::decode::MAX_LAYERS`] nested
+/// layers: percent-encoding, hex, base64, compression, signed layouts, and the formats above)
+/// is judged; the strongest reason wins:
+/// - a user name (of at least [`MIN_USERNAME_CHARS`] characters) anywhere in it, in plain
+///   sight or decoded — a short name inside a random-looking token (`…xQbobZ…`) only counts
+///   when chance matches are negligible or it stands apart;
+/// - structured session state: a JSON document or JWT, a map with at least one named key
+///   (`uid`, `role`), an object of a named class (Java, PHP, Ruby), a list holding either;
+/// - readable text behind an encoding (hex, base64, compression): UTF-8, at least 6
+///   characters, at least 90 % printable.
 ///
-/// Decoded bytes count as text when they are UTF-8, at least 6 characters long and at least
-/// 90 % printable. A short user name inside a random-looking token (`…xQbobZ…`) only counts
-/// when the expected number of chance matches is negligible or it stands apart.
+/// A random nonce, signed or not, is none of these.
 pub fn readable_content(value: &str, usernames: &[&str]) -> Option<Readable> {
-    let unquoted = value
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .unwrap_or(value);
-    let (decoded, percent) = match percent_decode(unquoted) {
-        Some(decoded) => (decoded, true),
-        None => (unquoted.to_owned(), false),
-    };
-    let s = decoded.as_str();
     let names: Vec<&str> = usernames
         .iter()
         .copied()
         .filter(|name| name.chars().count() >= MIN_USERNAME_CHARS)
         .collect();
-
-    if let Some(text) = jwt_text(s) {
-        return Some(readable(Encoding::Jwt, &text, &names));
-    }
-    if let Some(json) = json_text(s).or_else(|| embedded_json(s)) {
-        return Some(readable(Encoding::Json, json, &names));
-    }
-    if let Some(name) = find_username(s, &names) {
-        let encoding = if percent {
-            Encoding::PercentEncoded
-        } else {
-            Encoding::Plain
+    // The strongest reason wins; at the same reason a structure beats text.
+    let mut best: Option<((Why, bool), Decoded, Option<&str>)> = None;
+    for d in decodings(value) {
+        let user = user_in(&d.node, &names);
+        let Some(why) = judge(&d, user.is_some()) else {
+            continue;
         };
-        return Some(Readable {
-            encoding,
-            text: display_text(s, MAX_TEXT_CHARS),
-            contains_username: Some(name.to_owned()),
-        });
-    }
-    if let Some((encoding, text)) = decode_text(s) {
-        return Some(readable(encoding, &text, &names));
-    }
-    signed_parts(s)
-        .find_map(decode_text)
-        .map(|(encoding, text)| readable(encoding, &text, &names))
-}
-
-fn readable(encoding: Encoding, content: &str, names: &[&str]) -> Readable {
-    Readable {
-        encoding,
-        text: display_text(content, MAX_TEXT_CHARS),
-        contains_username: find_username(content, names).map(str::to_owned),
-    }
-}
-
-/// Decodes every valid `%XX`; `None` when there is none.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut any = false;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%'
-            && let Some(&[hi, lo]) = bytes.get(i + 1..i + 3)
-            && let (Some(hi), Some(lo)) = (hex_value(hi), hex_value(lo))
-        {
-            out.push(hi << 4 | lo);
-            any = true;
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
+        let rank = (why, !matches!(d.node, Node::Text(_)));
+        if best.as_ref().is_none_or(|(r, _, _)| rank > *r) {
+            best = Some((rank, d, user));
         }
     }
-    any.then(|| String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
-/// Three base64url segments whose first decodes to a JSON object with `alg`.
-fn jwt_text(s: &str) -> Option<String> {
-    let mut parts = s.split('.');
-    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || header.is_empty()
-        || ![header, payload, signature]
-            .iter()
-            .all(|p| p.bytes().all(is_base64url_byte))
-    {
-        return None;
-    }
-    let header = URL_SAFE_NO_PAD_INDIFFERENT.decode(header).ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&header).ok()?;
-    json.as_object()?.get("alg")?;
-    let header = String::from_utf8(header).ok()?;
-    let payload = URL_SAFE_NO_PAD_INDIFFERENT
-        .decode(payload)
-        .map(|p| String::from_utf8_lossy(&p).into_owned())
-        .unwrap_or_default();
-    Some(format!("{header}.{payload}"))
-}
-
-/// The value itself, when it is a non-empty JSON object or array.
-fn json_text(s: &str) -> Option<&str> {
-    let t = s.trim();
-    if !(t.starts_with('{') || t.starts_with('[')) {
-        return None;
-    }
-    match serde_json::from_str::<serde_json::Value>(t).ok()? {
-        serde_json::Value::Object(map) if !map.is_empty() => Some(t),
-        serde_json::Value::Array(items) if !items.is_empty() => Some(t),
-        _ => None,
-    }
-}
-
-/// A non-empty JSON object between the first `{` and the last `}` (express `j:{…}`).
-fn embedded_json(s: &str) -> Option<&str> {
-    let start = s.find('{')?;
-    let end = s.rfind('}')?;
-    json_text(s.get(start..=end)?)
-}
-
-fn is_base64url_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
-/// Hex, base64url or base64 content that decodes to text.
-fn decode_text(s: &str) -> Option<(Encoding, String)> {
-    if s.len() >= MIN_HEX_DIGITS
-        && s.len().is_multiple_of(2)
-        && s.bytes().all(|b| b.is_ascii_hexdigit())
-        && let Some(text) = text_of(&hex_decode(s))
-    {
-        return Some((Encoding::Hex, text));
-    }
-    let body = s.trim_end_matches('=');
-    if body.is_empty()
-        || s.len() - body.len() > 2
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/-_".contains(&b))
-    {
-        return None;
-    }
-    let padded = body.len() < s.len();
-    let url = (Encoding::Base64Url, &URL_SAFE_NO_PAD_INDIFFERENT);
-    let standard = (Encoding::Base64, &STANDARD_NO_PAD_INDIFFERENT);
-    let order = if padded {
-        [standard, url]
-    } else {
-        [url, standard]
-    };
-    order.into_iter().find_map(|(encoding, engine)| {
-        let bytes = engine.decode(s).ok()?;
-        if bytes.len() < MIN_BASE64_BYTES {
-            return None;
-        }
-        text_of(&bytes).map(|text| (encoding, text))
+    let ((why, _), d, user) = best?;
+    Some(Readable {
+        layers: d.layers,
+        structure: d.node,
+        contains_username: user.map(str::to_owned),
+        why,
+        names: names.iter().map(|n| (*n).to_owned()).collect(),
     })
 }
 
-fn hex_decode(s: &str) -> Vec<u8> {
-    s.as_bytes()
-        .chunks_exact(2)
-        .filter_map(|pair| Some(hex_value(pair[0])? << 4 | hex_value(pair[1])?))
-        .collect()
-}
-
-/// The bytes as text, when they are UTF-8, long enough and mostly printable.
-fn text_of(bytes: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let total = text.chars().count();
-    if total < MIN_TEXT_CHARS {
-        return None;
+/// Why `d` is readable, if it is.
+fn judge(d: &Decoded, names_user: bool) -> Option<Why> {
+    if names_user {
+        return Some(Why::NamesUser);
     }
-    let printable = text.chars().filter(|&c| is_printable(c)).count();
-    // Both counts are far below 2^52, so the conversions are exact.
-    (printable as f64 >= PRINTABLE_SHARE * total as f64).then(|| text.to_owned())
+    match (d.layers.last()?, &d.node) {
+        (Layer::Text, Node::Text(s)) => {
+            (d.layers.iter().any(|l| l.is_encoding()) && is_readable_text(s)).then_some(Why::Text)
+        }
+        (Layer::Json | Layer::Jwt, _) => Some(Why::SessionState),
+        (_, node) => is_session_state(node).then_some(Why::SessionState),
+    }
 }
 
-fn is_printable(c: char) -> bool {
-    c == ' ' || c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control())
+/// A map with a named key, an object of a named class, or a list holding session state or
+/// a word.
+fn is_session_state(node: &Node) -> bool {
+    match node {
+        Node::Map(pairs) => pairs.iter().any(|(k, v)| {
+            matches!(k, Node::Text(s) | Node::Symbol(s) if is_identifier(s)) || is_session_state(v)
+        }),
+        Node::Object { class, .. } => !class.trim().is_empty(),
+        Node::List(items) => items
+            .iter()
+            .any(|n| is_session_state(n) || matches!(n, Node::Text(s) if is_identifier(s))),
+        _ => false,
+    }
 }
 
-/// The parts of a signed-cookie shape: split at `.`, `:`, `|` and `--`; empty when the
-/// value has no separator (the whole value was already tried).
-fn signed_parts(s: &str) -> impl Iterator<Item = &str> {
-    let has_separator = s.contains(['.', ':', '|']) || s.contains("--");
-    s.split(['.', ':', '|'])
-        .flat_map(|part| part.split("--"))
-        .filter(move |part| has_separator && !part.is_empty())
+/// The first user name found in any text of `node`.
+fn user_in<'a>(node: &Node, names: &[&'a str]) -> Option<&'a str> {
+    let mut found = None;
+    node.any_text(&mut |s| {
+        found = find_username(s, names);
+        found.is_some()
+    });
+    found
 }
 
 /// The first of `names` found in `hay`, case-insensitively, unless the match is likely chance.
@@ -435,21 +328,6 @@ impl std::fmt::Display for Alphabet {
             Alphabet::Base64 => "base64",
             Alphabet::Printable => "printable ASCII",
             Alphabet::Other => "non-ASCII or control",
-        })
-    }
-}
-
-/// `percent-encoded`, `JSON`, `JWT`: the encoding in words for messages.
-impl std::fmt::Display for Encoding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Encoding::Plain => "plain",
-            Encoding::PercentEncoded => "percent-encoded",
-            Encoding::Json => "JSON",
-            Encoding::Jwt => "JWT",
-            Encoding::Base64Url => "base64url",
-            Encoding::Base64 => "base64",
-            Encoding::Hex => "hex",
         })
     }
 }
@@ -731,6 +609,7 @@ fn sequential(ids: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
     /// xorshift64: deterministic test data, no dependency.
@@ -763,96 +642,121 @@ mod tests {
         let claims = format!(r#"{{"uid":1,"user":"alice","role":"user","nonce":"{nonce}"}}"#);
         let id = URL_SAFE_NO_PAD.encode(&claims);
         let r = readable_content(&id, USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Base64Url);
+        assert_eq!(r.chain(), "base64url → json");
+        assert_eq!(r.why, Why::NamesUser);
         assert_eq!(r.contains_username.as_deref(), Some("alice"));
-        assert!(
-            r.text.starts_with(r#"{"uid":1,"user":"alice""#),
-            "{}",
-            r.text
+        assert_eq!(
+            r.sketch(),
+            r#"{"nonce": <string, 64 chars, hex>, "role": <string, 4 chars>, "uid": <int>, "user": <string, 5 chars: the user name>}"#
         );
-        assert!(r.text.chars().count() <= MAX_TEXT_CHARS);
+        let json = r.redacted_json().to_string();
+        assert!(
+            !json.contains(&nonce) && json.contains(r#""user_name":"is""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""layers":["base64url","json"]"#), "{json}");
     }
 
     #[test]
-    fn standard_base64_with_padding_is_reported_as_base64() {
-        let id = STANDARD.encode("user=carol;exp=1700000000");
-        assert!(id.ends_with('='));
+    fn session_state_without_the_user_name_is_readable() {
+        let id = URL_SAFE_NO_PAD.encode(r#"{"user_id":42,"role":"admin"}"#);
         let r = readable_content(&id, USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Base64);
-        assert_eq!(r.contains_username.as_deref(), Some("carol"));
+        assert_eq!(
+            (r.why, r.contains_username.as_deref()),
+            (Why::SessionState, None)
+        );
+        assert_eq!(
+            r.sketch(),
+            r#"{"role": <string, 5 chars>, "user_id": <int>}"#
+        );
     }
 
     #[test]
-    fn jwt_shows_decoded_header_and_payload() {
+    fn standard_base64_text_is_readable_text() {
+        let id = STANDARD.encode("user=carol;exp=1700000000");
+        let r = readable_content(&id, USERS).expect("readable");
+        assert_eq!(r.chain(), "base64 → fields");
+        assert_eq!(r.contains_username.as_deref(), Some("carol"));
+        let r = readable_content(&STANDARD.encode("hello there, world"), USERS).unwrap();
+        assert_eq!((r.chain().as_str(), r.why), ("base64url → text", Why::Text));
+        assert_eq!(r.sketch(), "<string, 18 chars, printable>");
+    }
+
+    #[test]
+    fn jwt_shows_decoded_header_and_payload_keys() {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"bob","admin":false}"#);
         let jwt = format!("{header}.{payload}.c2lnbmF0dXJlLWJ5dGVz");
         let r = readable_content(&jwt, USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Jwt);
+        assert_eq!(r.chain(), "jwt");
         assert_eq!(
-            r.text,
-            r#"{"alg":"HS256","typ":"JWT"}.{"sub":"bob","admin":false}"#
+            r.sketch(),
+            r#"{"header": {"alg": <string, 5 chars>, "typ": <string, 3 chars>}, "payload": {"admin": <bool>, "sub": <string, 3 chars: the user name>}}"#
         );
         assert_eq!(r.contains_username.as_deref(), Some("bob"));
     }
 
     #[test]
-    fn dotted_base64_without_alg_header_is_not_a_jwt() {
-        // itsdangerous / Flask: payload.timestamp.signature
+    fn itsdangerous_payloads_are_read_compressed_or_not() {
         let payload = URL_SAFE_NO_PAD.encode(r#"{"user_id":"alice"}"#);
         let r = readable_content(&format!("{payload}.ZmRvYw.kP3xWq9sYt0bVn2m"), USERS)
             .expect("readable");
-        assert_eq!(r.encoding, Encoding::Base64Url);
+        assert_eq!(r.chain(), "itsdangerous → base64url → json");
         assert_eq!(r.contains_username.as_deref(), Some("alice"));
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(br#"{"_user_id":"7","role":"x"}"#, 6);
+        let flask = format!(
+            ".{}.ZVPxAA.79vZe_zjRiJLPyxB3rdd9NV4Wlo",
+            URL_SAFE_NO_PAD.encode(z)
+        );
+        let r = readable_content(&flask, USERS).expect("readable");
+        assert_eq!(r.chain(), "itsdangerous → base64url → zlib → json");
+        assert_eq!(r.why, Why::SessionState);
     }
 
     #[test]
     fn plain_username_is_readable() {
         let r = readable_content("alice-1234", USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Plain);
-        assert_eq!(r.text, "alice-1234");
+        assert_eq!(r.chain(), "text");
+        assert_eq!(r.sketch(), "<string, 10 chars: contains the user name>");
         assert_eq!(r.contains_username.as_deref(), Some("alice"));
         let r = readable_content("ALICE1234", USERS).expect("case-insensitive");
         assert_eq!(r.contains_username.as_deref(), Some("alice"));
-    }
-
-    #[test]
-    fn percent_encoded_username_is_reported_as_percent_encoded() {
         let r = readable_content("bob%40example.com", USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::PercentEncoded);
-        assert_eq!(r.text, "bob@example.com");
+        assert_eq!(r.chain(), "text", "in plain sight before percent-decoding");
+        let r = readable_content("b%6Fb%2Dx", USERS).expect("readable");
+        assert_eq!(r.chain(), "percent → text");
+        assert_eq!(
+            readable_content("0123%20abcdef", USERS),
+            None,
+            "percent alone hides nothing"
+        );
     }
 
     #[test]
     fn hex_of_text_is_readable() {
         let r = readable_content(&hex(b"user=alice;role=admin"), USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Hex);
-        assert_eq!(r.text, "user=alice;role=admin");
-        assert_eq!(r.contains_username.as_deref(), Some("alice"));
+        assert_eq!(r.chain(), "hex → fields");
+        assert_eq!(
+            r.sketch(),
+            r#"{"user": <string, 5 chars: the user name>, "role": <string, 5 chars>}"#
+        );
     }
 
     #[test]
-    fn percent_encoded_json_is_json() {
+    fn percent_encoded_and_express_json_is_json() {
         let r = readable_content(
             "%7B%22user%22%3A%22alice%22%2C%22role%22%3A%22admin%22%7D",
             USERS,
         )
         .expect("readable");
-        assert_eq!(r.encoding, Encoding::Json);
-        assert_eq!(r.text, r#"{"user":"alice","role":"admin"}"#);
-        assert_eq!(r.contains_username.as_deref(), Some("alice"));
-    }
-
-    #[test]
-    fn express_json_cookie_is_json() {
+        assert_eq!(r.chain(), "percent → json");
         let r = readable_content(r#"s:j:{"uid":7}.Zm9vYmFyYmF6cXV4"#, USERS).expect("readable");
-        assert_eq!(r.encoding, Encoding::Json);
-        assert_eq!(r.text, r#"{"uid":7}"#);
+        assert_eq!((r.chain().as_str(), r.why), ("json", Why::SessionState));
         assert_eq!(r.contains_username, None);
     }
 
     #[test]
-    fn express_signed_random_id_is_opaque() {
+    fn express_signed_random_id_is_opaque_and_readable_payload_found() {
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..200 {
             let id = URL_SAFE_NO_PAD.encode(rng.bytes(24));
@@ -861,14 +765,10 @@ mod tests {
             assert_eq!(readable_content(&format!("s:{id}.{sig}"), USERS), None);
             assert_eq!(readable_content(&format!("s%3A{id}.{sig}"), USERS), None);
         }
-    }
-
-    #[test]
-    fn express_signed_readable_payload_is_found() {
         let payload = URL_SAFE_NO_PAD.encode(r#"{"user":"carol"}"#);
         let r = readable_content(&format!("s%3A{payload}.aGVsbG8gd29ybGQhIQ"), USERS)
             .expect("readable");
-        assert_eq!(r.encoding, Encoding::Base64Url);
+        assert_eq!(r.chain(), "percent → express-signed → base64url → json");
         assert_eq!(r.contains_username.as_deref(), Some("carol"));
     }
 
@@ -876,19 +776,64 @@ mod tests {
     fn random_ids_have_no_false_positives() {
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut hits = Vec::new();
-        for _ in 0..2000 {
+        for _ in 0..1000 {
             let bytes = rng.bytes(32);
+            let sig = URL_SAFE_NO_PAD.encode(rng.bytes(20));
             for id in [
                 URL_SAFE_NO_PAD.encode(&bytes),
                 STANDARD.encode(&bytes),
                 hex(&bytes),
+                format!(".{}.ZVPxAA.{sig}", URL_SAFE_NO_PAD.encode(&bytes)),
+                format!("{}:1r31eq:{sig}", URL_SAFE_NO_PAD.encode(&bytes)),
+                format!("{}--{}", STANDARD.encode(&bytes), hex(&bytes[..20])),
             ] {
                 if let Some(r) = readable_content(&id, USERS) {
-                    hits.push((id, r));
+                    hits.push((id, r.chain(), r.sketch()));
                 }
             }
         }
         assert!(hits.is_empty(), "{} false positives: {hits:?}", hits.len());
+    }
+
+    /// The signed layouts a framework writes around a random id, with `payload` encoded as
+    /// `form` picks (hex, base64, base64url).
+    fn opaque_id(layout: usize, form: usize, payload: &[u8], sig: &[u8]) -> String {
+        let p = match form % 3 {
+            0 => hex(payload),
+            1 => STANDARD.encode(payload),
+            _ => URL_SAFE_NO_PAD.encode(payload),
+        };
+        let s = URL_SAFE_NO_PAD.encode(sig);
+        match layout % 7 {
+            0 => p,
+            1 => format!("{p}.ZVPxAA.{s}"),
+            2 => format!(".{p}.ZVPxAA.{s}"),
+            3 => format!("{p}:1r31eq:{s}"),
+            4 => format!("{p}--{}", hex(sig)),
+            5 => format!("s:{p}.{s}"),
+            _ => format!("s%3A{}.{s}", p.replace('+', "%2B").replace('/', "%2F")),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Random ids, alone or in any signed layout, never count as readable.
+        #[test]
+        fn random_opaque_ids_are_never_readable(
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 16..64),
+            sig in proptest::collection::vec(proptest::prelude::any::<u8>(), 16..32),
+            layout in 0usize..7,
+            form in 0usize..3,
+        ) {
+            let id = opaque_id(layout, form, &payload, &sig);
+            let found = readable_content(&id, USERS);
+            proptest::prop_assert!(found.is_none(), "{id}: {:?}", found.map(|r| (r.chain(), r.sketch())));
+        }
     }
 
     #[test]
@@ -906,15 +851,6 @@ mod tests {
     }
 
     #[test]
-    fn text_is_cut_to_160_chars_with_controls_escaped() {
-        let long = format!("line1\nline2 {}", "x".repeat(400));
-        let r = readable_content(&hex(long.as_bytes()), &[]).expect("readable");
-        assert!(r.text.starts_with("line1\\nline2"), "{}", r.text);
-        assert_eq!(r.text.chars().count(), MAX_TEXT_CHARS);
-        assert!(r.text.ends_with('…'));
-    }
-
-    #[test]
     fn never_panics_on_random_input() {
         let mut rng = XorShift(42);
         let tricky = b"%%3A.:|--=={}[]\"'\\eyJ0a1fF-_+/ \x00\x7f\xc3\xa9\xff";
@@ -929,7 +865,8 @@ mod tests {
             };
             let s = String::from_utf8_lossy(&bytes);
             if let Some(r) = readable_content(&s, USERS) {
-                assert!(r.text.chars().count() <= MAX_TEXT_CHARS);
+                assert!(r.sketch().chars().count() <= crate::analysis::decode::MAX_SKETCH_CHARS);
+                let _ = r.redacted_json();
             }
             let ids: Vec<String> = s.split('.').map(str::to_owned).collect();
             let a = analyse_sample(&ids);

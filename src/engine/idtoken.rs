@@ -149,6 +149,7 @@ fn both(a: Finding, i: Finding) -> Finding {
         },
         observed: join(&a.observed, &i.observed),
         counterexample: a.counterexample.or(i.counterexample),
+        details: a.details.or(i.details),
     }
 }
 

@@ -83,6 +83,7 @@ impl Outcome {
             expected: expected.into(),
             observed: observed.into(),
             counterexample: None,
+            details: None,
         }))
     }
 
@@ -128,6 +129,9 @@ pub struct Finding {
     pub observed: String,
     /// The shrunk generated case, for property and model failures.
     pub counterexample: Option<Counterexample>,
+    /// Structured details of what was found, already free of target values (e.g. the
+    /// redacted structure of a readable session id); `details` in the JSON report.
+    pub details: Option<serde_json::Value>,
 }
 
 /// Why a rule could not be tested.
@@ -401,6 +405,14 @@ impl Verdict {
         self.requests = requests;
         self
     }
+
+    /// Attaches structured details to the finding (nothing without one).
+    pub fn details(mut self, details: serde_json::Value) -> Verdict {
+        if let Outcome::Fail(f) = &mut self.outcome {
+            f.details = Some(details);
+        }
+        self
+    }
 }
 
 /// The outcome of one rule, with its metadata, as reported.
@@ -478,6 +490,11 @@ impl RuleResult {
             .finding()
             .and_then(|f| f.counterexample.as_ref())
     }
+
+    /// Structured details of the finding, if it has any.
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.outcome.finding().and_then(|f| f.details.as_ref())
+    }
 }
 
 impl RuleResult {
@@ -533,6 +550,9 @@ fn redact_finding(f: &mut Finding, redactor: &Redactor) {
     r(&mut f.reason);
     r(&mut f.expected);
     r(&mut f.observed);
+    if let Some(d) = &mut f.details {
+        redact_json(d, redactor);
+    }
     if let Some(c) = &mut f.counterexample {
         c.input.iter_mut().for_each(r);
         r(&mut c.observed);
@@ -546,6 +566,23 @@ fn redact_finding(f: &mut Finding, redactor: &Redactor) {
             // placeholder (the script then says what is missing rather than leak it).
             r(script);
         }
+    }
+}
+
+/// Redacts every string (keys included) of a JSON value in place.
+fn redact_json(v: &mut serde_json::Value, redactor: &Redactor) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => *s = redactor.redact(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| redact_json(i, redactor)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                redact_json(&mut v, redactor);
+                map.insert(redactor.redact(&k), v);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -566,6 +603,8 @@ impl Serialize for RuleResult {
             observed: Option<&'a str>,
             evidence: &'a [Evidence],
             counterexample: Option<&'a Counterexample>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            details: Option<&'a serde_json::Value>,
             notes: &'a [String],
             #[serde(skip_serializing_if = "<[TokenPart]>::is_empty")]
             tokens: &'a [TokenPart],
@@ -584,6 +623,7 @@ impl Serialize for RuleResult {
             observed: self.observed(),
             evidence: &self.evidence,
             counterexample: self.counterexample(),
+            details: self.details(),
             notes: &self.notes,
             tokens: &self.tokens,
             requests: self.requests,

@@ -413,6 +413,7 @@ async fn shrink(
             steps: Vec::new(),
             replay_script: None,
         }),
+        details: None,
     })))
     .evidence(evidence)
     .notes(diff.into_iter().map(|l| format!("decoded difference: {l}")))

@@ -133,7 +133,7 @@ pub(crate) async fn run_rule(rc: &RuleCtx, rule: &Rule) -> RuleResult {
 async fn run_kind(rc: &RuleCtx, rule: &Rule) -> Verdict {
     match &rule.kind {
         RuleKind::Check(Check::Cookie(a)) => cookie::run(rc, *a).await,
-        RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc),
+        RuleKind::Check(Check::SessionId(SessionIdAssertion::Opaque)) => session::opaque(rc).await,
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
             session::entropy(rc).await
         }

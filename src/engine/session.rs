@@ -1,12 +1,17 @@
 //! Kind `check: {session_id: ...}`: what one session id reveals to anyone holding it
-//! (`opaque`), and whether ids from fresh logins are unique and unpredictable (`entropy`).
+//! (`opaque`: the decoders' layers and the structure with its values redacted), and whether
+//! ids from fresh logins are unique and unpredictable (`entropy`).
 
-use crate::analysis::session_id::{analyse_sample, problems_with_min_bits, readable_content};
+use crate::analysis::decode::MAX_LAYERS;
+use crate::analysis::session_id::{
+    Readable, TRIED, Why, analyse_sample, problems_with_min_bits, readable_content,
+};
 use crate::profile::FlowName;
 use crate::units::SpecUser;
 
 use super::browser::{Browser, Recorded, StepError};
 use super::outcome::{Evidence, Outcome, Verdict};
+use super::probe::{Recheck, confirm};
 use super::rule::{RuleCtx, step_verdict};
 
 /// Masks long token-like runs (16+ base64/hex characters) in text derived from a credential,
@@ -38,43 +43,71 @@ pub(crate) fn mask_tokens(text: &str) -> String {
     out
 }
 
-/// `session_id: opaque`: the id decodes to nothing readable.
-pub(crate) fn opaque(rc: &RuleCtx) -> Verdict {
-    let names: Vec<String> = rc
-        .ctx
+/// `session_id: opaque`: the id decodes to nothing readable. A readable id is confirmed on a
+/// fresh login (its id must be readable too).
+pub(crate) async fn opaque(rc: &RuleCtx) -> Verdict {
+    let Some(sb) = rc.baseline.session.as_ref() else {
+        return Verdict::not_applicable("the profile defines no cookie session (`flows`)");
+    };
+    let names = user_names(rc);
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Some(found) = readable_content(&sb.session_id, &refs) else {
+        return Verdict::pass(format!(
+            "the session id decodes to nothing readable (tried {TRIED}, up to {MAX_LAYERS} nested layers)"
+        ));
+    };
+    let verdict = Verdict::new(Outcome::fail_observed(
+        "an opaque random value",
+        readable_words(rc, &found),
+    ))
+    .details(found.redacted_json())
+    .evidence(vec![Evidence::new(
+        "login (preflight): the response that set the session cookie",
+        &sb.exchange,
+        rc.ctx.client.redactor(),
+    )]);
+    let what = "logged in again and decoded the new session id";
+    confirm(rc, verdict, what, async |t| {
+        let mut b = Browser::new("confirmation");
+        if let Err(e) = b.login(&rc.ctx, SpecUser::Alice.name(), t).await {
+            return Recheck::from_step_error(&e);
+        }
+        let Some(id) = b.session_id(&rc.ctx) else {
+            return Recheck::Unclear("the login set no session cookie".into());
+        };
+        match readable_content(id, &refs) {
+            Some(again) => Recheck::Failed(readable_words(rc, &again)),
+            None => Recheck::Passed("the new session id decodes to nothing readable".into()),
+        }
+    })
+    .await
+}
+
+fn user_names(rc: &RuleCtx) -> Vec<String> {
+    rc.ctx
         .target
         .users
         .values()
         .map(|u| u.username.clone())
-        .collect();
-    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let Some(sb) = rc.baseline.session.as_ref() else {
-        return Verdict::not_applicable("the profile defines no cookie session (`flows`)");
+        .collect()
+}
+
+/// A readable id in words: the layers and the structure with its values redacted (keys
+/// and names from the target still go through the redactor).
+fn readable_words(rc: &RuleCtx, found: &Readable) -> String {
+    let kind = match found.why {
+        Why::Text => "readable text",
+        Why::SessionState | Why::NamesUser => "readable session data",
     };
-    match readable_content(&sb.session_id, &refs) {
-        None => Verdict::pass(
-            "the session id decodes to nothing readable (tried percent, base64, base64url, hex, JSON, JWT)",
-        ),
-        Some(found) => {
-            // The decoded id is target data derived from a secret: masked, then redacted
-            // (a password inside it is a registered secret in another spelling).
-            let decoded = rc.ctx.client.redactor().redact(&mask_tokens(&found.text));
-            let mut observed = format!(
-                "the session id is readable data ({}): {decoded}",
-                found.encoding,
-            );
-            if let Some(u) = &found.contains_username {
-                observed.push_str(&format!(" (it contains the user name `{u}`)"));
-            }
-            Verdict::new(Outcome::fail_observed("an opaque random value", observed)).evidence(vec![
-                Evidence::new(
-                    "login (preflight): the response that set the session cookie",
-                    &sb.exchange,
-                    rc.ctx.client.redactor(),
-                ),
-            ])
-        }
+    let mut words = format!(
+        "the session id is {kind} ({}): {}",
+        found.chain(),
+        found.sketch()
+    );
+    if let Some(u) = &found.contains_username {
+        words.push_str(&format!(" (it contains the user name `{u}`)"));
     }
+    rc.ctx.client.redactor().redact(&words)
 }
 
 /// Shows at most 4 characters of a prefix that all sampled ids share.

@@ -862,6 +862,7 @@ pub(crate) mod tests {
                     "Set-Cookie: sid={session_value}; Path=/ <script>alert(1)</script> | `tick`"
                 ),
                 counterexample: Some(counterexample),
+                details: None,
             })),
         );
         fail.evidence = vec![evidence(

@@ -135,6 +135,24 @@ pub enum Flaw {
     /// The relying-party sign-in (`POST /auth/oidc`) checks an ID token's claims but never its
     /// signature, whatever the `alg` (the access-token verifier stays strict).
     IdTokenSignatureUnchecked,
+    /// The session id is a Flask (itsdangerous) cookie: `.`, base64url of zlib-compressed
+    /// JSON with the user's data, then a timestamp and a signature.
+    SessionIdFlask,
+    /// The session id is a Django signed cookie: compressed JSON with the user's data,
+    /// `:timestamp:signature`.
+    SessionIdDjango,
+    /// The session id is a Rack/Rails cookie: base64 of a Ruby Marshal hash with the user's
+    /// data, `--` and an HMAC digest.
+    SessionIdRails,
+    /// The session id is the percent-encoded base64 of a PHP `serialize()`d array with the
+    /// user's data.
+    SessionIdPhpSerialized,
+    /// The session id is the base64 of a Java-serialized object with the user's data.
+    SessionIdJavaSerialized,
+    /// The session id is base64url MessagePack with the user's data.
+    SessionIdMsgpack,
+    /// The session id is base64url CBOR with the user's data.
+    SessionIdCbor,
 }
 
 impl Flaw {
@@ -441,6 +459,41 @@ const TABLE: &[Row] = &[
         name: "id-token-signature-unchecked",
         description: "The relying party's ID-token sign-in never checks the signature, so unsigned and tampered ID tokens sign anyone in.",
     },
+    Row {
+        flaw: Flaw::SessionIdFlask,
+        name: "session-id-flask",
+        description: "The session id is a Flask (itsdangerous) cookie: signed but only zlib-compressed JSON carrying the user id, name and role.",
+    },
+    Row {
+        flaw: Flaw::SessionIdDjango,
+        name: "session-id-django",
+        description: "The session id is a Django signed cookie: compressed JSON carrying the user id, name and role, readable without the key.",
+    },
+    Row {
+        flaw: Flaw::SessionIdRails,
+        name: "session-id-rails",
+        description: "The session id is a Rack/Rails cookie store value: base64 of a Ruby Marshal hash carrying the user id, name and role.",
+    },
+    Row {
+        flaw: Flaw::SessionIdPhpSerialized,
+        name: "session-id-php-serialized",
+        description: "The session id is percent-encoded base64 of a PHP serialize()d array carrying the user id, name and role.",
+    },
+    Row {
+        flaw: Flaw::SessionIdJavaSerialized,
+        name: "session-id-java-serialized",
+        description: "The session id is a base64 Java-serialized object (rO0AB…) carrying the user id, name and role.",
+    },
+    Row {
+        flaw: Flaw::SessionIdMsgpack,
+        name: "session-id-msgpack",
+        description: "The session id is base64url MessagePack carrying the user id, name and role.",
+    },
+    Row {
+        flaw: Flaw::SessionIdCbor,
+        name: "session-id-cbor",
+        description: "The session id is base64url CBOR carrying the user id, name and role.",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Flaw::row` indexes by discriminant.
@@ -517,7 +570,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 53);
+        assert_eq!(Flaw::ALL.len(), 60);
     }
 
     #[test]

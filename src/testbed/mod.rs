@@ -50,6 +50,7 @@
 //! | `http` | body limit, JSON answers and refusals, header/query access, response layers |
 //! | `replica` | where an instance keeps its revocations: the shared stores, or its own record under `replica-local-revocation` |
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
+//! | `session_formats` | session ids in framework formats (Flask, Django, Rails, PHP, Java, MessagePack, CBOR) for the `session-id-<family>` flaws |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
 //!
@@ -161,6 +162,7 @@ mod page;
 mod quirk;
 mod replica;
 mod session;
+mod session_formats;
 mod store;
 mod tokens;
 mod verify;

@@ -26,6 +26,7 @@ use super::flaw::Flaw;
 use super::http::{ApiError, CACHEABLE, MAX_BODY, error, header_str, json_response, query_param};
 use super::quirk::Quirk;
 use super::replica::Local;
+use super::session_formats::Family;
 use super::store::{IdScheme, Store};
 
 /// The request header that carries the CSRF token.
@@ -63,6 +64,7 @@ impl SessionCore {
     pub(super) fn new(config: TestbedConfig, passwords: Arc<PasswordCheck>) -> Self {
         let scheme = IdScheme {
             readable: config.flaws.contains(&Flaw::SessionIdReadable),
+            family: id_family(&config),
             predictable: config.flaws.contains(&Flaw::SessionIdPredictable),
             standard_base64: config.has_quirk(Quirk::PercentEncodedCookie),
         };
@@ -167,6 +169,22 @@ impl SessionState {
             now,
         )
     }
+}
+
+/// The framework session format a `session-id-<family>` flaw asks for (the first, if several).
+fn id_family(config: &TestbedConfig) -> Option<Family> {
+    [
+        (Flaw::SessionIdFlask, Family::Flask),
+        (Flaw::SessionIdDjango, Family::Django),
+        (Flaw::SessionIdRails, Family::Rails),
+        (Flaw::SessionIdPhpSerialized, Family::PhpSerialized),
+        (Flaw::SessionIdJavaSerialized, Family::JavaSerialized),
+        (Flaw::SessionIdMsgpack, Family::Msgpack),
+        (Flaw::SessionIdCbor, Family::Cbor),
+    ]
+    .into_iter()
+    .find(|(flaw, _)| config.flaws.contains(flaw))
+    .map(|(_, family)| family)
 }
 
 /// One instance's session routes over the shared `core`, for merging into the testbed's

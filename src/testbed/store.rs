@@ -1,7 +1,8 @@
 //! The testbed's server-side session store: ids, CSRF tokens, expiry and the size bound.
 //!
 //! This file owns session records and how ids are minted and looked up, including the flawed
-//! variants of both (`session-id-readable`, `session-id-predictable`, `session-prefix-match`)
+//! variants of both (`session-id-readable`, `session-id-predictable`, `session-prefix-match`,
+//! the framework formats of the `session-id-<family>` flaws, written by `session_formats`)
 //! and the padded standard base64 ids of the `percent-encoded-cookie` quirk.
 //! It must not know about HTTP, cookies or users' passwords; handlers decide *when* to create,
 //! look up or delete a session, the store decides only *how*.
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+use super::session_formats::{Family, SessionData, encode};
 
 /// Most sessions kept at once; the oldest is evicted to make room.
 pub(crate) const MAX_SESSIONS: usize = 100_000;
@@ -32,6 +35,8 @@ pub(crate) fn random_token() -> String {
 pub(crate) struct IdScheme {
     /// `session-id-readable`: the id is base64url JSON naming the user.
     pub(crate) readable: bool,
+    /// `session-id-<family>`: the id is the user's data in a framework's session format.
+    pub(crate) family: Option<Family>,
     /// `session-id-predictable`: the id (or, when readable, its nonce) is a counter.
     pub(crate) predictable: bool,
     /// `percent-encoded-cookie`: a random id is 32 bytes in padded standard base64 (44
@@ -113,7 +118,7 @@ impl Store {
             let value = self.counter;
             self.counter = self.counter.wrapping_add(1);
             format!("{value:032x}")
-        } else if self.scheme.readable {
+        } else if self.scheme.readable || self.scheme.family.is_some() {
             rand::random::<[u8; 32]>()
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -123,13 +128,22 @@ impl Store {
         } else {
             return random_token();
         };
-        if !self.scheme.readable {
-            return core;
-        }
         let (uid, role) = match user {
             Some(name) => (user_number(name), Some("user")),
             None => (0, None),
         };
+        if let Some(family) = self.scheme.family {
+            let data = SessionData {
+                uid: u32::try_from(uid).unwrap_or(u32::MAX),
+                user,
+                role,
+                nonce: &core,
+            };
+            return encode(family, &data);
+        }
+        if !self.scheme.readable {
+            return core;
+        }
         let claims = serde_json::json!({ "uid": uid, "user": user, "role": role, "nonce": core });
         URL_SAFE_NO_PAD.encode(claims.to_string())
     }

@@ -825,6 +825,7 @@ fn disagreement(rc: &RuleCtx, rule: &Rule, case: u32, runs: u32, best: &SeqRun) 
             steps,
             replay_script: Some(replay_script(ctx, &rule.id, rc.run_seed, best, f)),
         }),
+        details: None,
     });
     let outcome = if failing.setup || control {
         Outcome::Inconclusive(Inconclusive::ControlDisagreement(finding))
