@@ -822,7 +822,10 @@ mod tests {
             ..proptest::prelude::ProptestConfig::default()
         })]
 
-        /// Random ids, alone or in any signed layout, never count as readable.
+        /// Random ids, alone or in any signed layout, never count as readable. The names are
+        /// of five letters: a three-letter name stands apart by chance in about one random
+        /// base64 id in 10^5 (`Bad+AAAA…`), which `short_names_inside_random_tokens_are_chance`
+        /// covers and the rule's confirmation on a fresh login rules out.
         #[test]
         fn random_opaque_ids_are_never_readable(
             payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 16..64),
@@ -831,7 +834,7 @@ mod tests {
             form in 0usize..3,
         ) {
             let id = opaque_id(layout, form, &payload, &sig);
-            let found = readable_content(&id, USERS);
+            let found = readable_content(&id, &["alice", "carol"]);
             proptest::prop_assert!(found.is_none(), "{id}: {:?}", found.map(|r| (r.chain(), r.sketch())));
         }
     }
