@@ -409,6 +409,96 @@ mod inspect_jwt {
         assert!(out.contains("never from the token"), "{out}");
     }
 
+    /// A temporary file with `bytes`, named after the test.
+    fn temp_file(name: &str, bytes: &[u8]) -> String {
+        let dir = std::env::temp_dir().join(format!("authprobe-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    }
+
+    fn hs256(secret: &[u8]) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &serde_json::json!({"sub": "alice", "exp": 4_000_000_000u64}),
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap()
+    }
+
+    fn verification(args: &[&str]) -> (i32, serde_json::Value) {
+        let mut all = vec!["inspect", "jwt"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", "json"]);
+        let (code, out, err) = authprobe(&all);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (code, v["verification"].clone())
+    }
+
+    #[test]
+    fn binary_hmac_secrets_verify_byte_for_byte() {
+        // 48 bytes with a NUL, non-UTF-8 bytes and a trailing CR LF: all part of the key.
+        let mut secret: Vec<u8> = (0u8..46).map(|i| i.wrapping_mul(37) ^ 0xF0).collect();
+        secret.extend_from_slice(b"\r\n");
+        let token = hs256(&secret);
+        let raw = temp_file("binary.key", &secret);
+        let (code, v) = verification(&[&token, "--key", &raw]);
+        assert_eq!((code, &v["verified"]), (0, &serde_json::json!(true)), "{v}");
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&secret);
+        let file = temp_file("binary.b64", format!("{b64}\n").as_bytes());
+        let (code, v) = verification(&[&token, "--key-b64", &file]);
+        assert_eq!((code, &v["verified"]), (0, &serde_json::json!(true)), "{v}");
+        // Without the trailing CR LF it is another key.
+        let cut = temp_file("cut.key", &secret[..46]);
+        let (code, v) = verification(&[&token, "--key", &cut]);
+        assert_eq!(code, 1, "{v}");
+    }
+
+    #[test]
+    fn weak_keys_and_other_algorithms_are_refused_with_the_reason() {
+        let short = b"only-16-bytes!!!";
+        let (code, v) = verification(&[&hs256(short), "--key", &temp_file("short.key", short)]);
+        assert_eq!(
+            (code, &v["refusal"]),
+            (1, &serde_json::json!("short_hmac_key")),
+            "{v}"
+        );
+        let (code, v) = verification(&[&hs256(b""), "--key", &temp_file("empty.key", b"")]);
+        assert_eq!(
+            (code, &v["refusal"]),
+            (1, &serde_json::json!("empty_hmac_key")),
+            "{v}"
+        );
+        let es = token(serde_json::json!({"sub": "alice"}));
+        let (code, v) = verification(&[&es, "--key", &pubkey(), "--alg", "PS512"]);
+        assert_eq!(
+            (code, &v["refusal"]),
+            (1, &serde_json::json!("algorithm_not_pinned")),
+            "{v}"
+        );
+        let (code, v) = verification(&[&es, "--key", &pubkey(), "--alg", "ES256"]);
+        assert_eq!((code, &v["verified"]), (0, &serde_json::json!(true)), "{v}");
+        let (code, _, err) = authprobe(&["inspect", "jwt", &es, "--alg", "none"]);
+        assert_eq!(code, 2, "{err}");
+    }
+
+    #[test]
+    fn ambiguous_key_sets_are_refused() {
+        let es = token(serde_json::json!({"sub": "alice"}));
+        let jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let set = serde_json::json!({"keys": [jwk, jwk]});
+        let file = temp_file("two.jwks", set.to_string().as_bytes());
+        let (code, v) = verification(&[&es, "--jwks", &file]);
+        assert_eq!(
+            (code, &v["refusal"]),
+            (1, &serde_json::json!("ambiguous_key")),
+            "{v}"
+        );
+    }
+
     #[test]
     fn garbage_and_jwe_are_bad_input_not_panics() {
         let (code, _, err) = authprobe(&["inspect", "jwt", "not-a-token"]);

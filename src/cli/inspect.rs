@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use authprobe::diag::{self, InputKind};
-use authprobe::jwt::inspect::{VerifyKey, inspect, render_text};
+use authprobe::jwt::inspect::{VerifyKey, inspect_pinned, render_text};
 use clap::{Args, Subcommand};
 
 use super::exit::{CliError, Exit};
@@ -26,9 +26,17 @@ pub enum InspectCommand {
 pub struct InspectJwtArgs {
     /// The token (compact serialisation); `-` reads it from stdin.
     pub token: String,
-    /// A PEM public key file, or a file holding an HMAC secret.
-    #[arg(long, value_name = "FILE", conflicts_with = "jwks")]
+    /// A PEM public key file, or a file holding an HMAC secret (its bytes exactly as they
+    /// are, a trailing newline included).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["jwks", "key_b64"])]
     pub key: Option<PathBuf>,
+    /// A file holding an HMAC secret in base64 or base64url text (for binary secrets;
+    /// surrounding whitespace ignored).
+    #[arg(long = "key-b64", value_name = "FILE", conflicts_with = "jwks")]
+    pub key_b64: Option<PathBuf>,
+    /// Verify only under this algorithm (e.g. PS512): a token of another one is refused.
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
     /// A JWKS file, or an http(s) URL to fetch it from (only the key set is fetched).
     #[arg(long, value_name = "FILE_OR_URL")]
     pub jwks: Option<String>,
@@ -191,12 +199,20 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
     } else {
         a.token.clone()
     };
-    let key = match (&a.key, &a.jwks) {
-        (Some(path), _) => Some(key_file(path)?),
-        (None, Some(src)) => Some(jwks(src).await?),
-        (None, None) => None,
+    let key = match (&a.key, &a.key_b64, &a.jwks) {
+        (Some(path), _, _) => Some(key_file(path)?),
+        (None, Some(path), _) => Some(key_b64_file(path)?),
+        (None, None, Some(src)) => Some(jwks(src).await?),
+        (None, None, None) => None,
     };
-    let i = inspect(&token, key.as_ref(), now())
+    if let Some(alg) = &a.alg
+        && authprobe::jwt::strict::key_type_of(alg).is_none()
+    {
+        return Err(CliError::bad_input(format!(
+            "--alg {alg:?}: not a JWS algorithm authprobe verifies (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA)"
+        )));
+    }
+    let i = inspect_pinned(&token, key.as_ref(), a.alg.as_deref(), now())
         .map_err(|e| CliError::bad_input(format!("not a JWT: {e}")))?;
     out(&match a.format {
         OutputFormat::Human => render_text(&i),
@@ -214,8 +230,8 @@ fn read_stdin_token() -> Result<String, CliError> {
         .map_err(|e| CliError::bad_input(format!("the token on {e}")))
 }
 
-/// `--key FILE`: a PEM public key, or else an HMAC secret (its bytes, without a trailing
-/// newline). At most 1 MiB is read.
+/// `--key FILE`: a PEM public key, or else an HMAC secret: the file's bytes exactly (a
+/// binary secret or a trailing newline is part of the key). At most 1 MiB is read.
 fn key_file(path: &std::path::Path) -> Result<VerifyKey, CliError> {
     let bytes = diag::read_bytes(path, InputKind::Key)
         .map_err(|e| CliError::bad_input(format!("--key {e}")))?;
@@ -228,12 +244,27 @@ fn key_file(path: &std::path::Path) -> Result<VerifyKey, CliError> {
         })?;
         VerifyKey::Pem(text)
     } else {
-        let end = bytes
-            .iter()
-            .rposition(|b| !matches!(b, b'\n' | b'\r'))
-            .map_or(0, |i| i + 1);
-        VerifyKey::Secret(bytes[..end].to_vec())
+        VerifyKey::Secret(bytes)
     })
+}
+
+/// `--key-b64 FILE`: an HMAC secret written as base64 or base64url text (padded or not).
+fn key_b64_file(path: &std::path::Path) -> Result<VerifyKey, CliError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let text = diag::read_text(path, InputKind::Key)
+        .map_err(|e| CliError::bad_input(format!("--key-b64 {e}")))?;
+    let t = text.trim().trim_end_matches('=');
+    URL_SAFE_NO_PAD
+        .decode(t)
+        .or_else(|_| STANDARD_NO_PAD.decode(t))
+        .map(VerifyKey::Secret)
+        .map_err(|e| {
+            CliError::bad_input(format!(
+                "--key-b64 {}: not base64 or base64url text ({e})",
+                path.display()
+            ))
+        })
 }
 
 /// `--jwks FILE_OR_URL`: a key set read from a file (at most 1 MiB) or fetched from an

@@ -2,15 +2,19 @@
 //! anomalies, what anyone can read in it, its lifetime and, given a key, whether its
 //! signature verifies. The token is never sent anywhere.
 //!
-//! Verification uses the `jsonwebtoken` crate with the algorithm family taken from the
-//! key (EC → ES*, RSA → RS*/PS*, Ed25519 → EdDSA, a secret → HS*), never from the token: a
-//! token whose `alg` is outside the key's family is reported as refused.
+//! Verification is strict (`strict`): a non-canonical token, an algorithm other than the
+//! pinned one, an empty or short HMAC key, a JWK not meant for verification, a curve that
+//! disagrees, an ambiguous or mixed key set are refused with the reason before any signature
+//! is checked. The signature is then checked with the `jsonwebtoken` crate, the algorithm
+//! family taken from the key (EC → ES*, RSA → RS*/PS*, Ed25519 → EdDSA, a secret → HS*),
+//! never from the token.
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::claims::{Exposure, Lifetime, exposures, lifetime};
 use super::decode::{Anomaly, Jws, decode};
+use super::strict::{self, Refusal, RefusalKind};
 
 /// A key to verify with.
 #[derive(Debug, Clone)]
@@ -32,6 +36,10 @@ pub struct Verification {
     pub algorithm: Option<String>,
     /// Why, in one line.
     pub reason: String,
+    /// When strict verification refused the token or key before checking the signature: the
+    /// kind of refusal (e.g. `short_hmac_key`, `ambiguous_key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<RefusalKind>,
 }
 
 /// The whole report.
@@ -67,33 +75,42 @@ fn parse_alg(alg: &str) -> Option<jsonwebtoken::Algorithm> {
     alg.parse().ok()
 }
 
-/// A key ready for `jsonwebtoken`: the decoding key, its algorithm family and the `alg` a
-/// JWK pins it to, if any.
-type KeyForToken = (jsonwebtoken::DecodingKey, &'static str, Option<String>);
+/// A key ready for `jsonwebtoken` and its algorithm family.
+type KeyForToken = (jsonwebtoken::DecodingKey, &'static str);
 
-fn verify(jws: &Jws, key: &VerifyKey) -> Verification {
+fn verify(jws: &Jws, key: &VerifyKey, pin: Option<&str>) -> Verification {
     let alg = jws.alg().unwrap_or("").to_string();
-    let refuse = |reason: String| Verification {
+    let refused = |r: Refusal| Verification {
         verified: false,
         algorithm: None,
-        reason,
+        reason: r.reason,
+        refusal: Some(r.kind),
     };
-    let (dkey, fam, pinned) = match decoding_key(jws, key) {
+    if let Err(r) = strict::check_token(jws, pin) {
+        return refused(r);
+    }
+    let (dkey, fam) = match decoding_key(jws, key) {
         Ok(k) => k,
-        Err(reason) => return refuse(reason),
+        Err(r) => return refused(r),
     };
     if family(&alg) != fam {
-        return refuse(format!(
-            "the token says alg {alg:?} but the key is {fam}: refused (the algorithm comes from the key, never from the token)"
-        ));
+        return refused(Refusal {
+            kind: RefusalKind::AlgorithmKeyMismatch,
+            reason: format!(
+                "the token says alg {alg:?} but the key is {fam}: refused (the algorithm comes from the key, never from the token)"
+            ),
+        });
     }
-    if let Some(p) = pinned
-        && p != alg
+    if let VerifyKey::Secret(secret) = key
+        && let Err(r) = strict::check_hmac_secret(secret, &alg)
     {
-        return refuse(format!("the key is pinned to {p}, the token says {alg}"));
+        return refused(r);
     }
     let Some(a) = parse_alg(&alg) else {
-        return refuse(format!("unsupported algorithm {alg:?}"));
+        return refused(Refusal {
+            kind: RefusalKind::UnsupportedAlgorithm,
+            reason: format!("unsupported algorithm {alg:?}"),
+        });
     };
     let input = jws.signing_input();
     let (verified, reason) =
@@ -112,60 +129,51 @@ fn verify(jws: &Jws, key: &VerifyKey) -> Verification {
         verified,
         algorithm: Some(alg),
         reason,
+        refusal: None,
     }
 }
 
-/// The key to verify `jws` with, or why there is none.
-fn decoding_key(jws: &Jws, key: &VerifyKey) -> Result<KeyForToken, String> {
+/// The key to verify `jws` with and its algorithm family, or why there is none.
+fn decoding_key(jws: &Jws, key: &VerifyKey) -> Result<KeyForToken, Refusal> {
     use jsonwebtoken::DecodingKey;
+    let unusable = |reason: String| Refusal {
+        kind: RefusalKind::UnusableKey,
+        reason,
+    };
     match key {
-        VerifyKey::Secret(s) => Ok((DecodingKey::from_secret(s), "hmac", None)),
+        VerifyKey::Secret(s) => Ok((DecodingKey::from_secret(s), "hmac")),
         VerifyKey::Pem(pem) => {
             let bytes = pem.as_bytes();
             if let Ok(k) = DecodingKey::from_ec_pem(bytes) {
-                Ok((k, "ec", None))
+                Ok((k, "ec"))
             } else if let Ok(k) = DecodingKey::from_rsa_pem(bytes) {
-                Ok((k, "rsa", None))
+                Ok((k, "rsa"))
             } else if let Ok(k) = DecodingKey::from_ed_pem(bytes) {
-                Ok((k, "ed", None))
+                Ok((k, "ed"))
             } else {
-                Err("the key file is not a PEM public key (EC, RSA or Ed25519)".into())
+                Err(unusable(
+                    "the key file is not a PEM public key (EC, RSA or Ed25519)".into(),
+                ))
             }
         }
-        VerifyKey::Jwks(text) => jwks_key(jws, text),
-    }
-}
-
-/// The key of a JWKS document that `jws` names by `kid` (or its only key).
-fn jwks_key(jws: &Jws, text: &str) -> Result<KeyForToken, String> {
-    use jsonwebtoken::jwk::AlgorithmParameters;
-    let set: jsonwebtoken::jwk::JwkSet =
-        serde_json::from_str(text).map_err(|e| format!("the JWKS is not valid: {e}"))?;
-    let jwk = match jws.kid() {
-        Some(kid) => set.find(kid),
-        None if set.keys.len() == 1 => set.keys.first(),
-        None => None,
-    };
-    let Some(jwk) = jwk else {
-        return Err(match jws.kid() {
-            Some(kid) => format!("no key in the JWKS has kid {kid:?}"),
-            None => format!(
-                "the token names no kid and the JWKS holds {} keys, not one",
-                set.keys.len()
-            ),
-        });
-    };
-    let fam = match &jwk.algorithm {
-        AlgorithmParameters::EllipticCurve(_) => "ec",
-        AlgorithmParameters::RSA(_) => "rsa",
-        AlgorithmParameters::OctetKeyPair(_) => "ed",
-        AlgorithmParameters::OctetKey(_) => "hmac",
-        _ => "unknown",
-    };
-    let pinned = jwk.common.key_algorithm.map(|a| a.to_string());
-    match jsonwebtoken::DecodingKey::from_jwk(jwk) {
-        Ok(k) => Ok((k, fam, pinned)),
-        Err(e) => Err(format!("the JWKS key cannot be used: {e}")),
+        VerifyKey::Jwks(text) => {
+            let set: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| unusable(format!("the JWKS is not valid JSON: {e}")))?;
+            let jwk = strict::select_jwk(&set, jws)?;
+            let fam = match jwk.get("kty").and_then(serde_json::Value::as_str) {
+                Some("EC") => "ec",
+                Some("RSA") => "rsa",
+                Some("OKP") => "ed",
+                Some("oct") => "hmac",
+                _ => "unknown",
+            };
+            let parsed: jsonwebtoken::jwk::Jwk =
+                serde_json::from_value(serde_json::Value::Object(jwk.clone()))
+                    .map_err(|e| unusable(format!("the JWKS key is not a valid JWK: {e}")))?;
+            DecodingKey::from_jwk(&parsed)
+                .map(|k| (k, fam))
+                .map_err(|e| unusable(format!("the JWKS key cannot be used: {e}")))
+        }
     }
 }
 
@@ -173,6 +181,16 @@ fn jwks_key(jws: &Jws, text: &str) -> Result<KeyForToken, String> {
 pub fn inspect(
     token: &str,
     key: Option<&VerifyKey>,
+    now: i64,
+) -> Result<JwtInspection, super::decode::DecodeError> {
+    inspect_pinned(token, key, None, now)
+}
+
+/// Inspects one token, verifying it (with a key) only under algorithm `pin` when one is given.
+pub fn inspect_pinned(
+    token: &str,
+    key: Option<&VerifyKey>,
+    pin: Option<&str>,
     now: i64,
 ) -> Result<JwtInspection, super::decode::DecodeError> {
     let jws = decode(token.trim())?;
@@ -189,7 +207,7 @@ pub fn inspect(
         anomalies: jws.anomalies.clone(),
         exposures: exposures(claims, &[]),
         lifetime: lifetime(claims, now),
-        verification: key.map(|k| verify(&jws, k)),
+        verification: key.map(|k| verify(&jws, k, pin)),
     })
 }
 
@@ -314,10 +332,9 @@ mod tests {
         let v = verify(
             &decode(&token).unwrap(),
             &VerifyKey::Jwks(r#"{"keys":[]}"#.to_string()),
+            None,
         );
-        assert_eq!(
-            v.reason,
-            "the token names no kid and the JWKS holds 0 keys, not one"
-        );
+        assert_eq!(v.reason, "the JWKS holds no key");
+        assert_eq!(v.refusal, Some(RefusalKind::AmbiguousKey));
     }
 }

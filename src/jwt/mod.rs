@@ -5,7 +5,8 @@
 //! - [`keys`]: public keys read from a JWKS and written in every serialisation a confused
 //!   verifier might use;
 //! - [`dangerous`]: the forgery toolkit that builds the tokens a correct service must refuse;
-//! - [`inspect`]: the offline report of `authprobe inspect jwt`.
+//! - [`inspect`]: the offline report of `authprobe inspect jwt`, verifying under [`strict`]
+//!   judgement of the token and the key.
 //!
 //! Nothing here does network I/O or prints; verification (in `inspect` only) uses the
 //! third-party `jsonwebtoken` crate, never our own code.
@@ -15,6 +16,7 @@ pub mod dangerous;
 pub mod decode;
 pub mod inspect;
 pub mod keys;
+pub mod strict;
 
 pub use claims::{Exposure, ExposureClass, Lifetime, exposures, lifetime};
 pub use decode::{
