@@ -201,22 +201,28 @@ async fn weak_secret(rc: &RuleCtx, tb: &TokenBaseline, jws: &Jws) -> Verdict {
     if !alg.starts_with("HS") {
         return weak_secret_online(rc, jws, alg).await;
     }
-    let candidates = || WEAK_SECRETS.lines().filter(|l| !l.is_empty());
-    let n = candidates().count();
-    match crack_hmac(&tb.token, candidates()) {
+    let n = dangerous::guessable_secret_count();
+    match crack_hmac(&tb.token, dangerous::guessable_secrets()) {
         None => Verdict::pass(format!(
-            "none of {n} common secrets verifies the {alg} signature"
+            "none of {n} guessable secrets (the empty one, a dictionary of common secrets, every one- and two-character secret) verifies the {alg} signature"
         )),
         Some(secret) => {
-            let shown = String::from_utf8_lossy(&secret);
-            let masked: String = shown.chars().take(2).collect();
+            let what = if secret.is_empty() {
+                "the empty secret".to_owned()
+            } else {
+                let shown = String::from_utf8_lossy(&secret);
+                let masked: String = shown.chars().take(2.min(secret.len() - 1)).collect();
+                format!(
+                    "a guessable secret (starts with `{masked}…`, {} bytes)",
+                    secret.len()
+                )
+            };
             fail(
                 rc,
                 tb,
-                "a secret that is not in the dictionary of common secrets".into(),
+                "a random secret at least as long as the hash output (RFC 7518 §3.2)".into(),
                 format!(
-                    "the {alg} secret is in authprobe's dictionary of {n} common secrets (starts with `{masked}…`, {} bytes): anyone can forge tokens",
-                    secret.len()
+                    "the {alg} signature verifies with {what}, found offline among {n} guessable secrets: anyone can forge tokens"
                 ),
             )
         }

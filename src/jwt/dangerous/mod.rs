@@ -35,6 +35,22 @@ pub fn weak_secrets() -> impl Iterator<Item = &'static str> {
     WEAK_SECRETS.lines().filter(|l| !l.is_empty())
 }
 
+/// Every secret an offline crack tries: the empty secret, the dictionary
+/// ([`weak_secrets`]), then every printable-ASCII secret of one and two characters (9,120:
+/// secrets far shorter than RFC 7518 §3.2 allows, found by exhaustion).
+pub fn guessable_secrets() -> impl Iterator<Item = Vec<u8>> {
+    let printable = || (b' '..=b'~').map(|c| vec![c]);
+    std::iter::once(Vec::new())
+        .chain(weak_secrets().map(|s| s.as_bytes().to_vec()))
+        .chain(printable())
+        .chain(printable().flat_map(move |a| printable().map(move |b| [a.clone(), b].concat())))
+}
+
+/// How many secrets [`guessable_secrets`] yields.
+pub fn guessable_secret_count() -> usize {
+    1 + weak_secrets().count() + 95 + 95 * 95
+}
+
 /// The kinds of forged token, in Wycheproof's vocabulary. Each names what was done to a
 /// valid token; a correct verifier refuses every one.
 #[derive(
@@ -1146,6 +1162,25 @@ mod tests {
 
         let svc = service();
         assert_eq!(crack_hmac(&svc.token, weak_secrets()), None);
+    }
+
+    #[test]
+    fn empty_and_two_character_secrets_are_cracked() {
+        let claims = json!({"sub": "a"});
+        for secret in [&b""[..], b"k", b"Z9", b"~ "] {
+            let token = jsonwebtoken::encode(
+                &Header::default(),
+                &claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap();
+            assert_eq!(
+                crack_hmac(&token, guessable_secrets()),
+                Some(secret.to_vec()),
+                "{secret:?}"
+            );
+        }
+        assert_eq!(guessable_secrets().count(), guessable_secret_count());
     }
 
     #[test]
