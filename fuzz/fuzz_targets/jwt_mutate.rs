@@ -308,7 +308,12 @@ fuzz_target!(|input: Input| {
     let other_token = input
         .other_signature
         .as_ref()
-        .map(|s| format!("{}.{}", orig.signing_input(), b64url(s)));
+        .map(|s| {
+            // Another token of the service: other claims, its own signature (over the same
+            // bytes a signature is a genuine one, not a forgery).
+            let payload = b64url(br#"{"authprobe_other_token":true}"#);
+            format!("{}.{payload}.{}", orig.header_b64, b64url(s))
+        });
     let other = other_token
         .as_deref()
         .map(|t| decode(t).expect("other token decodes"));
@@ -360,9 +365,9 @@ fuzz_target!(|input: Input| {
                 !orig.signature.is_empty()
             }
             ForgeryKind::AttackerProvidedJku | ForgeryKind::AttackerProvidedX5u => input.jwks_url,
-            ForgeryKind::ForeignSignature => other
-                .as_ref()
-                .is_some_and(|o| o.signature != orig.signature),
+            ForgeryKind::ForeignSignature => other.as_ref().is_some_and(|o| {
+                o.signature_b64 != orig.signature_b64 && o.signing_input() != orig.signing_input()
+            }),
             ForgeryKind::SymmetryConfusion => {
                 input.public_keys
                     && orig.alg().is_some_and(|a| {

@@ -298,7 +298,8 @@ fn foreign_signature(c: &Compact<'_>, ctx: &ForgeContext) -> Result<Variants, Fo
     let o = Compact::parse(other)?;
     // The other token signs the same bytes (two logins in one second of a token without a
     // unique claim): its signature is a genuine one, not a forgery.
-    if o.signing_input() == c.signing_input() {
+    // A signature equal to the token's own would send the token unchanged.
+    if o.signing_input() == c.signing_input() || o.signature_b64 == c.signature_b64 {
         return Ok(Vec::new());
     }
     Ok(vec![(
@@ -686,6 +687,24 @@ mod tests {
         assert_eq!(segments(&forged[0].token)[2], segments(&svc.other)[2]);
         assert_eq!(segments(&forged[0].token)[1], segments(&svc.token)[1]);
         assert!(!verifies(&forged[0].token, &key));
+    }
+
+    /// Found by fuzz/jwt_mutate in CI: another token whose signature equals this one's would
+    /// give back the token unchanged, which is no forgery.
+    #[test]
+    fn a_foreign_signature_equal_to_the_own_one_yields_nothing() {
+        let svc = service();
+        let attacker = AttackerKey::generate().unwrap();
+        let [h, _, sig] = [0, 1, 2].map(|i| segments(&svc.token)[i].to_owned());
+        let other = format!("{h}.{}.{sig}", crate::jwt::b64url(br#"{"sub":"other"}"#));
+        let ctx = ForgeContext {
+            public_keys: &svc.jwks,
+            other_token: Some(&other),
+            attacker_jwks_url: None,
+            attacker: &attacker,
+        };
+        let forged = forge(ForgeryKind::ForeignSignature, &svc.token, &ctx).unwrap();
+        assert!(forged.is_empty(), "{forged:?}");
     }
 
     /// Two ID tokens issued in the same second carry the same claims; the other one's
