@@ -305,15 +305,12 @@ fuzz_target!(|input: Input| {
     let Ok(orig) = decode(&token) else {
         return; // e.g. JSON nested deeper than serde_json reads
     };
-    let other_token = input
-        .other_signature
-        .as_ref()
-        .map(|s| {
-            // Another token of the service: other claims, its own signature (over the same
-            // bytes a signature is a genuine one, not a forgery).
-            let payload = b64url(br#"{"authprobe_other_token":true}"#);
-            format!("{}.{payload}.{}", orig.header_b64, b64url(s))
-        });
+    let other_token = input.other_signature.as_ref().map(|s| {
+        // Another token of the service: other claims, its own signature (over the same
+        // bytes a signature is a genuine one, not a forgery).
+        let payload = b64url(br#"{"authprobe_other_token":true}"#);
+        format!("{}.{payload}.{}", orig.header_b64, b64url(s))
+    });
     let other = other_token
         .as_deref()
         .map(|t| decode(t).expect("other token decodes"));
