@@ -1,19 +1,6 @@
 //! The command line's contract: exit codes, diagnostics with locations, JSON on stdout.
 
-use std::process::Command;
-
-fn authprobe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_authprobe"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::support::authprobe;
 
 fn data(name: &str) -> String {
     format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -341,7 +328,7 @@ fn readme_quirk_table_is_current() {
 }
 
 mod inspect_jwt {
-    use super::authprobe;
+    use crate::support::authprobe;
 
     fn token(claims: serde_json::Value) -> String {
         let key = jsonwebtoken::EncodingKey::from_ec_pem(
@@ -510,7 +497,7 @@ mod inspect_jwt {
 }
 
 mod gating {
-    use super::authprobe;
+    use crate::support::authprobe;
 
     fn baseline(name: &str, body: &str) -> String {
         let dir = std::env::temp_dir().join(format!("authprobe-gate-{}", std::process::id()));
@@ -699,7 +686,7 @@ mod schemas {
 }
 
 mod catalogue_commands {
-    use super::authprobe;
+    use crate::support::authprobe;
 
     #[test]
     fn rules_lists_every_rule_as_text_and_json() {
@@ -753,7 +740,7 @@ mod catalogue_commands {
 }
 
 mod ci_reports {
-    use super::authprobe;
+    use crate::support::authprobe;
 
     #[test]
     fn demo_junit_is_well_formed_with_one_failure() {

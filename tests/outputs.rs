@@ -13,18 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use authprobe::profile::TESTBED_PROFILE;
 
-/// Runs the binary; (exit code, stdout, stderr).
-fn authprobe(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_authprobe"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::support::authprobe;
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {

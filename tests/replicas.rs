@@ -14,23 +14,19 @@ use authprobe::{ClientConfig, Report, RunOptions, Status, spec};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::support::{SEED, details, run_demo};
+use crate::support::{SEED, authprobe, details, run_demo};
 
-/// The rules that replay a revocation on replicas.
-const RULES: &[&str] = &[
-    "session.revoked-on-logout",
-    "session.logout-everywhere",
-    "token.revoked-on-logout",
-    "refresh.reuse-revokes-family",
-    "refresh.revoked-on-logout",
-    "refresh.revocation-endpoint",
-];
+/// The rules that replay a revocation on replicas: those the flaw that keeps revocations
+/// on one instance breaks.
+fn rules() -> &'static [&'static str] {
+    authprobe::demo::expectation(Flaw::ReplicaLocalRevocation).breaks
+}
 
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Runs `RULES` against the testbed at `base` with `replicas` named in its profile.
+/// Runs `rules()` against the testbed at `base` with `replicas` named in its profile.
 async fn run_against(base: &str, replicas: &[String]) -> Report {
     let mut profile =
         authprobe::demo::profile(base, &TestbedConfig::default()).unwrap_or_else(|d| panic!("{d}"));
@@ -60,7 +56,7 @@ async fn run_against(base: &str, replicas: &[String]) -> Report {
     let catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
     let options = RunOptions {
         seed: SEED,
-        only: RULES.iter().map(|s| s.to_string()).collect(),
+        only: rules().iter().map(|s| s.to_string()).collect(),
         ..RunOptions::default()
     };
     authprobe::run(&catalogue, target, client, &options, &|_| {})
@@ -74,10 +70,10 @@ async fn clean_replicas_pass_every_revocation_rule_and_each_is_named() {
         replicas: 2,
         ..TestbedConfig::default()
     };
-    let report = run_demo(config, RULES, SEED)
+    let report = run_demo(config, rules(), SEED)
         .await
         .expect("the run completes");
-    for id in RULES {
+    for id in rules() {
         let r = crate::support::result(&report, id);
         assert_eq!(r.status(), Status::Pass, "{}", details(r));
         let checked = r.notes.iter().filter(|n| n.contains(" checked: ")).count();
@@ -133,7 +129,7 @@ async fn a_separate_service_is_inconclusive_where_it_knows_nothing_and_fails_whe
         .await
         .expect("b");
     let report = run_against(&a.base_url(), &[b.base_url()]).await;
-    for id in RULES {
+    for id in rules() {
         let r = crate::support::result(&report, id);
         let reason = r.reason().unwrap_or_default();
         assert!(
@@ -201,7 +197,7 @@ async fn a_redirecting_replica_never_sends_credentials_further() {
         0,
         "nothing followed the redirect"
     );
-    for id in RULES {
+    for id in rules() {
         let r = crate::support::result(&report, id);
         assert_eq!(r.status(), Status::Inconclusive, "{}", details(r));
     }
@@ -228,19 +224,6 @@ fn replicas_are_origins_checked_where_they_are_written() {
         shown.contains(&format!("p.yaml:{line}:")),
         "located at its line: {shown}"
     );
-}
-
-/// Runs the binary; (exit code, stdout, stderr).
-fn authprobe(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authprobe"))
-        .args(args)
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -160,3 +160,23 @@ pub async fn run_config(config: TestbedConfig, only: &[&str], seed: u64) -> Repo
     bed.shutdown().await;
     report.unwrap_or_else(|e| panic!("run failed: {e}"))
 }
+
+/// Exit code, stdout and stderr of a finished `authprobe` process.
+pub fn outcome(out: std::process::Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the `authprobe` binary with `args` (`NO_COLOR` unset); (exit code, stdout, stderr).
+pub fn authprobe(args: &[&str]) -> (i32, String, String) {
+    outcome(
+        std::process::Command::new(env!("CARGO_BIN_EXE_authprobe"))
+            .args(args)
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("binary runs"),
+    )
+}

@@ -165,16 +165,13 @@ fn profile_in(dir: &Path, base_url: &str, extra: &str) -> PathBuf {
 
 /// Runs `check` with `args` after `--profile`; (exit code, stdout, stderr).
 fn check(profile: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_authprobe"))
-        .args(["check", "--profile", profile.to_str().unwrap()])
-        .args(["--only", "cookie.http-only", "--format", "json", "--quiet"])
-        .args(args)
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::support::outcome(
+        Command::new(env!("CARGO_BIN_EXE_authprobe"))
+            .args(["check", "--profile", profile.to_str().unwrap()])
+            .args(["--only", "cookie.http-only", "--format", "json", "--quiet"])
+            .args(args)
+            .output()
+            .expect("binary runs"),
     )
 }
 

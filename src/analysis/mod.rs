@@ -12,3 +12,5 @@
 
 pub mod decode;
 pub mod session_id;
+#[cfg(test)]
+mod test_rng;

@@ -62,14 +62,15 @@ pub(crate) async fn run(rc: &RuleCtx, again: bool) -> Verdict {
         } else {
             "seen during the run"
         };
+        let path = ex.request.url.path().to_owned();
         transcript.push(Recorded {
-            label: format!("page {} ({label})", ex.request.url.path()),
+            label: format!("page {path} ({label})"),
             exchange: ex,
         });
         if html {
             judged.push((label, transcript.len() - 1));
         } else {
-            lost.push(ex_path(&transcript));
+            lost.push(path);
         }
     }
     let sent = if again { transcript.len() } else { fetched } as u64;
@@ -84,14 +85,6 @@ pub(crate) async fn run(rc: &RuleCtx, again: bool) -> Verdict {
         .requests(sent);
     }
     verdict
-}
-
-/// The path of the last page of `transcript`.
-fn ex_path(transcript: &[Recorded]) -> String {
-    transcript
-        .last()
-        .map(|r| r.exchange.request.url.path().to_owned())
-        .unwrap_or_default()
 }
 
 /// The verdict on the pages of `transcript` that `judged` points at.

@@ -127,23 +127,7 @@ fn depth_and_size_are_bounded() {
     assert_eq!(decodings(&huge).len(), 1, "only the value itself");
 }
 
-/// xorshift64: deterministic test data, no dependency.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next().to_le_bytes()[3]).collect()
-    }
-}
+use crate::analysis::test_rng::XorShift;
 
 #[test]
 fn random_ids_and_signed_layouts_decode_to_no_structure() {
