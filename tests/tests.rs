@@ -10,6 +10,7 @@ mod controls;
 mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;
+mod har;
 mod hostile_input;
 mod html_report;
 mod http_client;
