@@ -9,14 +9,18 @@
 //! kept (a failure's minimal transcript is usually among the last, the set-up among the
 //! first) and the ones between are counted; bodies are cut to [`MAX_BODY_BYTES`]; at most
 //! [`MAX_SCOPES`] scopes are kept. Secrets are redacted when the record leaves the client
-//! ([`CaptureLog::snapshot`] is given the client's redactor), never stored twice.
+//! ([`CaptureLog::snapshot`] is given the client's redactor), never stored twice; and since
+//! the capture holds every request, not only the ones a finding shows, the credentials the
+//! requests themselves carried are secrets too, registered or not (a tampered session id, a
+//! forged token, a cookie the run never named: a service may echo any of them), see
+//! [`carried`].
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{Exchange, Redactor};
+use super::{Exchange, ProbeRequest, Redactor};
 
 /// Exchanges kept from the start of each scope.
 pub const HEAD: usize = 50;
@@ -165,13 +169,23 @@ impl CaptureLog {
         s.tail.push_back(captured);
     }
 
-    /// Everything kept so far, every exchange passed through `redactor`.
+    /// Everything kept so far, every exchange passed through `redactor` and then through the
+    /// credentials every kept request carried ([`carried`]).
     pub(super) fn snapshot(&self, redactor: &Redactor) -> Capture {
         let guard = self
             .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (scopes, dropped) = &*guard;
+        // A set of its own: these values are secrets of this record, not of the run's
+        // other outputs (which show only what a finding needs, registered by the engine).
+        let carried_set = Redactor::default();
+        for c in scopes.iter().flat_map(|s| s.head.iter().chain(&s.tail)) {
+            for (label, value) in carried(&c.exchange.request) {
+                carried_set.register(&value, &label);
+            }
+        }
+        let redact = |ex: &Exchange| carried_set.redact_exchange(&redactor.redact_exchange(ex));
         let scopes = scopes
             .iter()
             .map(|s| ScopeCapture {
@@ -181,8 +195,8 @@ impl CaptureLog {
                     .iter()
                     .chain(&s.tail)
                     .map(|c| Captured {
-                        exchange: redactor.redact_exchange(&c.exchange),
-                        http_version: redactor.redact(&c.http_version),
+                        exchange: redact(&c.exchange),
+                        http_version: carried_set.redact(&redactor.redact(&c.http_version)),
                         ..c.clone()
                     })
                     .collect(),
@@ -196,10 +210,78 @@ impl CaptureLog {
     }
 }
 
+/// Fields of a form or JSON body, and query parameters, whose values are credentials.
+const CREDENTIAL_FIELDS: [&str; 9] = [
+    "password",
+    "client_secret",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "token",
+    "code",
+    "code_verifier",
+    "assertion",
+];
+
+/// The credentials `request` carries, each with a redaction label: every cookie value
+/// (`cookie:NAME`), the `Authorization`/`Proxy-Authorization` credential (`credential`), and
+/// the values of [`CREDENTIAL_FIELDS`] in the query and in a form or JSON body
+/// (`field:NAME`).
+pub(super) fn carried(request: &ProbeRequest) -> Vec<(String, String)> {
+    let label = |prefix: &str, name: &str| {
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+            .collect();
+        format!("{prefix}:{name}")
+    };
+    let mut out = Vec::new();
+    for (name, value) in &request.headers {
+        if name.eq_ignore_ascii_case("cookie") {
+            for pair in value.split(';') {
+                if let Some((n, v)) = pair.trim().split_once('=') {
+                    out.push((label("cookie", n.trim()), v.trim().to_owned()));
+                }
+            }
+        } else if name.eq_ignore_ascii_case("authorization")
+            || name.eq_ignore_ascii_case("proxy-authorization")
+        {
+            let credential = value
+                .trim()
+                .split_once(' ')
+                .map_or(value.trim(), |(_, c)| c);
+            out.push(("credential".to_owned(), credential.trim().to_owned()));
+        }
+    }
+    let wanted = |k: &str| CREDENTIAL_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k));
+    let mut fields: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if let Some(body) = &request.body {
+        match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(serde_json::Value::Object(o)) => fields.extend(
+                o.into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))),
+            ),
+            _ => fields.extend(url::form_urlencoded::parse(body).into_owned()),
+        }
+    }
+    out.extend(
+        fields
+            .into_iter()
+            .filter(|(k, _)| wanted(k))
+            .map(|(k, v)| (label("field", &k), v)),
+    );
+    out.retain(|(_, v)| !v.is_empty());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{ProbeRequest, Response};
+    use crate::http::Response;
 
     fn exchange(path: &str, body: usize) -> Exchange {
         Exchange {
@@ -260,6 +342,40 @@ mod tests {
         assert_eq!(a.exchanges[HEAD].exchange.request.url.path(), "/n57");
         let text = format!("{c:?}");
         assert!(!text.contains("s3cret-session-value"), "{text}");
+    }
+
+    #[test]
+    fn credentials_a_request_carried_are_redacted_wherever_they_are_echoed() {
+        let log = CaptureLog::default();
+        log.enable();
+        let url = url::Url::parse("http://a/t?token=query-token-value&page=2").unwrap();
+        let mut ex = exchange("/", 1);
+        ex.request = ProbeRequest::post(url)
+            .header("Cookie", "sid=tampered-session-id; lang=en")
+            .header("Authorization", "Bearer forged.token.value")
+            .body(
+                b"grant_type=refresh_token&refresh_token=old-refresh-value".to_vec(),
+                "application/x-www-form-urlencoded",
+            );
+        ex.response.body = b"echo: tampered-session-id forged.token.value old-refresh-value             query-token-value en 2"
+            .to_vec();
+        log.record(None, SystemTime::now(), "HTTP/1.1".into(), (1.0, 0.0), &ex);
+        let c = log.snapshot(&Redactor::default());
+        let got = &c.scopes[0].exchanges[0].exchange;
+        let body = String::from_utf8_lossy(&got.response.body).into_owned();
+        for secret in [
+            "tampered-session-id",
+            "forged.token.value",
+            "old-refresh-value",
+            "query-token-value",
+        ] {
+            assert!(!body.contains(secret), "{body}");
+            assert!(!format!("{:?}", got.request).contains(secret));
+        }
+        // Short values are redacted only where they are a whole field; the page number is
+        // no credential.
+        assert!(body.ends_with("en 2"), "{body}");
+        assert!(got.request.url.as_str().ends_with("&page=2"));
     }
 
     #[test]
