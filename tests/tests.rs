@@ -4,6 +4,7 @@
 
 mod support;
 
+mod action;
 mod cli;
 mod confirmation;
 mod controls;
