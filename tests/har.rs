@@ -260,7 +260,7 @@ impl Check {
             if let Some(n) = t.get(k) {
                 match n.as_f64() {
                     Some(n) if n >= 0.0 => sum += n,
-                    Some(n) if n == -1.0 => {}
+                    Some(-1.0) => {}
                     _ => self.err(&format!("{path}.{k}"), "is not a number ≥ 0 or -1"),
                 }
             }
@@ -623,7 +623,8 @@ fn the_structural_check_finds_what_breaks_har_1_2() {
                          "redirectURL": "", "headersSize": -1, "bodySize": 0},
             "cache": {}, "timings": {"send": 0, "wait": 2, "receive": 1}}]}});
     assert_eq!(har_problems(&good), Vec::<String>::new());
-    let broken: [(&str, fn(&mut Value)); 7] = [
+    type Breaker = fn(&mut Value);
+    let broken: [(&str, Breaker); 7] = [
         ("lacks `wait`", |v| {
             v["log"]["entries"][0]["timings"]
                 .as_object_mut()
