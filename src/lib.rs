@@ -80,6 +80,6 @@ pub use engine::{
     Tool, run, run_until, seed_for, select,
 };
 pub use http::{
-    Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest, Redactor, Response,
-    Retried, TrustRoots, TrustRootsError,
+    Capture, Captured, Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest,
+    Redactor, Response, Retried, ScopeCapture, TrustRoots, TrustRootsError,
 };

@@ -23,7 +23,7 @@ use authprobe::fuzzer::{self, FuzzOptions};
 use authprobe::profile::{TESTBED_PROFILE, parse_profile};
 use authprobe::report::{self, Format};
 use authprobe::testbed::{self, Flaw, TestbedConfig};
-use authprobe::{ClientConfig, Redactor, Report, RunOptions};
+use authprobe::{Capture, ClientConfig, Redactor, Report, RunOptions};
 
 /// The testbed's real passwords; the profile gives authprobe other ones, which the hostile
 /// layer swaps in on the way in (so any password can be tested) and echoes on the way out.
@@ -403,11 +403,26 @@ fn profile_text(url: &str, passwords: &[(String, String)]) -> String {
 
 // ---- the outputs and the search ------------------------------------------------------------
 
-/// Every document authprobe writes for this run: each format sealed as the CLI seals it,
-/// each replay script.
-fn outputs(report: &Report, redactor: &Redactor) -> Vec<(String, String)> {
+/// Every document authprobe writes for this run: each format sealed as the CLI seals it
+/// (HAR also from the run's captured traffic, as `--report har=PATH` writes it), each replay
+/// script.
+fn outputs(report: &Report, redactor: &Redactor, capture: &Capture) -> Vec<(String, String)> {
     let catalogue = authprobe::spec::builtin_catalogue().expect("catalogue");
     let mut out = Vec::new();
+    let har = report::har::render(report, Some(capture));
+    assert!(
+        capture
+            .scopes
+            .iter()
+            .map(|s| s.exchanges.len())
+            .sum::<usize>()
+            > 20,
+        "the run's traffic was captured"
+    );
+    out.push((
+        "har (captured)".to_owned(),
+        report::seal_text(Format::Har, &har, redactor).0,
+    ));
     for format in Format::ALL {
         let text = report::render(format, report, None, &catalogue, Some("p.yaml"), false);
         let (sealed, _) = report::seal_text(format, &text, redactor);
@@ -487,13 +502,13 @@ fn leaks(docs: &[(String, String)], secrets: &[(String, Option<&str>)]) -> Vec<S
     found
 }
 
-/// Runs `only` against the hostile testbed with `passwords`; the report, the redactor and
-/// every secret the hostile layer saw.
+/// Runs `only` against the hostile testbed with `passwords`; the report, the redactor, every
+/// secret the hostile layer saw and the run's captured traffic.
 async fn hostile_run(
     flaws: &[Flaw],
     passwords: &[(String, String)],
     only: &[&str],
-) -> (Report, Redactor, Vec<String>) {
+) -> (Report, Redactor, Vec<String>, Capture) {
     let h = Arc::new(Hostile {
         passwords: passwords.to_vec(),
         seen: Mutex::new(BTreeSet::new()),
@@ -514,12 +529,17 @@ async fn hostile_run(
         ..RunOptions::default()
     };
     let run = async {
-        let (target, client) = target.resolve(ClientConfig::default()).await?;
+        let config = ClientConfig {
+            capture: true,
+            ..ClientConfig::default()
+        };
+        let (target, client) = target.resolve(config).await?;
         let redactor = client.redactor().clone();
+        let kept = client.clone();
         let report = authprobe::run(&catalogue, target, client, &options, &|_| {}).await?;
-        Ok::<_, authprobe::RunError>((report, redactor))
+        Ok::<_, authprobe::RunError>((report, redactor, kept.captured()))
     };
-    let (report, redactor) = tokio::time::timeout(Duration::from_secs(60), run)
+    let (report, redactor, capture) = tokio::time::timeout(Duration::from_secs(60), run)
         .await
         .expect("the run ends")
         .unwrap_or_else(|e| panic!("run failed: {e}"));
@@ -529,7 +549,7 @@ async fn hostile_run(
         .lock()
         .map(|s| s.iter().cloned().collect())
         .unwrap_or_default();
-    (report, redactor, seen)
+    (report, redactor, seen, capture)
 }
 
 fn secret_list<'a>(
@@ -566,7 +586,7 @@ async fn a_hostile_echo_server_gets_no_secret_into_any_output() {
         "transport.csp",
         "refresh.reuse-rejected",
     ];
-    let (report, redactor, seen) = hostile_run(
+    let (report, redactor, seen, capture) = hostile_run(
         &[Flaw::LogoutKeepsSession, Flaw::CookieSameSiteNone],
         &passwords,
         &only,
@@ -578,7 +598,7 @@ async fn a_hostile_echo_server_gets_no_secret_into_any_output() {
             .is_some_and(|c| c.replay_script.is_some())),
         "a model failure with a replay script is part of the outputs"
     );
-    let docs = outputs(&report, &redactor);
+    let docs = outputs(&report, &redactor, &capture);
     let secrets = secret_list(&passwords, &seen);
     assert!(secrets.len() > 5, "{} secrets", secrets.len());
     let found = leaks(&docs, &secrets);
@@ -617,9 +637,9 @@ async fn random_passwords_echoed_by_a_hostile_server_leave_no_trace() {
             "session.opaque-id",
             "session.revoked-on-logout",
         ];
-        let (report, redactor, seen) =
+        let (report, redactor, seen, capture) =
             hostile_run(&[Flaw::LogoutKeepsSession], &passwords, &only).await;
-        let docs = outputs(&report, &redactor);
+        let docs = outputs(&report, &redactor, &capture);
         let found = leaks(&docs, &secret_list(&passwords, &seen));
         assert!(found.is_empty(), "seed {seed}: {passwords:?}: {found:#?}");
     }

@@ -4,12 +4,14 @@
 
 mod support;
 
+mod action;
 mod cli;
 mod confirmation;
 mod controls;
 mod coverage;
 mod fuzz_live;
 mod fuzz_regressions;
+mod har;
 mod hostile_input;
 mod html_report;
 mod http_client;

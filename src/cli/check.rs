@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use authprobe::ClientConfig;
 use authprobe::Redactor;
 use authprobe::diag;
 use authprobe::gate::{self, Baseline, Gate, GateOptions};
@@ -16,6 +15,7 @@ use authprobe::profile::{self, UnresolvedTarget};
 use authprobe::report::{self, Format};
 use authprobe::spec::{Catalogue, Seconds, Severity};
 use authprobe::testbed;
+use authprobe::{Capture, ClientConfig};
 use authprobe::{Event, Report, RunError, RunOptions, Stop};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
@@ -98,7 +98,7 @@ fn parse_report_spec(s: &str) -> Result<(Format, PathBuf), String> {
         .split_once('=')
         .ok_or_else(|| format!("`{s}`: write FORMAT=PATH, e.g. sarif=authprobe.sarif"))?;
     let format = Format::parse(f).ok_or_else(|| {
-        format!("unknown report format `{f}`: use json, junit, sarif, markdown, html or human")
+        format!("unknown report format `{f}`: use json, junit, sarif, markdown, html, har or human")
     })?;
     if path.is_empty() {
         return Err(format!("`{s}`: the path is empty"));
@@ -295,9 +295,14 @@ async fn execute(
         strict: a.strict,
     };
     let on_event = |e: &Event| progress.on_event(e);
-    let result = resolve_and_run(catalogue, target, config, &options, &on_event, stop).await;
+    // A HAR report is made of the run's traffic: the client captures it (bounded) only then.
+    let capture = a.format == Format::Har || a.reports.iter().any(|(f, _)| *f == Format::Har);
+    let result = resolve_and_run(
+        catalogue, target, config, &options, &on_event, stop, capture,
+    )
+    .await;
     progress.finish();
-    let (report, redactor) = result?;
+    let (report, redactor, captured) = result?;
     if let Some(why) = &report.incomplete {
         eprintln!(
             "authprobe: {why}: the report is incomplete; rules that did not finish are listed as not run"
@@ -306,14 +311,17 @@ async fn execute(
     let gate = apply_gate(&report, &gate_options, baseline.as_ref());
     let profile_text = profile.map(|p| p.display().to_string());
     let render = |format, color| {
-        let text = report::render(
-            format,
-            &report,
-            gate.as_ref(),
-            catalogue,
-            profile_text.as_deref(),
-            color,
-        );
+        let text = match format {
+            Format::Har => report::har::render(&report, captured.as_ref()),
+            _ => report::render(
+                format,
+                &report,
+                gate.as_ref(),
+                catalogue,
+                profile_text.as_deref(),
+                color,
+            ),
+        };
         sealed(format, &text, &redactor)
     };
     // Every file first, then stdout; the first failure is the command's error.
@@ -338,6 +346,8 @@ async fn execute(
 
 /// Resolves the target (its probe client, the discovery document) and runs the catalogue
 /// against it until `stop`; `--only`/`--skip` are checked first, before any request is sent.
+/// With `capture`, the client captures the run's traffic (from the discovery on), returned
+/// redacted for the HAR report.
 async fn resolve_and_run(
     catalogue: &Catalogue,
     target: UnresolvedTarget,
@@ -345,12 +355,15 @@ async fn resolve_and_run(
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
     stop: Stop,
-) -> Result<(Report, Redactor), RunError> {
+    capture: bool,
+) -> Result<(Report, Redactor, Option<Capture>), RunError> {
     authprobe::select(catalogue, &options.only, &options.skip)?;
+    let config = ClientConfig { capture, ..config };
     let (target, client) = target.resolve(config).await?;
     let redactor = client.redactor().clone();
+    let kept = client.clone();
     let report = authprobe::run_until(catalogue, target, client, options, events, stop).await?;
-    Ok((report, redactor))
+    Ok((report, redactor, capture.then(|| kept.captured())))
 }
 
 /// A finished document through the one choke point before output ([`report::seal_text`]),

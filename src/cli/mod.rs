@@ -149,4 +149,94 @@ mod tests {
         assert!(calls >= 2, "the workflow runs authprobe");
         assert!(text.contains("upload-sarif"), "it uploads SARIF");
     }
+
+    /// The `authprobe …` command lines of a `run` script (a line's first word is `authprobe`
+    /// or a path ending in `/authprobe`), each cut at a redirection, `||` or `&`, with `vars`
+    /// (`NAME` → words) substituted for `"$NAME"`, `"${NAME[@]}"` and `$NAME` inside words.
+    fn authprobe_calls(run: &str, vars: &[(&str, &str)]) -> Vec<Vec<String>> {
+        let mut calls = Vec::new();
+        for line in run.lines().map(str::trim) {
+            let mut words = line.split_whitespace();
+            let Some(first) = words.next() else {
+                continue;
+            };
+            let first = first.trim_matches('"');
+            if first != "authprobe" && !first.ends_with("/authprobe") {
+                continue;
+            }
+            let mut call = vec!["authprobe".to_string()];
+            for w in words {
+                if w.starts_with('>') || w == "||" || w == "&" || w == "2>&1" {
+                    break;
+                }
+                let mut w = w.trim_matches('"').to_string();
+                for (name, value) in vars {
+                    let whole = [format!("${{{name}[@]}}"), format!("${name}")];
+                    if whole.contains(&w) {
+                        w = value.to_string();
+                    } else {
+                        w = w.replace(&format!("${name}"), value);
+                    }
+                }
+                call.extend(w.split_whitespace().map(str::to_string));
+            }
+            calls.push(call);
+        }
+        calls
+    }
+
+    /// `action.yml` and the workflow that runs it: every `authprobe …` line parses with these
+    /// definitions, the action's `check` with the workflow's inputs and with a `--specs`
+    /// directory (tests/action.rs checks the files' structure).
+    #[test]
+    fn the_action_and_its_workflow_call_existing_flags() {
+        let load = |rel: &str| -> serde_json::Value {
+            let path = format!("{}/{rel}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        };
+        let action = load("action.yml");
+        let workflow = load(".github/workflows/authprobe.yml");
+        let wf_steps: Vec<&serde_json::Value> = workflow["jobs"]
+            .as_object()
+            .expect("jobs")
+            .values()
+            .flat_map(|j| j["steps"].as_array().expect("steps"))
+            .collect();
+        let with = &wf_steps
+            .iter()
+            .find(|s| s["uses"] == "./")
+            .expect("uses: ./")["with"];
+        let out = action["inputs"]["output-dir"]["default"]
+            .as_str()
+            .expect("output-dir");
+        let mut parsed = 0;
+        for specs in ["", "--specs specs"] {
+            let vars = [
+                ("PROFILE", with["profile"].as_str().expect("profile")),
+                ("OUT", out),
+                ("SPECS_ARG", specs),
+                ("EXTRA_ARGS", with["args"].as_str().unwrap_or("")),
+            ];
+            let runs = action["runs"]["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .chain(wf_steps.iter().copied())
+                .filter_map(|s| s["run"].as_str());
+            for run in runs {
+                for call in authprobe_calls(run, &vars) {
+                    match Cli::try_parse_from(&call) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {}
+                        Err(e) => panic!("`{}` does not parse: {e}", call.join(" ")),
+                    }
+                    assert!(!call.iter().any(|w| w.contains('$')), "{call:?}");
+                    parsed += 1;
+                }
+            }
+        }
+        // Per variant: `--version` and `check` in the action, `testbed` in the workflow.
+        assert_eq!(parsed, 6, "the authprobe calls were found");
+    }
 }

@@ -364,9 +364,10 @@ async fn run_rules(
     });
     let make_ctx = |rule: &Rule| {
         Arc::new(RuleCtx {
-            // A client of its own scope, so the rule's retries are counted in its requests.
+            // A client of its own scope, so the rule's retries are counted in its requests
+            // (and its traffic is filed under the rule when captured for the HAR report).
             ctx: Ctx {
-                client: ctx.client.scoped(),
+                client: ctx.client.scoped_as(&rule.id),
                 ..ctx.clone()
             },
             baseline: baseline.clone(),

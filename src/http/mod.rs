@@ -15,11 +15,13 @@
 //! Retries come out of the same budget and are counted per scope ([`Client::scoped`]).
 //!
 //! It keeps a bounded record of the HTML pages any clone received (`pages`), for the checks
-//! that judge every page a run has seen.
+//! that judge every page a run has seen; and, when a run asks for it, a bounded record of its
+//! traffic per scope (`capture`), for the HAR report.
 //!
 //! It must not know anything about rules, specs, profiles or verdicts, and it never prints:
 //! it returns typed [`HttpError`]s and plain data.
 
+mod capture;
 mod error;
 mod exchange;
 mod pages;
@@ -35,6 +37,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+pub use capture::{Capture, Captured, ScopeCapture};
 pub use error::{HttpError, HttpErrorKind};
 
 use crate::units::bounds;
@@ -64,6 +67,9 @@ pub struct ClientConfig {
     /// CA certificates trusted besides the system's (`--ca-file`, the profile's
     /// `tls.ca_file`); default none.
     pub trust_roots: TrustRoots,
+    /// Capture the run's traffic from the first request on (see [`Client::capture_exchanges`]);
+    /// default off.
+    pub capture: bool,
 }
 
 impl Default for ClientConfig {
@@ -76,6 +82,7 @@ impl Default for ClientConfig {
             allowed_origins: Vec::new(),
             user_agent: concat!("authprobe/", env!("CARGO_PKG_VERSION")).to_owned(),
             trust_roots: TrustRoots::none(),
+            capture: false,
         }
     }
 }
@@ -87,6 +94,8 @@ pub struct Client {
     inner: Arc<Inner>,
     /// Retries sent through this scope (see [`Client::scoped`]).
     retries: Arc<AtomicU64>,
+    /// The scope's name in the capture ([`Client::scoped_as`]); `None` for the run's own.
+    scope: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -109,6 +118,8 @@ struct Inner {
     stopped: std::sync::atomic::AtomicBool,
     /// The HTML pages the run has seen (`pages`).
     pages: pages::SeenPages,
+    /// The run's traffic, when captured (`capture`).
+    capture: capture::CaptureLog,
 }
 
 impl Client {
@@ -145,6 +156,10 @@ impl Client {
             let (kind, message) = error::classify(&e, false);
             HttpError::new(kind, "", message)
         })?;
+        let capture = capture::CaptureLog::default();
+        if config.capture {
+            capture.enable();
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -158,8 +173,10 @@ impl Client {
                 repeatable_targets: Default::default(),
                 stopped: Default::default(),
                 pages: Default::default(),
+                capture,
             }),
             retries: Arc::new(AtomicU64::new(0)),
+            scope: None,
         })
     }
 
@@ -169,7 +186,29 @@ impl Client {
         Client {
             inner: self.inner.clone(),
             retries: Arc::new(AtomicU64::new(0)),
+            scope: self.scope.clone(),
         }
+    }
+
+    /// A [scoped](Client::scoped) clone whose exchanges the capture files under `name` (the
+    /// engine names each rule's scope after the rule).
+    pub fn scoped_as(&self, name: &str) -> Client {
+        Client {
+            scope: Some(Arc::from(name)),
+            ..self.scoped()
+        }
+    }
+
+    /// Starts capturing the traffic of this client and every clone, per scope, bounded (see
+    /// `capture`): what the HAR report is made of. Off by default.
+    pub fn capture_exchanges(&self) {
+        self.inner.capture.enable();
+    }
+
+    /// The traffic captured so far (nothing unless [`Client::capture_exchanges`] was
+    /// called), every exchange redacted with this client's [`Redactor`].
+    pub fn captured(&self) -> Capture {
+        self.inner.capture.snapshot(&self.inner.redactor)
     }
 
     /// Retries sent through this scope since the last call, and resets the count.
@@ -318,11 +357,17 @@ impl Client {
         inner.backoff.wait().await;
         self.wait_for_rate_slot().await;
         let started = std::time::Instant::now();
+        let started_at = std::time::SystemTime::now();
+        let mut head = (started, String::new());
         let result = async {
             let mut response = inner.http.execute(wire).await.map_err(|e| {
                 let (kind, message) = error::classify(&e, false);
                 err(kind, message)
             })?;
+            head = (
+                std::time::Instant::now(),
+                format!("{:?}", response.version()),
+            );
             let status = response.status().as_u16();
             let headers = header_list(response.headers());
             let (body, truncated) = read_capped(&mut response, inner.config.max_body_bytes)
@@ -347,6 +392,12 @@ impl Client {
         inner.backoff.observe(&result);
         if let Ok(ex) = &result {
             inner.pages.observe(ex);
+            if inner.capture.enabled() {
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+                let timings = (ms(head.0 - started), ms(head.0.elapsed()));
+                let scope = self.scope.as_deref();
+                inner.capture.record(scope, started_at, head.1, timings, ex);
+            }
         }
         result
     }

@@ -4,6 +4,7 @@
 //! [`seal`], the one choke point every writer calls. Nothing here sends requests or reads
 //! files.
 
+pub mod har;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -35,20 +36,23 @@ pub enum Format {
     Markdown,
     /// A self-contained HTML page.
     Html,
+    /// HAR 1.2 (HTTP Archive): the run's requests and responses, one page per rule.
+    Har,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Human,
         Format::Json,
         Format::Junit,
         Format::Sarif,
         Format::Markdown,
         Format::Html,
+        Format::Har,
     ];
 
-    /// The format's name: `human`, `json`, `junit`, `sarif`, `markdown`, `html`.
+    /// The format's name: `human`, `json`, `junit`, `sarif`, `markdown`, `html`, `har`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Human => "human",
@@ -57,6 +61,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Markdown => "markdown",
             Format::Html => "html",
+            Format::Har => "har",
         }
     }
 
@@ -69,6 +74,7 @@ impl Format {
             Format::Sarif => "SARIF 2.1.0",
             Format::Markdown => "Markdown summary",
             Format::Html => "Self-contained HTML",
+            Format::Har => "HAR 1.2 (HTTP Archive) of the run's traffic",
         }
     }
 
@@ -86,7 +92,8 @@ impl Format {
 }
 
 /// Renders a report in `format`. `profile` names the profile file for SARIF locations.
-/// The CI gate's decision, when one was applied (`--fail-on`, `--baseline`).
+/// The CI gate's decision, when one was applied (`--fail-on`, `--baseline`). HAR is made
+/// from the rules' transcripts here; [`har::render`] takes the run's capture as well.
 pub fn render(
     format: Format,
     report: &Report,
@@ -102,6 +109,7 @@ pub fn render(
         Format::Sarif => sarif::render_with_profile(report, gate, catalogue, profile),
         Format::Markdown => markdown::render(report, gate),
         Format::Html => html::render(report, gate, catalogue),
+        Format::Har => har::render(report, None),
     }
 }
 

@@ -20,7 +20,7 @@ fn placeholder_for(format: Format) -> fn(&str) -> String {
     match format {
         Format::Html | Format::Junit => |l| format!("&lt;redacted:{l}&gt;"),
         Format::Markdown => |l| format!("[redacted:{l}]"),
-        Format::Human | Format::Json | Format::Sarif => crate::text::placeholder,
+        Format::Human | Format::Json | Format::Sarif | Format::Har => crate::text::placeholder,
     }
 }
 
