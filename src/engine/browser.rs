@@ -547,13 +547,13 @@ pub fn session_access(ctx: &Ctx) -> Result<&crate::profile::AccessSpec, StepErro
 pub fn classify_with(access: &crate::profile::AccessSpec, ex: &Exchange) -> AccessOutcome {
     let r = &ex.response;
     let body = r.body_text();
-    if access.allowed.matches(r.status, &body) {
+    if access.allowed.matches_parts(r.status, &r.headers, &body) {
         AccessOutcome::Allowed
     } else if r.is_server_error() {
         AccessOutcome::ServerError
     } else {
         match &access.denied {
-            Some(d) if !d.matches(r.status, &body) => AccessOutcome::Unexpected,
+            Some(d) if !d.matches_parts(r.status, &r.headers, &body) => AccessOutcome::Unexpected,
             _ => AccessOutcome::Denied,
         }
     }

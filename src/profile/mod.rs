@@ -21,6 +21,7 @@
 //! rules), `extractor`, `template`, `skeleton` (`authprobe init`). Nothing here prints.
 
 mod check;
+mod classifier;
 mod extractor;
 mod format;
 mod load;
@@ -37,6 +38,7 @@ mod template;
 /// line): [`bounds::MAX_RPS`], [`bounds::MAX_REQUESTS`], [`bounds::TIMEOUT`], … and
 /// [`bounds::Bounds::check`], which refuses a value outside its range in words.
 pub use crate::units::bounds;
+pub use classifier::{MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH, PATTERN_SIZE_LIMIT, Pattern};
 pub use extractor::{Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep,
