@@ -95,12 +95,14 @@ pub enum FlowError {
         expected: Option<Vec<u16>>,
     },
     /// An extractor found nothing.
-    #[error("{label}: extractor for `{var}` found nothing in the answer")]
+    #[error("{label}: extractor `{extractor}` for `{var}` found nothing in the answer")]
     NothingExtracted {
         /// The request.
         label: String,
         /// The variable.
         var: String,
+        /// The extractor, e.g. `header:Location matching /code=([^&]+)/`.
+        extractor: String,
     },
     /// Login left no session cookie.
     #[error("login ({client}) left no `{cookie}` cookie")]
@@ -446,6 +448,7 @@ impl Browser {
                         return Err(FlowError::NothingExtracted {
                             label,
                             var: var.clone(),
+                            extractor: ex_kind.to_string(),
                         }
                         .into());
                     }
@@ -589,13 +592,8 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
             }
         }
         Extractor::Optional(inner) => extract(inner, ex),
-        Extractor::Regex(re) => {
-            let text = ex.response.body_text();
-            let caps = re.captures(&text)?;
-            caps.get(1)
-                .or_else(|| caps.get(0))
-                .map(|m| m.as_str().to_string())
-        }
+        Extractor::Regex(pattern) => pattern.capture(&ex.response.body_text()),
+        Extractor::Matched { source, pattern } => pattern.capture(&extract(source, ex)?),
     }
 }
 
@@ -678,6 +676,7 @@ impl Browser {
                 return Err(FlowError::NothingExtracted {
                     label: format!("{} ({})", FlowName::TokenLogin, self.name),
                     var: ID_TOKEN_VAR.to_string(),
+                    extractor: extractor.map(ToString::to_string).unwrap_or_default(),
                 }
                 .into());
             }

@@ -335,7 +335,7 @@ impl Checker<'_> {
             let path = format!("{key}[{i}]");
             self.request(&step.value.request, vars, &step.referenced, &path);
             for (var, ex) in &step.value.extract {
-                if let Err(e) = Extractor::parse(ex) {
+                if let Err(e) = ex.extractor() {
                     self.push_at(
                         &step.referenced,
                         format!("{path}.extract.{var}"),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 pub use super::classifier::{Classifier, statuses_in_words};
+use super::extractor::ExtractSpec;
 use crate::spec::{PolicyOverrides, Seconds};
 
 /// A profile file as written.
@@ -376,9 +377,11 @@ pub struct FlowStep {
     pub request: RequestSpec,
     /// Variables to take from the answer: `cookie:NAME`, `json:/pointer`, `header:NAME` or
     /// `regex:PATTERN` (first capture group in the body); a leading `?` makes one optional
-    /// (`"?json:/refresh_token"`: unset when the answer has none).
+    /// (`"?json:/refresh_token"`: unset when the answer has none). The map form narrows a
+    /// header, cookie or JSON value with a regex: `{header: Location, regex: 'code=([^&]+)'}`
+    /// takes capture group 1 (or the whole match without a group).
     #[serde(default)]
-    pub extract: BTreeMap<String, String>,
+    pub extract: BTreeMap<String, ExtractSpec>,
     /// Statuses that mean the step worked (default: any 2xx or 3xx).
     #[serde(default)]
     pub expect_status: Option<Vec<u16>>,

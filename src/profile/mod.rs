@@ -39,7 +39,7 @@ mod template;
 /// [`bounds::Bounds::check`], which refuses a value outside its range in words.
 pub use crate::units::bounds;
 pub use classifier::{MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH, PATTERN_SIZE_LIMIT, Pattern};
-pub use extractor::{Extractor, ExtractorError};
+pub use extractor::{ExtractMap, ExtractSpec, Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep,
     Flows, ID_TOKEN_VAR, KeySpec, Limits, OAuthClient, OAuthGrant, OAuthSpec, ProfileFile,
