@@ -16,6 +16,7 @@ mod http_client;
 mod id_token;
 mod model;
 mod oauth;
+mod profile_language;
 mod outputs;
 mod quirks;
 mod redaction;
