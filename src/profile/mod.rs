@@ -18,7 +18,8 @@
 //! Files by job: `format` (the serde types, which feed the JSON Schema), `check` (static
 //! validation), `secrets`, `target` (the two target stages), `resolve` (the one request this
 //! module sends), `oauth` (endpoints and derived flows), `origin` (same-origin and loopback
-//! rules), `extractor`, `template`, `skeleton` (`authprobe init`). Nothing here prints.
+//! rules), `classifier` (allowed/denied matching and the load-time regexes), `extractor`,
+//! `template`, `skeleton` (`authprobe init`). Nothing here prints.
 
 mod check;
 mod classifier;
