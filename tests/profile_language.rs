@@ -45,12 +45,17 @@ fn rich(text: String) -> String {
     )
 }
 
-async fn statuses(flaws: &[Flaw], edit: fn(String) -> String) -> BTreeMap<String, Status> {
+/// Every selected rule's status with `flaws` and the profile edited by `edit`.
+async fn statuses(
+    flaws: &[Flaw],
+    only: &[&str],
+    edit: fn(String) -> String,
+) -> BTreeMap<String, Status> {
     let config = TestbedConfig {
         flaws: flaws.iter().copied().collect(),
         ..TestbedConfig::default()
     };
-    let report: Report = crate::support::run_with(config, &[], crate::support::SEED, edit, |_| {})
+    let report: Report = crate::support::run_with(config, only, crate::support::SEED, edit, |_| {})
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     report
@@ -62,9 +67,13 @@ async fn statuses(flaws: &[Flaw], edit: fn(String) -> String) -> BTreeMap<String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_with_any_of_regexes_and_header_conditions_ends_every_rule_the_same() {
-    for flaws in [&[][..], &[Flaw::LogoutKeepsSession][..]] {
-        let plain = statuses(flaws, |t| t).await;
-        let rich = statuses(flaws, rich).await;
+    // The whole catalogue on the clean testbed; the session rules with a flaw they catch.
+    for (flaws, only) in [
+        (&[][..], &[][..]),
+        (&[Flaw::LogoutKeepsSession][..], &["session.*"][..]),
+    ] {
+        let plain = statuses(flaws, only, |t| t).await;
+        let rich = statuses(flaws, only, rich).await;
         assert_eq!(plain, rich, "with {flaws:?}");
         if !flaws.is_empty() {
             assert!(rich.values().any(|s| *s == Status::Fail), "{rich:?}");

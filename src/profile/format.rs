@@ -718,6 +718,23 @@ mod tests {
                 .collect();
             assert!(errors.is_empty(), "{errors:#?}");
         }
+        // The classifier and extractor forms of issue 16.
+        let rich = replace(
+            TOKEN_FLOWS,
+            "allowed: {status: [200]}",
+            "allowed: {any_of: [{status: [200], body_matches: 'u.+'}, {status: [203], header: {X-U: a}}]}",
+        );
+        let rich = replace(
+            &rich,
+            "refresh_token: \"?json:/refresh_token\"}",
+            "refresh_token: {json: /refresh_token, regex: '^(.+)$', optional: true}}",
+        );
+        parse(&rich);
+        assert!(validator.is_valid(&json(&rich)), "{rich}");
+        let bad = replace(&rich, "optional: true", "optionl: true");
+        assert!(!validator.is_valid(&json(&bad)));
+        let bad = replace(&rich, "{status: [203], header", "{status: [203], headers");
+        assert!(!validator.is_valid(&json(&bad)));
         let bad = replace(OAUTH, "grant: password", "grant: implicit");
         assert!(!validator.is_valid(&json(&bad)));
         let bad = replace(OAUTH, "scope: openid profile", "scopes: openid");
