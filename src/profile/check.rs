@@ -14,8 +14,8 @@ use url::Url;
 use super::classifier::{Classifier, MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH};
 use super::extractor::Extractor;
 use super::format::{
-    AccessSpec, ClientAuth, FlowName, FlowStep, Flows, ID_TOKEN_VAR, OAuthGrant, OAuthSpec, ProfileFile,
-    RequestSpec, SecretSource, TokenSpec,
+    AccessSpec, ClientAuth, FlowName, FlowStep, Flows, ID_TOKEN_VAR, OAuthGrant, OAuthSpec,
+    ProfileFile, RequestSpec, SecretSource, TokenSpec,
 };
 use super::oauth::client_var_names;
 use super::origin::{is_loopback, same_origin_path};
@@ -304,7 +304,9 @@ impl Checker<'_> {
                 );
             }
         }
-        let Some(alternatives) = &c.any_of else { return };
+        let Some(alternatives) = &c.any_of else {
+            return;
+        };
         if alternatives.is_empty() || alternatives.len() > MAX_ANY_OF_ALTERNATIVES {
             self.push_unlocated(
                 format!("{key}.any_of"),

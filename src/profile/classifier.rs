@@ -207,8 +207,7 @@ impl fmt::Display for Classifier {
             parts.push(format!("a {name} header matching {p}"));
         }
         if let Some(alternatives) = &self.any_of {
-            let alternatives: Vec<String> =
-                alternatives.iter().map(|a| format!("({a})")).collect();
+            let alternatives: Vec<String> = alternatives.iter().map(|a| format!("({a})")).collect();
             parts.push(format!("one of {}", alternatives.join(" or ")));
         }
         if parts.is_empty() {
@@ -274,7 +273,10 @@ mod tests {
         let c = classifier("{status: [200], body_contains: '\"user\"'}");
         assert!(c.matches_parts(200, &[], "{\"user\": 1}"));
         assert!(!c.matches_parts(200, &[], "{}"), "the body must contain it");
-        assert!(!c.matches_parts(201, &[], "{\"user\": 1}"), "the status too");
+        assert!(
+            !c.matches_parts(201, &[], "{\"user\": 1}"),
+            "the status too"
+        );
     }
 
     #[test]
@@ -289,10 +291,12 @@ mod tests {
 
     #[test]
     fn header_names_match_case_insensitively_and_every_condition_must_hold() {
-        let c = classifier(
-            "{status: [302], header: {LOCATION: '^/login', content-type: 'text/html'}}",
-        );
-        let h = headers(&[("location", "/login?next=/me"), ("Content-Type", "text/html")]);
+        let c =
+            classifier("{status: [302], header: {LOCATION: '^/login', content-type: 'text/html'}}");
+        let h = headers(&[
+            ("location", "/login?next=/me"),
+            ("Content-Type", "text/html"),
+        ]);
         assert!(c.matches_parts(302, &h, ""));
         let h = headers(&[("location", "/login?next=/me")]);
         assert!(!c.matches_parts(302, &h, ""), "an absent header fails");
@@ -337,7 +341,10 @@ mod tests {
         assert!(e.contains("size limit"), "{e}");
         let p = Pattern::new("code=([^&]+)").unwrap();
         assert_eq!(p.capture("/cb?code=abc&state=1").as_deref(), Some("abc"));
-        assert_eq!(Pattern::new("ab").unwrap().capture("xaby").as_deref(), Some("ab"));
+        assert_eq!(
+            Pattern::new("ab").unwrap().capture("xaby").as_deref(),
+            Some("ab")
+        );
         assert_eq!(p.capture("/cb"), None);
     }
 
@@ -358,7 +365,9 @@ mod tests {
         assert_eq!(d.0[0].line, 43, "{d}");
         assert!(d.0[0].column > 5, "{d}");
         assert!(d.0[0].message.contains("invalid regex `(x`"), "{d}");
-        let d = diags(&with_allowed("{status: [200], header: {Location: '[z-a]'}}"));
+        let d = diags(&with_allowed(
+            "{status: [200], header: {Location: '[z-a]'}}",
+        ));
         assert_eq!(d.0[0].line, 43, "{d}");
         assert!(d.0[0].message.contains("invalid regex `[z-a]`"), "{d}");
     }
@@ -366,9 +375,14 @@ mod tests {
     #[test]
     fn the_checks_refuse_loose_empty_deep_or_misnamed_classifiers_at_their_key() {
         use crate::profile::fixtures::{at, diags, parse};
-        let d = diags(&with_allowed("{any_of: [{status: [200]}, {body_contains: user}]}"));
+        let d = diags(&with_allowed(
+            "{any_of: [{status: [200]}, {body_contains: user}]}",
+        ));
         let x = at(&d, "flows.access.allowed.status");
-        assert_eq!((x.message.as_str(), x.line), ("list at least one status", 43));
+        assert_eq!(
+            (x.message.as_str(), x.line),
+            ("list at least one status", 43)
+        );
         let d = diags(&with_allowed("{status: [200], any_of: []}"));
         let x = at(&d, "flows.access.allowed.any_of");
         assert_eq!(x.message, "`any_of` lists 0 alternatives; give 1 to 16");
@@ -385,7 +399,11 @@ mod tests {
             "{any_of: [{status: [200]}, {status: [203], any_of: [{body_contains: a}, {any_of: [{body_matches: b}]}]}]}",
         ));
         let allowed = &p.spec.flows.unwrap().access.allowed;
-        assert_eq!(allowed.depth(), 4, "the classifier and three levels of alternatives");
+        assert_eq!(
+            allowed.depth(),
+            4,
+            "the classifier and three levels of alternatives"
+        );
         assert!(allowed.matches_parts(203, &[], "b"));
     }
 }

@@ -158,7 +158,10 @@ impl<'de> Deserialize<'de> for ExtractSpec {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExtractSpec, E> {
                 Ok(ExtractSpec::Text(v.to_string()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ExtractSpec, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ExtractSpec, A::Error> {
                 ExtractMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(ExtractSpec::Map)
             }
@@ -233,12 +236,12 @@ impl Extractor {
             "json" if arg.starts_with('/') => Ok(Extractor::Json(arg.to_string())),
             "json" => Err(ExtractorError::RelativePointer(arg.to_string())),
             "header" => Ok(Extractor::Header(arg.to_string())),
-            "regex" => Pattern::new(arg)
-                .map(Extractor::Regex)
-                .map_err(|reason| ExtractorError::InvalidRegex {
+            "regex" => Pattern::new(arg).map(Extractor::Regex).map_err(|reason| {
+                ExtractorError::InvalidRegex {
                     pattern: arg.to_string(),
                     reason,
-                }),
+                }
+            }),
             other => Err(ExtractorError::UnknownKind(other.to_string())),
         }
     }
@@ -355,7 +358,10 @@ mod tests {
             spec("{regex: 'n=(\\w+)'}").extractor(),
             Ok(Extractor::Regex(_))
         ));
-        assert!(matches!(spec("'json:/a'").extractor(), Ok(Extractor::Json(_))));
+        assert!(matches!(
+            spec("'json:/a'").extractor(),
+            Ok(Extractor::Json(_))
+        ));
         assert_eq!(spec("'?json:/a'"), "?json:/a");
     }
 
@@ -368,8 +374,14 @@ mod tests {
         let e = spec("{header: Location, json: /a, regex: x}")
             .extractor()
             .unwrap_err();
-        assert_eq!(e, ExtractorError::Sources("several sources (header, json)".into()));
-        assert!(e.to_string().starts_with("the extractor names several sources (header, json); give one of"));
+        assert_eq!(
+            e,
+            ExtractorError::Sources("several sources (header, json)".into())
+        );
+        assert!(
+            e.to_string()
+                .starts_with("the extractor names several sources (header, json); give one of")
+        );
         assert_eq!(
             spec("{json: a}").extractor().unwrap_err(),
             ExtractorError::RelativePointer("a".into())
@@ -386,8 +398,8 @@ mod tests {
 
     #[test]
     fn map_extractors_in_a_profile_are_checked_at_their_step() {
-        use crate::profile::fixtures::{at, diags, parse, replace};
         use crate::profile::TESTBED_PROFILE;
+        use crate::profile::fixtures::{at, diags, parse, replace};
         let csrf = "      extract: {csrf: \"json:/csrf_token\"}\n    - request:\n";
         let src = replace(
             TESTBED_PROFILE,
@@ -396,7 +408,10 @@ mod tests {
         );
         let p = parse(&src);
         let login = &p.spec.flows.unwrap().login;
-        assert!(matches!(login[0].value.extract["csrf"], ExtractSpec::Map(_)));
+        assert!(matches!(
+            login[0].value.extract["csrf"],
+            ExtractSpec::Map(_)
+        ));
         let src = replace(
             TESTBED_PROFILE,
             csrf,
