@@ -169,6 +169,26 @@ fn profile_with_missing_environment_variable_is_bad_input() {
     assert!(err.contains("env-profile.yaml:"), "{err}");
 }
 
+/// `validate` once said ok while the password's variable was unset, and `check` then refused
+/// the profile (issue 16): validate warns, at the key, and still exits 0.
+#[test]
+fn validate_warns_about_an_unset_environment_variable_at_its_line() {
+    let (code, out, err) = authprobe(&["validate", &data("env-profile.yaml")]);
+    assert_eq!(code, 0, "{err}");
+    let warning = out
+        .lines()
+        .find(|l| l.starts_with("warning: ") && l.contains("AUTHPROBE_TEST_UNSET_PASSWORD"))
+        .unwrap_or_else(|| panic!("no warning: {out}"));
+    assert!(warning.contains("env-profile.yaml:5:"), "{warning}");
+    assert!(warning.contains("users.alice.password"), "{warning}");
+    assert!(warning.contains("is not set"), "{warning}");
+    assert!(out.contains("ok: "), "{out}");
+    // The shipped profile names no variable: no warning.
+    let (code, out, _) = authprobe(&["validate", &data("../../specs/profiles/testbed.yaml")]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("warning:"), "{out}");
+}
+
 #[test]
 fn inspect_set_cookie_explains_a_rejected_host_prefix() {
     let (code, out, _) = authprobe(&[

@@ -19,6 +19,7 @@ mod id_token;
 mod model;
 mod oauth;
 mod outputs;
+mod profile_language;
 mod quirks;
 mod redaction;
 mod replicas;

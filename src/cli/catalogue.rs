@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use authprobe::diag::{self, Diagnostics};
+use authprobe::diag::{self, Diagnostic, Diagnostics};
 use authprobe::spec::{self, Catalogue};
 use authprobe::{gate, profile, report, schema};
 use clap::{Args, ValueEnum};
@@ -155,6 +155,11 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     if !problems.is_empty() {
         return Err(CliError::Diagnostics(problems));
     }
+    for p in &profiles {
+        for d in p.unreadable_secrets().0 {
+            lines.push(secret_warning(&d));
+        }
+    }
     let catalogue = match catalogue {
         Some(c) => Some(c),
         None => spec::builtin_catalogue().ok(),
@@ -168,6 +173,25 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     }
     out(&lines.join("\n"))?;
     Ok(Exit::Success)
+}
+
+/// `warning: p.yaml:11:10: users.alice.password: environment variable `ALICE_PASSWORD` is not
+/// set (check refuses the profile without it; export ALICE_PASSWORD=... before running
+/// authprobe)`.
+fn secret_warning(d: &Diagnostic) -> String {
+    let mut line = format!("warning: {}", d.file.display());
+    if d.line > 0 {
+        line.push_str(&format!(":{}:{}", d.line, d.column));
+    }
+    line.push_str(&format!(
+        ": {}: {} (`check` refuses the profile without it",
+        d.path, d.message
+    ));
+    if let Some(hint) = &d.hint {
+        line.push_str(&format!("; {hint}"));
+    }
+    line.push(')');
+    line
 }
 
 fn looks_like_spec(text: &str) -> bool {

@@ -95,12 +95,14 @@ pub enum FlowError {
         expected: Option<Vec<u16>>,
     },
     /// An extractor found nothing.
-    #[error("{label}: extractor for `{var}` found nothing in the answer")]
+    #[error("{label}: extractor `{extractor}` for `{var}` found nothing in the answer")]
     NothingExtracted {
         /// The request.
         label: String,
         /// The variable.
         var: String,
+        /// The extractor, e.g. `header:Location matching /code=([^&]+)/`.
+        extractor: String,
     },
     /// Login left no session cookie.
     #[error("login ({client}) left no `{cookie}` cookie")]
@@ -446,6 +448,7 @@ impl Browser {
                         return Err(FlowError::NothingExtracted {
                             label,
                             var: var.clone(),
+                            extractor: ex_kind.to_string(),
                         }
                         .into());
                     }
@@ -547,13 +550,13 @@ pub fn session_access(ctx: &Ctx) -> Result<&crate::profile::AccessSpec, StepErro
 pub fn classify_with(access: &crate::profile::AccessSpec, ex: &Exchange) -> AccessOutcome {
     let r = &ex.response;
     let body = r.body_text();
-    if access.allowed.matches(r.status, &body) {
+    if access.allowed.matches_parts(r.status, &r.headers, &body) {
         AccessOutcome::Allowed
     } else if r.is_server_error() {
         AccessOutcome::ServerError
     } else {
         match &access.denied {
-            Some(d) if !d.matches(r.status, &body) => AccessOutcome::Unexpected,
+            Some(d) if !d.matches_parts(r.status, &r.headers, &body) => AccessOutcome::Unexpected,
             _ => AccessOutcome::Denied,
         }
     }
@@ -589,13 +592,8 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
             }
         }
         Extractor::Optional(inner) => extract(inner, ex),
-        Extractor::Regex(re) => {
-            let text = ex.response.body_text();
-            let caps = re.captures(&text)?;
-            caps.get(1)
-                .or_else(|| caps.get(0))
-                .map(|m| m.as_str().to_string())
-        }
+        Extractor::Regex(pattern) => pattern.capture(&ex.response.body_text()),
+        Extractor::Matched { source, pattern } => pattern.capture(&extract(source, ex)?),
     }
 }
 
@@ -678,6 +676,7 @@ impl Browser {
                 return Err(FlowError::NothingExtracted {
                     label: format!("{} ({})", FlowName::TokenLogin, self.name),
                     var: ID_TOKEN_VAR.to_string(),
+                    extractor: extractor.map(ToString::to_string).unwrap_or_default(),
                 }
                 .into());
             }

@@ -11,10 +11,11 @@ use std::path::Path;
 use serde_saphyr::{Location, Spanned};
 use url::Url;
 
+use super::classifier::{Classifier, MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH};
 use super::extractor::Extractor;
 use super::format::{
-    ClientAuth, FlowName, FlowStep, Flows, ID_TOKEN_VAR, OAuthGrant, OAuthSpec, ProfileFile,
-    RequestSpec, SecretSource, TokenSpec,
+    AccessSpec, ClientAuth, FlowName, FlowStep, Flows, ID_TOKEN_VAR, OAuthGrant, OAuthSpec,
+    ProfileFile, RequestSpec, SecretSource, TokenSpec,
 };
 use super::oauth::client_var_names;
 use super::origin::{is_loopback, same_origin_path};
@@ -273,16 +274,60 @@ impl Checker<'_> {
             loc,
             "flows.access.request",
         );
-        if flows
-            .access
-            .denied
-            .as_ref()
-            .is_some_and(|d| d.status.is_empty())
-        {
-            self.push_unlocated("flows.access.denied.status", "list at least one status");
+        self.access_classifiers(&flows.access, "flows.access");
+    }
+
+    /// `allowed` and `denied` of an access section at `key`.
+    fn access_classifiers(&mut self, access: &AccessSpec, key: &str) {
+        self.classifier(&access.allowed, &format!("{key}.allowed"), 1);
+        if let Some(d) = &access.denied {
+            self.classifier(d, &format!("{key}.denied"), 1);
         }
-        if flows.access.allowed.status.is_empty() {
-            self.push_unlocated("flows.access.allowed.status", "list at least one status");
+    }
+
+    /// A classifier at `key`, `depth` levels deep: it constrains the status on every way to
+    /// match (checked at the top), its `any_of` lists 1 to 16 alternatives nested at most
+    /// [`MAX_ANY_OF_DEPTH`] deep, and its header conditions name valid headers. Its regexes
+    /// compiled when the file was parsed.
+    fn classifier(&mut self, c: &Classifier, key: &str, depth: usize) {
+        if depth == 1 && !c.constrains_status() {
+            let d = self
+                .unlocated(format!("{key}.status"), "list at least one status")
+                .with_hint("here, or in every `any_of` alternative");
+            self.out.push(d);
+        }
+        for name in c.header.keys() {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                self.push_unlocated(
+                    format!("{key}.header.{name}"),
+                    format!("`{name}` is not a valid header name"),
+                );
+            }
+        }
+        let Some(alternatives) = &c.any_of else {
+            return;
+        };
+        if alternatives.is_empty() || alternatives.len() > MAX_ANY_OF_ALTERNATIVES {
+            self.push_unlocated(
+                format!("{key}.any_of"),
+                format!(
+                    "`any_of` lists {} alternatives; give 1 to {MAX_ANY_OF_ALTERNATIVES}",
+                    alternatives.len()
+                ),
+            );
+        }
+        if depth >= MAX_ANY_OF_DEPTH && alternatives.iter().any(|a| a.any_of.is_some()) {
+            let d = self
+                .unlocated(
+                    format!("{key}.any_of"),
+                    format!("`any_of` nests more than {MAX_ANY_OF_DEPTH} levels deep"),
+                )
+                .with_hint("flatten the alternatives: (a or (b or c)) is (a or b or c)");
+            self.out.push(d);
+            return;
+        }
+        for (i, a) in alternatives.iter().enumerate() {
+            self.classifier(a, &format!("{key}.any_of[{i}]"), depth + 1);
         }
     }
 
@@ -292,7 +337,7 @@ impl Checker<'_> {
             let path = format!("{key}[{i}]");
             self.request(&step.value.request, vars, &step.referenced, &path);
             for (var, ex) in &step.value.extract {
-                if let Err(e) = Extractor::parse(ex) {
+                if let Err(e) = ex.extractor() {
                     self.push_at(
                         &step.referenced,
                         format!("{path}.extract.{var}"),
@@ -315,6 +360,7 @@ impl Checker<'_> {
         session_vars.remove("user.username");
         session_vars.remove("user.password");
         self.request(&t.access.request, &vars, loc, "token.access.request");
+        self.access_classifiers(&t.access, "token.access");
         self.token_flows(t, &session_vars);
         self.id_token(t, &session_vars, loc);
         self.access_sends_token(t, loc);
@@ -386,9 +432,7 @@ impl Checker<'_> {
                 .with_hint("send the ID token, e.g. `json: {id_token: \"{{id_token}}\"}`");
             self.out.push(d);
         }
-        if rp.allowed.status.is_empty() {
-            self.push_unlocated(format!("{key}.allowed.status"), "list at least one status");
-        }
+        self.access_classifiers(rp, key);
     }
 
     /// `token.access.request` must send `{{<from>}}` somewhere.

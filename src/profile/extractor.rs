@@ -1,10 +1,16 @@
-//! Extractors: how a flow step names what to take from an answer (`cookie:NAME`,
-//! `json:/pointer`, `header:NAME`, `regex:PATTERN`, optionally behind `?`). Owns their
-//! syntax and parsing; applying them to a response is the engine's job. No I/O.
+//! Extractors: how a flow step names what to take from an answer — the short form
+//! `cookie:NAME`, `json:/pointer`, `header:NAME`, `regex:PATTERN` (optionally behind `?`), or
+//! the map form `{header: Location, regex: 'code=([^&]+)', optional: true}` that narrows a
+//! header, cookie or JSON value with a regex. Owns their syntax and parsing; applying them to
+//! a response is the engine's job. No I/O.
 
-use crate::diag;
+use std::fmt;
 
-/// An extractor parsed from `kind:arg`.
+use serde::Deserialize;
+
+use super::classifier::Pattern;
+
+/// An extractor parsed from `kind:arg` or from the map form.
 #[derive(Debug, Clone)]
 pub enum Extractor {
     /// `cookie:NAME`: the value a Set-Cookie header of this response gives NAME.
@@ -14,10 +20,33 @@ pub enum Extractor {
     /// `header:NAME`: the first header of that name.
     Header(String),
     /// `regex:PATTERN`: the first capture group (or the whole match) in the body.
-    Regex(regex::Regex),
-    /// `?kind:arg`: the inner extractor; when it finds nothing the variable stays unset
-    /// instead of failing the step.
+    Regex(Pattern),
+    /// `{header|cookie|json: ..., regex: PATTERN}`: what `source` finds, narrowed to the
+    /// pattern's first capture group (or its whole match); nothing when it does not match.
+    Matched {
+        /// Where the value comes from.
+        source: Box<Extractor>,
+        /// What is taken from it.
+        pattern: Pattern,
+    },
+    /// `?kind:arg` (or `optional: true`): the inner extractor; when it finds nothing the
+    /// variable stays unset instead of failing the step.
     Optional(Box<Extractor>),
+}
+
+/// `json:/access_token`, `?cookie:rt`, `header:Location matching /code=([^&]+)/`: the
+/// extractor as messages name it.
+impl fmt::Display for Extractor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Extractor::Cookie(n) => write!(f, "cookie:{n}"),
+            Extractor::Json(p) => write!(f, "json:{p}"),
+            Extractor::Header(n) => write!(f, "header:{n}"),
+            Extractor::Regex(p) => write!(f, "regex:{}", p.as_str()),
+            Extractor::Matched { source, pattern } => write!(f, "{source} matching {pattern}"),
+            Extractor::Optional(inner) => write!(f, "?{inner}"),
+        }
+    }
 }
 
 /// Why an extractor does not parse; each variant keeps the text at fault.
@@ -47,6 +76,144 @@ pub enum ExtractorError {
     /// A kind other than `cookie`, `json`, `header`, `regex` (the kind is kept).
     #[error("unknown extractor kind `{0}`; use cookie:, json:, header: or regex:")]
     UnknownKind(String),
+    /// The map form names no source and no regex, or more than one source (the sources
+    /// given are kept, e.g. `header, json`).
+    #[error(
+        "the extractor names {0}; give one of header, cookie or json (with or without regex), or regex alone for the body"
+    )]
+    Sources(String),
+}
+
+/// An extractor as written: the short form `"json:/access_token"` or the map form
+/// `{header: Location, regex: 'code=([^&]+)'}`.
+#[derive(Debug, Clone, PartialEq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ExtractSpec {
+    /// `cookie:NAME`, `json:/pointer`, `header:NAME` or `regex:PATTERN` (first capture group
+    /// in the body); a leading `?` makes it optional (`"?json:/refresh_token"`).
+    Text(String),
+    /// A value narrowed by a regex, e.g. `{header: Location, regex: 'code=([^&]+)'}`.
+    Map(ExtractMap),
+}
+
+/// The map form of an extractor: one source (or none, for the body) and a regex whose first
+/// capture group (or whole match) is taken; no match is a flow error naming the extractor,
+/// unless `optional`.
+///
+/// ```yaml
+/// extract:
+///   code: {header: Location, regex: 'code=([^&]+)'}
+///   csrf: {cookie: XSRF-TOKEN}
+///   user_id: {json: /user/id, regex: '^u-(\d+)$', optional: true}
+///   nonce: {regex: 'nonce="([^"]+)"'}
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractMap {
+    /// A response header (the first of that name, case-insensitive), e.g. `Location`.
+    #[serde(default)]
+    pub header: Option<String>,
+    /// A cookie the response sets, e.g. `XSRF-TOKEN`.
+    #[serde(default)]
+    pub cookie: Option<String>,
+    /// A JSON pointer into the body, e.g. `/data/token`.
+    #[serde(default)]
+    pub json: Option<String>,
+    /// The regex applied to the source's value (or to the body without a source), e.g.
+    /// `'code=([^&]+)'`; compiled when the profile is read.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub regex: Option<Pattern>,
+    /// True: finding nothing leaves the variable unset instead of failing the step.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl From<&str> for ExtractSpec {
+    fn from(s: &str) -> ExtractSpec {
+        ExtractSpec::Text(s.to_string())
+    }
+}
+
+impl From<String> for ExtractSpec {
+    fn from(s: String) -> ExtractSpec {
+        ExtractSpec::Text(s)
+    }
+}
+
+impl PartialEq<&str> for ExtractSpec {
+    fn eq(&self, other: &&str) -> bool {
+        matches!(self, ExtractSpec::Text(s) if s == other)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExtractSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ExtractSpec, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ExtractSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an extractor: `json:/pointer` (or cookie:, header:, regex:) or a map like {header: Location, regex: 'code=([^&]+)'}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ExtractSpec, E> {
+                Ok(ExtractSpec::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ExtractSpec, A::Error> {
+                ExtractMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ExtractSpec::Map)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl ExtractSpec {
+    /// The extractor it describes.
+    pub fn extractor(&self) -> Result<Extractor, ExtractorError> {
+        match self {
+            ExtractSpec::Text(s) => Extractor::parse(s),
+            ExtractSpec::Map(m) => m.extractor(),
+        }
+    }
+}
+
+impl ExtractMap {
+    fn extractor(&self) -> Result<Extractor, ExtractorError> {
+        let mut sources = Vec::new();
+        if let Some(h) = &self.header {
+            sources.push(("header", Extractor::parse(&format!("header:{h}"))?));
+        }
+        if let Some(c) = &self.cookie {
+            sources.push(("cookie", Extractor::parse(&format!("cookie:{c}"))?));
+        }
+        if let Some(j) = &self.json {
+            sources.push(("json", Extractor::parse(&format!("json:{j}"))?));
+        }
+        let e = match (sources.len(), &self.regex) {
+            (0, Some(pattern)) => Extractor::Regex(pattern.clone()),
+            (1, None) => sources.remove(0).1,
+            (1, Some(pattern)) => Extractor::Matched {
+                source: Box::new(sources.remove(0).1),
+                pattern: pattern.clone(),
+            },
+            (0, None) => return Err(ExtractorError::Sources("nothing to extract".into())),
+            _ => {
+                let names: Vec<&str> = sources.iter().map(|(n, _)| *n).collect();
+                return Err(ExtractorError::Sources(format!(
+                    "several sources ({})",
+                    names.join(", ")
+                )));
+            }
+        };
+        Ok(if self.optional {
+            Extractor::Optional(Box::new(e))
+        } else {
+            e
+        })
+    }
 }
 
 impl Extractor {
@@ -69,16 +236,19 @@ impl Extractor {
             "json" if arg.starts_with('/') => Ok(Extractor::Json(arg.to_string())),
             "json" => Err(ExtractorError::RelativePointer(arg.to_string())),
             "header" => Ok(Extractor::Header(arg.to_string())),
-            "regex" => regex::RegexBuilder::new(arg)
-                .size_limit(1 << 20)
-                .build()
-                .map(Extractor::Regex)
-                .map_err(|e| ExtractorError::InvalidRegex {
+            "regex" => Pattern::new(arg).map(Extractor::Regex).map_err(|reason| {
+                ExtractorError::InvalidRegex {
                     pattern: arg.to_string(),
-                    reason: diag::lower(&e.to_string()),
-                }),
+                    reason,
+                }
+            }),
             other => Err(ExtractorError::UnknownKind(other.to_string())),
         }
+    }
+
+    /// True for an optional extractor (`?kind:arg`, `optional: true`).
+    pub fn is_optional(&self) -> bool {
+        matches!(self, Extractor::Optional(_))
     }
 }
 
@@ -156,5 +326,108 @@ mod tests {
         }
         let e = Extractor::parse("regex:(").unwrap_err().to_string();
         assert!(e.starts_with("invalid regex `(`: "), "{e}");
+    }
+
+    fn spec(yaml: &str) -> ExtractSpec {
+        serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_map_form_narrows_a_source_with_a_regex() {
+        let e = spec("{header: Location, regex: 'code=([^&]+)'}")
+            .extractor()
+            .unwrap();
+        assert!(matches!(
+            &e,
+            Extractor::Matched { source, pattern }
+                if matches!(**source, Extractor::Header(ref h) if h == "Location")
+                    && pattern.as_str() == "code=([^&]+)"
+        ));
+        assert_eq!(e.to_string(), "header:Location matching /code=([^&]+)/");
+        let e = spec("{json: /user/id, regex: '^u-(\\d+)$', optional: true}")
+            .extractor()
+            .unwrap();
+        assert!(e.is_optional());
+        assert_eq!(e.to_string(), "?json:/user/id matching /^u-(\\d+)$/");
+        // Without a regex it is the short form; with a regex alone, the body's regex.
+        assert!(matches!(
+            spec("{cookie: XSRF-TOKEN}").extractor(),
+            Ok(Extractor::Cookie(c)) if c == "XSRF-TOKEN"
+        ));
+        assert!(matches!(
+            spec("{regex: 'n=(\\w+)'}").extractor(),
+            Ok(Extractor::Regex(_))
+        ));
+        assert!(matches!(
+            spec("'json:/a'").extractor(),
+            Ok(Extractor::Json(_))
+        ));
+        assert_eq!(spec("'?json:/a'"), "?json:/a");
+    }
+
+    #[test]
+    fn the_map_form_refuses_no_source_several_sources_and_bad_parts() {
+        assert_eq!(
+            spec("{optional: true}").extractor().unwrap_err(),
+            ExtractorError::Sources("nothing to extract".into())
+        );
+        let e = spec("{header: Location, json: /a, regex: x}")
+            .extractor()
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ExtractorError::Sources("several sources (header, json)".into())
+        );
+        assert!(
+            e.to_string()
+                .starts_with("the extractor names several sources (header, json); give one of")
+        );
+        assert_eq!(
+            spec("{json: a}").extractor().unwrap_err(),
+            ExtractorError::RelativePointer("a".into())
+        );
+        let bad = serde_saphyr::from_str::<ExtractSpec>("{header: Location, regex: '(x'}")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("invalid regex `(x`"), "{bad}");
+        let unknown = serde_saphyr::from_str::<ExtractSpec>("{header: Location, regexp: x}")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("unknown field `regexp`"), "{unknown}");
+    }
+
+    #[test]
+    fn map_extractors_in_a_profile_are_checked_at_their_step() {
+        use crate::profile::TESTBED_PROFILE;
+        use crate::profile::fixtures::{at, diags, parse, replace};
+        let csrf = "      extract: {csrf: \"json:/csrf_token\"}\n    - request:\n";
+        let src = replace(
+            TESTBED_PROFILE,
+            csrf,
+            "      extract: {csrf: {json: /csrf_token, regex: '^([0-9a-f]+)$'}}\n    - request:\n",
+        );
+        let p = parse(&src);
+        let login = &p.spec.flows.unwrap().login;
+        assert!(matches!(
+            login[0].value.extract["csrf"],
+            ExtractSpec::Map(_)
+        ));
+        let src = replace(
+            TESTBED_PROFILE,
+            csrf,
+            "      extract: {csrf: {json: /csrf_token, header: X-Csrf}}\n    - request:\n",
+        );
+        let d = diags(&src);
+        let x = at(&d, "flows.login[0].extract.csrf");
+        assert_eq!(x.line, 23, "{d}");
+        assert!(x.message.contains("several sources (header, json)"), "{d}");
+        let src = replace(
+            TESTBED_PROFILE,
+            csrf,
+            "      extract: {csrf: {json: /csrf_token, regex: '[z-a]'}}\n    - request:\n",
+        );
+        let d = diags(&src);
+        assert_eq!(d.0[0].line, 24, "{d}");
+        assert!(d.0[0].message.contains("invalid regex `[z-a]`"), "{d}");
     }
 }

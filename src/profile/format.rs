@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+pub use super::classifier::{Classifier, statuses_in_words};
+use super::extractor::ExtractSpec;
 use crate::spec::{PolicyOverrides, Seconds};
 
 /// A profile file as written.
@@ -375,9 +377,11 @@ pub struct FlowStep {
     pub request: RequestSpec,
     /// Variables to take from the answer: `cookie:NAME`, `json:/pointer`, `header:NAME` or
     /// `regex:PATTERN` (first capture group in the body); a leading `?` makes one optional
-    /// (`"?json:/refresh_token"`: unset when the answer has none).
+    /// (`"?json:/refresh_token"`: unset when the answer has none). The map form narrows a
+    /// header, cookie or JSON value with a regex: `{header: Location, regex: 'code=([^&]+)'}`
+    /// takes capture group 1 (or the whole match without a group).
     #[serde(default)]
-    pub extract: BTreeMap<String, String>,
+    pub extract: BTreeMap<String, ExtractSpec>,
     /// Statuses that mean the step worked (default: any 2xx or 3xx).
     #[serde(default)]
     pub expect_status: Option<Vec<u16>>,
@@ -429,51 +433,6 @@ pub struct AccessSpec {
     /// matches neither classifier makes the check inconclusive instead.
     #[serde(default)]
     pub denied: Option<Classifier>,
-}
-
-/// Matches a response.
-#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Classifier {
-    /// Acceptable statuses, e.g. `[200]`.
-    pub status: Vec<u16>,
-    /// Text the body must contain, e.g. `"\"user\""`.
-    #[serde(default)]
-    pub body_contains: Option<String>,
-}
-
-/// `status 200`, `status 200 or 204 and a body containing `"user"``: the classifier in words.
-impl std::fmt::Display for Classifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&statuses_in_words(&self.status))?;
-        if let Some(needle) = &self.body_contains {
-            write!(f, " and a body containing {needle:?}")?;
-        }
-        Ok(())
-    }
-}
-
-/// `status 200`, `status 200 or 302`, `status 200, 201 or 204`; `no status` for none.
-pub fn statuses_in_words(statuses: &[u16]) -> String {
-    match statuses {
-        [] => "no status".to_string(),
-        [one] => format!("status {one}"),
-        [rest @ .., last] => {
-            let rest: Vec<String> = rest.iter().map(u16::to_string).collect();
-            format!("status {} or {last}", rest.join(", "))
-        }
-    }
-}
-
-impl Classifier {
-    /// True when a response with this status and body matches.
-    pub fn matches(&self, status: u16, body: &str) -> bool {
-        self.status.contains(&status)
-            && self
-                .body_contains
-                .as_deref()
-                .is_none_or(|needle| body.contains(needle))
-    }
 }
 
 /// Request limits for a profile; command-line flags override them.
@@ -643,26 +602,6 @@ mod tests {
     use crate::profile::TESTBED_PROFILE;
     use crate::profile::fixtures::{OAUTH, TOKEN_FLOWS, diags, form_of, parse, replace};
 
-    /// The preflight's refusal once printed `Classifier { status: [200], body_contains:
-    /// None }` (issue 13); the classifier reads in words.
-    #[test]
-    fn a_classifier_reads_in_words() {
-        let c = Classifier {
-            status: vec![200],
-            body_contains: None,
-        };
-        assert_eq!(c.to_string(), "status 200");
-        let c = Classifier {
-            status: vec![200, 201, 204],
-            body_contains: Some("\"user\"".into()),
-        };
-        assert_eq!(
-            c.to_string(),
-            "status 200, 201 or 204 and a body containing \"\\\"user\\\"\""
-        );
-        assert_eq!(statuses_in_words(&[]), "no status");
-    }
-
     #[test]
     fn oauth_section_parses_every_key() {
         let p = parse(OAUTH);
@@ -779,6 +718,23 @@ mod tests {
                 .collect();
             assert!(errors.is_empty(), "{errors:#?}");
         }
+        // The classifier and extractor forms of issue 16.
+        let rich = replace(
+            TOKEN_FLOWS,
+            "allowed: {status: [200]}",
+            "allowed: {any_of: [{status: [200], body_matches: 'u.+'}, {status: [203], header: {X-U: a}}]}",
+        );
+        let rich = replace(
+            &rich,
+            "refresh_token: \"?json:/refresh_token\"}",
+            "refresh_token: {json: /refresh_token, regex: '^(.+)$', optional: true}}",
+        );
+        parse(&rich);
+        assert!(validator.is_valid(&json(&rich)), "{rich}");
+        let bad = replace(&rich, "optional: true", "optionl: true");
+        assert!(!validator.is_valid(&json(&bad)));
+        let bad = replace(&rich, "{status: [203], header", "{status: [203], headers");
+        assert!(!validator.is_valid(&json(&bad)));
         let bad = replace(OAUTH, "grant: password", "grant: implicit");
         assert!(!validator.is_valid(&json(&bad)));
         let bad = replace(OAUTH, "scope: openid profile", "scopes: openid");

@@ -101,6 +101,14 @@ impl Profile {
             .collect()
     }
 
+    /// The secrets this profile names that cannot be read here: unset environment variables
+    /// and unreadable secret files, each a diagnostic at its key (`users.alice.password`,
+    /// `token.signing_keys[0].key`, `token.oauth.client.secret`). `validate` prints them as
+    /// warnings; [`Profile::load_secrets`] refuses the profile for them.
+    pub fn unreadable_secrets(&self) -> Diagnostics {
+        secrets::unreadable(&self.file, &self.spec)
+    }
+
     /// The testbed profile pointed at `base_url`.
     pub fn testbed(base_url: &str) -> Result<Profile, Diagnostics> {
         let mut p = parse_profile(TESTBED_PROFILE, Path::new("specs/profiles/testbed.yaml"))?;

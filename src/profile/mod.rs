@@ -18,9 +18,11 @@
 //! Files by job: `format` (the serde types, which feed the JSON Schema), `check` (static
 //! validation), `secrets`, `target` (the two target stages), `resolve` (the one request this
 //! module sends), `oauth` (endpoints and derived flows), `origin` (same-origin and loopback
-//! rules), `extractor`, `template`, `skeleton` (`authprobe init`). Nothing here prints.
+//! rules), `classifier` (allowed/denied matching and the load-time regexes), `extractor`,
+//! `template`, `skeleton` (`authprobe init`). Nothing here prints.
 
 mod check;
+mod classifier;
 mod extractor;
 mod format;
 mod load;
@@ -37,7 +39,8 @@ mod template;
 /// line): [`bounds::MAX_RPS`], [`bounds::MAX_REQUESTS`], [`bounds::TIMEOUT`], … and
 /// [`bounds::Bounds::check`], which refuses a value outside its range in words.
 pub use crate::units::bounds;
-pub use extractor::{Extractor, ExtractorError};
+pub use classifier::{MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH, PATTERN_SIZE_LIMIT, Pattern};
+pub use extractor::{ExtractMap, ExtractSpec, Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep,
     Flows, ID_TOKEN_VAR, KeySpec, Limits, OAuthClient, OAuthGrant, OAuthSpec, ProfileFile,

@@ -270,8 +270,8 @@ fn token_step(request: RequestSpec, from: &str, refresh_from: &str) -> Spanned<F
     spanned(FlowStep {
         request,
         extract: BTreeMap::from([
-            (from.to_string(), "json:/access_token".to_string()),
-            (refresh_from.to_string(), "?json:/refresh_token".to_string()),
+            (from.to_string(), "json:/access_token".into()),
+            (refresh_from.to_string(), "?json:/refresh_token".into()),
         ]),
         expect_status: Some(vec![200]),
     })

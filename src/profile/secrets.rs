@@ -167,6 +167,17 @@ pub(super) fn load(file: &Path, spec: &ProfileFile) -> Result<Secrets, Diagnosti
     })
 }
 
+/// What `load` would refuse in `spec` (from `file`): every unset or non-UTF-8 environment
+/// variable and every unreadable secret file the profile names, each at its key. The secrets
+/// read on the way are dropped unseen; `validate` reports these as warnings (the variables
+/// may well be set where `check` runs), `check` refuses the profile for them.
+pub(super) fn unreadable(file: &Path, spec: &ProfileFile) -> Diagnostics {
+    match load(file, spec) {
+        Ok(_) => Diagnostics::default(),
+        Err(d) => d,
+    }
+}
+
 /// Reads secrets and collects what went wrong.
 struct Reader<'a> {
     file: &'a Path,
@@ -277,5 +288,32 @@ mod tests {
             e.to_string(),
             "environment variable `AUTHPROBE_TEST_SURELY_UNSET_VAR` is not set"
         );
+    }
+
+    #[test]
+    fn unreadable_lists_every_unset_variable_and_missing_file_at_its_key() {
+        let src = replace(
+            OAUTH,
+            "secret: {public_demo: \"s3cr:et/+ é\"}",
+            "secret: {env: AUTHPROBE_UNIT_UNSET_CLIENT_SECRET}",
+        );
+        let src = replace(
+            &src,
+            "password: {public_demo: alice-demo-password}",
+            "password: {file: /nonexistent/authprobe/alice}",
+        );
+        let p = parse(&src);
+        let d = p.unreadable_secrets();
+        let x = at(&d, "token.oauth.client.secret");
+        assert_eq!(
+            x.message,
+            "environment variable `AUTHPROBE_UNIT_UNSET_CLIENT_SECRET` is not set"
+        );
+        assert!(x.line > 0, "{d}");
+        let x = at(&d, "users.alice.password");
+        assert!(x.message.contains("/nonexistent/authprobe/alice"), "{d}");
+        assert_eq!(x.line, 6, "{d}");
+        assert_eq!(d.0.len(), 2, "{d}");
+        assert!(parse(OAUTH).unreadable_secrets().is_empty());
     }
 }

@@ -347,7 +347,7 @@ fn parse_extractors(
                 .value
                 .extract
                 .iter()
-                .filter_map(|(var, ex)| Extractor::parse(ex).ok().map(|e| (var.clone(), e)))
+                .filter_map(|(var, ex)| ex.extractor().ok().map(|e| (var.clone(), e)))
                 .collect();
             extractors.insert((flow, i), list);
         }
