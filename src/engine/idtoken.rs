@@ -15,7 +15,7 @@ use crate::jwt::decode::decode;
 use crate::spec::{Check, Generator, JwtAssertion, Rule, RuleKind};
 
 use super::browser::{Ctx, TokenRole};
-use super::outcome::{Finding, Inconclusive, Outcome, RuleError, Skip, Status, TokenPart, Verdict};
+use super::outcome::{Coverage, Finding, Inconclusive, Outcome, RuleError, Skip, Status, TokenPart, Verdict};
 use super::preflight::Baseline;
 
 /// Whether (and how) a rule judges the ID token too.
@@ -128,6 +128,14 @@ pub(crate) fn combine(access: Verdict, id: Verdict) -> Verdict {
         evidence,
         notes,
         requests: access.requests + id.requests,
+        coverage: match (access.coverage, id.coverage) {
+            (Some(a), Some(i)) => Some(Coverage {
+                ran: a.ran + i.ran,
+                requested: a.requested + i.requested,
+                ..a
+            }),
+            (a, i) => a.or(i),
+        },
     }
 }
 

@@ -15,6 +15,8 @@ pub use super::browser::TokenRole;
 use crate::http::{Exchange, HttpError, Redactor, curl_line};
 use crate::spec::{Capability, Level, Rule, Severity};
 
+pub use super::budget::Coverage;
+
 /// How a rule ended. Only `Pass` means the promise was shown to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +195,9 @@ pub enum Inconclusive {
         /// What the re-run saw, e.g. `denied (status 401)`.
         rerun: String,
     },
+    /// The run's budget (`--budget`, `limits.budget`) ran out before the rule finished, or
+    /// left too little for even its minimum of cases or sequences (the text says which).
+    Budget(String),
 }
 
 impl fmt::Display for Inconclusive {
@@ -210,6 +215,7 @@ impl fmt::Display for Inconclusive {
                 "failed once, not reproduced on re-run: first {}; re-run: {rerun}",
                 first.reason
             ),
+            Inconclusive::Budget(why) => f.write_str(why),
         }
     }
 }
@@ -348,6 +354,8 @@ pub struct Verdict {
     pub notes: Vec<String>,
     /// Requests the rule sent.
     pub requests: u64,
+    /// How much of its generated work the rule ran, when a budget is in force.
+    pub coverage: Option<Coverage>,
 }
 
 impl Verdict {
@@ -359,7 +367,20 @@ impl Verdict {
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 0,
+            coverage: None,
         }
+    }
+
+    /// With `coverage`.
+    pub fn coverage(mut self, coverage: Coverage) -> Verdict {
+        self.coverage = Some(coverage);
+        self
+    }
+
+    /// With `coverage`, when there is one.
+    pub(crate) fn with_coverage(mut self, coverage: Option<Coverage>) -> Verdict {
+        self.coverage = coverage.or(self.coverage);
+        self
     }
 
     /// A pass with one note saying what was shown.
@@ -441,6 +462,8 @@ pub struct RuleResult {
     pub requests: u64,
     /// Wall time of the rule.
     pub duration_ms: u64,
+    /// How much of its generated work the rule ran, when a budget is in force.
+    pub coverage: Option<Coverage>,
 }
 
 impl RuleResult {
@@ -458,6 +481,7 @@ impl RuleResult {
             notes: verdict.notes,
             requests: verdict.requests,
             duration_ms: 0,
+            coverage: verdict.coverage,
         }
     }
 
@@ -610,6 +634,8 @@ impl Serialize for RuleResult {
             tokens: &'a [TokenPart],
             requests: u64,
             duration_ms: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            coverage: Option<&'a Coverage>,
         }
         Wire {
             id: &self.id,
@@ -628,6 +654,7 @@ impl Serialize for RuleResult {
             tokens: &self.tokens,
             requests: self.requests,
             duration_ms: self.duration_ms,
+            coverage: self.coverage.as_ref(),
         }
         .serialize(s)
     }
