@@ -4,6 +4,7 @@
 
 mod support;
 
+mod budget;
 mod cli;
 mod confirmation;
 mod controls;
