@@ -13,9 +13,10 @@
 //! Every cut is reported: the rule's note and `coverage` say how many ran of how many were
 //! requested, and the plan (JSON `target.limits.budget`) lists the rules reduced.
 //!
-//! While the run goes on, a rule with generated work stops starting new sequences past the
-//! soft deadline (the budget less the reserve), and at the budget itself the run stops:
-//! every rule not finished ends inconclusive (budget), never passed.
+//! While the run goes on, a model rule runs its planned sequences and then more while its own
+//! pace (three times the time per sequence so far) still ends before the soft deadline (the
+//! budget less the reserve), never past it nor past what it asks for; and at the budget itself
+//! the run stops: every rule not finished ends inconclusive (budget), never passed.
 //!
 //! It must not send requests: it reads the rules, the policy and the preflight's timings.
 
@@ -238,10 +239,7 @@ fn model_cost(m: &Model) -> (Cost, Option<Scalable>) {
                 unit: CoverageUnit::Sequences,
                 requested,
                 min: MIN_SEQUENCES.min(requested),
-                each: per_op.times(ops).plus(Cost {
-                    logins: 1.0,
-                    requests: 0.0,
-                }),
+                each: per_op.times(ops),
             };
             (Cost::default(), Some(scalable))
         }
@@ -340,23 +338,31 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
             late.push(id);
         }
     }
-    // The room left grows the admitted generated work, by one factor.
+    // The room left grows the admitted generated work: the rules cheapest to complete in full
+    // first, then the others by one factor.
     let extra = |s: &Scalable| s.each.times(f64::from(s.requested - s.min));
-    let wanted = growing
-        .iter()
-        .fold(Cost::default(), |c, (_, s)| c.plus(extra(s)));
-    let room = left.saturating_sub(inputs.time(admitted)).as_secs_f64();
-    let factor = match inputs.time(wanted).as_secs_f64() {
-        w if w <= room || w == 0.0 => 1.0,
-        w => room / w,
-    };
+    growing.sort_by(|a, b| {
+        let (ta, tb) = (inputs.time(extra(&a.1)), inputs.time(extra(&b.1)));
+        ta.cmp(&tb).then_with(|| a.0.id.cmp(&b.0.id))
+    });
+    let mut room = left.saturating_sub(inputs.time(admitted)).as_secs_f64();
     let mut shares = BTreeMap::new();
     let mut planned = admitted;
     let mut reduced = Vec::new();
-    for (rule, s) in &growing {
+    for (k, (rule, s)) in growing.iter().enumerate() {
+        let wanted = growing[k..]
+            .iter()
+            .fold(Cost::default(), |c, (_, s)| c.plus(extra(s)));
+        let factor = match inputs.time(wanted).as_secs_f64() {
+            _ if inputs.time(extra(s)).as_secs_f64() <= room => 1.0,
+            w if w == 0.0 => 1.0,
+            w => room / w,
+        };
         let more = (f64::from(s.requested - s.min) * factor).floor() as u32;
         let granted = (s.min + more).min(s.requested);
-        planned = planned.plus(s.each.times(f64::from(granted - s.min)));
+        let cost = s.each.times(f64::from(granted - s.min));
+        room = (room - inputs.time(cost).as_secs_f64()).max(0.0);
+        planned = planned.plus(cost);
         if granted < s.requested {
             reduced.push(rule.id.to_string());
         }
@@ -392,13 +398,23 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
     )];
     if !late.is_empty() {
         notes.push(format!(
-            "{} rules do not fit the budget (an estimated {} more) and start last: those still running when it ends are inconclusive",
+            "{} rule(s) do not fit the budget (an estimated {} more) and start last: those still running when it ends are inconclusive",
             late.len(),
             human(inputs.time(late_cost)),
         ));
     }
     for id in &reduced {
-        notes.push(format!("{id}: {}", shares[id].coverage.note(inputs.budget)));
+        let c = shares[id].coverage;
+        notes.push(format!(
+            "{id}: planned {} of {} requested {}{}",
+            c.ran,
+            c.requested,
+            c.unit.word(),
+            match c.unit {
+                CoverageUnit::Sequences => " (more if the time allows)",
+                CoverageUnit::Cases => "",
+            }
+        ));
     }
     for id in cannot_run.keys() {
         notes.push(format!("{id}: not run within the budget (see the rule)"));
@@ -434,5 +450,103 @@ pub(crate) fn human(d: Duration) -> String {
         format!("{} s", ms / 1000)
     } else {
         format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn planned(ids: &[&str], budget: Duration, login: Duration) -> Plan {
+        let catalogue = crate::spec::builtin_catalogue().expect("catalogue");
+        let rules: Vec<&Rule> = ids
+            .iter()
+            .map(|id| {
+                catalogue
+                    .rules
+                    .iter()
+                    .find(|r| r.id.as_str() == *id)
+                    .expect("rule in the catalogue")
+            })
+            .collect();
+        let inputs = Inputs {
+            budget,
+            started: Instant::now(),
+            login,
+            request: MS(5),
+            rules_in_flight: 8,
+        };
+        plan(&rules, &catalogue.policy, inputs)
+    }
+
+    const RULES: [&str; 4] = [
+        "session.model",
+        "refresh.model",
+        "session.tamper-rejected",
+        "session.revoked-on-logout",
+    ];
+
+    #[test]
+    fn slow_logins_cut_the_model_sequences_to_fit_and_say_so() {
+        let p = planned(&RULES, S(60), S(1));
+        let r = &p.report;
+        assert!(r.planned_ms <= 51_000, "{r:?}");
+        assert!(r.unbounded_ms > 300_000, "{r:?}");
+        assert_eq!(r.reduced, ["refresh.model", "session.model"]);
+        assert!(p.cannot_run.is_empty(), "{:?}", p.cannot_run);
+        for id in ["session.model", "refresh.model"] {
+            let c = p.shares[id].coverage;
+            assert_eq!(c.unit, CoverageUnit::Sequences);
+            assert!(c.ran >= MIN_SEQUENCES && c.ran < c.requested, "{id}: {c:?}");
+            assert!(p.notes.iter().any(|n| n.starts_with(&format!("{id}: planned "))));
+        }
+        // The cases of a property rule cost no login: all of them fit.
+        let c = p.shares["session.tamper-rejected"].coverage;
+        assert_eq!((c.ran, c.unit), (c.requested, CoverageUnit::Cases));
+        // The cheapest rule starts first, the dearest last.
+        assert_eq!(p.order.first().map(String::as_str), Some("session.revoked-on-logout"));
+        assert_eq!(p.order.len(), RULES.len());
+    }
+
+    #[test]
+    fn a_fast_service_runs_everything_it_asks_for() {
+        let p = planned(&RULES, S(60), MS(5));
+        assert!(p.report.reduced.is_empty(), "{:?}", p.report);
+        for share in p.shares.values() {
+            assert_eq!(share.coverage.ran, share.coverage.requested);
+        }
+        assert_eq!(p.notes.len(), 1, "{:?}", p.notes);
+    }
+
+    #[test]
+    fn a_minimum_that_does_not_fit_is_not_run_and_fixed_rules_start_last() {
+        let p = planned(&["session.model", "session.id-entropy"], S(10), S(1));
+        let why = &p.cannot_run["session.model"];
+        assert!(why.contains("minimum of 4 sequences"), "{why}");
+        assert_eq!(p.report.not_run, ["session.model"]);
+        // The entropy check cannot be cut: it runs last and may be ended by the budget.
+        assert_eq!(p.order, ["session.id-entropy"]);
+        assert!(
+            p.notes.iter().any(|n| n.contains("1 rule(s) do not fit the budget")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn coverage_says_how_many_of_how_many() {
+        let c = Coverage {
+            ran: 16,
+            requested: 64,
+            unit: CoverageUnit::Sequences,
+        };
+        assert_eq!(
+            c.note(S(60)),
+            "ran 16 of 64 requested sequences (budget 60 s)"
+        );
+        assert_eq!(human(MS(1500)), "1.5 s");
     }
 }

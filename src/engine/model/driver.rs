@@ -194,11 +194,13 @@ where
     if !run_def.is_random() {
         return drive_script(rc, rule, run_def, &exec, tally, how).await;
     }
-    let requested = run_def.sequences.unwrap_or(64);
-    // A budget cuts the list to a prefix: the same seed runs the same first sequences.
-    let sequences = rc
+    let sequences = run_def.sequences.unwrap_or(64);
+    // A budget runs a prefix of the list (the same seed runs the same first sequences): the
+    // planned number, and more while the rule's pace leaves time before its deadline.
+    let planned = rc
         .share
-        .map_or(requested, |s| s.coverage.ran.min(requested));
+        .map_or(sequences, |s| s.coverage.ran.min(sequences)) as usize;
+    let started = Instant::now();
     let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
         Ok(all) => all,
         Err(v) => return v,
@@ -214,6 +216,7 @@ where
             rc,
             rule,
             exec: &exec,
+            pace: (planned, started),
         };
         let found = search.windows(&all, from, how.parallel, &mut tally).await;
         let (case, ops, first) = match found {
@@ -563,6 +566,8 @@ struct Search<'a, F> {
     rc: &'a RuleCtx,
     rule: &'a Rule,
     exec: &'a F,
+    /// Under a budget: the sequences planned, and when the search started.
+    pace: (usize, Instant),
 }
 
 impl<F> Search<'_, F> {
@@ -590,6 +595,9 @@ impl<F> Search<'_, F> {
             // Past the budget's deadline no new sequence starts (the verdict says how many ran).
             if self.rc.share.is_some_and(|s| s.expired()) {
                 tally.out_of_time = true;
+                return Ok(None);
+            }
+            if !self.more_fit(from + w * parallel, window.len(), tally.ran) {
                 return Ok(None);
             }
             tally.ran = tally.ran.max((from + w * parallel + window.len()) as u32);
@@ -624,6 +632,21 @@ impl<F> Search<'_, F> {
             }
         }
         Ok(None)
+    }
+
+    /// Whether a window of `len` sequences starting at `index` (0-based) may start: always
+    /// without a budget and within the planned number; past it, when three times the pace of
+    /// the sequences run so far (`ran`) still ends before the rule's deadline.
+    fn more_fit(&self, index: usize, len: usize, ran: u32) -> bool {
+        let (planned, started) = self.pace;
+        let Some(share) = self.rc.share else {
+            return true;
+        };
+        if index < planned {
+            return true;
+        }
+        let pace = started.elapsed() / ran.max(1);
+        Instant::now() + pace * 3 * u32::try_from(len).unwrap_or(u32::MAX) < share.deadline
     }
 
     /// Whether the disagreement of `run` reproduces when `ops` run again from scratch: one
