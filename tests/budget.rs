@@ -108,7 +108,11 @@ async fn a_60s_budget_holds_slow_logins_with_the_unbounded_verdicts() {
     );
     assert!(plan.unbounded_ms > plan.budget_ms * 3, "{plan:?}");
     assert!(report.duration_ms <= 60_000, "{} ms", report.duration_ms);
-    assert!(run.wall < budget + Duration::from_secs(15), "{:?}", run.wall);
+    assert!(
+        run.wall < budget + Duration::from_secs(15),
+        "{:?}",
+        run.wall
+    );
     // Each login holds the one worker for a second: the run paid for fewer than fit.
     assert!(run.logins <= 60, "{} logins", run.logins);
     // The model rules were cut, and say so (never silently less coverage).
@@ -116,7 +120,10 @@ async fn a_60s_budget_holds_slow_logins_with_the_unbounded_verdicts() {
         let r = result(report, id);
         let c = r.coverage.expect("coverage under a budget");
         assert!(c.ran < c.requested && c.ran >= 4, "{id}: {c:?}");
-        let said = format!("ran {} of {} requested sequences (budget 60 s)", c.ran, c.requested);
+        let said = format!(
+            "ran {} of {} requested sequences (budget 60 s)",
+            c.ran, c.requested
+        );
         assert!(r.notes.contains(&said), "{id}: {:?}", r.notes);
         assert!(plan.reduced.contains(&id.to_string()), "{plan:?}");
     }
@@ -136,7 +143,9 @@ async fn what_the_budget_cannot_hold_is_inconclusive_never_passed() {
     let model = result(report, "session.model");
     assert!(budget_ended(model), "{}", details(model));
     assert!(
-        model.reason().is_some_and(|r| r.contains("minimum of 4 sequences")),
+        model
+            .reason()
+            .is_some_and(|r| r.contains("minimum of 4 sequences")),
         "{}",
         details(model)
     );
@@ -144,7 +153,11 @@ async fn what_the_budget_cannot_hold_is_inconclusive_never_passed() {
     assert!(budget_ended(entropy), "{}", details(entropy));
     assert_eq!(result(report, "cookie.http-only").status(), Status::Pass);
     assert!(report.duration_ms <= 10_500, "{} ms", report.duration_ms);
-    assert!(run.wall < budget + Duration::from_secs(10), "{:?}", run.wall);
+    assert!(
+        run.wall < budget + Duration::from_secs(10),
+        "{:?}",
+        run.wall
+    );
     let text = authprobe::report::human(report, None, false);
     assert!(
         text.contains("inconclusive for lack of budget: session.id-entropy, session.model")
@@ -164,7 +177,12 @@ async fn the_option_wins_over_limits_budget_and_a_fast_service_is_not_cut() {
     assert_eq!(plan.map(|p| p.budget_ms), Some(600_000));
     let r = result(&from_profile.report, "session.tamper-rejected");
     let c = r.coverage.expect("coverage under a budget");
-    assert_eq!((r.status(), c.ran), (Status::Pass, c.requested), "{}", details(r));
+    assert_eq!(
+        (r.status(), c.ran),
+        (Status::Pass, c.requested),
+        "{}",
+        details(r)
+    );
     let flag = run(
         TestbedConfig::default(),
         &only,
@@ -176,5 +194,9 @@ async fn the_option_wins_over_limits_budget_and_a_fast_service_is_not_cut() {
     assert_eq!(plan.map(|p| p.budget_ms), Some(30_000));
     let unbudgeted = run(TestbedConfig::default(), &only, "", None).await;
     assert!(unbudgeted.report.target.limits.budget.is_none());
-    assert!(result(&unbudgeted.report, "session.tamper-rejected").coverage.is_none());
+    assert!(
+        result(&unbudgeted.report, "session.tamper-rejected")
+            .coverage
+            .is_none()
+    );
 }

@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(fuzz_duration("10m"), Ok(Seconds(600)));
         assert_eq!(concurrency("256"), Ok(256));
         assert_eq!(fuzz_concurrency("1"), Ok(1));
-        assert_eq!(login_delay("150ms"), Ok(std::time::Duration::from_millis(150)));
+        assert_eq!(
+            login_delay("150ms"),
+            Ok(std::time::Duration::from_millis(150))
+        );
         assert_eq!(login_delay("1s"), Ok(std::time::Duration::from_secs(1)));
         assert!(login_delay("0ms").unwrap_err().contains("out of range"));
         assert!(login_delay("2m").unwrap_err().contains("out of range"));

@@ -131,7 +131,10 @@ impl Share {
 
     /// The coverage when `ran` units ran.
     pub fn ran(&self, ran: u32) -> Coverage {
-        Coverage { ran, ..self.coverage }
+        Coverage {
+            ran,
+            ..self.coverage
+        }
     }
 }
 
@@ -201,10 +204,7 @@ fn estimate(rule: &Rule, policy: &Policy) -> (Cost, Option<Scalable>) {
         }
         RuleKind::Check(_) => (fixed(0.0, 3.0), None),
         RuleKind::Scenario(steps) => {
-            let logins = steps
-                .iter()
-                .filter(|s| matches!(s, Step::Login(_)))
-                .count() as f64;
+            let logins = steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64;
             (fixed(logins, steps.len() as f64 * 1.5), None)
         }
         RuleKind::Attack(_) => (fixed(2.0, 12.0), None),
@@ -355,7 +355,7 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
             .fold(Cost::default(), |c, (_, s)| c.plus(extra(s)));
         let factor = match inputs.time(wanted).as_secs_f64() {
             _ if inputs.time(extra(s)).as_secs_f64() <= room => 1.0,
-            w if w == 0.0 => 1.0,
+            0.0 => 1.0,
             w => room / w,
         };
         let more = (f64::from(s.requested - s.min) * factor).floor() as u32;
@@ -501,13 +501,20 @@ mod tests {
             let c = p.shares[id].coverage;
             assert_eq!(c.unit, CoverageUnit::Sequences);
             assert!(c.ran >= MIN_SEQUENCES && c.ran < c.requested, "{id}: {c:?}");
-            assert!(p.notes.iter().any(|n| n.starts_with(&format!("{id}: planned "))));
+            assert!(
+                p.notes
+                    .iter()
+                    .any(|n| n.starts_with(&format!("{id}: planned ")))
+            );
         }
         // The cases of a property rule cost no login: all of them fit.
         let c = p.shares["session.tamper-rejected"].coverage;
         assert_eq!((c.ran, c.unit), (c.requested, CoverageUnit::Cases));
         // The cheapest rule starts first, the dearest last.
-        assert_eq!(p.order.first().map(String::as_str), Some("session.revoked-on-logout"));
+        assert_eq!(
+            p.order.first().map(String::as_str),
+            Some("session.revoked-on-logout")
+        );
         assert_eq!(p.order.len(), RULES.len());
     }
 
@@ -530,7 +537,9 @@ mod tests {
         // The entropy check cannot be cut: it runs last and may be ended by the budget.
         assert_eq!(p.order, ["session.id-entropy"]);
         assert!(
-            p.notes.iter().any(|n| n.contains("1 rule(s) do not fit the budget")),
+            p.notes
+                .iter()
+                .any(|n| n.contains("1 rule(s) do not fit the budget")),
             "{:?}",
             p.notes
         );

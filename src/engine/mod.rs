@@ -50,6 +50,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
+pub use budget::{BudgetPlan, Coverage, CoverageUnit};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
     Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
@@ -58,7 +59,6 @@ pub use outcome::{
 pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError};
 pub use select::{SelectionError, seed_for, select};
-pub use budget::{BudgetPlan, Coverage, CoverageUnit};
 pub use sizing::RunLimits;
 
 use crate::http::{Client, HttpError, HttpErrorKind};
@@ -252,12 +252,9 @@ pub async fn run_until(
         session_cookie: None,
         limits: RunLimits::default(),
     };
-    let budget = options.budget.or_else(|| {
-        target
-            .limits
-            .budget
-            .map(|b| Duration::from_secs(b.0))
-    });
+    let budget = options
+        .budget
+        .or_else(|| target.limits.budget.map(|b| Duration::from_secs(b.0)));
     let work = run_rules(
         catalogue,
         &rules,

@@ -347,15 +347,16 @@ pub struct Verdict {
     /// How the rule ended.
     pub outcome: Outcome,
     /// Per token, when the rule judged more than one (empty otherwise).
-    pub tokens: Vec<TokenPart>,
+    pub tokens: Box<[TokenPart]>,
     /// The minimal request transcript (redacted).
     pub evidence: Vec<Evidence>,
     /// What was checked, and anything that could not be (one line each).
     pub notes: Vec<String>,
     /// Requests the rule sent.
     pub requests: u64,
-    /// How much of its generated work the rule ran, when a budget is in force.
-    pub coverage: Option<Coverage>,
+    /// How much of its generated work the rule ran, when a budget is in force (boxed: a
+    /// verdict is often an error value, kept small).
+    pub coverage: Option<Box<Coverage>>,
 }
 
 impl Verdict {
@@ -363,7 +364,7 @@ impl Verdict {
     pub fn new(outcome: Outcome) -> Verdict {
         Verdict {
             outcome,
-            tokens: Vec::new(),
+            tokens: Box::default(),
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 0,
@@ -373,12 +374,12 @@ impl Verdict {
 
     /// With `coverage`.
     pub fn coverage(mut self, coverage: Coverage) -> Verdict {
-        self.coverage = Some(coverage);
+        self.coverage = Some(Box::new(coverage));
         self
     }
 
     /// With `coverage`, when there is one.
-    pub(crate) fn with_coverage(mut self, coverage: Option<Coverage>) -> Verdict {
+    pub(crate) fn with_coverage(mut self, coverage: Option<Box<Coverage>>) -> Verdict {
         self.coverage = coverage.or(self.coverage);
         self
     }
@@ -476,12 +477,12 @@ impl RuleResult {
             level: rule.level,
             requirement: rule.requirement.clone(),
             outcome: verdict.outcome,
-            tokens: verdict.tokens,
+            tokens: verdict.tokens.into_vec(),
             evidence: verdict.evidence,
             notes: verdict.notes,
             requests: verdict.requests,
             duration_ms: 0,
-            coverage: verdict.coverage,
+            coverage: verdict.coverage.map(|c| *c),
         }
     }
 

@@ -87,7 +87,7 @@ pub(crate) async fn confirm(
         Recheck::Failed(seen) => {
             return Verdict {
                 outcome: Outcome::Fail(first),
-                tokens: Vec::new(),
+                tokens: Box::default(),
                 evidence,
                 notes,
                 requests,

@@ -379,7 +379,13 @@ fn budget_lines(out: &mut String, report: &Report) {
         .iter()
         .filter_map(|r| {
             let c = r.coverage.filter(|c| c.ran < c.requested)?;
-            Some(format!("{} ({} of {} {})", r.id, c.ran, c.requested, c.unit.word()))
+            Some(format!(
+                "{} ({} of {} {})",
+                r.id,
+                c.ran,
+                c.requested,
+                c.unit.word()
+            ))
         })
         .collect();
     if !reduced.is_empty() {
