@@ -74,10 +74,10 @@ pub mod testbed;
 
 pub use benchreport::{BenchReportError, BenchReportErrorKind, BenchSummary, bench_report};
 pub use engine::{
-    Counterexample, EVIDENCE_BODY_BYTES, Event, Evidence, Finding, Inconclusive, Outcome,
-    PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult, RunError, RunLimits, RunOptions,
-    SelectionError, SequenceStep, Skip, Status, Stop, Summary, TargetInfo, TokenPart, TokenRole,
-    Tool, run, run_until, seed_for, select,
+    BudgetPlan, Counterexample, Coverage, CoverageUnit, EVIDENCE_BODY_BYTES, Event, Evidence,
+    Finding, Inconclusive, Outcome, PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult,
+    RunError, RunLimits, RunOptions, SelectionError, SequenceStep, Skip, Status, Stop, Summary,
+    TargetInfo, TokenPart, TokenRole, Tool, run, run_until, seed_for, select,
 };
 pub use http::{
     Capture, Captured, Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest,

@@ -5,6 +5,7 @@
 mod support;
 
 mod action;
+mod budget;
 mod cli;
 mod confirmation;
 mod controls;

@@ -64,6 +64,12 @@ pub struct RunArgs {
     /// no signing key is given (overrides the policy's `max_wait`, default 60).
     #[arg(long, value_name = "SECONDS", value_parser = limits::max_wait)]
     pub max_wait: Option<Seconds>,
+    /// Wall time the whole run may take (10s to 1d, e.g. `60s`, `5m`): the property and model
+    /// rules are sized from the login latency the preflight measures so the run fits, each
+    /// reduced rule says how many cases or sequences ran of how many, and rules still running
+    /// when it ends are inconclusive. Wins over the profile's `limits.budget`.
+    #[arg(long, value_name = "DURATION", value_parser = limits::budget)]
+    pub budget: Option<Seconds>,
     /// Use the spec files in DIR instead of the shipped catalogue.
     #[arg(long, value_name = "DIR")]
     pub specs: Option<PathBuf>,
@@ -154,6 +160,10 @@ pub struct DemoArgs {
     /// `replica-local-revocation` brings 2 when none are asked for.
     #[arg(long, value_name = "N", value_parser = super::testbed::replica_count)]
     pub replicas: Option<usize>,
+    /// How long each of the testbed's password checks takes (e.g. `1s`; 1 ms to 60 s), one at
+    /// a time: the `slow-logins` quirk with this delay (implies `--quirk slow-logins`).
+    #[arg(long, value_name = "DURATION", value_parser = super::limits::login_delay)]
+    pub login_delay: Option<Duration>,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -190,6 +200,7 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
         return Ok(Exit::Success);
     }
     let config = super::testbed::with_replicas(parse_config(&a.flaw, &a.quirk)?, a.replicas);
+    let config = super::testbed::with_login_delay(config, a.login_delay);
     let catalogue = load_catalogue(&a.run.specs)?;
     a.run.check_report_paths(Inputs::new())?;
     let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), config.clone())
@@ -237,6 +248,7 @@ impl RunArgs {
             concurrency: usize::from(self.concurrency),
             only: self.only.clone(),
             skip: self.skip.clone(),
+            budget: self.budget.map(|b| Duration::from_secs(b.0)),
         };
         let config = ClientConfig {
             timeout: Duration::from_secs(self.timeout.0),

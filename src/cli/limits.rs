@@ -35,6 +35,11 @@ pub fn timeout(s: &str) -> Result<Seconds, String> {
     duration(s, &bounds::TIMEOUT)
 }
 
+/// `--budget` (`60s`, `5m`) within [`bounds::BUDGET`].
+pub fn budget(s: &str) -> Result<Seconds, String> {
+    duration(s, &bounds::BUDGET)
+}
+
 /// `--max-wait SECONDS` (or `90s`, `5m`) within [`bounds::MAX_WAIT`].
 pub fn max_wait(s: &str) -> Result<Seconds, String> {
     duration(s, &bounds::MAX_WAIT)
@@ -43,6 +48,20 @@ pub fn max_wait(s: &str) -> Result<Seconds, String> {
 /// `fuzz --duration` (`30s`, `10m`, `1h`) within [`bounds::FUZZ_DURATION`].
 pub fn fuzz_duration(s: &str) -> Result<Seconds, String> {
     duration(s, &bounds::FUZZ_DURATION)
+}
+
+/// `--login-delay` of the testbed: `150ms`, `1s` (or whole seconds), 1 ms to 60 s.
+pub fn login_delay(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let ms = match t.strip_suffix("ms") {
+        Some(n) => n.trim().parse::<u64>().ok(),
+        None => Seconds::parse(t).map(|d| d.0.saturating_mul(1000)),
+    };
+    match ms {
+        Some(ms) if (1..=60_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+        Some(_) => Err(format!("{t} is out of range: give 1ms to 60s")),
+        None => Err(format!("`{t}` is not a duration; give e.g. 150ms or 1s")),
+    }
 }
 
 /// A whole number within `b`.
@@ -109,5 +128,13 @@ mod tests {
         assert_eq!(fuzz_duration("10m"), Ok(Seconds(600)));
         assert_eq!(concurrency("256"), Ok(256));
         assert_eq!(fuzz_concurrency("1"), Ok(1));
+        assert_eq!(
+            login_delay("150ms"),
+            Ok(std::time::Duration::from_millis(150))
+        );
+        assert_eq!(login_delay("1s"), Ok(std::time::Duration::from_secs(1)));
+        assert!(login_delay("0ms").unwrap_err().contains("out of range"));
+        assert!(login_delay("2m").unwrap_err().contains("out of range"));
+        assert!(login_delay("soon").unwrap_err().contains("not a duration"));
     }
 }

@@ -27,6 +27,11 @@ pub struct TestbedArgs {
     /// state; `replica-local-revocation` brings 2 when none are asked for.
     #[arg(long, value_name = "N", value_parser = replica_count)]
     pub replicas: Option<usize>,
+    /// How long each password check takes (e.g. `1s`, `150ms`; 1 ms to 60 s), one at a
+    /// time: the `slow-logins` quirk with this delay instead of its 150 ms (implies
+    /// `--quirk slow-logins`).
+    #[arg(long, value_name = "DURATION", value_parser = super::limits::login_delay)]
+    pub login_delay: Option<std::time::Duration>,
 }
 
 /// `--replicas`: 0 to 16 (what a profile's `replicas:` may list).
@@ -46,6 +51,19 @@ pub fn with_replicas(mut config: TestbedConfig, asked: Option<usize>) -> Testbed
             "authprobe: note: replica-local-revocation shows only across instances: {} replicas are started (--replicas N to choose)",
             config.replica_count()
         );
+    }
+    config
+}
+
+/// `config` with every password check taking `delay` when one is asked for (`--login-delay`):
+/// the `slow-logins` quirk with that delay.
+pub fn with_login_delay(
+    mut config: TestbedConfig,
+    delay: Option<std::time::Duration>,
+) -> TestbedConfig {
+    if let Some(delay) = delay {
+        config.quirks.insert(Quirk::SlowLogins);
+        config.slow_login = Some(delay);
     }
     config
 }
@@ -93,6 +111,7 @@ pub async fn serve(a: TestbedArgs) -> Result<Exit, CliError> {
         )));
     }
     let config = with_replicas(parse_config(&a.flaw, &a.quirk)?, a.replicas);
+    let config = with_login_delay(config, a.login_delay);
     let bed = testbed::spawn(a.listen, config.clone())
         .await
         .map_err(|e| {

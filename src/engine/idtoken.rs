@@ -15,7 +15,9 @@ use crate::jwt::decode::decode;
 use crate::spec::{Check, Generator, JwtAssertion, Rule, RuleKind};
 
 use super::browser::{Ctx, TokenRole};
-use super::outcome::{Finding, Inconclusive, Outcome, RuleError, Skip, Status, TokenPart, Verdict};
+use super::outcome::{
+    Coverage, Finding, Inconclusive, Outcome, RuleError, Skip, Status, TokenPart, Verdict,
+};
 use super::preflight::Baseline;
 
 /// Whether (and how) a rule judges the ID token too.
@@ -124,10 +126,18 @@ pub(crate) fn combine(access: Verdict, id: Verdict) -> Verdict {
     notes.extend(id.notes);
     Verdict {
         outcome,
-        tokens,
+        tokens: tokens.into(),
         evidence,
         notes,
         requests: access.requests + id.requests,
+        coverage: match (access.coverage, id.coverage) {
+            (Some(a), Some(i)) => Some(Box::new(Coverage {
+                ran: a.ran + i.ran,
+                requested: a.requested + i.requested,
+                ..*a
+            })),
+            (a, i) => a.or(i),
+        },
     }
 }
 

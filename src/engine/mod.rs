@@ -25,6 +25,7 @@
 
 mod attack;
 mod browser;
+mod budget;
 mod cookie;
 mod csp;
 mod headers;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
+pub use budget::{BudgetPlan, Coverage, CoverageUnit};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
     Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
@@ -78,6 +80,9 @@ pub struct RunOptions {
     pub only: Vec<String>,
     /// Skip rules whose id matches one of these.
     pub skip: Vec<String>,
+    /// Wall time the run may take (`--budget`; wins over the profile's `limits.budget`): see
+    /// the report's `target.limits.budget`.
+    pub budget: Option<Duration>,
 }
 
 impl Default for RunOptions {
@@ -87,6 +92,7 @@ impl Default for RunOptions {
             concurrency: 8,
             only: Vec::new(),
             skip: Vec::new(),
+            budget: None,
         }
     }
 }
@@ -246,15 +252,25 @@ pub async fn run_until(
         session_cookie: None,
         limits: RunLimits::default(),
     };
+    let budget = options
+        .budget
+        .or_else(|| target.limits.budget.map(|b| Duration::from_secs(b.0)));
     let work = run_rules(
         catalogue,
         &rules,
         target,
         &client,
-        options,
+        (options, budget, started),
         events,
         (&finished, &started_info),
     );
+    let out_of_budget = async {
+        match budget {
+            Some(b) => tokio::time::sleep_until((started + b).into()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut budget_ran_out = false;
     let incomplete = tokio::select! {
         done = work => {
             done?;
@@ -264,8 +280,25 @@ pub async fn run_until(
             client.stop();
             Some(reason)
         }
+        () = out_of_budget => {
+            client.stop();
+            budget_ran_out = true;
+            None
+        }
     };
     let mut finished = finished.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let (true, Some(b)) = (budget_ran_out, budget) {
+        // The hard stop: what had not finished is inconclusive, never passed.
+        for (i, rule) in rules.iter().enumerate() {
+            finished.entry(i).or_insert_with(|| {
+                let why = format!(
+                    "the run's budget ({}) ran out before this rule finished",
+                    budget::human(b)
+                );
+                RuleResult::new(rule, Verdict::inconclusive(Inconclusive::Budget(why)))
+            });
+        }
+    }
     if let Some(reason) = &incomplete {
         for (i, rule) in rules.iter().enumerate() {
             finished.entry(i).or_insert_with(|| {
@@ -321,7 +354,7 @@ async fn run_rules(
     rules: &[&Rule],
     target: Target,
     client: &Client,
-    options: &RunOptions,
+    (options, budget, started): (&RunOptions, Option<Duration>, Instant),
     events: &(dyn Fn(&Event) + Send + Sync),
     (finished, started_info): Progress<'_>,
 ) -> Result<(), RunError> {
@@ -345,6 +378,28 @@ async fn run_rules(
     );
     client.set_timeout(Duration::from_millis(limits.timeout_ms));
     notes.extend(limits.notes.iter().cloned());
+    let plan = budget.map(|budget| {
+        let caps = target.capabilities();
+        let runnable: Vec<&Rule> = rules
+            .iter()
+            .copied()
+            .filter(|r| r.requires.iter().all(|c| caps.contains(c)))
+            .collect();
+        let inputs = budget::Inputs {
+            budget,
+            started,
+            login: sizing::login_latency(&baseline.transcript).unwrap_or_default(),
+            request: sizing::request_latency(&baseline.transcript),
+            rules_in_flight: limits.rules_in_flight,
+        };
+        budget::plan(&runnable, &policy, inputs)
+    });
+    let plan = plan.unwrap_or_default();
+    notes.extend(plan.notes.iter().cloned());
+    let limits = RunLimits {
+        budget: budget.map(|_| plan.report.clone()),
+        ..limits
+    };
     let notes = notes.iter().map(|n| client.redactor().redact(n)).collect();
     let info = TargetInfo {
         name: target.name.clone(),
@@ -375,6 +430,7 @@ async fn run_rules(
             seed: seed_for(options.seed, &rule.id),
             run_seed: options.seed,
             case_concurrency: info.limits.cases_in_flight,
+            share: plan.shares.get(rule.id.as_str()).copied(),
         })
     };
     // The one path from a rule's outcome to the report: every text derived from the
@@ -389,7 +445,12 @@ async fn run_rules(
             .insert(i, r);
     };
     let concurrency = info.limits.rules_in_flight;
-    schedule(rules, &target, concurrency, make_ctx, &finish).await;
+    let planned = Planned {
+        cannot_run: &plan.cannot_run,
+        order: &plan.order,
+        budget,
+    };
+    schedule(rules, &target, (concurrency, planned), make_ctx, &finish).await;
     Ok(())
 }
 
@@ -407,13 +468,32 @@ fn opaque_token(rule: &Rule, rc: &RuleCtx) -> Option<String> {
     }
 }
 
-/// Skips rules whose capabilities the profile lacks, runs the others concurrently (bounded),
-/// the exclusive ones alone afterwards, and last those that read the whole run's record; each result goes to `finish` with the rule's
-/// catalogue position as it comes.
+/// What the budget decided before the rules start.
+struct Planned<'a> {
+    /// Rules not run because even their minimum does not fit, with the reason.
+    cannot_run: &'a BTreeMap<String, String>,
+    /// The rules in the order to start them (empty: catalogue order).
+    order: &'a [String],
+    /// The run's budget, when one is in force.
+    budget: Option<Duration>,
+}
+
+/// Whether `rule` waits for a real token to expire: the `expired` attack without a signing
+/// key to forge an expired token (it sleeps until the token's `exp`).
+fn waits_for_expiry(rule: &Rule, target: &Target) -> bool {
+    matches!(&rule.kind, RuleKind::Attack(a) if a.resign == [crate::spec::ClaimAttack::Expired])
+        && target.signing_keys.is_empty()
+}
+
+/// Skips rules whose capabilities the profile lacks and those the budget cannot hold, starts
+/// those that wait for a real expiry first and beside the others (they hold no rule slot
+/// while they sleep), runs the others concurrently (bounded), the exclusive ones alone
+/// afterwards, and last those that read the whole run's record; each result goes to
+/// `finish` with the rule's catalogue position as it comes.
 async fn schedule(
     rules: &[&Rule],
     target: &Target,
-    concurrency: usize,
+    (concurrency, planned): (usize, Planned<'_>),
     make_ctx: impl Fn(&Rule) -> Arc<RuleCtx>,
     finish: &(dyn Fn(usize, RuleResult) + Send + Sync),
 ) {
@@ -436,6 +516,9 @@ async fn schedule(
                 None => Skip::Missing(missing),
             };
             finish(i, RuleResult::new(rule, Verdict::new(Outcome::Skip(skip))));
+        } else if let Some(why) = planned.cannot_run.get(rule.id.as_str()) {
+            let why = Inconclusive::Budget(why.clone());
+            finish(i, RuleResult::new(rule, Verdict::inconclusive(why)));
         } else if rule.is_exclusive() {
             exclusive.push((i, (*rule).clone()));
         } else if rule.reads_the_run() {
@@ -447,13 +530,26 @@ async fn schedule(
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut set = tokio::task::JoinSet::new();
     let mut running: BTreeMap<tokio::task::Id, (usize, Rule)> = BTreeMap::new();
+    // Under a budget in the plan's order; the rules that sleep until a real token expires
+    // first, without a slot.
+    let place = |rule: &Rule| planned.order.iter().position(|id| *id == rule.id.as_str());
+    pending.sort_by_key(|(_, rule)| (!waits_for_expiry(rule, target), place(rule)));
     for (i, rule) in pending {
         let rc = make_ctx(&rule);
-        let sem = semaphore.clone();
+        let waits = waits_for_expiry(&rule, target);
+        let sem = (!waits).then(|| semaphore.clone());
         let r2 = rule.clone();
+        let budget = planned.budget;
         let handle = set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (i, run_rule_detached(rc, r2).await)
+            let _permit = match sem {
+                Some(sem) => sem.acquire_owned().await.ok(),
+                None => None,
+            };
+            let mut result = run_rule_detached(rc, r2).await;
+            if waits && result.notes.iter().any(|n| n.starts_with("waited ")) {
+                result.notes.push(beside_note(budget));
+            }
+            (i, result)
         });
         running.insert(handle.id(), (i, rule));
     }
@@ -473,6 +569,16 @@ async fn schedule(
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }
+}
+
+/// How a rule that waited for a real expiry ran.
+fn beside_note(budget: Option<Duration>) -> String {
+    let within = budget.map_or(String::new(), |b| {
+        format!(", within the budget ({})", budget::human(b))
+    });
+    format!(
+        "the wait ran in parallel with the other rules{within}: it started first and held no rule slot while it slept"
+    )
 }
 
 /// The sign-in that accepts an ID token (`token.id_token_login`), when its path is not

@@ -15,6 +15,8 @@ pub use super::browser::TokenRole;
 use crate::http::{Exchange, HttpError, Redactor, curl_line};
 use crate::spec::{Capability, Level, Rule, Severity};
 
+pub use super::budget::Coverage;
+
 /// How a rule ended. Only `Pass` means the promise was shown to hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -193,6 +195,9 @@ pub enum Inconclusive {
         /// What the re-run saw, e.g. `denied (status 401)`.
         rerun: String,
     },
+    /// The run's budget (`--budget`, `limits.budget`) ran out before the rule finished, or
+    /// left too little for even its minimum of cases or sequences (the text says which).
+    Budget(String),
 }
 
 impl fmt::Display for Inconclusive {
@@ -210,6 +215,7 @@ impl fmt::Display for Inconclusive {
                 "failed once, not reproduced on re-run: first {}; re-run: {rerun}",
                 first.reason
             ),
+            Inconclusive::Budget(why) => f.write_str(why),
         }
     }
 }
@@ -341,13 +347,16 @@ pub struct Verdict {
     /// How the rule ended.
     pub outcome: Outcome,
     /// Per token, when the rule judged more than one (empty otherwise).
-    pub tokens: Vec<TokenPart>,
+    pub tokens: Box<[TokenPart]>,
     /// The minimal request transcript (redacted).
     pub evidence: Vec<Evidence>,
     /// What was checked, and anything that could not be (one line each).
     pub notes: Vec<String>,
     /// Requests the rule sent.
     pub requests: u64,
+    /// How much of its generated work the rule ran, when a budget is in force (boxed: a
+    /// verdict is often an error value, kept small).
+    pub coverage: Option<Box<Coverage>>,
 }
 
 impl Verdict {
@@ -355,11 +364,24 @@ impl Verdict {
     pub fn new(outcome: Outcome) -> Verdict {
         Verdict {
             outcome,
-            tokens: Vec::new(),
+            tokens: Box::default(),
             evidence: Vec::new(),
             notes: Vec::new(),
             requests: 0,
+            coverage: None,
         }
+    }
+
+    /// With `coverage`.
+    pub fn coverage(mut self, coverage: Coverage) -> Verdict {
+        self.coverage = Some(Box::new(coverage));
+        self
+    }
+
+    /// With `coverage`, when there is one.
+    pub(crate) fn with_coverage(mut self, coverage: Option<Box<Coverage>>) -> Verdict {
+        self.coverage = coverage.or(self.coverage);
+        self
     }
 
     /// A pass with one note saying what was shown.
@@ -441,6 +463,8 @@ pub struct RuleResult {
     pub requests: u64,
     /// Wall time of the rule.
     pub duration_ms: u64,
+    /// How much of its generated work the rule ran, when a budget is in force.
+    pub coverage: Option<Coverage>,
 }
 
 impl RuleResult {
@@ -453,11 +477,12 @@ impl RuleResult {
             level: rule.level,
             requirement: rule.requirement.clone(),
             outcome: verdict.outcome,
-            tokens: verdict.tokens,
+            tokens: verdict.tokens.into_vec(),
             evidence: verdict.evidence,
             notes: verdict.notes,
             requests: verdict.requests,
             duration_ms: 0,
+            coverage: verdict.coverage.map(|c| *c),
         }
     }
 
@@ -610,6 +635,8 @@ impl Serialize for RuleResult {
             tokens: &'a [TokenPart],
             requests: u64,
             duration_ms: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            coverage: Option<&'a Coverage>,
         }
         Wire {
             id: &self.id,
@@ -628,6 +655,7 @@ impl Serialize for RuleResult {
             tokens: &self.tokens,
             requests: self.requests,
             duration_ms: self.duration_ms,
+            coverage: self.coverage.as_ref(),
         }
         .serialize(s)
     }

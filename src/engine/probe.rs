@@ -59,6 +59,7 @@ pub(crate) async fn confirm(
         evidence,
         notes,
         requests,
+        coverage,
         ..
     } = failure
     else {
@@ -86,10 +87,11 @@ pub(crate) async fn confirm(
         Recheck::Failed(seen) => {
             return Verdict {
                 outcome: Outcome::Fail(first),
-                tokens: Vec::new(),
+                tokens: Box::default(),
                 evidence,
                 notes,
                 requests,
+                coverage,
             }
             .note(format!("confirmed: {what}, and it failed again: {seen}"))
             .notes(retried);
@@ -115,6 +117,7 @@ pub(crate) async fn confirm(
     .note(note)
     .notes(retried)
     .requests(requests)
+    .with_coverage(coverage)
 }
 
 /// Which positive control is running.

@@ -223,8 +223,26 @@ async fn probe_all(
     })
 }
 
-/// Runs a `property` rule.
+/// Runs a `property` rule: as many of its cases as its share of the run's budget grants
+/// (all of them without a budget), saying how many of how many under a budget.
 pub(crate) async fn run(rc: &RuleCtx, p: &Property) -> Verdict {
+    let Some(share) = rc.share else {
+        return run_cases(rc, p).await;
+    };
+    let granted = share.coverage.ran.min(p.cases);
+    let sized = Property {
+        cases: granted,
+        ..p.clone()
+    };
+    let coverage = share.ran(granted);
+    run_cases(rc, &sized)
+        .await
+        .note(coverage.note(share.budget))
+        .coverage(coverage)
+}
+
+/// Runs a `property` rule with `p.cases` cases.
+async fn run_cases(rc: &RuleCtx, p: &Property) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
     let subject = match p.for_all {

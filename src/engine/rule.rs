@@ -26,6 +26,9 @@ pub(crate) struct RuleCtx {
     pub run_seed: u64,
     /// Most generated cases in flight at once.
     pub case_concurrency: usize,
+    /// The rule's share of the run's budget, when one is in force and the rule has generated
+    /// work ([`super::budget`]).
+    pub share: Option<super::budget::Share>,
 }
 
 impl RuleCtx {

@@ -44,6 +44,9 @@ pub struct RunLimits {
     /// What was changed from the options asked for, and why, one line each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The plan of a run with a budget (`--budget`, `limits.budget`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::budget::BudgetPlan>,
 }
 
 /// The slowest request of a login flow (cookie session or token) in a preflight transcript.
@@ -57,6 +60,22 @@ pub(crate) fn login_latency(transcript: &[Recorded]) -> Option<Duration> {
         .filter(|r| prefixes.iter().any(|p| r.label.starts_with(p.as_str())))
         .map(|r| Duration::from_millis(r.exchange.elapsed_ms))
         .max()
+}
+
+/// The median request of a preflight transcript that is not a login request (zero when it
+/// has none): what one request of a rule costs, besides logins.
+pub(crate) fn request_latency(transcript: &[Recorded]) -> Duration {
+    let prefixes = [
+        format!("{} (", FlowName::Login),
+        format!("{} (", FlowName::TokenLogin),
+    ];
+    let mut ms: Vec<u64> = transcript
+        .iter()
+        .filter(|r| !prefixes.iter().any(|p| r.label.starts_with(p.as_str())))
+        .map(|r| r.exchange.elapsed_ms)
+        .collect();
+    ms.sort_unstable();
+    Duration::from_millis(ms.get(ms.len() / 2).copied().unwrap_or(0))
 }
 
 /// Sizes the run: `requested` rules in flight (`--concurrency`), the profile's
@@ -113,6 +132,7 @@ pub(crate) fn size(
         timeout_ms: u64::try_from(chosen.as_millis()).unwrap_or(u64::MAX),
         login_latency_ms: login_latency.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
         notes,
+        budget: None,
     }
 }
 
@@ -180,6 +200,8 @@ mod tests {
         ];
         assert_eq!(login_latency(&transcript), Some(MS(152)));
         assert_eq!(login_latency(&transcript[2..3]), None);
+        assert_eq!(request_latency(&transcript), MS(900));
+        assert_eq!(request_latency(&transcript[..2]), Duration::ZERO);
     }
 
     #[test]
@@ -193,6 +215,7 @@ mod tests {
                 timeout_ms: 10_000,
                 login_latency_ms: Some(3),
                 notes: Vec::new(),
+                budget: None,
             }
         );
         assert_eq!(size(40, None, MS(10_000), None).cases_in_flight, 16);

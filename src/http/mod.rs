@@ -116,6 +116,8 @@ struct Inner {
     repeatable_targets: std::sync::RwLock<Vec<(String, url::Url)>>,
     /// Set by [`Client::stop`]: nothing more is sent.
     stopped: std::sync::atomic::AtomicBool,
+    /// Turns true with [`Client::stop`]: requests in flight are abandoned.
+    stop_signal: tokio::sync::watch::Sender<bool>,
     /// The HTML pages the run has seen (`pages`).
     pages: pages::SeenPages,
     /// The run's traffic, when captured (`capture`).
@@ -172,6 +174,7 @@ impl Client {
                 repeatable: Default::default(),
                 repeatable_targets: Default::default(),
                 stopped: Default::default(),
+                stop_signal: tokio::sync::watch::Sender::new(false),
                 pages: Default::default(),
                 capture,
             }),
@@ -271,9 +274,25 @@ impl Client {
     }
 
     /// Stops this client and every clone: from now on every request fails with
-    /// [`HttpErrorKind::Interrupted`] before anything is sent (retries included).
+    /// [`HttpErrorKind::Interrupted`] before anything is sent (retries included), and the
+    /// requests in flight are abandoned with the same error (a stopped run ends at once,
+    /// not when a queue of slow answers drains).
     pub fn stop(&self) {
         self.inner.stopped.store(true, Ordering::SeqCst);
+        self.inner.stop_signal.send_replace(true);
+    }
+
+    /// One attempt of `request`, abandoned when the client is stopped meanwhile.
+    async fn attempt_until_stopped(&self, request: &ProbeRequest) -> Result<Exchange, HttpError> {
+        let mut stopped = self.inner.stop_signal.subscribe();
+        tokio::select! {
+            result = self.attempt(request) => result,
+            _ = stopped.wait_for(|s| *s) => Err(self.error(
+                &request.url,
+                HttpErrorKind::Interrupted,
+                "the run was interrupted".to_owned(),
+            )),
+        }
     }
 
     /// The per-request timeout now in force.
@@ -318,7 +337,7 @@ impl Client {
         }
         self.reserve_one()
             .map_err(|m| err(HttpErrorKind::BudgetExhausted, m))?;
-        let first = self.attempt(&request).await;
+        let first = self.attempt_until_stopped(&request).await;
         let repeatable = self.is_repeatable(&request);
         let Some(plan) = retry::plan(&request.method, repeatable, &first) else {
             return first;
@@ -328,7 +347,7 @@ impl Client {
         }
         self.retries.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(plan.delay).await;
-        match self.attempt(&request).await {
+        match self.attempt_until_stopped(&request).await {
             Ok(mut ex) => {
                 ex.retried = Some(plan.record());
                 Ok(ex)

@@ -228,6 +228,10 @@ impl Checker<'_> {
                 l.timeout.map(|v| bounds::TIMEOUT.check(v).map(drop)),
             ),
             (
+                "limits.budget",
+                l.budget.map(|v| bounds::BUDGET.check(v).map(drop)),
+            ),
+            (
                 "limits.concurrency",
                 l.concurrency
                     .map(|v| bounds::CONCURRENCY.check(u64::from(v)).map(drop)),

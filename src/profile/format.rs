@@ -456,6 +456,11 @@ pub struct Limits {
     #[serde(default)]
     #[schemars(range(min = 1, max = 256))]
     pub concurrency: Option<u16>,
+    /// Wall time the whole run may take, 10s to 1d, e.g. `60s`: the property and model rules
+    /// run fewer cases and sequences to fit (each says how many of how many), and rules still
+    /// running when it ends are inconclusive; `--budget` wins over this.
+    #[serde(default)]
+    pub budget: Option<Seconds>,
 }
 
 // ---- token.oauth ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::engine::{Event, Report, RuleResult, Status};
+use crate::engine::{Event, Inconclusive, Outcome, Report, RuleResult, Status};
 use crate::gate::Gate;
 
 pub use crate::text::sanitize;
@@ -352,6 +352,7 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
             sanitize(why)
         );
     }
+    budget_lines(&mut out, report);
     let _ = writeln!(
         out,
         "{} passed, {} failed, {} skipped, {} inconclusive, {} errors — {} requests in {:.2} s (replay with --seed {})",
@@ -365,6 +366,52 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
         report.seed
     );
     out
+}
+
+/// Under a budget: the plan in one line, then the rules that ran less than they ask for
+/// (`reduced: session.model (16 of 64 sequences)`) and those the budget ended or never ran.
+fn budget_lines(out: &mut String, report: &Report) {
+    let Some(b) = &report.target.limits.budget else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "budget {:.0} s: planned {:.1} s for the rules (every rule in full: an estimated {:.0} s), one login {} ms",
+        b.budget_ms as f64 / 1000.0,
+        b.planned_ms as f64 / 1000.0,
+        b.unbounded_ms as f64 / 1000.0,
+        b.login_ms
+    );
+    let reduced: Vec<String> = report
+        .results
+        .iter()
+        .filter_map(|r| {
+            let c = r.coverage.filter(|c| c.ran < c.requested)?;
+            Some(format!(
+                "{} ({} of {} {})",
+                r.id,
+                c.ran,
+                c.requested,
+                c.unit.word()
+            ))
+        })
+        .collect();
+    if !reduced.is_empty() {
+        let _ = writeln!(out, "  reduced by the budget: {}", reduced.join(", "));
+    }
+    let ended: Vec<&str> = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Inconclusive(Inconclusive::Budget(_))))
+        .map(|r| r.id.as_str())
+        .collect();
+    if !ended.is_empty() {
+        let _ = writeln!(
+            out,
+            "  inconclusive for lack of budget: {}",
+            ended.join(", ")
+        );
+    }
 }
 
 /// One flaw of the testbed, as listed by `demo --list-flaws`: the data the flaw listings
@@ -802,6 +849,7 @@ pub(crate) mod tests {
             notes: Vec::new(),
             requests: 2,
             duration_ms: 12,
+            coverage: None,
         }
     }
 

@@ -7,6 +7,7 @@
 //! slow). Everything here is public demo material: the testbed is a demo service, not a
 //! production one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The demo accounts, `(username, password)`. Public by design: the testbed is a demo.
@@ -35,6 +36,8 @@ pub const SLOW_LOGIN_DELAY: Duration = Duration::from_millis(150);
 pub(super) struct PasswordCheck {
     /// `Some` when slow: the one worker, held for the whole check, and how long a check takes.
     worker: Option<(tokio::sync::Mutex<()>, Duration)>,
+    /// Checks started so far (right and wrong passwords alike).
+    checks: AtomicU64,
 }
 
 impl PasswordCheck {
@@ -42,12 +45,19 @@ impl PasswordCheck {
     pub(super) fn new(delay: Option<Duration>) -> Self {
         PasswordCheck {
             worker: delay.map(|d| (tokio::sync::Mutex::new(()), d)),
+            checks: AtomicU64::new(0),
         }
+    }
+
+    /// Password checks started so far: the logins the service has had to pay for.
+    pub(super) fn count(&self) -> u64 {
+        self.checks.load(Ordering::Relaxed)
     }
 
     /// [`check_credentials`], after waiting for the worker and the hashing time when slow (for
     /// right and wrong passwords alike).
     pub(super) async fn check(&self, username: &str, password: &str) -> Option<&'static str> {
+        self.checks.fetch_add(1, Ordering::Relaxed);
         if let Some((worker, delay)) = &self.worker {
             let _busy = worker.lock().await;
             tokio::time::sleep(*delay).await;

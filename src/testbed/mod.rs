@@ -196,6 +196,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// the session store and the token state (families, deny-list, opaque tokens).
 struct Backend {
     config: TestbedConfig,
+    passwords: Arc<accounts::PasswordCheck>,
     sessions: session::SessionCore,
     tokens: tokens::TokenState,
 }
@@ -209,7 +210,8 @@ impl Backend {
         let passwords = Arc::new(accounts::PasswordCheck::new(slow));
         Backend {
             sessions: session::SessionCore::new(config.clone(), passwords.clone()),
-            tokens: tokens::TokenState::new(config.clone(), passwords),
+            tokens: tokens::TokenState::new(config.clone(), passwords.clone()),
+            passwords,
             config,
         }
     }
@@ -329,6 +331,7 @@ pub async fn spawn(listen: SocketAddr, config: TestbedConfig) -> std::io::Result
         addrs,
         shutdown,
         tasks,
+        passwords: backend.passwords.clone(),
     })
 }
 
@@ -340,6 +343,7 @@ pub struct RunningTestbed {
     addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<()>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
+    passwords: Arc<accounts::PasswordCheck>,
 }
 
 impl RunningTestbed {
@@ -358,6 +362,13 @@ impl RunningTestbed {
     /// `http://IP:PORT` of every replica (the instances besides the first), in order.
     pub fn replica_urls(&self) -> Vec<String> {
         self.addrs[1..].iter().map(|a| url_of(*a)).collect()
+    }
+
+    /// Password checks (logins through `/api/login`, `/api/token` or the password grant, right
+    /// or wrong) the testbed has done so far, across its instances: what a slow password hash
+    /// makes a client pay for.
+    pub fn password_checks(&self) -> u64 {
+        self.passwords.count()
     }
 
     /// Stops accepting connections, lets requests in flight finish (at most 5 s, then the

@@ -59,6 +59,13 @@ pub const FUZZ_DURATION: Bounds<Seconds> = Bounds {
     unit: "",
 };
 
+/// `--budget`, `limits.budget`: 10 s to 1 day for a whole run.
+pub const BUDGET: Bounds<Seconds> = Bounds {
+    min: Seconds(10),
+    max: Seconds(86_400),
+    unit: "",
+};
+
 /// `--max-wait`, `policy.max_wait`: 0 s to 1 day of waiting for a real token to expire.
 pub const MAX_WAIT: Bounds<Seconds> = Bounds {
     min: Seconds(0),

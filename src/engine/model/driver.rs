@@ -23,6 +23,7 @@ use crate::machine::session::SessionOp;
 use crate::spec::{GenuineRefused, Model, ModelRun, Rule, RuleKind};
 
 use super::super::browser::{Recorded, StepError};
+use super::super::budget::MIN_SEQUENCES;
 use super::super::outcome::{
     Counterexample, Evidence, Finding, Inconclusive, Outcome, RuleError, SequenceStep, Verdict,
 };
@@ -102,6 +103,10 @@ struct Tally {
     stopped_early: Option<u32>,
     /// Timing-dependent operations among the sequences run.
     timing_ops: usize,
+    /// Random sequences run (each once, re-runs and shrinking aside).
+    ran: u32,
+    /// The search stopped at the rule's budget deadline before every sequence ran.
+    out_of_time: bool,
 }
 
 impl Tally {
@@ -190,6 +195,12 @@ where
         return drive_script(rc, rule, run_def, &exec, tally, how).await;
     }
     let sequences = run_def.sequences.unwrap_or(64);
+    // A budget runs a prefix of the list (the same seed runs the same first sequences): the
+    // planned number, and more while the rule's pace leaves time before its deadline.
+    let planned = rc
+        .share
+        .map_or(sequences, |s| s.coverage.ran.min(sequences)) as usize;
+    let started = Instant::now();
     let all = match sequences_for(rc, run_def, sequences, strategy, simulator) {
         Ok(all) => all,
         Err(v) => return v,
@@ -205,11 +216,24 @@ where
             rc,
             rule,
             exec: &exec,
+            pace: (planned, started),
         };
         let found = search.windows(&all, from, how.parallel, &mut tally).await;
         let (case, ops, first) = match found {
-            Err(v) => return tally.finish(v, &how.note),
-            Ok(None) => return no_disagreement(run_def, false, sequences, tally, how),
+            Err(v) => return covered(rc, tally.ran, tally.finish(v, &how.note)),
+            Ok(None) if tally.out_of_time && tally.ran < MIN_SEQUENCES.min(sequences) => {
+                let why = format!(
+                    "the budget's deadline came after {} of the {sequences} sequences planned, fewer than the minimum of {}: nothing is concluded",
+                    tally.ran,
+                    MIN_SEQUENCES.min(sequences)
+                );
+                let v = Verdict::inconclusive(Inconclusive::Budget(why));
+                return covered(rc, tally.ran, tally.finish(v, &how.note));
+            }
+            Ok(None) => {
+                let ran = tally.ran;
+                return covered(rc, ran, no_disagreement(run_def, false, ran, tally, how));
+            }
             Ok(Some(f)) => f,
         };
         // Shrink, then run the shrunk sequence again.
@@ -230,16 +254,29 @@ where
         .await;
         tally.requests = verdict.requests;
         if matches!(verdict.outcome, Outcome::Fail(_)) {
-            return tally.finish(verdict, &how.note);
+            return covered(rc, tally.ran, tally.finish(verdict, &how.note));
         }
         // The shrunk sequence did not disagree again: look on, a bounded number of times.
         tally.unconfirmed(verdict);
         tally.unconfirmed_shrinks += 1;
         if tally.unconfirmed_shrinks >= MAX_UNCONFIRMED_SHRINKS && (case as usize) < all.len() {
             tally.stopped_early = Some(case);
-            return no_disagreement(run_def, false, sequences, tally, how);
+            let ran = tally.ran;
+            return covered(rc, ran, no_disagreement(run_def, false, ran, tally, how));
         }
         from = case as usize;
+    }
+}
+
+/// `verdict` with the coverage of `ran` random sequences, when the rule has a share of a
+/// budget (the note says how many ran of how many were requested).
+fn covered(rc: &RuleCtx, ran: u32, verdict: Verdict) -> Verdict {
+    match rc.share {
+        Some(share) => {
+            let coverage = share.ran(ran);
+            verdict.note(coverage.note(share.budget)).coverage(coverage)
+        }
+        None => verdict,
     }
 }
 
@@ -529,6 +566,8 @@ struct Search<'a, F> {
     rc: &'a RuleCtx,
     rule: &'a Rule,
     exec: &'a F,
+    /// Under a budget: the sequences planned, and when the search started.
+    pace: (usize, Instant),
 }
 
 impl<F> Search<'_, F> {
@@ -553,6 +592,15 @@ impl<F> Search<'_, F> {
         let parallel = parallel.max(1);
         let rest = all.get(from..).unwrap_or_default();
         for (w, window) in rest.chunks(parallel).enumerate() {
+            // Past the budget's deadline no new sequence starts (the verdict says how many ran).
+            if self.rc.share.is_some_and(|s| s.expired()) {
+                tally.out_of_time = true;
+                return Ok(None);
+            }
+            if !self.more_fit(from + w * parallel, window.len(), tally.ran) {
+                return Ok(None);
+            }
+            tally.ran = tally.ran.max((from + w * parallel + window.len()) as u32);
             let runs = join_all(
                 window
                     .iter()
@@ -584,6 +632,21 @@ impl<F> Search<'_, F> {
             }
         }
         Ok(None)
+    }
+
+    /// Whether a window of `len` sequences starting at `index` (0-based) may start: always
+    /// without a budget and within the planned number; past it, when three times the pace of
+    /// the sequences run so far (`ran`) still ends before the rule's deadline.
+    fn more_fit(&self, index: usize, len: usize, ran: u32) -> bool {
+        let (planned, started) = self.pace;
+        let Some(share) = self.rc.share else {
+            return true;
+        };
+        if index < planned {
+            return true;
+        }
+        let pace = started.elapsed() / ran.max(1);
+        Instant::now() + pace * 3 * u32::try_from(len).unwrap_or(u32::MAX) < share.deadline
     }
 
     /// Whether the disagreement of `run` reproduces when `ops` run again from scratch: one
