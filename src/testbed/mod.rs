@@ -39,6 +39,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
+//! | `login_pages` | a framework front-end's login page, login form, landing page and logout form |
 //! | `oidc` | ID tokens (what the password grant issues with an `openid` scope) and the relying party's `/auth/oidc` |
 //! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
 //! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
@@ -52,6 +53,7 @@
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
 //! | `session_formats` | session ids in framework formats (Flask, Django, Rails, PHP, Java, MessagePack, CBOR) for the `session-id-<family>` flaws |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
+//! | `front_end` | the [`FrontEnd`] list: each framework's naming and pages, the OpenAPI document |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
 //!
 //! # HTTP contract
@@ -153,8 +155,10 @@ mod cookies;
 mod families;
 mod faults;
 mod flaw;
+mod front_end;
 mod http;
 mod jwt;
+mod login_pages;
 mod oauth;
 mod oidc;
 mod opaque;
@@ -181,6 +185,7 @@ pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DE
 pub use config::{IMPLIED_REPLICAS, TestbedConfig};
 pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use front_end::{FrontEnd, UnknownFrontEnd};
 pub use oidc::ID_TOKEN_TTL;
 pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
@@ -230,6 +235,7 @@ impl Backend {
             .merge(jwt::routes(tokens.clone()))
             .merge(oauth::routes(tokens.clone()))
             .merge(oidc::routes(tokens))
+            .merge(front_end::routes(&config))
             .fallback(http::not_found)
             .method_not_allowed_fallback(http::method_not_allowed);
         // Quirk: a path parameter makes the path unknown.
