@@ -182,15 +182,33 @@ async fn learn_form(
 
 /// The first of `candidates` that answers a success with `jar` and something else without.
 async fn find_access(probe: &mut Probe, jar: &Jar, candidates: &[String]) -> Option<Access> {
+    find_access_with(probe, Some(jar), None, candidates).await
+}
+
+/// The first of `candidates` that answers a success with the credentials (the cookies of
+/// `jar`, or the bearer token) and something else without.
+async fn find_access_with(
+    probe: &mut Probe,
+    jar: Option<&Jar>,
+    bearer: Option<&str>,
+    candidates: &[String],
+) -> Option<Access> {
     for path in candidates {
-        let mut with = jar.clone();
-        let Some(a) = probe.get(path, Some(&mut with)).await else {
+        let Some(url) = probe.url(path) else {
+            continue;
+        };
+        let mut with = ProbeRequest::get(url.clone());
+        if let Some(token) = bearer {
+            with = with.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut cookies = jar.cloned();
+        let Ok(a) = probe.send(with, cookies.as_mut()).await else {
             continue;
         };
         if !(200..300).contains(&a.response.status) {
             continue;
         }
-        let Some(b) = probe.get(path, None).await else {
+        let Ok(b) = probe.send(ProbeRequest::get(url), None).await else {
             continue;
         };
         if b.response.status != a.response.status {
@@ -375,18 +393,14 @@ async fn learn_token(
         ));
         return Ok(None);
     };
-    let mut access = None;
-    if let Some(url) = userinfo {
-        let path = path_of(&url);
-        let with = ProbeRequest::get(url.clone())
-            .header("Authorization", format!("Bearer {access_token}"));
-        let a = probe.send(with, None).await?;
-        let b = probe.send(ProbeRequest::get(url), None).await?;
-        access = Some(Access {
-            path,
-            allowed: a.response.status,
-            denied: b.response.status,
-        });
+    // The userinfo endpoint, else the first common path that takes the token.
+    let candidates: Vec<String> = match userinfo {
+        Some(url) => vec![path_of(&url)],
+        None => PROTECTED_PATHS.iter().map(|p| p.to_string()).collect(),
+    };
+    let access = find_access_with(probe, None, Some(access_token), &candidates).await;
+    if access.is_none() {
+        l.notes.push("no resource answered differently with and without the access token".into());
     }
     Ok(Some(TokenLearned {
         scope,

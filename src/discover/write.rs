@@ -56,10 +56,18 @@ pub fn write_profile(d: &Discovery, names: &Names) -> Option<String> {
     if let Some(doc) = &d.oidc {
         let mut section = String::new();
         token(&mut section, d, doc, names);
-        if names.client_id.is_none() && cookie_login {
-            // A placeholder client would make every token rule fail to sign in: the section
-            // stays commented out until the client is known.
-            out.push_str("\n# The service is also an OpenID provider; with its OAuth client (init --client-id ID\n# --client-secret-env VAR) init writes this section for the token rules:\n");
+        let l = &d.learned;
+        let attempted = l.login_status.is_some() || l.token.is_some();
+        let works = l.token.as_ref().is_some_and(|t| t.access.is_some());
+        let known = names.client_id.is_some() && (!attempted || works);
+        if cookie_login && !known {
+            // A placeholder client, or a token no resource was seen to accept, would make
+            // every token rule fail: the section stays commented out.
+            out.push_str(if names.client_id.is_none() {
+                "\n# The service is also an OpenID provider; with its OAuth client (init --client-id ID\n# --client-secret-env VAR) init writes this section for the token rules:\n"
+            } else {
+                "\n# The service is also an OpenID provider, but no resource was seen to accept its access\n# token: set token.access, then uncomment this section for the token rules:\n"
+            });
             for line in section.lines().filter(|l| !l.is_empty()) {
                 let _ = writeln!(out, "# {line}");
             }
