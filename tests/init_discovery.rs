@@ -73,7 +73,10 @@ async fn init(base: &str, name: &str, extra: &[&str]) -> (PathBuf, String) {
     let (code, out, err) = authprobe(args).await;
     assert_eq!(code, 0, "init failed: {out}{err}");
     let text = std::fs::read_to_string(&path).expect("profile written");
-    assert!(!text.contains(PASSWORD), "the password is never written:\n{text}");
+    assert!(
+        !text.contains(PASSWORD),
+        "the password is never written:\n{text}"
+    );
     (path, text)
 }
 
@@ -141,8 +144,14 @@ mod front_ends {
     /// A framework's HTML login: the form, its hidden CSRF field and the session cookie.
     async fn html(front: FrontEnd, csrf_field: &str, session_cookie: &str) {
         let text = init_then_check(front, COOKIE_RULES, &[]).await;
-        assert!(text.contains(&format!("\"{csrf_field}\": \"{{{{csrf}}}}\"")), "{text}");
-        assert!(text.contains(&format!("cookie: \"{session_cookie}\"")), "{text}");
+        assert!(
+            text.contains(&format!("\"{csrf_field}\": \"{{{{csrf}}}}\"")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("cookie: \"{session_cookie}\"")),
+            "{text}"
+        );
         assert!(text.contains("  logout:\n"), "{text}");
         assert!(
             text.contains("# token:") && !text.contains("\ntoken:"),
@@ -200,7 +209,10 @@ mod front_ends {
         let text = init_then_check(FrontEnd::Oidc, TOKEN_RULES, &extra).await;
         assert!(text.contains("path: \"/oauth/userinfo\""), "{text}");
         assert!(text.contains("scope: \"openid offline_access\""), "{text}");
-        assert!(!text.contains("flows:"), "no cookie flows were found:\n{text}");
+        assert!(
+            !text.contains("flows:"),
+            "no cookie flows were found:\n{text}"
+        );
     }
 }
 
@@ -267,12 +279,21 @@ async fn without_login_only_safe_methods_are_sent() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let path = profile_path("get-only");
-    let args = ["init", "--url", &base, "--out", path.to_str().expect("utf-8")];
+    let args = [
+        "init",
+        "--url",
+        &base,
+        "--out",
+        path.to_str().expect("utf-8"),
+    ];
     let (code, out, err) = authprobe(args.iter().map(|s| s.to_string()).collect()).await;
     server.abort();
     assert_eq!(code, 0, "{out}{err}");
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert!(seen.contains(&"GET /accounts/login/".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"GET /accounts/login/".to_string()),
+        "{seen:?}"
+    );
     for line in &seen {
         let method = line.split(' ').next().unwrap_or("");
         assert!(

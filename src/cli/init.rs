@@ -86,7 +86,11 @@ fn env_secret(var: &str, flag: &str) -> Result<String, CliError> {
 async fn discover(url: &str, a: &InitArgs) -> Result<String, CliError> {
     let base = match url::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
-        Ok(_) => return Err(CliError::bad_input(format!("--url {url}: not an http(s) URL"))),
+        Ok(_) => {
+            return Err(CliError::bad_input(format!(
+                "--url {url}: not an http(s) URL"
+            )));
+        }
         Err(e) => return Err(CliError::bad_input(format!("--url {url}: {e}"))),
     };
     let login = match &a.login {
@@ -94,7 +98,10 @@ async fn discover(url: &str, a: &InitArgs) -> Result<String, CliError> {
         None => None,
     };
     let client = match &a.client_id {
-        Some(id) if login.is_some() => Some((id.clone(), env_secret(&a.client_secret_env, "--client-secret-env")?)),
+        Some(id) if login.is_some() => Some((
+            id.clone(),
+            env_secret(&a.client_secret_env, "--client-secret-env")?,
+        )),
         _ => None,
     };
     let config = ClientConfig {
@@ -108,11 +115,18 @@ async fn discover(url: &str, a: &InitArgs) -> Result<String, CliError> {
     let found = authprobe::discover::discover(http, base, &options)
         .await
         .map_err(|e| match e {
-            authprobe::discover::DiscoverError::LoginFailed(_) => CliError::bad_input(format!("--login: {e}")),
-            e => CliError::Unreachable(format!("{e} (--skeleton writes a profile without looking at the service)")),
+            authprobe::discover::DiscoverError::LoginFailed(_) => {
+                CliError::bad_input(format!("--login: {e}"))
+            }
+            e => CliError::Unreachable(format!(
+                "{e} (--skeleton writes a profile without looking at the service)"
+            )),
         })?;
     let names = authprobe::discover::Names {
-        user: a.login.clone().unwrap_or_else(|| "alice@example.com".into()),
+        user: a
+            .login
+            .clone()
+            .unwrap_or_else(|| "alice@example.com".into()),
         password_env: a.password_env.clone(),
         client_id: a.client_id.clone(),
         client_secret_env: a.client_secret_env.clone(),
@@ -150,7 +164,10 @@ fn summary(d: &authprobe::discover::Discovery) -> String {
         found.push("OpenID provider".to_string());
     }
     if !d.learned.session_cookies.is_empty() {
-        found.push(format!("session cookie {}", d.learned.session_cookies.join(", ")));
+        found.push(format!(
+            "session cookie {}",
+            d.learned.session_cookies.join(", ")
+        ));
     }
     if found.is_empty() {
         "nothing to sign in with".to_string()

@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(page.login_links, ["/users/sign_in", "/x"]);
         assert_eq!(page.meta_csrf.as_deref(), Some("m1"));
         let f = page.logout_form().expect("a logout form");
-        assert_eq!(f.csrf_field().map(|c| c.0.as_str()), Some("authenticity_token"));
+        assert_eq!(
+            f.csrf_field().map(|c| c.0.as_str()),
+            Some("authenticity_token")
+        );
         assert!(page.login_form().is_none());
     }
 

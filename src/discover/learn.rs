@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::html::{self, Form};
 use super::openapi::ApiLogin;
 use super::probe::{Jar, Probe, is_html, set_cookies};
-use super::{CsrfField, Discovery, DiscoverError, FormLogin, PROTECTED_PATHS, csrf_regex};
+use super::{CsrfField, DiscoverError, Discovery, FormLogin, PROTECTED_PATHS, csrf_regex};
 use super::{is_csrf_cookie, path_of};
 use crate::http::{Exchange, ProbeRequest};
 
@@ -246,9 +246,7 @@ async fn form_logout(
     else {
         return Ok(None);
     };
-    let csrf = form
-        .csrf_field()
-        .and_then(|(n, v)| csrf_regex(&text, n, v));
+    let csrf = form.csrf_field().and_then(|(n, v)| csrf_regex(&text, n, v));
     let sent = post_form(probe, &action, &form.hidden, jar).await?;
     Ok(Some(Logout::Form {
         page: landing.to_string(),
@@ -301,7 +299,8 @@ async fn learn_api(
     let token = api_csrf(probe, api, &mut jar).await;
     let before: Vec<String> = jar.keys().cloned().collect();
     let url = probe.url(&api.path).ok_or_else(|| off_origin(&api.path))?;
-    let mut request = ProbeRequest::post(url).body(body.to_string().into_bytes(), "application/json");
+    let mut request =
+        ProbeRequest::post(url).body(body.to_string().into_bytes(), "application/json");
     if let (Some(header), Some(token)) = (&api.csrf_header, token) {
         request = request.header(header.clone(), token);
     }
@@ -339,7 +338,11 @@ pub fn oidc_scope(doc: &Value) -> String {
     let list = |key: &str| -> Vec<String> {
         doc.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let scopes = list("scopes_supported");
@@ -348,8 +351,7 @@ pub fn oidc_scope(doc: &Value) -> String {
     if scopes.is_empty() || scopes.iter().any(|s| s == "openid") {
         scope.push("openid");
     }
-    if scopes.iter().any(|s| s == "offline_access") || grants.iter().any(|g| g == "refresh_token")
-    {
+    if scopes.iter().any(|s| s == "offline_access") || grants.iter().any(|g| g == "refresh_token") {
         scope.push("offline_access");
     }
     scope.join(" ")
@@ -364,15 +366,21 @@ async fn learn_token(
     (id, secret): &(String, String),
     l: &mut Learned,
 ) -> Result<Option<TokenLearned>, DiscoverError> {
-    let endpoint = |key: &str| doc.get(key).and_then(Value::as_str).and_then(|u| probe.url(u));
+    let endpoint = |key: &str| {
+        doc.get(key)
+            .and_then(Value::as_str)
+            .and_then(|u| probe.url(u))
+    };
     let Some(token_url) = endpoint("token_endpoint") else {
-        l.notes.push("the token endpoint is on another origin: not tried".into());
+        l.notes
+            .push("the token endpoint is on another origin: not tried".into());
         return Ok(None);
     };
     let userinfo = endpoint("userinfo_endpoint");
     let scope = oidc_scope(doc);
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("grant_type", "password"),
@@ -400,7 +408,8 @@ async fn learn_token(
     };
     let access = find_access_with(probe, None, Some(access_token), &candidates).await;
     if access.is_none() {
-        l.notes.push("no resource answered differently with and without the access token".into());
+        l.notes
+            .push("no resource answered differently with and without the access token".into());
     }
     Ok(Some(TokenLearned {
         scope,

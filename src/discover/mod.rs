@@ -124,7 +124,7 @@ pub struct Discovery {
     pub median_latency_ms: Option<u64>,
 }
 
-pub use learn::{Access, Learned, Logout, TokenLearned};
+pub use learn::{Access, Learned, Logout, TokenLearned, oidc_scope};
 
 /// Discovers how `base` signs users in, with `client` (limited to `base`'s origin).
 pub async fn discover(

@@ -150,7 +150,10 @@ fn token_property(doc: &Value, get: &Value) -> String {
         .unwrap_or_default();
     keys.iter()
         .find(|k| says_csrf(k))
-        .or_else(|| keys.iter().find(|k| k.to_ascii_lowercase().contains("token")))
+        .or_else(|| {
+            keys.iter()
+                .find(|k| k.to_ascii_lowercase().contains("token"))
+        })
         .cloned()
         .unwrap_or_else(|| "csrf_token".to_string())
 }
@@ -179,9 +182,15 @@ mod tests {
         });
         let l = login(&doc).expect("a login");
         assert_eq!(l.path, "/api/session");
-        assert_eq!((l.user_field.as_str(), l.password_field.as_str()), ("email", "password"));
+        assert_eq!(
+            (l.user_field.as_str(), l.password_field.as_str()),
+            ("email", "password")
+        );
         assert_eq!(l.csrf_header.as_deref(), Some("X-XSRF-TOKEN"));
-        assert_eq!(l.csrf_source, Some(("/api/csrf".into(), "csrfToken".into())));
+        assert_eq!(
+            l.csrf_source,
+            Some(("/api/csrf".into(), "csrfToken".into()))
+        );
         assert_eq!(l.logout.as_deref(), Some("/api/sign-out"));
         assert_eq!(l.logout_everywhere.as_deref(), Some("/api/sign-out-all"));
         assert_eq!(l.protected, ["/api/profile"]);

@@ -123,7 +123,9 @@ pub fn set_cookies(ex: &Exchange) -> Vec<(String, String)> {
             let pair = raw.split(';').next()?;
             let (name, value) = pair.split_once('=')?;
             let removal = raw.to_ascii_lowercase().contains("max-age=0")
-                || raw.to_ascii_lowercase().contains("expires=thu, 01 jan 1970");
+                || raw
+                    .to_ascii_lowercase()
+                    .contains("expires=thu, 01 jan 1970");
             let value = if removal { "" } else { value.trim() };
             Some((name.trim().to_string(), value.to_string()))
         })

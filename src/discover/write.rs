@@ -51,7 +51,9 @@ pub fn write_profile(d: &Discovery, names: &Names) -> Option<String> {
         }
         access(&mut out, d.learned.access.as_ref(), "  ", None);
     } else {
-        out.push_str("# No login page, login form or OpenAPI login was found: no cookie-session flows.\n\n");
+        out.push_str(
+            "# No login page, login form or OpenAPI login was found: no cookie-session flows.\n\n",
+        );
     }
     if let Some(doc) = &d.oidc {
         let mut section = String::new();
@@ -193,9 +195,14 @@ fn post_form(
     );
     match status {
         Some(s) => {
-            let _ = writeln!(out, "      expect_status: [{s}]   # what it answered at discovery");
+            let _ = writeln!(
+                out,
+                "      expect_status: [{s}]   # what it answered at discovery"
+            );
         }
-        None => out.push_str("      expect_status: [200, 302, 303]   # not learned: run init with --login\n"),
+        None => out.push_str(
+            "      expect_status: [200, 302, 303]   # not learned: run init with --login\n",
+        ),
     }
 }
 
@@ -234,7 +241,10 @@ fn form_flows(out: &mut String, d: &Discovery, fl: &FormLogin) {
             csrf,
             status,
         }) => {
-            let _ = writeln!(out, "  # The logout form of the signed-in page {page}.\n  logout:");
+            let _ = writeln!(
+                out,
+                "  # The logout form of the signed-in page {page}.\n  logout:"
+            );
             get_with_csrf(out, page, csrf.as_ref());
             post_form(out, action, &form.hidden, csrf.as_ref(), &[], Some(*status));
         }
@@ -299,7 +309,11 @@ fn api_flows(out: &mut String, d: &Discovery) {
         let Some(path) = path else { return };
         let _ = writeln!(out, "  {name}:");
         csrf_step(out);
-        let _ = writeln!(out, "    - request: {{method: POST, path: {}{headers}}}", q(path));
+        let _ = writeln!(
+            out,
+            "    - request: {{method: POST, path: {}{headers}}}",
+            q(path)
+        );
         status_line(out, status);
     };
     let logout_status = match &l.logout {
@@ -307,15 +321,24 @@ fn api_flows(out: &mut String, d: &Discovery) {
         _ => None,
     };
     end("logout", &api.logout, logout_status);
-    end("logout_everywhere", &api.logout_everywhere, l.logout_everywhere);
+    end(
+        "logout_everywhere",
+        &api.logout_everywhere,
+        l.logout_everywhere,
+    );
 }
 
 fn status_line(out: &mut String, status: Option<u16>) {
     match status {
         Some(s) => {
-            let _ = writeln!(out, "      expect_status: [{s}]   # what it answered at discovery");
+            let _ = writeln!(
+                out,
+                "      expect_status: [{s}]   # what it answered at discovery"
+            );
         }
-        None => out.push_str("      expect_status: [200, 204, 302, 303]   # not learned: run init with --login\n"),
+        None => out.push_str(
+            "      expect_status: [200, 204, 302, 303]   # not learned: run init with --login\n",
+        ),
     }
 }
 
@@ -357,7 +380,9 @@ fn denied_statuses(seen: u16) -> String {
 
 fn token(out: &mut String, d: &Discovery, doc: &serde_json::Value, names: &Names) {
     let learned = d.learned.token.as_ref();
-    let scope = learned.map(|t| t.scope.clone()).unwrap_or_else(|| oidc_scope(doc));
+    let scope = learned
+        .map(|t| t.scope.clone())
+        .unwrap_or_else(|| oidc_scope(doc));
     let why = if scope.contains("offline_access") {
         "offline_access: the provider advertises refresh tokens"
     } else {
@@ -391,13 +416,21 @@ fn token(out: &mut String, d: &Discovery, doc: &serde_json::Value, names: &Names
         let _ = writeln!(
             out,
             "  # The password grant at discovery gave an access token{}.",
-            if t.refresh { " and a refresh token" } else { " and no refresh token" }
+            if t.refresh {
+                " and a refresh token"
+            } else {
+                " and no refresh token"
+            }
         );
     }
     out.push_str("  from: access_token\n");
     let userinfo = learned.and_then(|t| t.access.clone()).or_else(|| {
         let u = doc.get("userinfo_endpoint")?.as_str()?;
-        let u = d.base.join(u).ok().filter(|u| u.origin() == d.base.origin())?;
+        let u = d
+            .base
+            .join(u)
+            .ok()
+            .filter(|u| u.origin() == d.base.origin())?;
         Some(Access {
             path: u.path().to_string(),
             allowed: 200,
@@ -413,7 +446,11 @@ fn token(out: &mut String, d: &Discovery, doc: &serde_json::Value, names: &Names
             .jwks_keys
             .map(|n| format!(" ({n} keys)"))
             .unwrap_or_default();
-        let _ = writeln!(out, "  jwks_url: {}   # the discovery's jwks_uri{keys}", q(u.path()));
+        let _ = writeln!(
+            out,
+            "  jwks_url: {}   # the discovery's jwks_uri{keys}",
+            q(u.path())
+        );
     }
 }
 

@@ -7,21 +7,12 @@
 //! A front-end is legitimate variation, neither a flaw nor a quirk: the promises behind it are
 //! the session core's (`session`) and the token core's, unchanged. This file owns the closed
 //! list of front-ends, their names, the framework naming of each HTML one (paths, form fields,
-//! cookies, status codes), the pages they render and the OpenAPI document. It must not touch
-//! the session store itself (it goes through `session`'s helpers), must not know rule ids and
+//! cookies, status codes), and the pages they render. It must not serve anything (the routes
+//! are `login_pages`'), must not know rule ids and
 //! must not panic on anything a client sends.
 
 use std::fmt;
 use std::str::FromStr;
-
-use axum::Router;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
-use serde_json::json;
-
-use super::config::TestbedConfig;
-use super::http::json_response;
 
 /// One way of signing in the testbed can be started with (`--front-end NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,14 +71,28 @@ impl FrontEnd {
     /// One line: what signing in looks like.
     pub fn description(self) -> &'static str {
         match self {
-            FrontEnd::Django => "HTML form at /accounts/login/, csrfmiddlewaretoken + csrftoken cookie, session cookie __Host-sessionid",
-            FrontEnd::Rails => "HTML form at /users/sign_in (Devise), authenticity_token + <meta name=\"csrf-token\">, session cookie __Host-_app_session",
-            FrontEnd::Laravel => "HTML form at /login, _token + XSRF-TOKEN cookie, session cookie __Host-laravel_session",
-            FrontEnd::Spring => "HTML form at /login, _csrf + XSRF-TOKEN cookie, session cookie __Host-JSESSIONID",
-            FrontEnd::AspNet => "HTML form at /Identity/Account/Login, __RequestVerificationToken + .AspNetCore.Antiforgery.* cookie, session cookie __Host-.AspNetCore.Cookies",
+            FrontEnd::Django => {
+                "HTML form at /accounts/login/, csrfmiddlewaretoken + csrftoken cookie, session cookie __Host-sessionid"
+            }
+            FrontEnd::Rails => {
+                "HTML form at /users/sign_in (Devise), authenticity_token + <meta name=\"csrf-token\">, session cookie __Host-_app_session"
+            }
+            FrontEnd::Laravel => {
+                "HTML form at /login, _token + XSRF-TOKEN cookie, session cookie __Host-laravel_session"
+            }
+            FrontEnd::Spring => {
+                "HTML form at /login, _csrf + XSRF-TOKEN cookie, session cookie __Host-JSESSIONID"
+            }
+            FrontEnd::AspNet => {
+                "HTML form at /Identity/Account/Login, __RequestVerificationToken + .AspNetCore.Antiforgery.* cookie, session cookie __Host-.AspNetCore.Cookies"
+            }
             FrontEnd::Express => "HTML form at /login, _csrf, session cookie __Host-connect.sid",
-            FrontEnd::Json => "JSON login at POST /api/login with X-CSRF-Token from GET /api/csrf, described in /openapi.json",
-            FrontEnd::Oidc => "OpenID Connect provider: discovery names userinfo_endpoint and offline_access",
+            FrontEnd::Json => {
+                "JSON login at POST /api/login with X-CSRF-Token from GET /api/csrf, described in /openapi.json"
+            }
+            FrontEnd::Oidc => {
+                "OpenID Connect provider: discovery names userinfo_endpoint and offline_access"
+            }
         }
     }
 
@@ -278,7 +283,9 @@ const EXPRESS: HtmlLogin = HtmlLogin {
 
 impl HtmlLogin {
     fn hidden_input(&self, name: &str, value: &str) -> String {
-        self.hidden.replace("{name}", name).replace("{value}", value)
+        self.hidden
+            .replace("{name}", name)
+            .replace("{value}", value)
     }
 
     fn head(&self, title: &str, csrf: &str) -> String {
@@ -349,60 +356,6 @@ impl HtmlLogin {
     }
 }
 
-/// The routes a front-end adds besides the session ones: `/openapi.json` for `json`.
-pub(super) fn routes(config: &TestbedConfig) -> Router {
-    match config.front_end {
-        Some(FrontEnd::Json) => Router::new().route("/openapi.json", get(openapi)),
-        _ => Router::new(),
-    }
-}
-
-/// `GET /openapi.json`: the session API, OpenAPI 3.0.
-async fn openapi() -> Response {
-    let csrf_header = json!([{
-        "name": "X-CSRF-Token", "in": "header", "required": true,
-        "description": "The csrf_token of GET /api/csrf for the current session",
-        "schema": {"type": "string"}
-    }]);
-    let ok = |description: &str| json!({"description": description});
-    let session = json!([{"session": []}]);
-    json_response(
-        StatusCode::OK,
-        json!({
-            "openapi": "3.0.3",
-            "info": {"title": "authprobe testbed API", "version": "1"},
-            "paths": {
-                "/api/csrf": {"get": {
-                    "summary": "The CSRF token of the current session (a new anonymous one if none)",
-                    "responses": {"200": {"description": "the token", "content": {"application/json": {"schema": {
-                        "type": "object", "properties": {"csrf_token": {"type": "string"}}}}}}}
-                }},
-                "/api/login": {"post": {
-                    "summary": "Sign in",
-                    "parameters": csrf_header,
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {
-                        "type": "object", "required": ["username", "password"],
-                        "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}}}},
-                    "responses": {"200": ok("signed in; the session cookie is set"), "401": ok("wrong credentials"), "403": ok("CSRF token missing or wrong")}
-                }},
-                "/api/me": {"get": {
-                    "summary": "The signed-in user", "security": session,
-                    "responses": {"200": ok("the user"), "401": ok("not signed in")}
-                }},
-                "/api/logout": {"post": {
-                    "summary": "Sign out", "security": session, "parameters": csrf_header,
-                    "responses": {"200": ok("signed out"), "401": ok("not signed in"), "403": ok("CSRF token missing or wrong")}
-                }},
-                "/api/logout-everywhere": {"post": {
-                    "summary": "Sign out every session of the user", "security": session, "parameters": csrf_header,
-                    "responses": {"200": ok("signed out everywhere"), "401": ok("not signed in"), "403": ok("CSRF token missing or wrong")}
-                }}
-            },
-            "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "__Host-session"}}}
-        }),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,7 +374,10 @@ mod tests {
         for f in FrontEnd::ALL {
             let Some(h) = f.html() else { continue };
             let page = h.login_page("tok-123", false);
-            assert!(page.contains(h.csrf_field) && page.contains("tok-123"), "{f}");
+            assert!(
+                page.contains(h.csrf_field) && page.contains("tok-123"),
+                "{f}"
+            );
             assert!(page.contains(h.user_field) && page.contains(h.password_field));
             assert!(h.home_page("alice", "tok-9").contains(h.logout_path));
         }

@@ -1,7 +1,7 @@
 //! The HTML login of a framework front-end (see `front_end`): the login page and its form,
 //! the signed-in landing page with the logout form, and the logout, over the session core.
 //!
-//! This file owns those four routes only. The naming and the pages are `front_end`'s; the
+//! This file owns those four routes and the `json` front-end's `/openapi.json`. The naming and the pages are `front_end`'s; the
 //! session store, the CSRF tokens, the password check and the session cookie are `session`'s
 //! and `cookies`' (so every session flaw and quirk bends these routes as it bends the API
 //! ones). It must not panic on anything a client sends.
@@ -9,15 +9,18 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use serde_json::json;
+
+use super::config::TestbedConfig;
 use super::cookies::CookieUse;
 use super::flaw::Flaw;
-use super::front_end::HtmlLogin;
-use super::http::{CACHEABLE, MAX_BODY, error, header_str};
+use super::front_end::{FrontEnd, HtmlLogin};
+use super::http::{CACHEABLE, MAX_BODY, error, header_str, json_response};
 use super::page::html_page;
 use super::session::{
     LoginRefused, LoginRequest, SessionState, anonymous_session, csrf_of, current_session,
@@ -114,8 +117,7 @@ async fn login(State(p): State<Pages>, headers: HeaderMap, body: Body) -> Respon
         Err(LoginRefused::Credentials) => {
             let token = request.csrf_token.unwrap_or_default();
             let mut page = html_page(p.state.config(), p.html.login_page(&token, true));
-            *page.status_mut() =
-                StatusCode::from_u16(p.html.bad_login).unwrap_or(StatusCode::OK);
+            *page.status_mut() = StatusCode::from_u16(p.html.bad_login).unwrap_or(StatusCode::OK);
             return page;
         }
     };
@@ -170,4 +172,58 @@ async fn logout(State(p): State<Pages>, headers: HeaderMap, body: Body) -> Respo
         Err(refusal) if refusal.0 == StatusCode::FORBIDDEN => csrf_refused(p.html),
         Err(_) => redirect(302, p.html.login_path),
     }
+}
+
+/// The routes a front-end adds besides the session ones: `/openapi.json` for `json`.
+pub(super) fn openapi_routes(config: &TestbedConfig) -> Router {
+    match config.front_end {
+        Some(FrontEnd::Json) => Router::new().route("/openapi.json", get(openapi)),
+        _ => Router::new(),
+    }
+}
+
+/// `GET /openapi.json`: the session API, OpenAPI 3.0.
+async fn openapi() -> Response {
+    let csrf_header = json!([{
+        "name": "X-CSRF-Token", "in": "header", "required": true,
+        "description": "The csrf_token of GET /api/csrf for the current session",
+        "schema": {"type": "string"}
+    }]);
+    let ok = |description: &str| json!({"description": description});
+    let session = json!([{"session": []}]);
+    json_response(
+        StatusCode::OK,
+        json!({
+            "openapi": "3.0.3",
+            "info": {"title": "authprobe testbed API", "version": "1"},
+            "paths": {
+                "/api/csrf": {"get": {
+                    "summary": "The CSRF token of the current session (a new anonymous one if none)",
+                    "responses": {"200": {"description": "the token", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"csrf_token": {"type": "string"}}}}}}}
+                }},
+                "/api/login": {"post": {
+                    "summary": "Sign in",
+                    "parameters": csrf_header,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["username", "password"],
+                        "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}}}}},
+                    "responses": {"200": ok("signed in; the session cookie is set"), "401": ok("wrong credentials"), "403": ok("CSRF token missing or wrong")}
+                }},
+                "/api/me": {"get": {
+                    "summary": "The signed-in user", "security": session,
+                    "responses": {"200": ok("the user"), "401": ok("not signed in")}
+                }},
+                "/api/logout": {"post": {
+                    "summary": "Sign out", "security": session, "parameters": csrf_header,
+                    "responses": {"200": ok("signed out"), "401": ok("not signed in"), "403": ok("CSRF token missing or wrong")}
+                }},
+                "/api/logout-everywhere": {"post": {
+                    "summary": "Sign out every session of the user", "security": session, "parameters": csrf_header,
+                    "responses": {"200": ok("signed out everywhere"), "401": ok("not signed in"), "403": ok("CSRF token missing or wrong")}
+                }}
+            },
+            "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "__Host-session"}}}
+        }),
+    )
 }

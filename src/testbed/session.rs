@@ -193,17 +193,9 @@ fn id_family(config: &TestbedConfig) -> Option<Family> {
     .map(|(_, family)| family)
 }
 
-/// One instance's session routes over the shared `core`, for merging into the testbed's
-/// router; `local` says where its revocations go.
-pub(super) fn routes(core: &SessionCore, local: Local) -> Router {
-    let state = SessionState(Arc::new(Inner {
-        config: core.config.clone(),
-        cookies: core.cookies.clone(),
-        passwords: core.passwords.clone(),
-        store: core.store.clone(),
-        local,
-    }));
-    let pages = super::login_pages::routes(&state);
+/// One instance's session routes over its view of the shared state, for merging into the
+/// testbed's router.
+pub(super) fn routes(state: SessionState) -> Router {
     Router::new()
         .route("/api/csrf", get(csrf))
         .route("/api/login", post(login))
@@ -212,7 +204,19 @@ pub(super) fn routes(core: &SessionCore, local: Local) -> Router {
         .route("/api/logout", post(logout))
         .route("/api/logout-everywhere", post(logout_everywhere))
         .with_state(state)
-        .merge(pages)
+}
+
+impl SessionState {
+    /// One instance's view of the shared `core`; `local` says where its revocations go.
+    pub(super) fn new(core: &SessionCore, local: Local) -> SessionState {
+        SessionState(Arc::new(Inner {
+            config: core.config.clone(),
+            cookies: core.cookies.clone(),
+            passwords: core.passwords.clone(),
+            store: core.store.clone(),
+            local,
+        }))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -462,12 +466,16 @@ pub(super) fn csrf_of(state: &SessionState, id: &str) -> Option<String> {
 }
 
 /// The user and CSRF token of the live authenticated session the request's cookie presents.
-pub(super) fn current_session(state: &SessionState, headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn current_session(
+    state: &SessionState,
+    headers: &HeaderMap,
+) -> Option<(String, String)> {
     let presented = state.cookies().presented(headers)?;
-    let (_, session) =
-        state
-            .store()
-            .lookup(&presented, state.has(Flaw::SessionPrefixMatch), Instant::now())?;
+    let (_, session) = state.store().lookup(
+        &presented,
+        state.has(Flaw::SessionPrefixMatch),
+        Instant::now(),
+    )?;
     Some((session.user?, session.csrf_token))
 }
 
