@@ -3,7 +3,7 @@
 //! requests; and every rule keeps its clean verdict under every front-end.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use authprobe::testbed::{self, FrontEnd, TestbedConfig};
@@ -82,7 +82,7 @@ async fn init(base: &str, name: &str, extra: &[&str]) -> (PathBuf, String) {
 
 /// `check --profile PATH --only …` (the rate raised: the profile itself is not edited): the
 /// exit code and each rule's (id, status, reason).
-async fn check(path: &PathBuf, only: &[&str]) -> (i32, Vec<(String, String, String)>, String) {
+async fn check(path: &Path, only: &[&str]) -> (i32, Vec<(String, String, String)>, String) {
     let mut args: Vec<String> = vec![
         "check".into(),
         "--profile".into(),

@@ -74,15 +74,14 @@ impl Probe {
         if !self.may_post && !matches!(request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
             return Err(DiscoverError::NotAllowed(request.method));
         }
-        let jar = jar.map(|j| {
-            if !j.is_empty() {
-                let header: Vec<String> = j.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                request
-                    .headers
-                    .push(("Cookie".to_string(), header.join("; ")));
-            }
-            j
-        });
+        if let Some(j) = jar.as_deref()
+            && !j.is_empty()
+        {
+            let header: Vec<String> = j.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request
+                .headers
+                .push(("Cookie".to_string(), header.join("; ")));
+        }
         self.sent
             .push(format!("{} {}", request.method, request.url.path()));
         let started = Instant::now();
