@@ -63,6 +63,7 @@ pub mod analysis;
 pub mod cookie;
 pub mod demo;
 pub mod diag;
+pub mod discover;
 pub mod fuzzer;
 pub mod gate;
 pub mod jwt;

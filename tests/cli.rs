@@ -744,7 +744,15 @@ mod catalogue_commands {
         let _ = std::fs::remove_file(&file);
         let f = file.to_str().unwrap();
         assert_eq!(
-            authprobe(&["init", "--url", "https://api.example.com", "--out", f]).0,
+            authprobe(&[
+                "init",
+                "--url",
+                "https://api.example.com",
+                "--skeleton",
+                "--out",
+                f
+            ])
+            .0,
             0
         );
         let (code, out, err) = authprobe(&["validate", f]);

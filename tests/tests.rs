@@ -17,6 +17,7 @@ mod hostile_input;
 mod html_report;
 mod http_client;
 mod id_token;
+mod init_discovery;
 mod model;
 mod oauth;
 mod outputs;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use authprobe::diag;
-use authprobe::testbed::{self, Flaw, Quirk, TestbedConfig};
+use authprobe::testbed::{self, Flaw, FrontEnd, Quirk, TestbedConfig};
 use clap::Args;
 
 use super::exit::{CliError, Exit};
@@ -32,6 +32,16 @@ pub struct TestbedArgs {
     /// `--quirk slow-logins`).
     #[arg(long, value_name = "DURATION", value_parser = super::limits::login_delay)]
     pub login_delay: Option<std::time::Duration>,
+    /// How users sign in: a framework's HTML login (django, rails, laravel, spring, aspnet,
+    /// express), a JSON login published in /openapi.json (json) or an OpenID Connect provider
+    /// (oidc). Default: the JSON API alone.
+    #[arg(long, value_name = "NAME", value_parser = front_end)]
+    pub front_end: Option<FrontEnd>,
+}
+
+/// `--front-end`: one of [`FrontEnd::ALL`] by name.
+fn front_end(s: &str) -> Result<FrontEnd, String> {
+    s.parse::<FrontEnd>().map_err(|e| e.to_string())
 }
 
 /// `--replicas`: 0 to 16 (what a profile's `replicas:` may list).
@@ -99,6 +109,9 @@ pub fn describe_config(config: &TestbedConfig) -> Option<String> {
     if config.replica_count() > 0 {
         parts.push(format!("replicas: {}", config.replica_count()));
     }
+    if let Some(f) = config.front_end {
+        parts.push(format!("front-end: {f}"));
+    }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
@@ -111,7 +124,8 @@ pub async fn serve(a: TestbedArgs) -> Result<Exit, CliError> {
         )));
     }
     let config = with_replicas(parse_config(&a.flaw, &a.quirk)?, a.replicas);
-    let config = with_login_delay(config, a.login_delay);
+    let mut config = with_login_delay(config, a.login_delay);
+    config.front_end = a.front_end;
     let bed = testbed::spawn(a.listen, config.clone())
         .await
         .map_err(|e| {

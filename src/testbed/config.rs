@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::flaw::Flaw;
+use super::front_end::FrontEnd;
 use super::quirk::Quirk;
 
 /// What the testbed is started with. The default is the clean service.
@@ -27,6 +28,10 @@ pub struct TestbedConfig {
     /// sessions, refresh-token families and deny-list); 0 = one instance. See
     /// [`TestbedConfig::replica_count`].
     pub replicas: usize,
+    /// How users sign in: a framework's HTML login page, a JSON login published in OpenAPI, or
+    /// an OpenID Connect provider (legitimate variation, like a quirk); `None` = the JSON API
+    /// alone, as documented in the HTTP contract.
+    pub front_end: Option<FrontEnd>,
 }
 
 /// The replicas `replica-local-revocation` brings when none are asked for: the flaw shows

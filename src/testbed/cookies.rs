@@ -1,4 +1,4 @@
-//! How a session travels in cookies: the `__Host-session` cookie and, under the
+//! How a session travels in cookies: the `__Host-session` cookie (or a front-end's) and, under the
 //! `signed-cookie-pair` quirk, its `__Host-session.sig` companion — reading the session a
 //! request presents and building the `Set-Cookie` values that hand it out or clear it.
 //!
@@ -63,15 +63,25 @@ impl SessionCookies {
         self.config.has(flaw)
     }
 
+    /// The session cookie's name and its signature cookie's: `__Host-session`, or the
+    /// framework's under an HTML front-end.
+    fn names(&self) -> (&'static str, &'static str) {
+        match self.config.front_end.and_then(|f| f.html()) {
+            Some(html) => (html.session_cookie, html.signature_cookie),
+            None => (SESSION_COOKIE, SIGNATURE_COOKIE),
+        }
+    }
+
     /// The session id the request presents: the value of its first `__Host-session` cookie,
     /// percent-decoded under `percent-encoded-cookie` (a value that does not decode presents
     /// nothing); under `signed-cookie-pair` only when its first `__Host-session.sig` cookie is
     /// that id's signature. Unparsable `Cookie` headers and pairs are skipped.
     pub(super) fn presented(&self, headers: &HeaderMap) -> Option<String> {
-        let value = request_cookie(headers, SESSION_COOKIE)?;
+        let (session, signature) = self.names();
+        let value = request_cookie(headers, session)?;
         let id = self.decode(value)?;
         if let Some(key) = &self.signer {
-            let signature = request_cookie(headers, SIGNATURE_COOKIE)?;
+            let signature = request_cookie(headers, signature)?;
             let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
             hmac::verify(key, id.as_bytes(), &signature).ok()?;
         }
@@ -111,12 +121,13 @@ impl SessionCookies {
         id: &str,
         usage: CookieUse,
     ) -> Response {
-        let cookie = self.cookie(headers, SESSION_COOKIE, self.value_of(id), usage);
+        let (session, signature_name) = self.names();
+        let cookie = self.cookie(headers, session, self.value_of(id), usage);
         let response = with_cookie(response, &cookie);
         match &self.signer {
             Some(key) => {
                 let signature = URL_SAFE_NO_PAD.encode(hmac::sign(key, id.as_bytes()));
-                let cookie = self.cookie(headers, SIGNATURE_COOKIE, signature, usage);
+                let cookie = self.cookie(headers, signature_name, signature, usage);
                 with_cookie(response, &cookie)
             }
             None => response,
@@ -130,12 +141,13 @@ impl SessionCookies {
         if self.has(Flaw::CookieNotClearedOnLogout) {
             return response;
         }
-        let removal = self.cookie(headers, SESSION_COOKIE, String::new(), CookieUse::Removal);
+        let (session, signature) = self.names();
+        let removal = self.cookie(headers, session, String::new(), CookieUse::Removal);
         let response = with_cookie(response, &removal);
         if self.signer.is_none() {
             return response;
         }
-        let removal = self.cookie(headers, SIGNATURE_COOKIE, String::new(), CookieUse::Removal);
+        let removal = self.cookie(headers, signature, String::new(), CookieUse::Removal);
         with_cookie(response, &removal)
     }
 

@@ -16,18 +16,26 @@ use serde_json::{Value, json};
 
 use super::accounts::DEMO_CLIENT_ID;
 use super::flaw::Flaw;
+use super::front_end::FrontEnd;
 use super::http::{MAX_BODY, error, header_str, json_response};
 use super::tokens::{TokenState, start_family, token_cache_headers};
 use super::verify::authorize;
 
 /// The bearer-token routes on `state`, for merging into the testbed's router.
 pub(super) fn routes(state: TokenState) -> Router {
-    Router::new()
+    let mut routes = Router::new()
         .route("/api/token", post(token))
         .route("/api/token/me", get(token_me))
-        .route("/.well-known/jwks.json", get(jwks))
-        .with_state(state)
+        .route("/.well-known/jwks.json", get(jwks));
+    // The `oidc` front-end's userinfo endpoint: the bearer-protected answer under its name.
+    if state.0.front_end() == Some(FrontEnd::Oidc) {
+        routes = routes.route(USERINFO_PATH, get(token_me));
+    }
+    routes.with_state(state)
 }
+
+/// The userinfo endpoint of the `oidc` front-end.
+pub(super) const USERINFO_PATH: &str = "/oauth/userinfo";
 
 #[derive(serde::Deserialize)]
 struct TokenRequest {

@@ -39,6 +39,7 @@
 //! | file | owns |
 //! |---|---|
 //! | `oauth` | `/oauth/token`, `/oauth/revoke`, `/api/token/logout`, discovery: the refresh-token lifecycle |
+//! | `login_pages` | a framework front-end's login page, login form, landing page and logout form |
 //! | `oidc` | ID tokens (what the password grant issues with an `openid` scope) and the relying party's `/auth/oidc` |
 //! | `jwt` | `/api/token`, `/api/token/me`, `/.well-known/jwks.json` |
 //! | `verify` | the bearer-token verifier and the `jwt-*` flaws that bend it |
@@ -52,6 +53,7 @@
 //! | `store`, `families`, `opaque` | session records; refresh-token families and revoked access tokens; opaque access tokens |
 //! | `session_formats` | session ids in framework formats (Flask, Django, Rails, PHP, Java, MessagePack, CBOR) for the `session-id-<family>` flaws |
 //! | `accounts` | demo users and client, credential checks, the (slow) password check |
+//! | `front_end` | the [`FrontEnd`] list: each framework's naming and pages, the OpenAPI document |
 //! | `config`, `flaw`, `quirk` | [`TestbedConfig`]; the [`Flaw`] and [`Quirk`] lists with names and descriptions |
 //!
 //! # HTTP contract
@@ -121,6 +123,17 @@
 //!
 //! With quirks on, the HTML page also lists them (`<p>Active quirks: …</p>`).
 //!
+//! # Front-ends
+//! [`TestbedConfig::front_end`] puts a realistic login in front of the same session and token
+//! core (legitimate variation, for `init` to discover); without one the contract above is
+//! unchanged. Every session flaw and quirk bends the front-end's routes as it bends the API.
+//!
+//! | front-end | contract change |
+//! |---|---|
+//! | `django`, `rails`, `laravel`, `spring`, `aspnet`, `express` | The session cookie is the framework's name behind `__Host-` (e.g. `__Host-sessionid`). `GET /` links the login page. `GET LOGIN` (e.g. `/accounts/login/`): an HTML form (user and password fields in the framework's naming) with the session's CSRF token in a hidden field (`csrfmiddlewaretoken`, `authenticity_token` plus `<meta name="csrf-token">`, `_token`, `_csrf`, `__RequestVerificationToken`, `_csrf`) and, for Django, Laravel, Spring and ASP.NET, a CSRF cookie (`csrftoken`, `XSRF-TOKEN`, `XSRF-TOKEN`, `.AspNetCore.Antiforgery.VyLW6ORzMgk`; `Path=/; Secure; SameSite=Lax`, not HttpOnly); a new anonymous session as cookie when none is presented. `POST LOGIN` (form): a missing or wrong token → the framework's refusal (403; Rails 422, Laravel 419, ASP.NET 400); wrong credentials → the form again with an error (200; Rails 422); success → 302 (Rails 303) to the landing page with the new session cookie (and CSRF cookie). `GET HOME` (e.g. `/accounts/profile/`): the user and a logout form with the CSRF field (Rails adds `_method=delete`), or 302 to the login page. `POST LOGOUT` (the CSRF field, or `X-CSRF-Token`/`X-XSRF-Token`/`X-CSRFToken`): ends the session and clears the cookie, 302 to the login page; a wrong token → the refusal status; no session → 302 |
+//! | `json` | `GET /openapi.json`: an OpenAPI 3.0 document of `/api/csrf`, `/api/login` (JSON body, `X-CSRF-Token` header), `/api/me`, `/api/logout` and `/api/logout-everywhere` (cookie `__Host-session`) |
+//! | `oidc` | Discovery adds `"userinfo_endpoint"` (`http://HOST/oauth/userinfo`, answered like `GET /api/token/me`) and `offline_access` to `"scopes_supported"` |
+//!
 //! Some flaws cannot show under some quirks, because the quirk removes what the flaw bends:
 //! `signed-cookie-pair` hides `session-prefix-match` (an altered id fails its signature before
 //! the lookup) and lets `session-fixation` adopt only ids the server signed (the missing
@@ -153,8 +166,10 @@ mod cookies;
 mod families;
 mod faults;
 mod flaw;
+mod front_end;
 mod http;
 mod jwt;
+mod login_pages;
 mod oauth;
 mod oidc;
 mod opaque;
@@ -181,6 +196,7 @@ pub use accounts::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_USERS, SLOW_LOGIN_DE
 pub use config::{IMPLIED_REPLICAS, TestbedConfig};
 pub use faults::{TRANSIENT_HANGUP_EVERY, TRANSIENT_UNAVAILABLE_EVERY};
 pub use flaw::{Flaw, UnknownFlaw};
+pub use front_end::{FrontEnd, UnknownFrontEnd};
 pub use oidc::ID_TOKEN_TTL;
 pub use quirk::{Quirk, UnknownQuirk};
 pub use tokens::{
@@ -226,9 +242,12 @@ impl Backend {
             replica::Local::shared()
         };
         let tokens = self.tokens.0.instance(local.clone());
+        let sessions = session::SessionState::new(&self.sessions, local);
         let mut routes = Router::new()
             .merge(page::routes(config.clone()))
-            .merge(session::routes(&self.sessions, local))
+            .merge(session::routes(sessions.clone()))
+            .merge(login_pages::routes(&sessions))
+            .merge(login_pages::openapi_routes(&config))
             .merge(jwt::routes(tokens.clone()))
             .merge(oauth::routes(tokens.clone()))
             .merge(oidc::routes(tokens))

@@ -33,6 +33,7 @@ use serde_json::{Value, json};
 use super::accounts::{DEMO_CLIENT_ID, check_client};
 use super::families::{Families, FamilyId, RefreshState};
 use super::flaw::Flaw;
+use super::front_end::FrontEnd;
 use super::http::{MAX_BODY, error, json_response};
 use super::oidc;
 use super::quirk::Quirk;
@@ -500,9 +501,7 @@ async fn discovery(State(state): State<TokenState>, headers: HeaderMap) -> Respo
     } else {
         "ES256"
     };
-    json_response(
-        StatusCode::OK,
-        json!({
+    let mut document = json!({
             "issuer": TOKEN_ISSUER,
             "token_endpoint": format!("{base}/oauth/token"),
             "revocation_endpoint": format!("{base}/oauth/revoke"),
@@ -518,8 +517,14 @@ async fn discovery(State(state): State<TokenState>, headers: HeaderMap) -> Respo
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
                 "email", "email_verified", "name", "preferred_username",
             ],
-        }),
-    )
+    });
+    // The `oidc` front-end: a provider that names its userinfo endpoint and the scope that
+    // asks for refresh tokens.
+    if state.0.front_end() == Some(FrontEnd::Oidc) {
+        document["userinfo_endpoint"] = json!(format!("{base}{}", super::jwt::USERINFO_PATH));
+        document["scopes_supported"] = json!(["openid", "profile", "email", "offline_access"]);
+    }
+    json_response(StatusCode::OK, document)
 }
 
 /// Whether `host` is a plausible `Host` value (a name or IP literal with an optional port):

@@ -54,6 +54,12 @@ async fn index(State(config): State<TestbedConfig>) -> Response {
     } else {
         format!("<p>Active quirks: <code>{}</code></p>\n", quirks.join(", "))
     };
+    // A front-end's login page is linked, as a site's home page links its sign-in page.
+    let sign_in = config
+        .front_end
+        .and_then(|f| f.html())
+        .map(|h| format!("<p><a href=\"{}\">Sign in</a></p>\n", h.login_path))
+        .unwrap_or_default();
     let users: Vec<String> = DEMO_USERS
         .iter()
         .map(|(user, password)| format!("<li><code>{user}</code> / <code>{password}</code></li>"))
@@ -63,7 +69,7 @@ async fn index(State(config): State<TestbedConfig>) -> Response {
          <title>authprobe testbed</title></head><body>\n\
          <h1>authprobe testbed</h1>\n\
          <p>A reference session-cookie and bearer-token auth service for exercising authprobe. Not for real use.</p>\n\
-         <p>Active flaws: <code>{flaws}</code></p>\n{quirks}\
+         <p>Active flaws: <code>{flaws}</code></p>\n{quirks}{sign_in}\
          <h2>Endpoints</h2><ul>\n\
          <li><code>GET /api/csrf</code> &rarr; <code>{{\"csrf_token\"}}</code>, starts an anonymous session</li>\n\
          <li><code>POST /api/login</code> JSON <code>{{\"username\",\"password\"}}</code> with <code>X-CSRF-Token</code>, \

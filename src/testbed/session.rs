@@ -36,7 +36,7 @@ const MAX_ADOPTED_ID: usize = 256;
 /// Shared state of the session routes: the flaws, the session cookies, the password check and
 /// the session store.
 #[derive(Clone)]
-struct SessionState(Arc<Inner>);
+pub(super) struct SessionState(Arc<Inner>);
 
 struct Inner {
     config: TestbedConfig,
@@ -133,11 +133,11 @@ impl StoreView<'_> {
 }
 
 impl SessionState {
-    fn has(&self, flaw: Flaw) -> bool {
+    pub(super) fn has(&self, flaw: Flaw) -> bool {
         self.0.config.flaws.contains(&flaw)
     }
 
-    fn cookies(&self) -> &SessionCookies {
+    pub(super) fn cookies(&self) -> &SessionCookies {
         &self.0.cookies
     }
 
@@ -156,6 +156,7 @@ impl SessionState {
         &self,
         store: &mut StoreView<'_>,
         headers: &HeaderMap,
+        csrf: Option<&str>,
         now: Instant,
     ) -> Result<(String, String), ApiError> {
         let check_csrf =
@@ -163,11 +164,16 @@ impl SessionState {
         authenticate(
             store,
             self.cookies().presented(headers),
-            headers,
+            csrf,
             self.has(Flaw::SessionPrefixMatch),
             check_csrf,
             now,
         )
+    }
+
+    /// The configuration the testbed was started with.
+    pub(super) fn config(&self) -> &TestbedConfig {
+        &self.0.config
     }
 }
 
@@ -187,16 +193,9 @@ fn id_family(config: &TestbedConfig) -> Option<Family> {
     .map(|(_, family)| family)
 }
 
-/// One instance's session routes over the shared `core`, for merging into the testbed's
-/// router; `local` says where its revocations go.
-pub(super) fn routes(core: &SessionCore, local: Local) -> Router {
-    let state = SessionState(Arc::new(Inner {
-        config: core.config.clone(),
-        cookies: core.cookies.clone(),
-        passwords: core.passwords.clone(),
-        store: core.store.clone(),
-        local,
-    }));
+/// One instance's session routes over its view of the shared state, for merging into the
+/// testbed's router.
+pub(super) fn routes(state: SessionState) -> Router {
     Router::new()
         .route("/api/csrf", get(csrf))
         .route("/api/login", post(login))
@@ -207,47 +206,78 @@ pub(super) fn routes(core: &SessionCore, local: Local) -> Router {
         .with_state(state)
 }
 
+impl SessionState {
+    /// One instance's view of the shared `core`; `local` says where its revocations go.
+    pub(super) fn new(core: &SessionCore, local: Local) -> SessionState {
+        SessionState(Arc::new(Inner {
+            config: core.config.clone(),
+            cookies: core.cookies.clone(),
+            passwords: core.passwords.clone(),
+            store: core.store.clone(),
+            local,
+        }))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
 async fn csrf(State(state): State<SessionState>, headers: HeaderMap) -> Response {
+    let (new_id, token) = anonymous_session(&state, &headers);
+    let response = json_response(StatusCode::OK, json!({ "csrf_token": token }));
+    match new_id {
+        Some(id) => state
+            .cookies()
+            .set(response, &headers, &id, CookieUse::PreLogin),
+        None => response,
+    }
+}
+
+/// The CSRF token of the live session the request presents; otherwise a new anonymous
+/// session's id (to set as cookie) and token.
+pub(super) fn anonymous_session(
+    state: &SessionState,
+    headers: &HeaderMap,
+) -> (Option<String>, String) {
     let now = Instant::now();
     let prefix_match = state.has(Flaw::SessionPrefixMatch);
-    let presented = state.cookies().presented(&headers);
-    let (id, token) = {
-        let mut store = state.store();
-        if let Some(presented) = &presented
-            && let Some((_, session)) = store.lookup(presented, prefix_match, now)
+    let presented = state.cookies().presented(headers);
+    let mut store = state.store();
+    if let Some(presented) = &presented
+        && let Some((_, session)) = store.lookup(presented, prefix_match, now)
+    {
+        return (None, session.csrf_token);
+    }
+    let id = match presented {
+        // Flaw: an unknown (attacker-planted) id is adopted instead of minting one.
+        Some(p)
+            if state.has(Flaw::SessionFixation)
+                && !p.is_empty()
+                && p.len() <= MAX_ADOPTED_ID
+                && !store.contains(&p) =>
         {
-            return json_response(StatusCode::OK, json!({ "csrf_token": session.csrf_token }));
+            p
         }
-        let id = match presented {
-            // Flaw: an unknown (attacker-planted) id is adopted instead of minting one.
-            Some(p)
-                if state.has(Flaw::SessionFixation)
-                    && !p.is_empty()
-                    && p.len() <= MAX_ADOPTED_ID
-                    && !store.contains(&p) =>
-            {
-                p
-            }
-            _ => store.mint_id(None),
-        };
-        let token = store.insert(id.clone(), None, now);
-        (id, token)
+        _ => store.mint_id(None),
     };
-    let response = json_response(StatusCode::OK, json!({ "csrf_token": token }));
-    state
-        .cookies()
-        .set(response, &headers, &id, CookieUse::PreLogin)
+    let token = store.insert(id.clone(), None, now);
+    (Some(id), token)
 }
 
 /// A parsed login request, JSON or form.
-struct LoginRequest {
-    username: String,
-    password: String,
-    csrf_token: Option<String>,
-    form: bool,
+pub(super) struct LoginRequest {
+    pub(super) username: String,
+    pub(super) password: String,
+    pub(super) csrf_token: Option<String>,
+    pub(super) form: bool,
+}
+
+/// Why a login did not start a session.
+pub(super) enum LoginRefused {
+    /// No live pre-login session, or not its CSRF token (403 `csrf` on the API).
+    Csrf,
+    /// Wrong user name or password (401 `invalid_credentials` on the API).
+    Credentials,
 }
 
 #[derive(serde::Deserialize)]
@@ -269,19 +299,12 @@ async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
-    let Some(id) = pre_login_session(&state, &headers, &request) else {
-        return error(StatusCode::FORBIDDEN, "csrf");
-    };
-    let checked = state
-        .0
-        .passwords
-        .check(&request.username, &request.password);
-    let Some(user) = checked.await else {
-        return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
-    };
-    let Some(new_id) = start_session(&state, &id, user) else {
-        // The pre-login session ended while the password was checked.
-        return error(StatusCode::FORBIDDEN, "csrf");
+    let (new_id, user) = match log_in(&state, &headers, &request).await {
+        Ok(done) => done,
+        Err(LoginRefused::Csrf) => return error(StatusCode::FORBIDDEN, "csrf"),
+        Err(LoginRefused::Credentials) => {
+            return error(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        }
     };
     let mut response = if request.form {
         (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response()
@@ -303,6 +326,25 @@ async fn login(State(state): State<SessionState>, headers: HeaderMap, body: Body
     state
         .cookies()
         .set(response, &headers, &new_id, CookieUse::Login)
+}
+
+/// Checks the pre-login session and its CSRF token, then the password (with no lock held),
+/// then replaces the pre-login session by a new one (or, under `session-fixation`, upgrades
+/// it): the new session's id and its user.
+pub(super) async fn log_in(
+    state: &SessionState,
+    headers: &HeaderMap,
+    request: &LoginRequest,
+) -> Result<(String, &'static str), LoginRefused> {
+    let id = pre_login_session(state, headers, request).ok_or(LoginRefused::Csrf)?;
+    let checked = state
+        .0
+        .passwords
+        .check(&request.username, &request.password);
+    let user = checked.await.ok_or(LoginRefused::Credentials)?;
+    // `None`: the pre-login session ended while the password was checked.
+    let new_id = start_session(state, &id, user).ok_or(LoginRefused::Csrf)?;
+    Ok((new_id, user))
 }
 
 /// The stored id of the live session the login request presents, when the request carries
@@ -393,27 +435,56 @@ async fn account(State(state): State<SessionState>, headers: HeaderMap, uri: Uri
 }
 
 async fn logout(State(state): State<SessionState>, headers: HeaderMap) -> Response {
-    let now = Instant::now();
-    {
-        let mut store = state.store();
-        let (id, _user) = match state.authenticate(&mut store, &headers, now) {
-            Ok(found) => found,
-            Err(refusal) => return refusal.into_response(),
-        };
-        // Flaw: the record survives logout, so the old cookie keeps working.
-        if !state.has(Flaw::LogoutKeepsSession) {
-            store.revoke(&id);
-        }
+    let csrf = header_str(&headers, &HeaderName::from_static(CSRF_HEADER));
+    if let Err(refusal) = end_session(&state, &headers, csrf) {
+        return refusal.into_response();
     }
     let response = json_response(StatusCode::OK, json!({ "ok": true }));
     state.cookies().clear(response, &headers)
+}
+
+/// Ends the authenticated session the request presents, when `csrf` is its CSRF token (401
+/// without such a session, 403 on a CSRF mismatch); the caller clears the cookie.
+pub(super) fn end_session(
+    state: &SessionState,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut store = state.store();
+    let (id, _user) = state.authenticate(&mut store, headers, csrf, Instant::now())?;
+    // Flaw: the record survives logout, so the old cookie keeps working.
+    if !state.has(Flaw::LogoutKeepsSession) {
+        store.revoke(&id);
+    }
+    Ok(())
+}
+
+/// The CSRF token of the live session stored under `id`.
+pub(super) fn csrf_of(state: &SessionState, id: &str) -> Option<String> {
+    let (_, session) = state.store().lookup(id, false, Instant::now())?;
+    Some(session.csrf_token)
+}
+
+/// The user and CSRF token of the live authenticated session the request's cookie presents.
+pub(super) fn current_session(
+    state: &SessionState,
+    headers: &HeaderMap,
+) -> Option<(String, String)> {
+    let presented = state.cookies().presented(headers)?;
+    let (_, session) = state.store().lookup(
+        &presented,
+        state.has(Flaw::SessionPrefixMatch),
+        Instant::now(),
+    )?;
+    Some((session.user?, session.csrf_token))
 }
 
 async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     let ended = {
         let mut store = state.store();
-        let (id, user) = match state.authenticate(&mut store, &headers, now) {
+        let csrf = header_str(&headers, &HeaderName::from_static(CSRF_HEADER));
+        let (id, user) = match state.authenticate(&mut store, &headers, csrf, now) {
             Ok(found) => found,
             Err(refusal) => return refusal.into_response(),
         };
@@ -440,7 +511,7 @@ async fn logout_everywhere(State(state): State<SessionState>, headers: HeaderMap
 fn authenticate(
     store: &mut StoreView<'_>,
     presented: Option<String>,
-    headers: &HeaderMap,
+    csrf: Option<&str>,
     prefix_match: bool,
     check_csrf: bool,
     now: Instant,
@@ -451,8 +522,7 @@ fn authenticate(
     let Some((id, user, csrf_token)) = found else {
         return Err(ApiError(StatusCode::UNAUTHORIZED, "unauthenticated"));
     };
-    let csrf_ok = header_str(headers, &HeaderName::from_static(CSRF_HEADER))
-        .is_some_and(|t| constant_time_eq(t.as_bytes(), csrf_token.as_bytes()));
+    let csrf_ok = csrf.is_some_and(|t| constant_time_eq(t.as_bytes(), csrf_token.as_bytes()));
     if check_csrf && !csrf_ok {
         return Err(ApiError(StatusCode::FORBIDDEN, "csrf"));
     }

@@ -209,6 +209,11 @@ impl Tokens {
         self.config.has_quirk(quirk)
     }
 
+    /// The front-end the testbed was started with.
+    pub(super) fn front_end(&self) -> Option<super::front_end::FrontEnd> {
+        self.config.front_end
+    }
+
     /// The family store. Every mutation leaves it consistent before any call that could
     /// panic, so a poisoned lock is safe to keep using. Never hold it across an `.await`.
     pub(super) fn families(&self) -> FamiliesView<'_> {
