@@ -284,10 +284,10 @@ impl Item<'_> {
 }
 
 /// Plans `rules` (those that will run) into what is left of the budget: the cheapest rules
-/// first, each at its minimum, as long as they fit; then the generated work of those admitted
-/// grows by one factor into the room left. A rule with generated work that was not admitted
-/// is not run (inconclusive, with its estimate); one without is started last and ends
-/// inconclusive if the budget runs out first.
+/// first, each at its minimum, as long as they fit ([`admit`]); then the generated work of
+/// those admitted grows into the room left ([`grow`]). A rule with generated work that was not
+/// admitted is not run (inconclusive, with its estimate); one without is started last and
+/// ends inconclusive if the budget runs out first.
 pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
     let spent = inputs.started.elapsed();
     let reserve = inputs.budget * RESERVE_PERCENT / 100;
@@ -309,45 +309,144 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         let (ta, tb) = (inputs.time(a.least()), inputs.time(b.least()));
         ta.cmp(&tb).then_with(|| a.rule.id.cmp(&b.rule.id))
     });
-    let mut admitted = Cost::default();
-    let mut order = Vec::new();
-    let mut late = Vec::new();
-    let mut cannot_run = BTreeMap::new();
-    let mut growing: Vec<(&Rule, Scalable)> = Vec::new();
-    for item in &items {
+    let mut a = admit(&items, &inputs, left);
+    let room = left.saturating_sub(inputs.time(a.cost));
+    let (shares, extra, reduced) = grow(&mut a.growing, &inputs, room, deadline);
+    let planned = a.cost.plus(extra);
+    let late_cost = items
+        .iter()
+        .filter(|i| a.late.contains(&i.rule.id.to_string()))
+        .fold(Cost::default(), |c, i| c.plus(i.fixed));
+    let mut notes = vec![format!(
+        "budget {}: {} spent before the rules; the rules admitted are planned at an estimated {} ({} logins of {} each, one after the other, other requests of {} each), {} kept in reserve; every rule in full would take an estimated {}",
+        human(inputs.budget),
+        human(spent),
+        human(inputs.time(planned)),
+        planned.logins.round(),
+        human(inputs.login),
+        human(inputs.request),
+        human(reserve),
+        human(inputs.time(unbounded)),
+    )];
+    if !a.late.is_empty() {
+        notes.push(format!(
+            "{} rule(s) do not fit the budget (an estimated {} more) and start last: those still running when it ends are inconclusive",
+            a.late.len(),
+            human(inputs.time(late_cost)),
+        ));
+    }
+    notes.extend(
+        reduced
+            .iter()
+            .map(|id| planned_note(id, shares[id].coverage)),
+    );
+    for id in a.cannot_run.keys() {
+        notes.push(format!("{id}: not run within the budget (see the rule)"));
+    }
+    let mut order = a.order;
+    order.extend(a.late);
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let report = BudgetPlan {
+        budget_ms: ms(inputs.budget),
+        spent_ms: ms(spent),
+        planned_ms: ms(inputs.time(planned)),
+        unbounded_ms: ms(inputs.time(unbounded)),
+        planned_logins: planned.logins.round() as u64,
+        login_ms: ms(inputs.login),
+        request_ms: ms(inputs.request),
+        reduced,
+        not_run: a.cannot_run.keys().cloned().collect(),
+    };
+    Plan {
+        shares,
+        cannot_run: a.cannot_run,
+        order,
+        report,
+        notes,
+    }
+}
+
+/// `session.model: planned 6 of 64 requested sequences (more if the time allows)`.
+fn planned_note(id: &str, c: Coverage) -> String {
+    format!(
+        "{id}: planned {} of {} requested {}{}",
+        c.ran,
+        c.requested,
+        c.unit.word(),
+        match c.unit {
+            CoverageUnit::Sequences => " (more if the time allows)",
+            CoverageUnit::Cases => "",
+        }
+    )
+}
+
+/// What [`admit`] decided.
+struct Admission<'r> {
+    /// The estimated cost of the rules admitted, each at its minimum.
+    cost: Cost,
+    /// The rules admitted, cheapest first.
+    order: Vec<String>,
+    /// The rules without generated work that do not fit.
+    late: Vec<String>,
+    /// The rules with generated work whose minimum does not fit, with the reason.
+    cannot_run: BTreeMap<String, String>,
+    /// The generated work of the rules admitted.
+    growing: Vec<(&'r Rule, Scalable)>,
+}
+
+/// Admits `items` (cheapest first) at their minimum while they fit in `left`.
+fn admit<'r>(items: &[Item<'r>], inputs: &Inputs, left: Duration) -> Admission<'r> {
+    let mut a = Admission {
+        cost: Cost::default(),
+        order: Vec::new(),
+        late: Vec::new(),
+        cannot_run: BTreeMap::new(),
+        growing: Vec::new(),
+    };
+    for item in items {
         let id = item.rule.id.to_string();
-        let with = admitted.plus(item.least());
+        let with = a.cost.plus(item.least());
         if inputs.time(with) <= left {
-            admitted = with;
-            order.push(id);
-            growing.extend(item.scalable.map(|s| (item.rule, s)));
+            a.cost = with;
+            a.order.push(id);
+            a.growing.extend(item.scalable.map(|s| (item.rule, s)));
         } else if let Some(s) = item.scalable {
-            cannot_run.insert(
+            a.cannot_run.insert(
                 id,
                 format!(
                     "not run: the budget ({}) leaves {} for the rules and the cheaper rules take an estimated {} of it; even this rule's minimum of {} {} needs an estimated {} more",
                     human(inputs.budget),
                     human(left),
-                    human(inputs.time(admitted)),
+                    human(inputs.time(a.cost)),
                     s.min,
                     s.unit.word(),
                     human(inputs.time(item.least())),
                 ),
             );
         } else {
-            late.push(id);
+            a.late.push(id);
         }
     }
-    // The room left grows the admitted generated work: the rules cheapest to complete in full
-    // first, then the others by one factor.
+    a
+}
+
+/// Grows the admitted generated work into `room`: the rules cheapest to complete in full
+/// first, then the others by one factor. Returns each rule's share, the cost added and the
+/// rules left below what they ask for (sorted).
+fn grow(
+    growing: &mut [(&Rule, Scalable)],
+    inputs: &Inputs,
+    room: Duration,
+    deadline: Instant,
+) -> (BTreeMap<String, Share>, Cost, Vec<String>) {
     let extra = |s: &Scalable| s.each.times(f64::from(s.requested - s.min));
     growing.sort_by(|a, b| {
         let (ta, tb) = (inputs.time(extra(&a.1)), inputs.time(extra(&b.1)));
         ta.cmp(&tb).then_with(|| a.0.id.cmp(&b.0.id))
     });
-    let mut room = left.saturating_sub(inputs.time(admitted)).as_secs_f64();
+    let mut room = room.as_secs_f64();
     let mut shares = BTreeMap::new();
-    let mut planned = admitted;
+    let mut added = Cost::default();
     let mut reduced = Vec::new();
     for (k, (rule, s)) in growing.iter().enumerate() {
         let wanted = growing[k..]
@@ -362,7 +461,7 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         let granted = (s.min + more).min(s.requested);
         let cost = s.each.times(f64::from(granted - s.min));
         room = (room - inputs.time(cost).as_secs_f64()).max(0.0);
-        planned = planned.plus(cost);
+        added = added.plus(cost);
         if granted < s.requested {
             reduced.push(rule.id.to_string());
         }
@@ -381,64 +480,7 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         );
     }
     reduced.sort();
-    let late_cost = items
-        .iter()
-        .filter(|i| late.contains(&i.rule.id.to_string()))
-        .fold(Cost::default(), |c, i| c.plus(i.fixed));
-    let mut notes = vec![format!(
-        "budget {}: {} spent before the rules; the rules admitted are planned at an estimated {} ({} logins of {} each, one after the other, other requests of {} each), {} kept in reserve; every rule in full would take an estimated {}",
-        human(inputs.budget),
-        human(spent),
-        human(inputs.time(planned)),
-        planned.logins.round(),
-        human(inputs.login),
-        human(inputs.request),
-        human(reserve),
-        human(inputs.time(unbounded)),
-    )];
-    if !late.is_empty() {
-        notes.push(format!(
-            "{} rule(s) do not fit the budget (an estimated {} more) and start last: those still running when it ends are inconclusive",
-            late.len(),
-            human(inputs.time(late_cost)),
-        ));
-    }
-    for id in &reduced {
-        let c = shares[id].coverage;
-        notes.push(format!(
-            "{id}: planned {} of {} requested {}{}",
-            c.ran,
-            c.requested,
-            c.unit.word(),
-            match c.unit {
-                CoverageUnit::Sequences => " (more if the time allows)",
-                CoverageUnit::Cases => "",
-            }
-        ));
-    }
-    for id in cannot_run.keys() {
-        notes.push(format!("{id}: not run within the budget (see the rule)"));
-    }
-    order.extend(late);
-    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    let report = BudgetPlan {
-        budget_ms: ms(inputs.budget),
-        spent_ms: ms(spent),
-        planned_ms: ms(inputs.time(planned)),
-        unbounded_ms: ms(inputs.time(unbounded)),
-        planned_logins: planned.logins.round() as u64,
-        login_ms: ms(inputs.login),
-        request_ms: ms(inputs.request),
-        reduced,
-        not_run: cannot_run.keys().cloned().collect(),
-    };
-    Plan {
-        shares,
-        cannot_run,
-        order,
-        report,
-        notes,
-    }
+    (shares, added, reduced)
 }
 
 /// `150 ms`, `4.5 s`, `60 s`.
