@@ -257,9 +257,12 @@ fn log(report: &Report, capture: Option<&Capture>) -> Log {
                 .map(|c| entry(RUN_PAGE, &Sent::captured(c))),
         );
     }
+    let everything: Vec<&Captured> = capture
+        .map(|c| c.scopes.iter().flat_map(|s| &s.exchanges).collect())
+        .unwrap_or_default();
     for r in &report.results {
         let captured = scope(Some(&r.id));
-        let (page, mut e) = rule_page(r, captured, run_start);
+        let (page, mut e) = rule_page(r, captured, &everything, run_start);
         pages.push(page);
         entries.append(&mut e);
     }
@@ -313,10 +316,12 @@ fn omitted_note(s: &ScopeCapture) -> String {
 }
 
 /// A rule's page and its entries: the captured ones (the transcript's steps named in their
-/// comments), then any transcript step the capture did not keep.
+/// comments), then any transcript step the rule did not send itself (a check of the
+/// preflight's login response: that exchange again, on this page) or the capture did not keep.
 fn rule_page(
     r: &RuleResult,
     captured: Option<&ScopeCapture>,
+    everything: &[&Captured],
     run_start: SystemTime,
 ) -> (Page, Vec<Entry>) {
     let exchanges = captured.map_or(&[][..], |s| &s.exchanges[..]);
@@ -337,16 +342,22 @@ fn rule_page(
                 entries[i].comment = format!("transcript: {}", ev.step);
             }
             None => {
-                let mut e = entry(&r.id, &Sent::evidence(ev, started));
-                e.comment = format!(
-                    "transcript: {}{}",
-                    ev.step,
-                    if captured.is_some() {
-                        " (outside the captured window; dated at the rule's start)"
-                    } else {
-                        ""
-                    }
-                );
+                let elsewhere = everything
+                    .iter()
+                    .find(|c| same_exchange(&c.exchange, &ev.exchange));
+                let (sent, why) = match elsewhere {
+                    Some(c) => (
+                        Sent::captured(c),
+                        " (sent before this rule, e.g. by the preflight)",
+                    ),
+                    None if everything.is_empty() => (Sent::evidence(ev, started), ""),
+                    None => (
+                        Sent::evidence(ev, started),
+                        " (not in the capture; dated at the rule's start)",
+                    ),
+                };
+                let mut e = entry(&r.id, &sent);
+                e.comment = format!("transcript: {}{why}", ev.step);
                 entries.push(e);
             }
         }
