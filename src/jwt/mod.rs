@@ -16,6 +16,7 @@ pub mod dangerous;
 pub mod decode;
 pub mod inspect;
 pub mod keys;
+pub mod roca;
 pub mod strict;
 
 pub use claims::{Exposure, ExposureClass, Lifetime, exposures, lifetime};
