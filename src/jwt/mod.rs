@@ -14,7 +14,9 @@
 pub mod claims;
 pub mod dangerous;
 pub mod decode;
+pub mod der;
 pub mod inspect;
+pub mod jose;
 pub mod keys;
 pub mod roca;
 pub mod strict;
