@@ -14,6 +14,7 @@ mod hostile_input;
 mod html_report;
 mod http_client;
 mod id_token;
+mod inspect_jose;
 mod model;
 mod oauth;
 mod outputs;
