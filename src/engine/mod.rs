@@ -29,6 +29,7 @@ mod cookie;
 mod csp;
 mod headers;
 mod idtoken;
+mod jwks;
 mod jwt;
 mod model;
 mod outcome;

@@ -55,6 +55,8 @@ pub enum RefusalKind {
     DuplicateHeaderMember,
     /// The payload is detached (RFC 7515 Appendix F) and was not supplied.
     DetachedPayload,
+    /// A key set published a symmetric (`oct`) key: an HMAC secret anyone can read.
+    PublishedSymmetricKey,
 }
 
 /// A refusal: its kind and the reason in words.
@@ -224,6 +226,59 @@ pub fn select_jwk<'a>(set: &'a Value, jws: &Jws) -> Result<&'a Map<String, Value
     };
     check_jwk(key, jws.alg().unwrap_or(""))?;
     Ok(key)
+}
+
+/// What is wrong with a service's published key set, judged as a verifier of `jws` (one of
+/// the service's own tokens) would: every symmetric key (a secret in public), every RSA key
+/// shorter than 2048 bits or of the ROCA generator, and — unless the token is HMAC-signed,
+/// when no published key should verify it — the key the token names, selected and checked
+/// by [`select_jwk`] (one key for its `kid`, for signing, of its algorithm and curve).
+/// Encryption keys the token does not use are not judged. Empty when the set is sound.
+pub fn judge_jwks(set: &Value, jws: &Jws) -> Vec<Refusal> {
+    let Some(keys) = set.get("keys").and_then(Value::as_array) else {
+        return vec![refuse(
+            RefusalKind::UnusableKey,
+            "the JWKS has no \"keys\" array",
+        )];
+    };
+    let label = |k: &Map<String, Value>| match k.get("kid").and_then(Value::as_str) {
+        Some(kid) => format!("key {kid:?}"),
+        None => "a key without kid".to_string(),
+    };
+    let mut out = Vec::new();
+    let hmac_token = key_type_of(jws.alg().unwrap_or("")) == Some("oct");
+    let selected = if hmac_token {
+        None
+    } else {
+        match select_jwk(set, jws) {
+            Ok(k) => Some(k),
+            Err(r) if r.kind == RefusalKind::MixedKeyTypes => None,
+            Err(mut r) => {
+                r.reason = format!("the key for the service's own token: {}", r.reason);
+                out.push(r);
+                None
+            }
+        }
+    };
+    for key in keys.iter().filter_map(Value::as_object) {
+        let kty = key.get("kty").and_then(Value::as_str).unwrap_or("");
+        if kty == "oct" {
+            out.push(refuse(
+                RefusalKind::PublishedSymmetricKey,
+                format!(
+                    "{} is a symmetric (oct) key: a published HMAC secret lets anyone sign tokens it verifies",
+                    label(key)
+                ),
+            ));
+        } else if kty == "RSA" && selected != Some(key) {
+            let judged = member_bytes(key, "n").and_then(|n| check_rsa_modulus(&n));
+            if let Err(mut r) = judged {
+                r.reason = format!("{}: {}", label(key), r.reason);
+                out.push(r);
+            }
+        }
+    }
+    out
 }
 
 /// Refuses a JWK that may not verify a token of `alg`.
@@ -833,6 +888,35 @@ mod tests {
                 proptest::prop_assert!(!r.reason.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn published_key_sets_are_judged_as_a_verifier_would() {
+        let token = jws(json!({"alg": "ES256", "kid": "e"}));
+        let kinds = |set: Value| -> Vec<RefusalKind> {
+            judge_jwks(&set, &token).into_iter().map(|r| r.kind).collect()
+        };
+        let good = ec("P-256", 32);
+        assert_eq!(kinds(json!({"keys": [good]})), []);
+        let enc_rsa = json!({"kty": "RSA", "use": "enc", "kid": "r", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"});
+        assert_eq!(kinds(json!({"keys": [good, enc_rsa]})), [], "an unused encryption key is fine");
+        let mut enc = good.clone();
+        enc["use"] = json!("enc");
+        assert_eq!(kinds(json!({"keys": [enc]})), [RefusalKind::KeyNotForVerification]);
+        let oct = json!({"kty": "oct", "kid": "h", "k": b64(32)});
+        assert_eq!(
+            kinds(json!({"keys": [good, oct]})),
+            [RefusalKind::PublishedSymmetricKey]
+        );
+        let roca = json!({"kty": "RSA", "kid": "old", "n": URL_SAFE_NO_PAD.encode(roca_modulus()), "e": "AQAB"});
+        assert_eq!(kinds(json!({"keys": [good, roca]})), [RefusalKind::RocaKey]);
+        let short = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 128]), "e": "AQAB"});
+        assert_eq!(kinds(json!({"keys": [good, short]})), [RefusalKind::WeakRsaKey]);
+        assert_eq!(kinds(json!({"keys": [good, good]})), [RefusalKind::AmbiguousKey]);
+        // An HMAC-signed service's tokens need no published key.
+        let hs = jws(json!({"alg": "HS256"}));
+        assert!(judge_jwks(&json!({"keys": []}), &hs).is_empty());
+        assert_eq!(kinds(json!({})), [RefusalKind::UnusableKey]);
     }
 
     #[test]
