@@ -491,8 +491,11 @@ mod inspect_jwt {
         let (code, _, err) = authprobe(&["inspect", "jwt", "not-a-token"]);
         assert_eq!(code, 2, "{err}");
         // A JWE is recognised and described (exit 0), not refused as bad input.
-        let (code, out, err) =
-            authprobe(&["inspect", "jwt", "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d"]);
+        let (code, out, err) = authprobe(&[
+            "inspect",
+            "jwt",
+            "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d",
+        ]);
         assert_eq!(code, 0, "{err}");
         assert!(out.contains("JWE"), "{out}");
     }

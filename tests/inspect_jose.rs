@@ -102,11 +102,19 @@ mod es512 {
         assert_eq!(v["verification"]["algorithm"], "ES512");
         let set = temp_file("p521.jwks", json!({"keys": [jwk]}).to_string().as_bytes());
         let (code, v) = inspect(&[&token, "--jwks", &set, "--alg", "ES512"]);
-        assert_eq!((code, &v["verification"]["verified"]), (0, &json!(true)), "{v}");
+        assert_eq!(
+            (code, &v["verification"]["verified"]),
+            (0, &json!(true)),
+            "{v}"
+        );
         // Another key's token does not verify.
         let (other, _, _) = p521(&json!({"sub": "alice"}));
         let (code, v) = inspect(&[&other, "--jwks", &set]);
-        assert_eq!((code, &v["verification"]["verified"]), (1, &json!(false)), "{v}");
+        assert_eq!(
+            (code, &v["verification"]["verified"]),
+            (1, &json!(false)),
+            "{v}"
+        );
         assert!(v["verification"]["refusal"].is_null(), "{v}");
     }
 
@@ -115,22 +123,40 @@ mod es512 {
         let (token, pem, jwk) = p521(&json!({"sub": "alice"}));
         let pem = temp_file("p521-strict.pem", pem.as_bytes());
         let (code, v) = inspect(&[&token, "--key", &pem, "--alg", "ES256"]);
-        assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("algorithm_not_pinned")));
+        assert_eq!(
+            (code, &v["verification"]["refusal"]),
+            (1, &json!("algorithm_not_pinned"))
+        );
         // A P-256 key for an ES512 token, and a P-521 key for an ES256 token.
         let (code, v) = inspect(&[&token, "--key", &es256_pubkey()]);
-        assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("curve_mismatch")), "{v}");
+        assert_eq!(
+            (code, &v["verification"]["refusal"]),
+            (1, &json!("curve_mismatch")),
+            "{v}"
+        );
         let es = es256(json!({"sub": "alice"}));
         let (code, v) = inspect(&[&es, "--key", &pem]);
-        assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("curve_mismatch")), "{v}");
+        assert_eq!(
+            (code, &v["verification"]["refusal"]),
+            (1, &json!("curve_mismatch")),
+            "{v}"
+        );
         // crv P-521 with coordinates one byte short, and crv P-256 with P-521 coordinates.
         let mut short = jwk.clone();
         short["x"] = json!(b64url(&[9u8; 65]));
         let mut wrong = jwk.clone();
         wrong["crv"] = json!("P-256");
         for (name, key) in [("short", short), ("wrong", wrong)] {
-            let set = temp_file(&format!("{name}.jwks"), json!({"keys": [key]}).to_string().as_bytes());
+            let set = temp_file(
+                &format!("{name}.jwks"),
+                json!({"keys": [key]}).to_string().as_bytes(),
+            );
             let (code, v) = inspect(&[&token, "--jwks", &set]);
-            assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("curve_mismatch")), "{name}: {v}");
+            assert_eq!(
+                (code, &v["verification"]["refusal"]),
+                (1, &json!("curve_mismatch")),
+                "{name}: {v}"
+            );
         }
     }
 }
@@ -145,7 +171,9 @@ mod json_serializations {
 
     #[test]
     fn the_flattened_form_verifies_and_says_so() {
-        let (h, p, s) = parts(&es256(json!({"sub": "alice", "email": "alice@example.com"})));
+        let (h, p, s) = parts(&es256(
+            json!({"sub": "alice", "email": "alice@example.com"}),
+        ));
         let doc = json!({"payload": p, "protected": h, "header": {"kid": "testbed-es256-1"}, "signature": s});
         let file = temp_file("flat.json", doc.to_string().as_bytes());
         let (code, v) = inspect(&[&format!("@{file}"), "--key", &es256_pubkey()]);
@@ -187,7 +215,11 @@ mod json_serializations {
         let doc = json!({"payload": p, "protected": h, "header": {"alg": "ES256"}, "signature": s});
         let file = temp_file("dup.json", doc.to_string().as_bytes());
         let (code, v) = inspect(&[&format!("@{file}"), "--key", &es256_pubkey()]);
-        assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("duplicate_header_member")), "{v}");
+        assert_eq!(
+            (code, &v["verification"]["refusal"]),
+            (1, &json!("duplicate_header_member")),
+            "{v}"
+        );
     }
 
     #[test]
@@ -247,7 +279,11 @@ mod payloads {
             br#"{"alg":"HS256","b64":false,"crit":["b64","exp"],"exp":1}"#,
         ] {
             let (code, v) = inspect(&[&sign(header), "--key", &key]);
-            assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("critical_header")), "{v}");
+            assert_eq!(
+                (code, &v["verification"]["refusal"]),
+                (1, &json!("critical_header")),
+                "{v}"
+            );
         }
         // The JSON form carries the unencoded payload as a string.
         let h = b64url(br#"{"alg":"HS256","b64":false,"crit":["b64"]}"#);
@@ -298,6 +334,15 @@ fn a_roca_key_is_refused() {
     let h = b64url(br#"{"alg":"RS256","kid":"r"}"#);
     let token = format!("{h}.{}.{}", b64url(b"{}"), b64url(&[1; 256]));
     let (code, v) = inspect(&[&token, "--jwks", &file]);
-    assert_eq!((code, &v["verification"]["refusal"]), (1, &json!("roca_key")), "{v}");
-    assert!(v["verification"]["reason"].as_str().unwrap().contains("CVE-2017-15361"));
+    assert_eq!(
+        (code, &v["verification"]["refusal"]),
+        (1, &json!("roca_key")),
+        "{v}"
+    );
+    assert!(
+        v["verification"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CVE-2017-15361")
+    );
 }

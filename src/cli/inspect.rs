@@ -230,8 +230,14 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
         ),
         None => None,
     };
-    let inspected = inspect_input(&token, payload.as_deref(), key.as_ref(), a.alg.as_deref(), now())
-        .map_err(|e| CliError::bad_input(format!("not a JWT: {e}")))?;
+    let inspected = inspect_input(
+        &token,
+        payload.as_deref(),
+        key.as_ref(),
+        a.alg.as_deref(),
+        now(),
+    )
+    .map_err(|e| CliError::bad_input(format!("not a JWT: {e}")))?;
     let i = match inspected {
         Inspected::Jwe(d) => {
             out(&match a.format {
@@ -241,13 +247,15 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 }
             })?;
-            return Ok(if key.is_some() { Exit::Failed } else { Exit::Success });
+            return Ok(if key.is_some() {
+                Exit::Failed
+            } else {
+                Exit::Success
+            });
         }
         Inspected::Jws(i) => i,
     };
-    if payload.is_some()
-        && i.payload_source == authprobe::jwt::jose::PayloadSource::Attached
-    {
+    if payload.is_some() && i.payload_source == authprobe::jwt::jose::PayloadSource::Attached {
         return Err(CliError::bad_input(
             "--payload: the token carries its own payload (it is not detached)",
         ));

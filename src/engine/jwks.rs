@@ -16,7 +16,13 @@ use super::rule::{RuleCtx, step_verdict};
 
 /// Fetches the profile's JWKS and judges it against `jws`, the service's token.
 pub(crate) async fn judge(rc: &RuleCtx, jws: &Jws) -> Verdict {
-    let Some(path) = rc.ctx.target.token.as_ref().and_then(|t| t.jwks_url.clone()) else {
+    let Some(path) = rc
+        .ctx
+        .target
+        .token
+        .as_ref()
+        .and_then(|t| t.jwks_url.clone())
+    else {
         return Verdict::not_applicable(
             "the profile names no JWKS (token.jwks_url), so there is no key set to judge",
         );

@@ -173,10 +173,12 @@ fn verify(sig: &Signature, key: &VerifyKey, pin: Option<&str>) -> Verification {
                 .into(),
         }),
         (Verifier::Library(dkey), _) => match parse_alg(&alg) {
-            Some(a) => Ok(
-                jsonwebtoken::crypto::verify(&jws.signature_b64, &sig.signing_input, dkey, a)
-                    .map_err(|e| e.to_string()),
-            ),
+            Some(a) => {
+                Ok(
+                    jsonwebtoken::crypto::verify(&jws.signature_b64, &sig.signing_input, dkey, a)
+                        .map_err(|e| e.to_string()),
+                )
+            }
             None => Err(Refusal {
                 kind: RefusalKind::UnsupportedAlgorithm,
                 reason: format!("unsupported algorithm {alg:?}"),
@@ -264,18 +266,19 @@ fn decoding_key(jws: &Jws, key: &VerifyKey) -> Result<KeyForToken, Refusal> {
                 // select_jwk checked both coordinates are 66 bytes of base64url.
                 let mut point = vec![4u8];
                 for c in ["x", "y"] {
-                    point.extend(super::decode::lenient_b64(
-                        text(c).unwrap_or(""),
-                        super::decode::Segment::Token,
-                        &mut Vec::new(),
-                    )
-                    .map_err(|e| unusable(format!("the JWK's {c}: {e}")))?);
+                    point.extend(
+                        super::decode::lenient_b64(
+                            text(c).unwrap_or(""),
+                            super::decode::Segment::Token,
+                            &mut Vec::new(),
+                        )
+                        .map_err(|e| unusable(format!("the JWK's {c}: {e}")))?,
+                    );
                 }
                 return Ok((Verifier::P521(point), fam));
             }
-            let parsed: jsonwebtoken::jwk::Jwk =
-                serde_json::from_value(Value::Object(jwk.clone()))
-                    .map_err(|e| unusable(format!("the JWKS key is not a valid JWK: {e}")))?;
+            let parsed: jsonwebtoken::jwk::Jwk = serde_json::from_value(Value::Object(jwk.clone()))
+                .map_err(|e| unusable(format!("the JWKS key is not a valid JWK: {e}")))?;
             DecodingKey::from_jwk(&parsed)
                 .map(|k| (Verifier::Library(k), fam))
                 .map_err(|e| unusable(format!("the JWKS key cannot be used: {e}")))
@@ -284,7 +287,11 @@ fn decoding_key(jws: &Jws, key: &VerifyKey) -> Result<KeyForToken, Refusal> {
 }
 
 /// Inspects one token.
-pub fn inspect(token: &str, key: Option<&VerifyKey>, now: i64) -> Result<JwtInspection, DecodeError> {
+pub fn inspect(
+    token: &str,
+    key: Option<&VerifyKey>,
+    now: i64,
+) -> Result<JwtInspection, DecodeError> {
     inspect_pinned(token, key, None, now)
 }
 
@@ -447,7 +454,10 @@ pub fn render_text(i: &JwtInspection) -> String {
             "signature {}: alg {}, kid {}, {} bytes",
             n + 1,
             s.header.get("alg").and_then(Value::as_str).unwrap_or("?"),
-            s.header.get("kid").and_then(Value::as_str).unwrap_or("none"),
+            s.header
+                .get("kid")
+                .and_then(Value::as_str)
+                .unwrap_or("none"),
             s.signature_bytes
         );
         if let Some(v) = &s.verification {
@@ -510,9 +520,17 @@ pub fn render_jwe_text(d: &JweDescription) -> String {
     let _ = writeln!(
         out,
         "alg: {}; enc: {}; kid: {}; zip: {}",
-        if d.algorithms.is_empty() { "none".into() } else { d.algorithms.join(", ") },
+        if d.algorithms.is_empty() {
+            "none".into()
+        } else {
+            d.algorithms.join(", ")
+        },
         d.enc.as_deref().unwrap_or("none"),
-        if d.kids.is_empty() { "none".into() } else { d.kids.join(", ") },
+        if d.kids.is_empty() {
+            "none".into()
+        } else {
+            d.kids.join(", ")
+        },
         d.zip.as_deref().unwrap_or("none")
     );
     if d.warnings.is_empty() {

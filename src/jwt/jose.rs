@@ -258,11 +258,7 @@ fn signature_over(
             reason: "the payload is detached (RFC 7515 Appendix F) and was not supplied: give it with --payload FILE".into(),
         });
     }
-    let shared: Vec<&String> = unprotected
-        .keys()
-        .filter(|k| protected.contains_key(*k))
-        .collect();
-    if let Some(name) = shared.first() {
+    if let Some(name) = unprotected.keys().find(|k| protected.contains_key(*k)) {
         problem = Some(Refusal {
             kind: RefusalKind::DuplicateHeaderMember,
             reason: format!(
@@ -366,9 +362,7 @@ fn parse_json_message(text: &str, detached: Option<&[u8]>) -> Result<Parsed, Dec
                 _ => {
                     return Err(error(
                         DecodeErrorKind::NotCompact,
-                        format!(
-                            "\"signatures\" must be an array of 1 to {MAX_SIGNATURES} objects"
-                        ),
+                        format!("\"signatures\" must be an array of 1 to {MAX_SIGNATURES} objects"),
                     ));
                 }
             }
@@ -466,7 +460,10 @@ fn describe_json_jwe(doc: &Map<String, Value>) -> Result<JweDescription, DecodeE
                 .iter()
                 .map(|r| match r {
                     Value::Object(o) => object_member(o, "header"),
-                    _ => Err(error(DecodeErrorKind::Jwe, "a jwe recipient is not an object")),
+                    _ => Err(error(
+                        DecodeErrorKind::Jwe,
+                        "a jwe recipient is not an object",
+                    )),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             (headers, Serialization::JsonGeneral)
@@ -538,7 +535,9 @@ fn describe(
     if let Some(z) = &zip {
         warn(
             JweWarningKind::Compressed,
-            format!("zip {z}: the content is compressed before encryption, so the ciphertext's length leaks what it holds (RFC 8725 §3.6)"),
+            format!(
+                "zip {z}: the content is compressed before encryption, so the ciphertext's length leaks what it holds (RFC 8725 §3.6)"
+            ),
         );
     }
     JweDescription {

@@ -103,7 +103,7 @@ mod tests {
             *seed ^= *seed << 13;
             *seed ^= *seed >> 7;
             *seed ^= *seed << 17;
-            let k = BigUint::from(*seed >> 8 | 1 << 55);
+            let k = BigUint::from((*seed >> 8) | (1 << 55));
             let a = BigUint::from(*seed % 100_000 + 1);
             let p = k * m + base.modpow(&a, m);
             if is_probable_prime(&p) {

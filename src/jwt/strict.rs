@@ -357,7 +357,10 @@ fn check_okp(key: &Map<String, Value>) -> Result<(), Refusal> {
     if x.len() != len {
         return Err(refuse(
             RefusalKind::CurveMismatch,
-            format!("the OKP key's x is {} bytes; {crv} keys are {len} (RFC 8037 §2)", x.len()),
+            format!(
+                "the OKP key's x is {} bytes; {crv} keys are {len} (RFC 8037 §2)",
+                x.len()
+            ),
         ));
     }
     Ok(())
@@ -369,15 +372,13 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// Refuses an RSA modulus (big-endian) shorter than 2048 bits or of the ROCA generator.
 pub fn check_rsa_modulus(n: &[u8]) -> Result<(), Refusal> {
     let significant: Vec<u8> = n.iter().copied().skip_while(|&b| b == 0).collect();
-    let bits = significant
-        .first()
-        .map_or(0, |&top| (significant.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+    let bits = significant.first().map_or(0, |&top| {
+        (significant.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
+    });
     if bits < MIN_RSA_BITS {
         return Err(refuse(
             RefusalKind::WeakRsaKey,
-            format!(
-                "the RSA key is {bits} bits; RFC 7518 §3.3 requires {MIN_RSA_BITS} or more"
-            ),
+            format!("the RSA key is {bits} bits; RFC 7518 §3.3 requires {MIN_RSA_BITS} or more"),
         ));
     }
     if super::roca::is_roca_modulus(&significant) {
@@ -588,7 +589,9 @@ mod tests {
                 let crv = curve_of(alg).unwrap();
                 ec(crv, coordinate_len(crv).unwrap())
             }
-            Some("RSA") => json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"}),
+            Some("RSA") => {
+                json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"})
+            }
             _ => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(32)}),
         }
     }
@@ -743,12 +746,19 @@ mod tests {
             (json!({"b64": false}), "b64 not in crit"),
             (json!({"crit": ["exp"], "exp": 1}), "unknown extension"),
             (json!({"crit": ["b64"]}), "listed but absent"),
-            (json!({"crit": ["alg"], "alg": "HS256"}), "a registered name"),
+            (
+                json!({"crit": ["alg"], "alg": "HS256"}),
+                "a registered name",
+            ),
             (json!({"crit": []}), "empty"),
             (json!({"crit": "b64", "b64": false}), "not an array"),
             (json!({"crit": ["b64"], "b64": "no"}), "b64 not a boolean"),
         ] {
-            assert_eq!(t(protected, &none), Some(RefusalKind::CriticalHeader), "{why}");
+            assert_eq!(
+                t(protected, &none),
+                Some(RefusalKind::CriticalHeader),
+                "{why}"
+            );
         }
         let unprotected = m(json!({"crit": ["b64"]}));
         assert_eq!(
@@ -794,15 +804,24 @@ mod tests {
         Class::ShortRsa,
     ];
 
-    /// The key set, the token's header and the pin of one case; `None` when the class does
-    /// not apply to the key type.
-    fn case(alg: &str, class: Class, kid: &str, pick: usize) -> Option<(Value, Value, Option<String>, Option<RefusalKind>)> {
+    /// One case: the key set, the token's header, the pinned algorithm and the refusal due.
+    type Case = (Value, Value, Option<String>, Option<RefusalKind>);
+
+    /// The case of `class` for `alg`; `None` when the class does not apply to the key type.
+    fn case(alg: &str, class: Class, kid: &str, pick: usize) -> Option<Case> {
         let kty = key_type_of(alg)?;
         let mut key = conforming(alg);
         key["kid"] = json!(kid);
         let header = json!({"alg": alg, "kid": kid});
-        let same_type: Vec<&str> = ALGS.iter().copied().filter(|a| *a != alg && key_type_of(a) == Some(kty)).collect();
-        let other_type: Vec<&str> = ["oct", "RSA", "EC", "OKP"].into_iter().filter(|t| *t != kty).collect();
+        let same_type: Vec<&str> = ALGS
+            .iter()
+            .copied()
+            .filter(|a| *a != alg && key_type_of(a) == Some(kty))
+            .collect();
+        let other_type: Vec<&str> = ["oct", "RSA", "EC", "OKP"]
+            .into_iter()
+            .filter(|t| *t != kty)
+            .collect();
         let mut pin = None;
         let mut keys = vec![key.clone()];
         let want = match class {
@@ -813,7 +832,10 @@ mod tests {
             }
             Class::WrongCurve if kty == "EC" => {
                 let crv = curve_of(alg)?;
-                let others: Vec<&str> = ["P-256", "P-384", "P-521", "secp256k1"].into_iter().filter(|c| *c != crv).collect();
+                let others: Vec<&str> = ["P-256", "P-384", "P-521", "secp256k1"]
+                    .into_iter()
+                    .filter(|c| *c != crv)
+                    .collect();
                 keys[0]["crv"] = json!(others[pick % others.len()]);
                 Some(RefusalKind::CurveMismatch)
             }
@@ -835,7 +857,12 @@ mod tests {
                 Some(RefusalKind::KeyNotForVerification)
             }
             Class::KeyOpsWithoutVerify => {
-                let ops = [json!(["encrypt"]), json!(["sign"]), json!(["wrapKey", "decrypt"]), json!([])];
+                let ops = [
+                    json!(["encrypt"]),
+                    json!(["sign"]),
+                    json!(["wrapKey", "decrypt"]),
+                    json!([]),
+                ];
                 keys[0]["key_ops"] = ops[pick % ops.len()].clone();
                 Some(RefusalKind::KeyNotForVerification)
             }
@@ -894,15 +921,25 @@ mod tests {
     fn published_key_sets_are_judged_as_a_verifier_would() {
         let token = jws(json!({"alg": "ES256", "kid": "e"}));
         let kinds = |set: Value| -> Vec<RefusalKind> {
-            judge_jwks(&set, &token).into_iter().map(|r| r.kind).collect()
+            judge_jwks(&set, &token)
+                .into_iter()
+                .map(|r| r.kind)
+                .collect()
         };
         let good = ec("P-256", 32);
         assert_eq!(kinds(json!({"keys": [good]})), []);
         let enc_rsa = json!({"kty": "RSA", "use": "enc", "kid": "r", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"});
-        assert_eq!(kinds(json!({"keys": [good, enc_rsa]})), [], "an unused encryption key is fine");
+        assert_eq!(
+            kinds(json!({"keys": [good, enc_rsa]})),
+            [],
+            "an unused encryption key is fine"
+        );
         let mut enc = good.clone();
         enc["use"] = json!("enc");
-        assert_eq!(kinds(json!({"keys": [enc]})), [RefusalKind::KeyNotForVerification]);
+        assert_eq!(
+            kinds(json!({"keys": [enc]})),
+            [RefusalKind::KeyNotForVerification]
+        );
         let oct = json!({"kty": "oct", "kid": "h", "k": b64(32)});
         assert_eq!(
             kinds(json!({"keys": [good, oct]})),
@@ -911,8 +948,14 @@ mod tests {
         let roca = json!({"kty": "RSA", "kid": "old", "n": URL_SAFE_NO_PAD.encode(roca_modulus()), "e": "AQAB"});
         assert_eq!(kinds(json!({"keys": [good, roca]})), [RefusalKind::RocaKey]);
         let short = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 128]), "e": "AQAB"});
-        assert_eq!(kinds(json!({"keys": [good, short]})), [RefusalKind::WeakRsaKey]);
-        assert_eq!(kinds(json!({"keys": [good, good]})), [RefusalKind::AmbiguousKey]);
+        assert_eq!(
+            kinds(json!({"keys": [good, short]})),
+            [RefusalKind::WeakRsaKey]
+        );
+        assert_eq!(
+            kinds(json!({"keys": [good, good]})),
+            [RefusalKind::AmbiguousKey]
+        );
         // An HMAC-signed service's tokens need no published key.
         let hs = jws(json!({"alg": "HS256"}));
         assert!(judge_jwks(&json!({"keys": []}), &hs).is_empty());

@@ -336,12 +336,16 @@ fn bend_jwks(config: &TestbedConfig, jwks: &mut Value) {
     }
     if config.has(Flaw::JwksPublishesSecret) {
         let secret: [u8; 32] = rand::random();
-        keys.push(json!({"kty": "oct", "kid": "testbed-hs256-legacy", "alg": "HS256",
-            "use": "sig", "k": b64(&secret)}));
+        keys.push(
+            json!({"kty": "oct", "kid": "testbed-hs256-legacy", "alg": "HS256",
+            "use": "sig", "k": b64(&secret)}),
+        );
     }
     if config.has(Flaw::JwksRocaKey) {
-        keys.push(json!({"kty": "RSA", "kid": "testbed-rs256-2017", "alg": "RS256",
-            "use": "sig", "n": b64(&roca_demo_modulus()), "e": "AQAB"}));
+        keys.push(
+            json!({"kty": "RSA", "kid": "testbed-rs256-2017", "alg": "RS256",
+            "use": "sig", "n": b64(&roca_demo_modulus()), "e": "AQAB"}),
+        );
     }
 }
 

@@ -25,7 +25,11 @@ fn jwe(input: &str) -> JweDescription {
 
 #[test]
 fn a_compact_token_reads_as_the_decoder_reads_it() {
-    let token = format!("{}.{}.c2ln", h(json!({"alg": "ES256"})), b64url(b"{\"sub\":\"a\"}"));
+    let token = format!(
+        "{}.{}.c2ln",
+        h(json!({"alg": "ES256"})),
+        b64url(b"{\"sub\":\"a\"}")
+    );
     let m = jws(&token, None);
     assert_eq!(m.serialization, Serialization::Compact);
     assert_eq!(m.payload, PayloadSource::Attached);
@@ -81,9 +85,18 @@ fn a_member_in_both_headers_is_refused() {
 
 #[test]
 fn json_that_is_no_serialization_gets_its_own_error() {
-    for text in ["{\"payload\":\"e30\"}", "{\"signatures\":[],\"payload\":\"e30\"}", "{", "{\"signature\":1}"] {
+    for text in [
+        "{\"payload\":\"e30\"}",
+        "{\"signatures\":[],\"payload\":\"e30\"}",
+        "{",
+        "{\"signature\":1}",
+    ] {
         let e = parse(text, None).unwrap_err();
-        assert!(!e.message.contains("dot-separated"), "{text}: {}", e.message);
+        assert!(
+            !e.message.contains("dot-separated"),
+            "{text}: {}",
+            e.message
+        );
     }
 }
 
@@ -94,17 +107,31 @@ fn a_detached_payload_is_refused_until_supplied() {
     let m = jws(&token, None);
     assert_eq!(m.payload, PayloadSource::DetachedMissing);
     let s = &m.signatures[0];
-    assert_eq!(s.problem.as_ref().unwrap().kind, RefusalKind::DetachedPayload);
-    assert!(s.jws.anomalies.iter().all(|a| a.segment != Segment::Payload));
+    assert_eq!(
+        s.problem.as_ref().unwrap().kind,
+        RefusalKind::DetachedPayload
+    );
+    assert!(
+        s.jws
+            .anomalies
+            .iter()
+            .all(|a| a.segment != Segment::Payload)
+    );
     let m = jws(&token, Some(b"{\"sub\":\"a\"}"));
     assert_eq!(m.payload, PayloadSource::DetachedSupplied);
     let s = &m.signatures[0];
     assert!(s.problem.is_none());
-    assert_eq!(s.signing_input, format!("{ph}.{}", b64url(b"{\"sub\":\"a\"}")).into_bytes());
+    assert_eq!(
+        s.signing_input,
+        format!("{ph}.{}", b64url(b"{\"sub\":\"a\"}")).into_bytes()
+    );
     assert_eq!(s.jws.claims().unwrap()["sub"], "a");
     // The JSON form omits "payload".
     let doc = json!({"protected": ph, "signature": "c2ln"});
-    assert_eq!(jws(&doc.to_string(), None).payload, PayloadSource::DetachedMissing);
+    assert_eq!(
+        jws(&doc.to_string(), None).payload,
+        PayloadSource::DetachedMissing
+    );
 }
 
 #[test]
@@ -123,16 +150,32 @@ fn an_unencoded_payload_is_signed_as_it_is() {
 
 #[test]
 fn jwe_is_described_with_its_worries() {
-    let d = jwe(&format!("{}.a.b.c.d", h(json!({"alg": "RSA1_5", "enc": "A128GCM", "kid": "k", "zip": "DEF"}))));
+    let d = jwe(&format!(
+        "{}.a.b.c.d",
+        h(json!({"alg": "RSA1_5", "enc": "A128GCM", "kid": "k", "zip": "DEF"}))
+    ));
     assert_eq!(d.serialization, Serialization::Compact);
-    assert_eq!((d.algorithms.clone(), d.enc.as_deref(), d.kids.clone()), (vec!["RSA1_5".to_string()], Some("A128GCM"), vec!["k".to_string()]));
+    assert_eq!(
+        (d.algorithms.clone(), d.enc.as_deref(), d.kids.clone()),
+        (
+            vec!["RSA1_5".to_string()],
+            Some("A128GCM"),
+            vec!["k".to_string()]
+        )
+    );
     let kinds: Vec<_> = d.warnings.iter().map(|w| w.kind).collect();
     assert_eq!(kinds, [JweWarningKind::Rsa1_5, JweWarningKind::Compressed]);
-    let d = jwe(&format!("{}.a.b.c.d", h(json!({"alg": "dir", "enc": "A256GCM"}))));
+    let d = jwe(&format!(
+        "{}.a.b.c.d",
+        h(json!({"alg": "dir", "enc": "A256GCM"}))
+    ));
     assert_eq!(d.warnings[0].kind, JweWarningKind::DirectKey);
     let d = jwe(&format!("{}.a.b.c.d", h(json!({"alg": "none"}))));
     let kinds: Vec<_> = d.warnings.iter().map(|w| w.kind).collect();
-    assert_eq!(kinds, [JweWarningKind::NotEncrypted, JweWarningKind::NotEncrypted]);
+    assert_eq!(
+        kinds,
+        [JweWarningKind::NotEncrypted, JweWarningKind::NotEncrypted]
+    );
     let doc = json!({"protected": h(json!({"enc": "A128CBC-HS256"})), "recipients": [
         {"header": {"alg": "RSA-OAEP", "kid": "a"}, "encrypted_key": "x"},
         {"header": {"alg": "RSA1_5", "kid": "b"}, "encrypted_key": "y"}],
@@ -144,6 +187,12 @@ fn jwe_is_described_with_its_worries() {
     assert_eq!(d.warnings.len(), 1);
     let doc = json!({"protected": h(json!({"enc": "A128GCM", "alg": "ECDH-ES"})), "iv": "i", "ciphertext": "c", "tag": "t"});
     let d = jwe(&doc.to_string());
-    assert_eq!((d.serialization, d.warnings.len()), (Serialization::JsonFlattened, 0));
-    assert_eq!(parse("!!.a.b.c.d", None).unwrap_err().kind, DecodeErrorKind::Jwe);
+    assert_eq!(
+        (d.serialization, d.warnings.len()),
+        (Serialization::JsonFlattened, 0)
+    );
+    assert_eq!(
+        parse("!!.a.b.c.d", None).unwrap_err().kind,
+        DecodeErrorKind::Jwe
+    );
 }
