@@ -591,7 +591,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 60);
+        assert_eq!(Flaw::ALL.len(), 63);
     }
 
     #[test]
