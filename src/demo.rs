@@ -154,6 +154,9 @@ pub fn expectation(flaw: Flaw) -> FlawExpectation {
         | Flaw::SessionIdJavaSerialized
         | Flaw::SessionIdMsgpack
         | Flaw::SessionIdCbor => (&["session.opaque-id"], &[]),
+        Flaw::JwksEncKeySigns | Flaw::JwksPublishesSecret | Flaw::JwksRocaKey => {
+            (&["jwt.jwks-sound"], &[])
+        }
     };
     FlawExpectation { breaks, may_break }
 }

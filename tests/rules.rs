@@ -156,6 +156,11 @@ rule_modules! {
     jwt_weak_secret "jwt.weak-secret" {
         fails_with_jwt_weak_secret => JwtWeakSecret,
     }
+    jwt_jwks_sound "jwt.jwks-sound" {
+        fails_with_jwks_enc_key_signs => JwksEncKeySigns,
+        fails_with_jwks_publishes_secret => JwksPublishesSecret,
+        fails_with_jwks_roca_key => JwksRocaKey,
+    }
     jwt_embedded_key_rejected "jwt.embedded-key-rejected" {
         fails_with_jwt_embedded_jwk => JwtEmbeddedJwk,
     }

@@ -18,6 +18,7 @@ mod html_report;
 mod http_client;
 mod id_token;
 mod init_discovery;
+mod inspect_jose;
 mod model;
 mod oauth;
 mod outputs;

@@ -29,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else {
         return;
     };
-    // The `inspect jwt` report (decoder + claim analysis) never panics.
+    // The `inspect jwt` report (every serialisation: compact, detached, b64: false, JWS JSON
+    // general and flattened, JWE described; decoder + claim analysis) never panics.
     if let Ok(i) = authprobe::jwt::inspect::inspect(token, None, NOW) {
         let _ = authprobe::jwt::inspect::render_text(&i);
     }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use authprobe::diag::{self, InputKind};
-use authprobe::jwt::inspect::{VerifyKey, inspect_pinned, render_text};
+use authprobe::jwt::inspect::{Inspected, VerifyKey, inspect_input, render_jwe_text, render_text};
 use clap::{Args, Subcommand};
 
 use super::exit::{CliError, Exit};
@@ -17,15 +17,22 @@ pub enum InspectCommand {
     /// Parse Set-Cookie headers losslessly and show what a browser on URL would store and send back.
     SetCookie(InspectSetCookieArgs),
     /// Decode a JWT offline: header, payload, anomalies, what anyone can read, lifetime, and
-    /// with a key whether it verifies. The token is never sent anywhere.
+    /// with a key whether it verifies. The token is never sent anywhere. Reads the compact
+    /// and both JSON serialisations, detached and unencoded (b64: false) payloads, and
+    /// describes a JWE (exit 0; 1 with a key, as it cannot be verified).
     Jwt(InspectJwtArgs),
 }
 
 /// `inspect jwt` arguments.
 #[derive(Debug, Args)]
 pub struct InspectJwtArgs {
-    /// The token (compact serialisation); `-` reads it from stdin.
+    /// The token: compact (`header.payload.signature`, `header..signature` when detached) or
+    /// a JWS/JWE JSON serialisation; `-` reads it from stdin, `@FILE` from a file.
     pub token: String,
+    /// The detached payload (RFC 7515 Appendix F): a file whose bytes are the payload exactly
+    /// as signed (before base64url; as is with `b64: false`).
+    #[arg(long, value_name = "FILE")]
+    pub payload: Option<PathBuf>,
     /// A PEM public key file, or a file holding an HMAC secret (its bytes exactly as they
     /// are, a trailing newline included).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["jwks", "key_b64"])]
@@ -192,10 +199,14 @@ fn strip_header_name(h: &str) -> &str {
     }
 }
 
-/// Decodes the token and, with a key, verifies it; exit 1 when it does not verify.
+/// Decodes the token and, with a key, verifies it; exit 1 when it does not verify. A JWE is
+/// described: exit 0, or 1 when a key was given (it cannot be verified).
 async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
     let token = if a.token == "-" {
         read_stdin_token()?
+    } else if let Some(path) = a.token.strip_prefix('@') {
+        diag::read_text(std::path::Path::new(path), InputKind::Token)
+            .map_err(|e| CliError::bad_input(format!("the token file {e}")))?
     } else {
         a.token.clone()
     };
@@ -212,8 +223,43 @@ async fn jwt(a: &InspectJwtArgs) -> Result<Exit, CliError> {
             "--alg {alg:?}: not a JWS algorithm authprobe verifies (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA)"
         )));
     }
-    let i = inspect_pinned(&token, key.as_ref(), a.alg.as_deref(), now())
-        .map_err(|e| CliError::bad_input(format!("not a JWT: {e}")))?;
+    let payload = match &a.payload {
+        Some(path) => Some(
+            diag::read_bytes(path, InputKind::Token)
+                .map_err(|e| CliError::bad_input(format!("--payload {e}")))?,
+        ),
+        None => None,
+    };
+    let inspected = inspect_input(
+        &token,
+        payload.as_deref(),
+        key.as_ref(),
+        a.alg.as_deref(),
+        now(),
+    )
+    .map_err(|e| CliError::bad_input(format!("not a JWT: {e}")))?;
+    let i = match inspected {
+        Inspected::Jwe(d) => {
+            out(&match a.format {
+                OutputFormat::Human => render_jwe_text(&d),
+                OutputFormat::Json => {
+                    let v = serde_json::json!({"encrypted": true, "jwe": d});
+                    serde_json::to_string_pretty(&v).unwrap_or_default()
+                }
+            })?;
+            return Ok(if key.is_some() {
+                Exit::Failed
+            } else {
+                Exit::Success
+            });
+        }
+        Inspected::Jws(i) => i,
+    };
+    if payload.is_some() && i.payload_source == authprobe::jwt::jose::PayloadSource::Attached {
+        return Err(CliError::bad_input(
+            "--payload: the token carries its own payload (it is not detached)",
+        ));
+    }
     out(&match a.format {
         OutputFormat::Human => render_text(&i),
         OutputFormat::Json => serde_json::to_string_pretty(&i).unwrap_or_default(),

@@ -109,6 +109,7 @@ async fn judge(rc: &RuleCtx, tb: &TokenBaseline, a: JwtAssertion) -> Verdict {
         },
         JwtAssertion::ShortLived => short_lived(rc, tb, &jws),
         JwtAssertion::WeakSecret => weak_secret(rc, tb, &jws).await,
+        JwtAssertion::JwksSound => super::jwks::judge(rc, &jws).await,
     }
 }
 

@@ -30,6 +30,7 @@ mod cookie;
 mod csp;
 mod headers;
 mod idtoken;
+mod jwks;
 mod jwt;
 mod model;
 mod outcome;

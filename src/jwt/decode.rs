@@ -20,7 +20,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use json::parse_json;
+pub(crate) use json::parse_json;
 
 /// Tokens longer than this many bytes are refused with [`DecodeErrorKind::TooLarge`].
 pub const MAX_TOKEN_LEN: usize = 64 * 1024;
@@ -533,7 +533,7 @@ fn b64_value(b: u8) -> Option<u8> {
 }
 
 /// Decodes one segment leniently, pushing an anomaly for each kind of deviation found.
-fn lenient_b64(
+pub(crate) fn lenient_b64(
     seg: &str,
     segment: Segment,
     anomalies: &mut Vec<Anomaly>,
@@ -707,7 +707,7 @@ fn header_anomaly(kind: AnomalyKind, message: String) -> Anomaly {
 
 /// The header members an auditor looks at: `alg`, `crit`, embedded keys and key URLs,
 /// `kid`, `typ`.
-fn check_header(header: &Map<String, Value>, anomalies: &mut Vec<Anomaly>) {
+pub(crate) fn check_header(header: &Map<String, Value>, anomalies: &mut Vec<Anomaly>) {
     anomalies.extend(alg_anomaly(header.get("alg")));
     anomalies.extend(key_source_anomalies(header));
     anomalies.extend(kid_anomaly(header.get("kid")));

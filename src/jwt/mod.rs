@@ -14,8 +14,11 @@
 pub mod claims;
 pub mod dangerous;
 pub mod decode;
+pub mod der;
 pub mod inspect;
+pub mod jose;
 pub mod keys;
+pub mod roca;
 pub mod strict;
 
 pub use claims::{Exposure, ExposureClass, Lifetime, exposures, lifetime};

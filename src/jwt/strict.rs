@@ -42,6 +42,21 @@ pub enum RefusalKind {
     UnusableKey,
     /// The algorithm is not one authprobe verifies.
     UnsupportedAlgorithm,
+    /// An RSA modulus of the vulnerable Infineon generator (ROCA, CVE-2017-15361): its
+    /// private key can be computed from the public one.
+    RocaKey,
+    /// An RSA key shorter than 2048 bits (RFC 7518 §3.3).
+    WeakRsaKey,
+    /// `crit` names an extension authprobe does not understand, is malformed or not
+    /// integrity-protected, or `b64` is used without being listed in it (RFC 7515 §4.1.11,
+    /// RFC 7797 §3, §6).
+    CriticalHeader,
+    /// A member in both the protected and the unprotected header (RFC 7515 §7.2.1).
+    DuplicateHeaderMember,
+    /// The payload is detached (RFC 7515 Appendix F) and was not supplied.
+    DetachedPayload,
+    /// A key set published a symmetric (`oct`) key: an HMAC secret anyone can read.
+    PublishedSymmetricKey,
 }
 
 /// A refusal: its kind and the reason in words.
@@ -213,6 +228,59 @@ pub fn select_jwk<'a>(set: &'a Value, jws: &Jws) -> Result<&'a Map<String, Value
     Ok(key)
 }
 
+/// What is wrong with a service's published key set, judged as a verifier of `jws` (one of
+/// the service's own tokens) would: every symmetric key (a secret in public), every RSA key
+/// shorter than 2048 bits or of the ROCA generator, and — unless the token is HMAC-signed,
+/// when no published key should verify it — the key the token names, selected and checked
+/// by [`select_jwk`] (one key for its `kid`, for signing, of its algorithm and curve).
+/// Encryption keys the token does not use are not judged. Empty when the set is sound.
+pub fn judge_jwks(set: &Value, jws: &Jws) -> Vec<Refusal> {
+    let Some(keys) = set.get("keys").and_then(Value::as_array) else {
+        return vec![refuse(
+            RefusalKind::UnusableKey,
+            "the JWKS has no \"keys\" array",
+        )];
+    };
+    let label = |k: &Map<String, Value>| match k.get("kid").and_then(Value::as_str) {
+        Some(kid) => format!("key {kid:?}"),
+        None => "a key without kid".to_string(),
+    };
+    let mut out = Vec::new();
+    let hmac_token = key_type_of(jws.alg().unwrap_or("")) == Some("oct");
+    let selected = if hmac_token {
+        None
+    } else {
+        match select_jwk(set, jws) {
+            Ok(k) => Some(k),
+            Err(r) if r.kind == RefusalKind::MixedKeyTypes => None,
+            Err(mut r) => {
+                r.reason = format!("the key for the service's own token: {}", r.reason);
+                out.push(r);
+                None
+            }
+        }
+    };
+    for key in keys.iter().filter_map(Value::as_object) {
+        let kty = key.get("kty").and_then(Value::as_str).unwrap_or("");
+        if kty == "oct" {
+            out.push(refuse(
+                RefusalKind::PublishedSymmetricKey,
+                format!(
+                    "{} is a symmetric (oct) key: a published HMAC secret lets anyone sign tokens it verifies",
+                    label(key)
+                ),
+            ));
+        } else if kty == "RSA" && selected != Some(key) {
+            let judged = member_bytes(key, "n").and_then(|n| check_rsa_modulus(&n));
+            if let Err(mut r) = judged {
+                r.reason = format!("{}: {}", label(key), r.reason);
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
 /// Refuses a JWK that may not verify a token of `alg`.
 pub fn check_jwk(key: &Map<String, Value>, alg: &str) -> Result<(), Refusal> {
     let text = |name: &str| key.get(name).and_then(Value::as_str);
@@ -265,7 +333,124 @@ pub fn check_jwk(key: &Map<String, Value>, alg: &str) -> Result<(), Refusal> {
             check_hmac_secret(&k, alg)
         }
         "EC" => check_curve(key, alg),
+        "RSA" => check_rsa_modulus(&member_bytes(key, "n")?),
+        "OKP" => check_okp(key),
         _ => Ok(()),
+    }
+}
+
+/// An OKP key verifies EdDSA only on a signature curve with a key of its length (RFC 8037
+/// §2: `X25519` and `X448` are key-agreement curves).
+fn check_okp(key: &Map<String, Value>) -> Result<(), Refusal> {
+    let crv = key.get("crv").and_then(Value::as_str).unwrap_or("");
+    let len = match crv {
+        "Ed25519" => 32,
+        "Ed448" => 57,
+        _ => {
+            return Err(refuse(
+                RefusalKind::CurveMismatch,
+                format!("the OKP key's crv {crv:?} is not a signature curve (Ed25519, Ed448)"),
+            ));
+        }
+    };
+    let x = member_bytes(key, "x")?;
+    if x.len() != len {
+        return Err(refuse(
+            RefusalKind::CurveMismatch,
+            format!(
+                "the OKP key's x is {} bytes; {crv} keys are {len} (RFC 8037 §2)",
+                x.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The least RSA modulus size in bits (RFC 7518 §3.3).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Refuses an RSA modulus (big-endian) shorter than 2048 bits or of the ROCA generator.
+pub fn check_rsa_modulus(n: &[u8]) -> Result<(), Refusal> {
+    let significant: Vec<u8> = n.iter().copied().skip_while(|&b| b == 0).collect();
+    let bits = significant.first().map_or(0, |&top| {
+        (significant.len() - 1) * 8 + (8 - top.leading_zeros() as usize)
+    });
+    if bits < MIN_RSA_BITS {
+        return Err(refuse(
+            RefusalKind::WeakRsaKey,
+            format!("the RSA key is {bits} bits; RFC 7518 §3.3 requires {MIN_RSA_BITS} or more"),
+        ));
+    }
+    if super::roca::is_roca_modulus(&significant) {
+        return Err(refuse(
+            RefusalKind::RocaKey,
+            "the RSA modulus has the ROCA fingerprint (CVE-2017-15361): it comes from the Infineon RSALib generator, whose private keys can be computed from the public key",
+        ));
+    }
+    Ok(())
+}
+
+/// The JOSE header parameters `crit` may not list (RFC 7515 §4.1.11: those the JWS and JWA
+/// specifications define).
+const REGISTERED: [&str; 11] = [
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit",
+];
+
+/// The extensions authprobe understands (and so may be critical).
+const UNDERSTOOD: [&str; 1] = ["b64"];
+
+/// Refuses a malformed or unknown `crit`, a `crit` or `b64` outside the protected header,
+/// and `b64` not listed in `crit` (RFC 7515 §4.1.11, RFC 7797 §3 and §6).
+pub fn check_crit(
+    protected: &Map<String, Value>,
+    unprotected: &Map<String, Value>,
+) -> Result<(), Refusal> {
+    let bad = |reason: String| Err(refuse(RefusalKind::CriticalHeader, reason));
+    for name in ["crit", "b64"] {
+        if unprotected.contains_key(name) {
+            return bad(format!(
+                "{name} is in the unprotected header; it must be integrity protected (RFC 7515 §4.1.11, RFC 7797 §3)"
+            ));
+        }
+    }
+    let listed: Vec<&str> = match protected.get("crit") {
+        None => Vec::new(),
+        Some(Value::Array(list)) if !list.is_empty() => {
+            match list.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
+                Some(names) => names,
+                None => return bad("crit holds a member that is not a string".into()),
+            }
+        }
+        Some(other) => {
+            return bad(format!(
+                "crit is {other}, not a non-empty array of names (RFC 7515 §4.1.11)"
+            ));
+        }
+    };
+    for name in &listed {
+        if REGISTERED.contains(name) {
+            return bad(format!(
+                "crit lists {name:?}, a parameter the JWS specification defines: refused (RFC 7515 §4.1.11)"
+            ));
+        }
+        if !UNDERSTOOD.contains(name) {
+            return bad(format!(
+                "crit lists {name:?}, an extension authprobe does not understand: a verifier must refuse the token (RFC 7515 §4.1.11)"
+            ));
+        }
+        if !protected.contains_key(*name) {
+            return bad(format!(
+                "crit lists {name:?} but the protected header has no such member"
+            ));
+        }
+    }
+    match protected.get("b64") {
+        None => Ok(()),
+        Some(Value::Bool(_)) if listed.contains(&"b64") => Ok(()),
+        Some(Value::Bool(_)) => bad(
+            "b64 is in the header but crit does not list it: RFC 7797 §6 requires crit to include b64, so verifiers that do not know b64 refuse rather than misread the payload".into(),
+        ),
+        Some(other) => bad(format!("b64 is {other}, not a boolean (RFC 7797 §3)")),
     }
 }
 
@@ -404,7 +589,9 @@ mod tests {
                 let crv = curve_of(alg).unwrap();
                 ec(crv, coordinate_len(crv).unwrap())
             }
-            Some("RSA") => json!({"kty": "RSA", "n": b64(256), "e": "AQAB"}),
+            Some("RSA") => {
+                json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"})
+            }
             _ => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(32)}),
         }
     }
@@ -514,6 +701,265 @@ mod tests {
         let mixed = json!({"keys": [ec("P-256", 32), {"kty": "oct", "k": b64(32), "kid": "h"}]});
         let r = select_jwk(&mixed, &jws(json!({"alg": "HS256", "kid": "h"})));
         assert_eq!(kind(r), Some(RefusalKind::MixedKeyTypes));
+    }
+
+    /// The testbed's ROCA-shaped 2048-bit demo modulus.
+    fn roca_modulus() -> Vec<u8> {
+        let text = include_str!("../testbed/keys/roca-demo.txt");
+        let hex = text.lines().find_map(|l| l.strip_prefix("n=")).unwrap();
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn rsa_keys_must_be_long_and_not_of_the_roca_generator() {
+        assert_eq!(kind(check_rsa_modulus(&[0xC7; 256])), None);
+        assert_eq!(
+            kind(check_rsa_modulus(&[0x7F; 256])),
+            Some(RefusalKind::WeakRsaKey),
+            "2047 bits"
+        );
+        assert_eq!(
+            kind(check_rsa_modulus(&[0xC7; 128])),
+            Some(RefusalKind::WeakRsaKey)
+        );
+        let roca = roca_modulus();
+        assert_eq!(roca.len(), 256);
+        assert_eq!(kind(check_rsa_modulus(&roca)), Some(RefusalKind::RocaKey));
+        let jwk = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(&roca), "e": "AQAB"});
+        assert_eq!(
+            kind(check_jwk(jwk.as_object().unwrap(), "PS512")),
+            Some(RefusalKind::RocaKey)
+        );
+    }
+
+    #[test]
+    fn crit_must_list_only_understood_protected_members() {
+        let m = |v: Value| v.as_object().unwrap().clone();
+        let none = Map::new();
+        let t = |p: Value, u: &Map<String, Value>| kind(check_crit(&m(p), u));
+        assert_eq!(t(json!({"alg": "HS256"}), &none), None);
+        assert_eq!(t(json!({"b64": false, "crit": ["b64"]}), &none), None);
+        for (protected, why) in [
+            (json!({"b64": false}), "b64 not in crit"),
+            (json!({"crit": ["exp"], "exp": 1}), "unknown extension"),
+            (json!({"crit": ["b64"]}), "listed but absent"),
+            (
+                json!({"crit": ["alg"], "alg": "HS256"}),
+                "a registered name",
+            ),
+            (json!({"crit": []}), "empty"),
+            (json!({"crit": "b64", "b64": false}), "not an array"),
+            (json!({"crit": ["b64"], "b64": "no"}), "b64 not a boolean"),
+        ] {
+            assert_eq!(
+                t(protected, &none),
+                Some(RefusalKind::CriticalHeader),
+                "{why}"
+            );
+        }
+        let unprotected = m(json!({"crit": ["b64"]}));
+        assert_eq!(
+            t(json!({"b64": false}), &unprotected),
+            Some(RefusalKind::CriticalHeader)
+        );
+    }
+
+    const ALGS: [&str; 13] = [
+        "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+        "ES384", "ES512", "EdDSA",
+    ];
+
+    /// The mismatch classes of issue 15, each applied to a conforming key.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Class {
+        Conforming,
+        WrongKty,
+        WrongCurve,
+        KeyPinnedElsewhere,
+        TokenOfAnotherAlg,
+        UseEnc,
+        KeyOpsWithoutVerify,
+        ShortHmac,
+        EmptyHmac,
+        AmbiguousKid,
+        Roca,
+        ShortRsa,
+    }
+
+    const CLASSES: [Class; 12] = [
+        Class::Conforming,
+        Class::WrongKty,
+        Class::WrongCurve,
+        Class::KeyPinnedElsewhere,
+        Class::TokenOfAnotherAlg,
+        Class::UseEnc,
+        Class::KeyOpsWithoutVerify,
+        Class::ShortHmac,
+        Class::EmptyHmac,
+        Class::AmbiguousKid,
+        Class::Roca,
+        Class::ShortRsa,
+    ];
+
+    /// One case: the key set, the token's header, the pinned algorithm and the refusal due.
+    type Case = (Value, Value, Option<String>, Option<RefusalKind>);
+
+    /// The case of `class` for `alg`; `None` when the class does not apply to the key type.
+    fn case(alg: &str, class: Class, kid: &str, pick: usize) -> Option<Case> {
+        let kty = key_type_of(alg)?;
+        let mut key = conforming(alg);
+        key["kid"] = json!(kid);
+        let header = json!({"alg": alg, "kid": kid});
+        let same_type: Vec<&str> = ALGS
+            .iter()
+            .copied()
+            .filter(|a| *a != alg && key_type_of(a) == Some(kty))
+            .collect();
+        let other_type: Vec<&str> = ["oct", "RSA", "EC", "OKP"]
+            .into_iter()
+            .filter(|t| *t != kty)
+            .collect();
+        let mut pin = None;
+        let mut keys = vec![key.clone()];
+        let want = match class {
+            Class::Conforming => None,
+            Class::WrongKty => {
+                keys[0]["kty"] = json!(other_type[pick % other_type.len()]);
+                Some(RefusalKind::AlgorithmKeyMismatch)
+            }
+            Class::WrongCurve if kty == "EC" => {
+                let crv = curve_of(alg)?;
+                let others: Vec<&str> = ["P-256", "P-384", "P-521", "secp256k1"]
+                    .into_iter()
+                    .filter(|c| *c != crv)
+                    .collect();
+                keys[0]["crv"] = json!(others[pick % others.len()]);
+                Some(RefusalKind::CurveMismatch)
+            }
+            Class::WrongCurve if kty == "OKP" => {
+                keys[0]["crv"] = json!(["X25519", "X448", "P-256"][pick % 3]);
+                Some(RefusalKind::CurveMismatch)
+            }
+            Class::KeyPinnedElsewhere if !same_type.is_empty() => {
+                keys[0]["alg"] = json!(same_type[pick % same_type.len()]);
+                Some(RefusalKind::AlgorithmNotPinned)
+            }
+            Class::TokenOfAnotherAlg => {
+                let others: Vec<&str> = ALGS.iter().copied().filter(|a| *a != alg).collect();
+                pin = Some(others[pick % others.len()].to_string());
+                Some(RefusalKind::AlgorithmNotPinned)
+            }
+            Class::UseEnc => {
+                keys[0]["use"] = json!("enc");
+                Some(RefusalKind::KeyNotForVerification)
+            }
+            Class::KeyOpsWithoutVerify => {
+                let ops = [
+                    json!(["encrypt"]),
+                    json!(["sign"]),
+                    json!(["wrapKey", "decrypt"]),
+                    json!([]),
+                ];
+                keys[0]["key_ops"] = ops[pick % ops.len()].clone();
+                Some(RefusalKind::KeyNotForVerification)
+            }
+            Class::ShortHmac if kty == "oct" => {
+                let min = min_hmac_key_len(alg)?;
+                keys[0]["k"] = json!(b64(1 + pick % (min - 1)));
+                Some(RefusalKind::ShortHmacKey)
+            }
+            Class::EmptyHmac if kty == "oct" => {
+                keys[0]["k"] = json!("");
+                Some(RefusalKind::EmptyHmacKey)
+            }
+            Class::AmbiguousKid => {
+                keys.push(key.clone());
+                Some(RefusalKind::AmbiguousKey)
+            }
+            Class::Roca if kty == "RSA" => {
+                keys[0]["n"] = json!(URL_SAFE_NO_PAD.encode(roca_modulus()));
+                Some(RefusalKind::RocaKey)
+            }
+            Class::ShortRsa if kty == "RSA" => {
+                keys[0]["n"] = json!(URL_SAFE_NO_PAD.encode(vec![0xC7; 64 + pick % 192]));
+                Some(RefusalKind::WeakRsaKey)
+            }
+            _ => return None,
+        };
+        Some((json!({"keys": keys}), header, pin, want))
+    }
+
+    proptest::proptest! {
+        /// For every JOSE key type (oct, RSA, EC P-256/384/521, OKP Ed25519) and algorithm,
+        /// each mismatch class is refused with its reason and the conforming key is chosen.
+        #[test]
+        fn each_mismatch_class_is_refused_with_its_reason(
+            a in 0usize..ALGS.len(),
+            c in 0usize..CLASSES.len(),
+            kid in "[a-z0-9-]{1,12}",
+            pick in 0usize..1000,
+        ) {
+            let (alg, class) = (ALGS[a], CLASSES[c]);
+            let case = case(alg, class, &kid, pick);
+            proptest::prop_assume!(case.is_some());
+            let (set, header, pin, want) = case.unwrap();
+            let token = jws(header);
+            let got = check_token(&token, pin.as_deref())
+                .and_then(|()| select_jwk(&set, &token).map(|_| ()));
+            let got_kind = got.as_ref().err().map(|r| r.kind);
+            proptest::prop_assert_eq!(got_kind, want, "{} {:?}: {:?}", alg, class, got);
+            if let Err(r) = got {
+                proptest::prop_assert!(!r.reason.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn published_key_sets_are_judged_as_a_verifier_would() {
+        let token = jws(json!({"alg": "ES256", "kid": "e"}));
+        let kinds = |set: Value| -> Vec<RefusalKind> {
+            judge_jwks(&set, &token)
+                .into_iter()
+                .map(|r| r.kind)
+                .collect()
+        };
+        let good = ec("P-256", 32);
+        assert_eq!(kinds(json!({"keys": [good]})), []);
+        let enc_rsa = json!({"kty": "RSA", "use": "enc", "kid": "r", "n": URL_SAFE_NO_PAD.encode([0xC7; 256]), "e": "AQAB"});
+        assert_eq!(
+            kinds(json!({"keys": [good, enc_rsa]})),
+            [],
+            "an unused encryption key is fine"
+        );
+        let mut enc = good.clone();
+        enc["use"] = json!("enc");
+        assert_eq!(
+            kinds(json!({"keys": [enc]})),
+            [RefusalKind::KeyNotForVerification]
+        );
+        let oct = json!({"kty": "oct", "kid": "h", "k": b64(32)});
+        assert_eq!(
+            kinds(json!({"keys": [good, oct]})),
+            [RefusalKind::PublishedSymmetricKey]
+        );
+        let roca = json!({"kty": "RSA", "kid": "old", "n": URL_SAFE_NO_PAD.encode(roca_modulus()), "e": "AQAB"});
+        assert_eq!(kinds(json!({"keys": [good, roca]})), [RefusalKind::RocaKey]);
+        let short = json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode([0xC7; 128]), "e": "AQAB"});
+        assert_eq!(
+            kinds(json!({"keys": [good, short]})),
+            [RefusalKind::WeakRsaKey]
+        );
+        assert_eq!(
+            kinds(json!({"keys": [good, good]})),
+            [RefusalKind::AmbiguousKey]
+        );
+        // An HMAC-signed service's tokens need no published key.
+        let hs = jws(json!({"alg": "HS256"}));
+        assert!(judge_jwks(&json!({"keys": []}), &hs).is_empty());
+        assert_eq!(kinds(json!({})), [RefusalKind::UnusableKey]);
     }
 
     #[test]

@@ -683,6 +683,7 @@ pub fn manual_check(rule: &crate::spec::Rule) -> String {
                 J::ExpiryPresent => "exp must be present",
                 J::ShortLived => "exp - iat must be at most 15 minutes",
                 J::WeakSecret => "for HS* tokens, try common secrets offline (e.g. hashcat -m 16500)",
+                J::JwksSound => "it must verify, not be refused; and the JWKS must hold no oct key nor an RSA key the same command refuses (short, ROCA)",
             }
         ),
         RuleKind::Check(Check::Token(TokenAssertion::RevokedOnLogout)) => "curl -si https://APP/PROTECTED -H \"Authorization: Bearer $TOKEN\"\ncurl -si -X POST https://APP/LOGOUT -H \"Authorization: Bearer $TOKEN\"\ncurl -si https://APP/PROTECTED -H \"Authorization: Bearer $TOKEN\"\n# after logout the token must be refused (or, if declared stateless, expire within 15 minutes)".into(),

@@ -74,6 +74,10 @@ pub enum JwtAssertion {
     ShortLived,
     /// An HMAC-signed token's secret is not in the dictionary of common secrets.
     WeakSecret,
+    /// The published JWKS (`token.jwks_url`) holds no symmetric key, no RSA key under 2048
+    /// bits or of the ROCA generator, and exactly one key for the token's `kid`, meant for
+    /// verifying its algorithm (`use`, `key_ops`, `alg`, `crv`).
+    JwksSound,
 }
 
 /// Kind `attack`: tokens derived from a live access token, each sent in place of it; every

@@ -299,7 +299,7 @@ rules:
     #[test]
     fn builtin_catalogue_loads_without_problems() {
         let c = builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(c.rules.len(), 49);
+        assert_eq!(c.rules.len(), 50);
     }
 
     #[test]

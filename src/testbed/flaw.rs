@@ -153,6 +153,12 @@ pub enum Flaw {
     SessionIdMsgpack,
     /// The session id is base64url CBOR with the user's data.
     SessionIdCbor,
+    /// The JWKS marks the key access tokens are signed with `use: enc` (for encryption).
+    JwksEncKeySigns,
+    /// The JWKS also publishes a symmetric (`oct`) key: an HMAC secret (random, unused).
+    JwksPublishesSecret,
+    /// The JWKS also publishes an RSA key from the ROCA-vulnerable generator (unused).
+    JwksRocaKey,
 }
 
 impl Flaw {
@@ -494,6 +500,21 @@ const TABLE: &[Row] = &[
         name: "session-id-cbor",
         description: "The session id is base64url CBOR carrying the user id, name and role.",
     },
+    Row {
+        flaw: Flaw::JwksEncKeySigns,
+        name: "jwks-enc-key-signs",
+        description: "The JWKS marks the key that signs access tokens as an encryption key (use enc).",
+    },
+    Row {
+        flaw: Flaw::JwksPublishesSecret,
+        name: "jwks-publishes-secret",
+        description: "The JWKS also publishes a symmetric HMAC key (kty oct): a secret anyone can read.",
+    },
+    Row {
+        flaw: Flaw::JwksRocaKey,
+        name: "jwks-roca-key",
+        description: "The JWKS also publishes an RSA key from the ROCA-vulnerable Infineon generator (CVE-2017-15361), whose private half can be computed.",
+    },
 ];
 
 // Row `i` describes the variant whose discriminant is `i`: `Flaw::row` indexes by discriminant.
@@ -570,7 +591,7 @@ mod tests {
     #[test]
     fn all_is_sorted_unique_and_complete() {
         assert!(Flaw::ALL.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(Flaw::ALL.len(), 60);
+        assert_eq!(Flaw::ALL.len(), 63);
     }
 
     #[test]

@@ -156,7 +156,8 @@ impl Tokens {
         } else {
             vec![public_jwk(&es256, Algorithm::ES256, ES256_KID)]
         };
-        let jwks = serde_json::to_value(JwkSet { keys: published }).expect(BAD_KEY);
+        let mut jwks = serde_json::to_value(JwkSet { keys: published }).expect(BAD_KEY);
+        bend_jwks(&config, &mut jwks);
         let jku_client = config.has(Flaw::JwtJkuFollowed).then(|| {
             reqwest::Client::builder()
                 .timeout(JKU_TIMEOUT)
@@ -323,6 +324,46 @@ fn public_jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Jwk {
     jwk.common.key_id = Some(kid.to_owned());
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     jwk
+}
+
+/// The published key set as the `jwks-*` flaws bend it. None of these keys verifies
+/// anything: the flaws only publish what a sound key set must not.
+fn bend_jwks(config: &TestbedConfig, jwks: &mut Value) {
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let Some(keys) = jwks.get_mut("keys").and_then(Value::as_array_mut) else {
+        return;
+    };
+    if config.has(Flaw::JwksEncKeySigns) {
+        for key in keys.iter_mut() {
+            key["use"] = json!("enc");
+        }
+    }
+    if config.has(Flaw::JwksPublishesSecret) {
+        let secret: [u8; 32] = rand::random();
+        keys.push(
+            json!({"kty": "oct", "kid": "testbed-hs256-legacy", "alg": "HS256",
+            "use": "sig", "k": b64(&secret)}),
+        );
+    }
+    if config.has(Flaw::JwksRocaKey) {
+        keys.push(
+            json!({"kty": "RSA", "kid": "testbed-rs256-2017", "alg": "RS256",
+            "use": "sig", "n": b64(&roca_demo_modulus()), "e": "AQAB"}),
+        );
+    }
+}
+
+/// The modulus of the ROCA-shaped demo key (`keys/roca-demo.txt`, see `keys/README.md`).
+pub(super) fn roca_demo_modulus() -> Vec<u8> {
+    let text = include_str!("keys/roca-demo.txt");
+    let hex = text
+        .lines()
+        .find_map(|l| l.strip_prefix("n="))
+        .unwrap_or_default();
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }
 
 /// The claim checks of the verifier, pinned to `alg`, as the active flaws bend them.
@@ -493,6 +534,21 @@ pub(super) fn start_family(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ROCA demo modulus is the product of its two 1024-bit primes as committed.
+    #[test]
+    fn the_roca_demo_key_is_the_product_of_its_primes() {
+        use num_bigint::BigUint;
+        let text = include_str!("keys/roca-demo.txt");
+        let hex = |name: &str| {
+            let line = text.lines().find_map(|l| l.strip_prefix(name)).unwrap();
+            BigUint::parse_bytes(line.as_bytes(), 16).unwrap()
+        };
+        let (p, q, n) = (hex("p="), hex("q="), hex("n="));
+        assert_eq!((p.bits(), q.bits(), n.bits()), (1024, 1024, 2048));
+        assert_eq!(&p * &q, n);
+        assert_eq!(BigUint::from_bytes_be(&roca_demo_modulus()), n);
+    }
 
     #[test]
     fn committed_public_keys_match_the_private_keys() {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 /// Parses JSON into a [`Value`] and lists the JSON pointers of repeated object members.
 /// Depth is bounded by serde_json's recursion limit.
-pub(super) fn parse_json(text: &str) -> Result<(Value, Vec<String>), serde_json::Error> {
+pub(crate) fn parse_json(text: &str) -> Result<(Value, Vec<String>), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut dups = Vec::new();
     let value = Checked {
