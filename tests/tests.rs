@@ -4,6 +4,7 @@
 
 mod support;
 
+mod browser_cookies;
 mod cli;
 mod confirmation;
 mod controls;
