@@ -165,10 +165,7 @@ fn handle(mut stream: impl Read + Write, state: &State) {
     }
     let head = String::from_utf8_lossy(&head);
     let mut lines = head.split("\r\n");
-    let target = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .unwrap_or("");
+    let target = lines.next().and_then(|l| l.split(' ').nth(1)).unwrap_or("");
     let cookies: Vec<&str> = lines
         .filter_map(|l| l.split_once(':'))
         .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
@@ -181,9 +178,8 @@ fn handle(mut stream: impl Read + Write, state: &State) {
         .and_then(|h| h.parse::<u64>().ok());
     let served = id.and_then(|id| state.hops.lock().expect("hops lock").get(&id).cloned());
     let (Some(id), Some(served)) = (id, served) else {
-        let _ = stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     };
     state
