@@ -25,7 +25,7 @@ use super::server::{Served, Server};
 const TABS: usize = 8;
 
 /// The longest a case may take.
-const CASE_TIMEOUT: Duration = Duration::from_secs(20);
+const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every hop here is a top-level GET navigation started by the browser itself (no
 /// initiator): Chromium treats each as same-site, whatever the redirect chain did before
