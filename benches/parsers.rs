@@ -56,6 +56,24 @@ fn bench_set_cookie(c: &mut Criterion) {
             }
         })
     });
+    group.bench_function(BenchmarkId::new("set_cookie", "authprobe_borrowed"), |b| {
+        b.iter(|| {
+            for line in &lines {
+                black_box(authprobe::cookie::parse_set_cookie_ref(black_box(line)));
+            }
+        })
+    });
+    group.bench_function(
+        BenchmarkId::new("set_cookie", "authprobe_borrowed_effective"),
+        |b| {
+            b.iter(|| {
+                for line in &lines {
+                    let c = authprobe::cookie::parse_set_cookie_ref(black_box(line));
+                    black_box(c.effective());
+                }
+            })
+        },
+    );
     group.bench_function(BenchmarkId::new("set_cookie", "cookie_crate"), |b| {
         b.iter(|| {
             for line in &lines {

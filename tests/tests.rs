@@ -6,6 +6,7 @@ mod support;
 
 mod action;
 mod budget;
+mod browser_cookies;
 mod cli;
 mod confirmation;
 mod controls;

@@ -19,8 +19,9 @@ pub use inspect::{
     CookieSending, ExpiryReport, HeaderReport, Inspection, RequestReport, inspect, render_text,
 };
 pub use parse::{
-    Anomaly, AnomalyKind, Attribute, AttributeKind, Effective, MAX_ATTRIBUTE_VALUE_LEN,
-    MAX_NAME_VALUE_LEN, SameSite, SetCookie, parse_set_cookie,
+    Anomaly, AnomalyKind, Attribute, AttributeKind, AttributeRef, Effective,
+    MAX_ATTRIBUTE_VALUE_LEN, MAX_NAME_VALUE_LEN, SameSite, SetCookie, SetCookieRef,
+    parse_set_cookie, parse_set_cookie_ref,
 };
 pub use store::{
     COOKIE_AGE_LIMIT, CookieStore, NotSent, Rejection, RejectionKind, SiteContext, StoreOutcome,

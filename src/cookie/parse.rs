@@ -271,32 +271,60 @@ impl Attribute {
 
     /// §5.6 attribute processing; `None` when the user agent ignores this cookie-av.
     fn process(&self) -> Option<Processed> {
-        if self.too_long() {
-            return None;
-        }
-        let v = self.value_str();
-        Some(match self.kind {
-            AttributeKind::Expires => Processed::Expires(parse_cookie_date(v)?),
-            AttributeKind::MaxAge => Processed::MaxAge(parse_max_age(v)?),
-            // RFC 6265bis §5.6.3: an empty value is ignored entirely (an earlier Domain stays
-            // in effect); `Domain=.` leaves an empty domain, which makes the cookie host-only.
-            AttributeKind::Domain if v.is_empty() => return None,
-            AttributeKind::Domain => {
-                let d = v.strip_prefix('.').unwrap_or(v).to_ascii_lowercase();
-                Processed::Domain(if d.is_empty() { None } else { Some(d) })
-            }
-            AttributeKind::Path => Processed::Path(if v.starts_with('/') {
-                Some(v.to_owned())
-            } else {
-                None
-            }),
-            AttributeKind::Secure => Processed::Secure,
-            AttributeKind::HttpOnly => Processed::HttpOnly,
-            AttributeKind::SameSite => Processed::SameSite(parse_same_site(v)),
-            AttributeKind::Partitioned => Processed::Partitioned,
-            AttributeKind::Unknown => return None,
-        })
+        process(self.kind, self.value.as_deref())
     }
+}
+
+/// §5.6 attribute processing of one cookie-av of `kind` with `value` (`None`: no `=`);
+/// `None` when the user agent ignores it.
+fn process(kind: AttributeKind, value: Option<&str>) -> Option<Processed> {
+    let v = value.unwrap_or("");
+    if v.len() > MAX_ATTRIBUTE_VALUE_LEN {
+        return None;
+    }
+    Some(match kind {
+        AttributeKind::Expires => Processed::Expires(parse_cookie_date(v)?),
+        AttributeKind::MaxAge => Processed::MaxAge(parse_max_age(v)?),
+        // RFC 6265bis §5.6.3: an empty value is ignored entirely (an earlier Domain stays
+        // in effect); `Domain=.` leaves an empty domain, which makes the cookie host-only.
+        AttributeKind::Domain if v.is_empty() => return None,
+        AttributeKind::Domain => {
+            let d = v.strip_prefix('.').unwrap_or(v).to_ascii_lowercase();
+            Processed::Domain(if d.is_empty() { None } else { Some(d) })
+        }
+        AttributeKind::Path => Processed::Path(if v.starts_with('/') {
+            Some(v.to_owned())
+        } else {
+            None
+        }),
+        AttributeKind::Secure => Processed::Secure,
+        AttributeKind::HttpOnly => Processed::HttpOnly,
+        AttributeKind::SameSite => Processed::SameSite(parse_same_site(v)),
+        AttributeKind::Partitioned => Processed::Partitioned,
+        AttributeKind::Unknown => return None,
+    })
+}
+
+/// What §5.6 attribute processing yields for these cookie-avs (kind, value), in order.
+fn effective<'v>(attributes: impl Iterator<Item = (AttributeKind, Option<&'v str>)>) -> Effective {
+    let mut e = Effective::default();
+    for (kind, value) in attributes {
+        match process(kind, value) {
+            None => {}
+            Some(Processed::Expires(t)) => e.expires = Some(t),
+            Some(Processed::MaxAge(s)) => e.max_age = Some(s),
+            Some(Processed::Domain(d)) => e.domain = d,
+            Some(Processed::Path(p)) => e.path = p,
+            Some(Processed::Secure) => e.secure = true,
+            Some(Processed::HttpOnly) => e.http_only = true,
+            Some(Processed::SameSite(s)) => {
+                e.same_site = s;
+                e.same_site_raw = Some(value.unwrap_or("").to_owned());
+            }
+            Some(Processed::Partitioned) => e.partitioned = true,
+        }
+    }
+    e
 }
 
 fn parse_same_site(v: &str) -> SameSite {
@@ -362,6 +390,52 @@ fn is_cookie_octet(b: u8) -> bool {
 /// assert_eq!(c.to_header_string(), c.raw);
 /// ```
 pub fn parse_set_cookie(header: &str) -> SetCookie {
+    parse_set_cookie_ref(header).to_set_cookie()
+}
+
+/// One `Set-Cookie` header value as slices of the input: the same lossless split as
+/// [`parse_set_cookie`] (every byte kept, attributes in order with their spelling), without
+/// copying and without the anomaly scan. [`SetCookieRef::to_set_cookie`] adds both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCookieRef<'a> {
+    /// The exact input.
+    pub raw: &'a str,
+    /// The exact text before the first `;`.
+    pub name_value_raw: &'a str,
+    /// The name, trimmed of SP/HTAB (empty without `=`).
+    pub name: &'a str,
+    /// The value, trimmed of SP/HTAB.
+    pub value: &'a str,
+    /// Whether the name-value pair has an `=`.
+    pub has_eq: bool,
+    /// Every attribute, in order.
+    pub attributes: Vec<AttributeRef<'a>>,
+}
+
+/// One attribute of a [`SetCookieRef`], as slices of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttributeRef<'a> {
+    /// The exact text between the `;` separators.
+    pub raw: &'a str,
+    /// The name as written, trimmed of SP/HTAB.
+    pub name: &'a str,
+    /// The trimmed text after the first `=`; `None` without `=`.
+    pub value: Option<&'a str>,
+    /// Which attribute this is.
+    pub kind: AttributeKind,
+}
+
+/// Splits one `Set-Cookie` header value into borrowed parts (RFC 6265bis §5.6 steps 2-4:
+/// the pair before the first `;`, name and value at its first `=`, SP/HTAB trimmed; each
+/// cookie-av at its first `=`). Never fails, never allocates beyond the attribute list.
+///
+/// ```
+/// use authprobe::cookie::parse_set_cookie_ref;
+/// let c = parse_set_cookie_ref("SID=31; Path=/; Secure");
+/// assert_eq!((c.name, c.value, c.attributes.len()), ("SID", "31", 2));
+/// assert_eq!(c.attributes[0].raw, " Path=/");
+/// ```
+pub fn parse_set_cookie_ref(header: &str) -> SetCookieRef<'_> {
     let (pair, rest) = match header.split_once(';') {
         Some((pair, rest)) => (pair, Some(rest)),
         None => (header, None),
@@ -370,34 +444,63 @@ pub fn parse_set_cookie(header: &str) -> SetCookie {
         Some((n, v)) => (trim_wsp(n), trim_wsp(v), true),
         None => ("", trim_wsp(pair), false),
     };
-    let attributes = rest
-        .map(|rest| {
-            rest.split(';')
-                .map(|av| {
-                    let (n, v) = match av.split_once('=') {
-                        Some((n, v)) => (trim_wsp(n), Some(trim_wsp(v).to_owned())),
-                        None => (trim_wsp(av), None),
-                    };
-                    Attribute {
-                        raw: av.to_owned(),
-                        name: n.to_owned(),
-                        value: v,
-                        kind: AttributeKind::from_name(n),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut cookie = SetCookie {
-        raw: header.to_owned(),
-        name_value_raw: pair.to_owned(),
-        name: name.to_owned(),
-        value: value.to_owned(),
-        attributes,
-        anomalies: Vec::new(),
+    let attributes = match rest {
+        None => Vec::new(),
+        Some(rest) => {
+            let mut out = Vec::with_capacity(rest.bytes().filter(|&b| b == b';').count() + 1);
+            out.extend(rest.split(';').map(|av| {
+                let (n, v) = match av.split_once('=') {
+                    Some((n, v)) => (trim_wsp(n), Some(trim_wsp(v))),
+                    None => (trim_wsp(av), None),
+                };
+                AttributeRef {
+                    raw: av,
+                    name: n,
+                    value: v,
+                    kind: AttributeKind::from_name(n),
+                }
+            }));
+            out
+        }
     };
-    cookie.anomalies = find_anomalies(&cookie, has_eq);
-    cookie
+    SetCookieRef {
+        raw: header,
+        name_value_raw: pair,
+        name,
+        value,
+        has_eq,
+        attributes,
+    }
+}
+
+impl SetCookieRef<'_> {
+    /// What the user agent's attribute processing yields (as [`SetCookie::effective`]).
+    pub fn effective(&self) -> Effective {
+        effective(self.attributes.iter().map(|a| (a.kind, a.value)))
+    }
+
+    /// The owned [`SetCookie`], with its anomalies.
+    pub fn to_set_cookie(&self) -> SetCookie {
+        let mut cookie = SetCookie {
+            raw: self.raw.to_owned(),
+            name_value_raw: self.name_value_raw.to_owned(),
+            name: self.name.to_owned(),
+            value: self.value.to_owned(),
+            attributes: self
+                .attributes
+                .iter()
+                .map(|a| Attribute {
+                    raw: a.raw.to_owned(),
+                    name: a.name.to_owned(),
+                    value: a.value.map(str::to_owned),
+                    kind: a.kind,
+                })
+                .collect(),
+            anomalies: Vec::new(),
+        };
+        cookie.anomalies = find_anomalies(&cookie, self.has_eq);
+        cookie
+    }
 }
 
 fn anomaly(kind: AnomalyKind, attribute: Option<usize>, message: String) -> Anomaly {
@@ -733,24 +836,7 @@ impl SetCookie {
     /// What the user agent's attribute processing yields (RFC 6265bis §5.6): last valid
     /// occurrence of each attribute wins; invalid, too-long and unknown ones are ignored.
     pub fn effective(&self) -> Effective {
-        let mut e = Effective::default();
-        for a in &self.attributes {
-            match a.process() {
-                None => {}
-                Some(Processed::Expires(t)) => e.expires = Some(t),
-                Some(Processed::MaxAge(s)) => e.max_age = Some(s),
-                Some(Processed::Domain(d)) => e.domain = d,
-                Some(Processed::Path(p)) => e.path = p,
-                Some(Processed::Secure) => e.secure = true,
-                Some(Processed::HttpOnly) => e.http_only = true,
-                Some(Processed::SameSite(s)) => {
-                    e.same_site = s;
-                    e.same_site_raw = Some(a.value_str().to_owned());
-                }
-                Some(Processed::Partitioned) => e.partitioned = true,
-            }
-        }
-        e
+        effective(self.attributes.iter().map(|a| (a.kind, a.value.as_deref())))
     }
 
     /// True when any anomaly of `kind` was found.
@@ -981,6 +1067,45 @@ mod tests {
         assert_eq!(ctl, vec![None, Some(0)]);
         // HTAB is whitespace, not a forbidden CTL.
         assert!(!parse_set_cookie("a=b\tc").has_anomaly(AnomalyKind::ControlCharacter));
+    }
+
+    /// RFC 6265bis (draft-ietf-httpbis-rfc6265bis, §5.6 "The Set-Cookie Header Field"),
+    /// step 1: "If the set-cookie-string contains a %x00-08 / %x0A-1F / %x7F character (CTL
+    /// characters excluding HTAB): Abort these steps and ignore the set-cookie-string
+    /// entirely." Every such byte, in the name, the value or an attribute, is reported; HTAB
+    /// is not (web-platform-tests cookies/value/value-ctl.html expects `test=9\tvalue` to be
+    /// accepted; Chromium rejects it, see tests/data/chromium-disagreements.txt).
+    #[test]
+    fn draft_step_1_every_ctl_but_htab_anywhere_is_reported() {
+        for b in (0x00u8..=0x1f).chain([0x7f]) {
+            let ch = char::from(b);
+            for header in [
+                format!("n{ch}m=v"),
+                format!("n=v{ch}w"),
+                format!("n=v; Path=/{ch}"),
+                format!("n=v; X{ch}=1"),
+            ] {
+                let c = parse_set_cookie(&header);
+                assert_eq!(
+                    c.has_anomaly(AnomalyKind::ControlCharacter),
+                    b != b'\t',
+                    "0x{b:02x} in {header:?}"
+                );
+                assert_eq!(c.to_header_string(), header);
+            }
+        }
+    }
+
+    /// §5.6 step 4 (after splitting at the first "="): "Remove any leading or trailing WSP
+    /// characters from the name string and the value string." WSP is SP and HTAB; whitespace
+    /// inside stays.
+    #[test]
+    fn draft_step_4_trims_sp_and_htab_around_name_and_value_only() {
+        let c = parse_set_cookie(" \tn a\t = \tv\tw \t; \tPath = /p \t");
+        assert_eq!((c.name.as_str(), c.value.as_str()), ("n a", "v\tw"));
+        assert_eq!(c.attributes[0].name, "Path");
+        assert_eq!(c.attributes[0].value.as_deref(), Some("/p"));
+        assert!(!c.has_anomaly(AnomalyKind::ControlCharacter));
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub enum RejectionKind {
     OverwriteOfSecureFromInsecure,
     /// `SameSite=None` without `Secure`.
     SameSiteNoneWithoutSecure,
+    /// `Partitioned` (CHIPS) without `Secure`.
+    PartitionedWithoutSecure,
     /// A `__Secure-` cookie without `Secure`.
     SecurePrefixViolation,
     /// A `__Host-` cookie without `Secure`, with `Domain`, or with a path other than `/`.
@@ -416,7 +418,9 @@ fn cookie_domain(
     Ok((d, false))
 }
 
-/// Step 19: `SameSite=None` requires `Secure`; steps 20-21: the `__Secure-` and `__Host-`
+/// Step 19: `SameSite=None` requires `Secure`; so does `Partitioned` (CHIPS: a user agent
+/// ignores a partitioned cookie without `Secure`, and Chromium does: found by the Chromium
+/// differential, tests/browser_cookies); steps 20-21: the `__Secure-` and `__Host-`
 /// prefixes (case-insensitive; a nameless cookie's value counts too).
 fn check_same_site_and_prefixes(
     header: &SetCookie,
@@ -429,6 +433,13 @@ fn check_same_site_and_prefixes(
             RejectionKind::SameSiteNoneWithoutSecure,
             "RFC 6265bis §5.7 step 19",
             "samesite=none requires the secure attribute".into(),
+        ));
+    }
+    if eff.partitioned && !eff.secure {
+        return Err(reject.because(
+            RejectionKind::PartitionedWithoutSecure,
+            "CHIPS (draft-cutler-httpbis-partitioned-cookies)",
+            "a partitioned cookie requires the secure attribute".into(),
         ));
     }
     let prefixed = |p: &str| {
@@ -1045,6 +1056,50 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    /// RFC 6265bis §5.6 step 1: "If the set-cookie-string contains a %x00-08 / %x0A-1F /
+    /// %x7F character (CTL characters excluding HTAB): Abort these steps and ignore the
+    /// set-cookie-string entirely." NUL, CR and LF included: RFC 9110 §5.5 makes a recipient
+    /// reject a message with them in a field value or replace them by SP, and Chromium refuses
+    /// the whole response (the Chromium differential expects that), so no cookie of it is
+    /// stored either way. HTAB inside the value is kept, as the draft says.
+    #[test]
+    fn draft_step_1_a_ctl_other_than_htab_ignores_the_whole_cookie() {
+        for b in (0x00u8..=0x1f).chain([0x7f]).filter(|&b| b != b'\t') {
+            let ch = char::from(b);
+            for header in [
+                format!("n{ch}m=v"),
+                format!("n=v{ch}w"),
+                format!("n=v; Path=/{ch}"),
+                format!("n=v; Unknown=1{ch}"),
+            ] {
+                assert_eq!(
+                    rejection("https://example.com/", &header),
+                    RejectionKind::ControlCharacter,
+                    "0x{b:02x} in {header:?}"
+                );
+            }
+        }
+        let st = set(&mut CookieStore::new(), "https://example.com/", "n=v\tw").unwrap();
+        assert_eq!(st.cookie.value, "v\tw");
+    }
+
+    /// Found by the Chromium differential (tests/browser_cookies): Chromium ignores a
+    /// `Partitioned` cookie without `Secure`, as CHIPS says; the store used to keep it.
+    #[test]
+    fn partitioned_requires_secure() {
+        assert_eq!(
+            rejection("https://example.com/", "a=b; Partitioned"),
+            RejectionKind::PartitionedWithoutSecure
+        );
+        let st = set(
+            &mut CookieStore::new(),
+            "https://example.com/",
+            "a=b; Partitioned; Secure",
+        )
+        .unwrap();
+        assert!(st.cookie.partitioned);
     }
 
     #[test]
