@@ -5,8 +5,8 @@
 mod support;
 
 mod action;
-mod budget;
 mod browser_cookies;
+mod budget;
 mod cli;
 mod confirmation;
 mod controls;
