@@ -348,27 +348,7 @@ fn readme_quirk_table_is_current() {
 }
 
 mod inspect_jwt {
-    use crate::support::authprobe;
-
-    fn token(claims: serde_json::Value) -> String {
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(
-            authprobe::testbed::DEMO_ES256_PRIVATE_KEY_PEM.as_bytes(),
-        )
-        .unwrap();
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
-            &claims,
-            &key,
-        )
-        .unwrap()
-    }
-
-    fn pubkey() -> String {
-        format!(
-            "{}/src/testbed/keys/es256-demo.pub.pem",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    }
+    use crate::support::{authprobe, demo_es256_pubkey as pubkey, demo_es256_token as token};
 
     #[test]
     fn a_genuine_token_verifies_with_the_public_key() {

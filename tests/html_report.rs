@@ -21,22 +21,6 @@ use crate::support::{assert_status, run};
 /// Text the target controls, planted in the observed string: it must stay text.
 const HOSTILE: &str = "<script id=\"injected\">document.title='pwned'</script><img src=x>";
 
-fn find_browser() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AUTHPROBE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser", "google-chrome", "chrome"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
-}
-
 fn scratch_dir() -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -51,20 +35,8 @@ fn scratch_dir() -> PathBuf {
 fn chromium(browser: &Path, profile: &Path, page: &Path, extra: &[&str]) -> (String, String) {
     let url = format!("file://{}", page.display());
     let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
+        .args(crate::support::HEADLESS_CHROMIUM)
+        .args(["--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(&url)
@@ -140,7 +112,7 @@ async fn live_report() -> Report {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn html_report_renders_in_headless_chromium() {
-    let Some(browser) = find_browser() else {
+    let Some(browser) = crate::support::find_browser() else {
         println!(
             "html_report: skipped, no Chromium found (run .ci/install-chromium.sh or set AUTHPROBE_CHROMIUM)"
         );

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::authprobe;
+use crate::support::{authprobe, demo_es256_pubkey, demo_es256_token};
 use authprobe::jwt::b64url;
 
 /// A temporary file with `bytes`, named after the test.
@@ -24,27 +24,6 @@ fn inspect(args: &[&str]) -> (i32, Value) {
     let (code, out, err) = authprobe(&all);
     let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
     (code, v)
-}
-
-fn es256_pubkey() -> String {
-    format!(
-        "{}/src/testbed/keys/es256-demo.pub.pem",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-/// A compact ES256 token of the testbed's demo key (signed by jsonwebtoken).
-fn es256(claims: Value) -> String {
-    let key = jsonwebtoken::EncodingKey::from_ec_pem(
-        authprobe::testbed::DEMO_ES256_PRIVATE_KEY_PEM.as_bytes(),
-    )
-    .unwrap();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
-        &claims,
-        &key,
-    )
-    .unwrap()
 }
 
 /// An HMAC signature (jsonwebtoken) over `input`, base64url.
@@ -128,13 +107,13 @@ mod es512 {
             (1, &json!("algorithm_not_pinned"))
         );
         // A P-256 key for an ES512 token, and a P-521 key for an ES256 token.
-        let (code, v) = inspect(&[&token, "--key", &es256_pubkey()]);
+        let (code, v) = inspect(&[&token, "--key", &demo_es256_pubkey()]);
         assert_eq!(
             (code, &v["verification"]["refusal"]),
             (1, &json!("curve_mismatch")),
             "{v}"
         );
-        let es = es256(json!({"sub": "alice"}));
+        let es = demo_es256_token(json!({"sub": "alice"}));
         let (code, v) = inspect(&[&es, "--key", &pem]);
         assert_eq!(
             (code, &v["verification"]["refusal"]),
@@ -171,12 +150,12 @@ mod json_serializations {
 
     #[test]
     fn the_flattened_form_verifies_and_says_so() {
-        let (h, p, s) = parts(&es256(
+        let (h, p, s) = parts(&demo_es256_token(
             json!({"sub": "alice", "email": "alice@example.com"}),
         ));
         let doc = json!({"payload": p, "protected": h, "header": {"kid": "testbed-es256-1"}, "signature": s});
         let file = temp_file("flat.json", doc.to_string().as_bytes());
-        let (code, v) = inspect(&[&format!("@{file}"), "--key", &es256_pubkey()]);
+        let (code, v) = inspect(&[&format!("@{file}"), "--key", &demo_es256_pubkey()]);
         assert_eq!(code, 0, "{v}");
         assert_eq!(v["serialization"], "json_flattened");
         assert_eq!(v["verification"]["verified"], true);
@@ -191,7 +170,7 @@ mod json_serializations {
 
     #[test]
     fn the_general_form_judges_each_signature() {
-        let (h, p, s) = parts(&es256(json!({"sub": "alice"})));
+        let (h, p, s) = parts(&demo_es256_token(json!({"sub": "alice"})));
         let hs = b64url(br#"{"alg":"HS256"}"#);
         let hs_sig = hs256_sig(format!("{hs}.{p}").as_bytes(), SECRET);
         let doc = json!({"payload": p, "signatures": [
@@ -199,7 +178,7 @@ mod json_serializations {
             {"protected": h, "header": {"kid": "e"}, "signature": s},
         ]});
         let file = temp_file("general.json", doc.to_string().as_bytes());
-        let (code, v) = inspect(&[&format!("@{file}"), "--key", &es256_pubkey()]);
+        let (code, v) = inspect(&[&format!("@{file}"), "--key", &demo_es256_pubkey()]);
         assert_eq!(code, 0, "{v}");
         assert_eq!(v["serialization"], "json_general");
         let sigs = v["signatures"].as_array().unwrap();
@@ -214,7 +193,7 @@ mod json_serializations {
         // A member in both headers is refused (RFC 7515 §7.2.1).
         let doc = json!({"payload": p, "protected": h, "header": {"alg": "ES256"}, "signature": s});
         let file = temp_file("dup.json", doc.to_string().as_bytes());
-        let (code, v) = inspect(&[&format!("@{file}"), "--key", &es256_pubkey()]);
+        let (code, v) = inspect(&[&format!("@{file}"), "--key", &demo_es256_pubkey()]);
         assert_eq!(
             (code, &v["verification"]["refusal"]),
             (1, &json!("duplicate_header_member")),
@@ -317,7 +296,7 @@ fn a_jwe_is_described_with_its_worries() {
     assert!(out.contains("an encrypted token (JWE, compact)"), "{out}");
     assert!(out.contains("Bleichenbacher"), "{out}");
     // With a key it cannot be verified: exit 1.
-    let (code, _) = inspect(&[&jwe, "--key", &es256_pubkey()]);
+    let (code, _) = inspect(&[&jwe, "--key", &demo_es256_pubkey()]);
     assert_eq!(code, 1);
 }
 

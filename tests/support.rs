@@ -180,3 +180,59 @@ pub fn authprobe(args: &[&str]) -> (i32, String, String) {
             .expect("binary runs"),
     )
 }
+
+/// Headless Chromium's flags shared by the browser tests: no sandbox (root in CI), no GPU, and
+/// none of the background traffic the closed network would refuse.
+pub const HEADLESS_CHROMIUM: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+];
+
+/// The Chromium to test with: `AUTHPROBE_CHROMIUM`, else the first of the usual names on
+/// `PATH`.
+pub fn find_browser() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("AUTHPROBE_CHROMIUM") {
+        return Some(std::path::PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser", "google-chrome", "chrome"] {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// A compact ES256 token over `claims`, signed with the testbed's demo key by jsonwebtoken
+/// (an independent signer).
+pub fn demo_es256_token(claims: serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(
+        authprobe::testbed::DEMO_ES256_PRIVATE_KEY_PEM.as_bytes(),
+    )
+    .expect("the demo key");
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &claims,
+        &key,
+    )
+    .expect("a token")
+}
+
+/// The path of the testbed's demo ES256 public key (PEM).
+pub fn demo_es256_pubkey() -> String {
+    format!(
+        "{}/src/testbed/keys/es256-demo.pub.pem",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}

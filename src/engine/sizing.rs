@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::profile::FlowName;
 
 use super::browser::Recorded;
+use super::budget::human;
 
 /// Margin between the longest expected login queue and the timeout.
 pub const SAFETY_FACTOR: u32 = 2;
@@ -149,18 +150,6 @@ fn logins(rules: usize) -> usize {
 
 fn saturating_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// `150 ms`, `4.5 s`, `60 s`.
-fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! (`schemars` names definitions after them), so they do not change.
 
 pub mod bounds;
+pub mod civil;
 mod cookie_policy;
 mod seconds;
 mod semantics;

@@ -36,26 +36,10 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn find_browser() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("AUTHPROBE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser", "google-chrome", "chrome"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-    }
-    None
-}
-
 /// The browser, or `None` when the run may skip (`AUTHPROBE_SKIP_BROWSER=1`); otherwise a
 /// missing browser fails the test in words.
 fn browser_or_skip(test: &str) -> Option<PathBuf> {
-    if let Some(b) = find_browser() {
+    if let Some(b) = crate::support::find_browser() {
         return Some(b);
     }
     if std::env::var("AUTHPROBE_SKIP_BROWSER").is_ok_and(|v| v == "1") {

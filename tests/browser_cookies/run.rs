@@ -272,18 +272,9 @@ fn unix_now() -> i64 {
 /// and the port (read from the `DevTools listening on` line, within 30 s).
 fn start_chromium(browser: &Path, profile: &Path) -> (Child, u16) {
     let mut child = Command::new(browser)
+        .args(crate::support::HEADLESS_CHROMIUM)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
             "--disable-quic",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--no-first-run",
-            "--no-default-browser-check",
             "--ignore-certificate-errors",
             "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
             "--host-resolver-rules=MAP *.example.com 127.0.0.1, MAP example.com 127.0.0.1",
