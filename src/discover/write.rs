@@ -193,17 +193,7 @@ fn post_form(
         q(action),
         fields.join(", ")
     );
-    match status {
-        Some(s) => {
-            let _ = writeln!(
-                out,
-                "      expect_status: [{s}]   # what it answered at discovery"
-            );
-        }
-        None => out.push_str(
-            "      expect_status: [200, 302, 303]   # not learned: run init with --login\n",
-        ),
-    }
+    status_line_or(out, status, "200, 302, 303");
 }
 
 fn form_flows(out: &mut String, d: &Discovery, fl: &FormLogin) {
@@ -329,6 +319,11 @@ fn api_flows(out: &mut String, d: &Discovery) {
 }
 
 fn status_line(out: &mut String, status: Option<u16>) {
+    status_line_or(out, status, "200, 204, 302, 303");
+}
+
+/// A step's `expect_status`: the status learned at discovery, else `unlearned` (a list).
+fn status_line_or(out: &mut String, status: Option<u16>, unlearned: &str) {
     match status {
         Some(s) => {
             let _ = writeln!(
@@ -336,9 +331,12 @@ fn status_line(out: &mut String, status: Option<u16>) {
                 "      expect_status: [{s}]   # what it answered at discovery"
             );
         }
-        None => out.push_str(
-            "      expect_status: [200, 204, 302, 303]   # not learned: run init with --login\n",
-        ),
+        None => {
+            let _ = writeln!(
+                out,
+                "      expect_status: [{unlearned}]   # not learned: run init with --login"
+            );
+        }
     }
 }
 
