@@ -6,6 +6,8 @@
 #   .ci/fuzz-smoke.sh                      # every target, 20 s each
 #   FUZZ_SECONDS=60 .ci/fuzz-smoke.sh jwt_decode spec_load
 #   FUZZ_SANITIZER=address FUZZ_TOOLCHAIN=nightly .ci/fuzz-smoke.sh   # with ASan (slower)
+#   FUZZ_BUILD_ONLY=1 .ci/fuzz-smoke.sh    # install cargo-fuzz and build the targets, run none
+#                                          # (.ci/run does this while the tests run)
 #
 # Defaults: stable toolchain and `-s none` (no sanitizer): the targets and the code they reach
 # are safe Rust, so ASan adds nothing but halves exec/s. Crash inputs land in
@@ -28,6 +30,10 @@ fuzz() { cargo "+$TOOLCHAIN" fuzz "$@"; }
 
 echo "== build (sanitizer: $SANITIZER, toolchain: $TOOLCHAIN)"
 fuzz build -s "$SANITIZER" -O
+if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then
+    echo "== fuzz targets built in $(($(date +%s) - start)) s"
+    exit 0
+fi
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
