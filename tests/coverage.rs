@@ -8,7 +8,7 @@ use authprobe::demo::expectation;
 use authprobe::spec;
 use authprobe::testbed::Flaw;
 
-use crate::support::run;
+use crate::support::{compact_catalogue, run, run_compact};
 
 #[test]
 fn every_rule_has_a_flaw_and_every_flaw_names_real_rules() {
@@ -54,7 +54,10 @@ async fn clean_testbed_passes_every_rule() {
 async fn every_flaw_fails_its_rules_and_nothing_else() {
     for &flaw in Flaw::ALL {
         let e = expectation(flaw);
-        let report = run(&[flaw], &[]).await;
+        // The rules the flaw must (or may) break run at full size; the others, checked only
+        // for a verdict that stays right, with a quarter of their generated work.
+        let keep: Vec<&str> = e.breaks.iter().chain(e.may_break).copied().collect();
+        let report = run_compact(&[flaw], compact_catalogue(&keep)).await;
         for r in &report.results {
             let must = e.breaks.contains(&r.id.as_str());
             let may = e.may_break.contains(&r.id.as_str());
