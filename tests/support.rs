@@ -63,9 +63,13 @@ async fn run_catalogue_with(
     report
 }
 
-/// The built-in catalogue.
-fn builtin() -> spec::Catalogue {
-    spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"))
+/// The built-in catalogue, parsed once per test process (the matrices start hundreds of runs;
+/// parsing the spec files each time was a tenth of a small run's time in a debug build).
+pub fn builtin() -> spec::Catalogue {
+    static CATALOGUE: std::sync::OnceLock<spec::Catalogue> = std::sync::OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}")))
+        .clone()
 }
 
 /// Resolves `target`, edits it with `edit_target` and runs the rules of `catalogue` matching
