@@ -106,7 +106,9 @@ impl Profile {
     /// `token.signing_keys[0].key`, `token.oauth.client.secret`). `validate` prints them as
     /// warnings; [`Profile::load_secrets`] refuses the profile for them.
     pub fn unreadable_secrets(&self) -> Diagnostics {
-        secrets::unreadable(&self.file, &self.spec)
+        let mut d = secrets::unreadable(&self.file, &self.spec);
+        d.extend(super::modes::unreadable_secrets(&self.file, &self.spec));
+        d
     }
 
     /// The testbed profile pointed at `base_url`.
@@ -206,6 +208,16 @@ impl Profile {
         }
         if let Some(ca) = self.ca_file() {
             files.push((ca, "the CA file (tls.ca_file)".to_owned()));
+        }
+        if !self.spec.modes.is_empty() {
+            // The named modes' token sections name key and secret files of their own.
+            for (_, p) in self.modes() {
+                for f in p.named_files() {
+                    if !files.iter().any(|(path, _)| *path == f.0) {
+                        files.push(f);
+                    }
+                }
+            }
         }
         files
     }

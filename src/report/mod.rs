@@ -165,7 +165,7 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
         Event::RuleFinished(r) => Some(format!(
             "[{done}/{total}] {:<12} {}",
             r.status().as_str(),
-            r.id
+            r.label()
         )),
     }
 }
@@ -212,6 +212,15 @@ pub(crate) fn token_lines(r: &RuleResult) -> Vec<String> {
         .collect()
 }
 
+/// What a replay line adds to `--seed N` for a rule that ran in one of several auth modes
+/// (` --only id@mode`: the rule in that mode); nothing with one mode.
+pub(crate) fn replay_only(r: &RuleResult) -> String {
+    match &r.mode {
+        Some(_) => format!(" --only {}", r.key()),
+        None => String::new(),
+    }
+}
+
 fn details(out: &mut String, r: &RuleResult, st: &Style) {
     let _ = writeln!(out, "      requirement: {}", r.requirement);
     for line in token_lines(r) {
@@ -239,8 +248,12 @@ fn details(out: &mut String, r: &RuleResult, st: &Style) {
         } else {
             let _ = writeln!(
                 out,
-                "      counterexample (seed {}, sequence {}, shrunk in {} runs; replay with --seed {}):",
-                c.seed, c.case, c.shrink_steps, c.seed
+                "      counterexample (seed {}, sequence {}, shrunk in {} runs; replay with --seed {}{}):",
+                c.seed,
+                c.case,
+                c.shrink_steps,
+                c.seed,
+                replay_only(r)
             );
             for s in &c.steps {
                 let _ = writeln!(
@@ -311,7 +324,13 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     );
     let _ = writeln!(out);
     for r in &report.results {
-        let _ = writeln!(out, "  {} {:<28} {}", st.status(r.status()), r.id, r.title);
+        let _ = writeln!(
+            out,
+            "  {} {:<28} {}",
+            st.status(r.status()),
+            r.label(),
+            r.title
+        );
         match r.status() {
             Status::Pass => {}
             Status::Skip => {
@@ -389,7 +408,7 @@ fn budget_lines(out: &mut String, report: &Report) {
             let c = r.coverage.filter(|c| c.ran < c.requested)?;
             Some(format!(
                 "{} ({} of {} {})",
-                r.id,
+                r.label(),
                 c.ran,
                 c.requested,
                 c.unit.word()
@@ -399,11 +418,11 @@ fn budget_lines(out: &mut String, report: &Report) {
     if !reduced.is_empty() {
         let _ = writeln!(out, "  reduced by the budget: {}", reduced.join(", "));
     }
-    let ended: Vec<&str> = report
+    let ended: Vec<String> = report
         .results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Inconclusive(Inconclusive::Budget(_))))
-        .map(|r| r.id.as_str())
+        .map(RuleResult::label)
         .collect();
     if !ended.is_empty() {
         let _ = writeln!(
@@ -962,6 +981,7 @@ pub(crate) mod tests {
                 name: "shop <&> \"prod\"".into(),
                 base_url: base.into(),
                 replicas: Vec::new(),
+                modes: Vec::new(),
                 session_cookie: Some("sid".into()),
                 limits: Default::default(),
             },

@@ -1,0 +1,265 @@
+//! Runs over several auth modes of one profile (`modes:`): one run per mode — its own
+//! preflight, context and rules, over a target resolved from the mode's sections — one after
+//! the other through one probe client, so the request budget, the rate and the rules in flight
+//! stay those of one run against the service. The results are tagged with their mode and
+//! merged in catalogue order; a rule that no mode provides for is reported once, skipped with
+//! its reason, and a rule one mode cannot run but another can is reported for the modes that
+//! ran it. A profile with one mode runs exactly as [`run_until`] (no mode anywhere).
+//!
+//! `--only`/`--skip` take `id` (every mode) or `id@mode`. A `--budget` is shared: each mode
+//! gets an equal part of what is left when it starts.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::outcome::{Outcome, REPORT_SCHEMA, Report, RuleResult, Skip, Summary, Tool, Verdict};
+use super::select::{SelectionError, select};
+use super::{Event, RunError, RunOptions, Stop, TargetInfo, run_in_mode, run_until};
+use crate::http::{Client, ClientConfig};
+use crate::profile::{Target, UnresolvedTarget, split_mode};
+use crate::spec::Catalogue;
+
+/// Resolves every mode's target through one probe client built from `config` and runs the
+/// catalogue in each until `stop` ([`run_modes_until`]); the selection is checked first,
+/// before any request. `targets` come from [`Profile::modes`](crate::profile::Profile::modes)
+/// with their secrets read. Returns the merged report and the client (its redactor and
+/// capture).
+pub async fn run_modes(
+    catalogue: &Catalogue,
+    targets: Vec<(Option<String>, UnresolvedTarget)>,
+    config: ClientConfig,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+    stop: Stop,
+) -> Result<(Report, Client), RunError> {
+    let names: Vec<Option<String>> = targets.iter().map(|(n, _)| n.clone()).collect();
+    mode_options(catalogue, options, &names)?;
+    let mut resolved = Vec::new();
+    let mut client: Option<Client> = None;
+    for (name, target) in targets {
+        let result = match &client {
+            None => target.resolve(config.clone()).await.map(|(t, c)| {
+                client = Some(c);
+                t
+            }),
+            Some(c) => target.resolve_on(c).await,
+        };
+        let target = result.map_err(|e| in_mode(name.as_deref(), e.into()))?;
+        resolved.push((name, target));
+    }
+    let client = client.ok_or(SelectionError::Empty)?;
+    let report = run_modes_until(catalogue, resolved, client.clone(), options, events, stop).await?;
+    Ok((report, client))
+}
+
+/// `e` as an error of `mode` (unchanged without one).
+fn in_mode(mode: Option<&str>, e: RunError) -> RunError {
+    match mode {
+        Some(m) => RunError::Mode {
+            mode: m.to_owned(),
+            source: Box::new(e),
+        },
+        None => e,
+    }
+}
+
+/// Runs the catalogue in every mode of `targets` (resolved, named as by
+/// [`Profile::modes`](crate::profile::Profile::modes)) through `client`, one mode after the
+/// other, until `stop`; one [`Event::Started`] for the whole run. The merged report lists the
+/// modes in `target.modes` and tags each result with its mode.
+pub async fn run_modes_until(
+    catalogue: &Catalogue,
+    targets: Vec<(Option<String>, Target)>,
+    client: Client,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
+    stop: Stop,
+) -> Result<Report, RunError> {
+    let names: Vec<Option<String>> = targets.iter().map(|(n, _)| n.clone()).collect();
+    let per_mode = mode_options(catalogue, options, &names)?;
+    if let [(None, _)] = targets.as_slice() {
+        let target = targets.into_iter().map(|(_, t)| t).next();
+        let target = target.ok_or(SelectionError::Empty)?;
+        return run_until(catalogue, target, client, options, events, stop).await;
+    }
+    let started = Instant::now();
+    let budget = options.budget.or_else(|| {
+        let b = targets.first()?.1.limits.budget?;
+        Some(Duration::from_secs(b.0))
+    });
+    let mode_names: Vec<String> = names.iter().flatten().cloned().collect();
+    let total: usize = per_mode
+        .iter()
+        .flatten()
+        .map(|o| select(catalogue, &o.only, &o.skip).map_or(0, |r| r.len()))
+        .sum();
+    let announced = AtomicBool::new(false);
+    let relay = |e: &Event| match e {
+        Event::Started { target, seed, .. } => {
+            if !announced.swap(true, Ordering::SeqCst) {
+                let mut target = target.clone();
+                target.modes = mode_names.clone();
+                let seed = *seed;
+                events(&Event::Started {
+                    target,
+                    rules: total,
+                    seed,
+                });
+            }
+        }
+        other => events(other),
+    };
+    let mut left = per_mode.iter().flatten().count();
+    let mut results = Vec::new();
+    let mut infos: Vec<(String, TargetInfo)> = Vec::new();
+    let mut incomplete: Option<String> = None;
+    for ((name, target), o) in targets.into_iter().zip(per_mode) {
+        let Some(mut o) = o else { continue };
+        let mode = name.unwrap_or_else(|| crate::profile::DEFAULT_MODE.to_owned());
+        let why = incomplete.clone().or_else(|| stop.borrow().clone());
+        if let (Some(why), false) = (why, infos.is_empty()) {
+            // The run was stopped: the later modes' rules are listed as not run.
+            for rule in select(catalogue, &o.only, &o.skip)? {
+                let mut r = RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::NotRun(why.clone()))));
+                r.mode = Some(mode.clone());
+                results.push(r);
+            }
+            continue;
+        }
+        if let Some(b) = budget {
+            let share = b.saturating_sub(started.elapsed()) / u32::try_from(left).unwrap_or(1);
+            o.budget = Some(share);
+        }
+        left -= 1;
+        let report = run_in_mode(catalogue, target, client.clone(), &o, &relay, stop.clone(), Some(&mode))
+            .await
+            .map_err(|e| in_mode(Some(&mode), e))?;
+        match &report.incomplete {
+            Some(why) => incomplete = Some(why.clone()),
+            // A mode whose share of the budget ran out stopped the client: the next mode
+            // starts with its own share.
+            None => client.resume(),
+        }
+        results.extend(report.results);
+        infos.push((mode, report.target));
+    }
+    let results = merge(catalogue, results);
+    Ok(Report {
+        schema: REPORT_SCHEMA,
+        tool: Tool {
+            name: "authprobe",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        target: target_info(infos, mode_names).ok_or(SelectionError::Empty)?,
+        seed: options.seed,
+        summary: Summary::of(&results),
+        results,
+        requests: client.requests_sent(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        incomplete,
+    })
+}
+
+/// Each mode's options (by position in `modes`): the `--only`/`--skip` patterns that concern
+/// it, `@mode` removed; `None` for a mode the selection leaves no rule in. An `id@mode`
+/// naming no mode of the profile, a pattern matching no rule and a selection that leaves no
+/// rule in any mode are errors.
+pub(crate) fn mode_options(
+    catalogue: &Catalogue,
+    options: &RunOptions,
+    modes: &[Option<String>],
+) -> Result<Vec<Option<RunOptions>>, SelectionError> {
+    let names: Vec<&str> = modes.iter().flatten().map(String::as_str).collect();
+    for pattern in options.only.iter().chain(&options.skip) {
+        if let (_, Some(m)) = split_mode(pattern)
+            && !names.contains(&m)
+        {
+            let known = if names.is_empty() {
+                "it has one: name the rule alone".to_owned()
+            } else {
+                format!("its modes: {}", names.join(", "))
+            };
+            let pattern = pattern.clone();
+            return Err(SelectionError::UnknownMode { pattern, known });
+        }
+    }
+    let mut out = Vec::new();
+    for mode in modes {
+        let concerns = |patterns: &[String]| -> Vec<String> {
+            patterns
+                .iter()
+                .filter_map(|p| match split_mode(p) {
+                    (rule, None) => Some(rule.to_owned()),
+                    (rule, Some(m)) if Some(m) == mode.as_deref() => Some(rule.to_owned()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (only, skip) = (concerns(&options.only), concerns(&options.skip));
+        if !options.only.is_empty() && only.is_empty() {
+            out.push(None);
+            continue;
+        }
+        match select(catalogue, &only, &skip) {
+            Ok(_) => out.push(Some(RunOptions {
+                only,
+                skip,
+                ..options.clone()
+            })),
+            Err(SelectionError::Empty) => out.push(None),
+            Err(e) => return Err(e),
+        }
+    }
+    if out.iter().all(Option::is_none) {
+        return Err(SelectionError::Empty);
+    }
+    Ok(out)
+}
+
+/// The results of every mode in catalogue order, the modes of one rule in run order; a rule
+/// skipped in some modes for what they lack is kept only for the modes that ran it, and
+/// once, without a mode, when none could.
+fn merge(catalogue: &Catalogue, results: Vec<RuleResult>) -> Vec<RuleResult> {
+    let mut by_rule: BTreeMap<String, Vec<RuleResult>> = BTreeMap::new();
+    for r in results {
+        by_rule.entry(r.id.clone()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for rule in &catalogue.rules {
+        let Some(all) = by_rule.remove(rule.id.as_str()) else {
+            continue;
+        };
+        let (lacking, ran): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|r| matches!(r.outcome, Outcome::Skip(Skip::Missing(_))));
+        if ran.is_empty() {
+            out.extend(lacking.into_iter().take(1).map(|mut r| {
+                r.mode = None;
+                r
+            }));
+        } else {
+            out.extend(ran);
+        }
+    }
+    out
+}
+
+/// The run's target as the first mode's preflight found it, with the modes, the first
+/// session cookie any mode used and every mode's sizing notes (`None` when no mode ran,
+/// which the selection rules out: the first selected mode always runs).
+fn target_info(infos: Vec<(String, TargetInfo)>, modes: Vec<String>) -> Option<TargetInfo> {
+    let session_cookie = infos.iter().find_map(|(_, i)| i.session_cookie.clone());
+    let mut infos = infos.into_iter();
+    let (_, mut first) = infos.next()?;
+    for (mode, info) in infos {
+        let notes = info.limits.notes.into_iter();
+        first
+            .limits
+            .notes
+            .extend(notes.map(|n| format!("[{mode}] {n}")));
+    }
+    first.modes = modes;
+    first.session_cookie = session_cookie;
+    Some(first)
+}
