@@ -153,7 +153,7 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
                 String::new()
             } else {
                 format!("; replicas {}", target.replicas.join(", "))
-            },
+            } + &modes_words(&target.modes),
             // How the run was sized to the service, when it differs from what was asked.
             target
                 .limits
@@ -210,6 +210,15 @@ pub(crate) fn token_lines(r: &RuleResult) -> Vec<String> {
             line
         })
         .collect()
+}
+
+/// `; auth modes api, browser` for a run over several auth modes; nothing with one.
+fn modes_words(modes: &[String]) -> String {
+    if modes.is_empty() {
+        String::new()
+    } else {
+        format!("; auth modes {}", modes.join(", "))
+    }
 }
 
 /// What a replay line adds to `--seed N` for a rule that ran in one of several auth modes
@@ -312,10 +321,11 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "authprobe {} — {} ({}), {}, seed {}",
+        "authprobe {} — {} ({}{}), {}, seed {}",
         report.tool.version,
         sanitize(&report.target.name),
         report.target.base_url,
+        modes_words(&report.target.modes),
         match report.target.session_cookie.as_deref() {
             Some(c) => format!("session cookie `{c}`"),
             None => "no cookie session (token only)".to_string(),
