@@ -242,7 +242,11 @@ pub fn decide(
         {
             g.expired.push(e.rule.clone());
         }
-        let mut matched = report.results.iter().filter(|r| covers(&e.rule, r)).peekable();
+        let mut matched = report
+            .results
+            .iter()
+            .filter(|r| covers(&e.rule, r))
+            .peekable();
         if matched.peek().is_some() && matched.all(|r| r.status() == Status::Pass) {
             g.stale.push(e.rule.clone());
         }

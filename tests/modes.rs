@@ -81,7 +81,9 @@ fn profile_mode_errors_are_located() {
     // A problem inside a mode's sections is reported at its key under the mode.
     let inner = profile_with(&API_MODE.replace("json:/access_token", "jsn:/access_token"));
     let d = parse_profile(&inner, Path::new("p.yaml")).expect_err("refused");
-    let hit = d.0.iter().find(|x| x.path.starts_with("modes.api.token.login[0]"));
+    let hit =
+        d.0.iter()
+            .find(|x| x.path.starts_with("modes.api.token.login[0]"));
     let hit = hit.unwrap_or_else(|| panic!("a diagnostic under modes.api.token:\n{d}"));
     // At the step, as at the top level.
     assert_eq!(hit.line, line_of(&inner, "path: /api/token,"), "{d}");
@@ -129,7 +131,10 @@ async fn run_modes(flaws: &[Flaw], only: &[&str], split: bool) -> (Report, Catal
     }
     let report = run_profile(&profile, only).await;
     bed.shutdown().await;
-    (report, spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}")))
+    (
+        report,
+        spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}")),
+    )
 }
 
 /// Runs `profile`'s modes with the rules matching `only`.
@@ -189,10 +194,17 @@ fn stable_json(report: &Report) -> serde_json::Value {
 
 #[tokio::test]
 async fn one_mode_reports_as_before_with_no_mode_anywhere() {
-    let only = ["cookie.http-only", "jwt.alg-none-rejected", "transport.no-store"];
-    let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), TestbedConfig::default())
-        .await
-        .expect("testbed starts");
+    let only = [
+        "cookie.http-only",
+        "jwt.alg-none-rejected",
+        "transport.no-store",
+    ];
+    let bed = testbed::spawn(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        TestbedConfig::default(),
+    )
+    .await
+    .expect("testbed starts");
     let profile = Profile::testbed(&bed.base_url()).unwrap_or_else(|d| panic!("{d}"));
     let through_modes = run_profile(&profile, &only).await;
     let before = crate::support::run_at(&bed.base_url(), &TestbedConfig::default(), &only, SEED)
@@ -204,15 +216,25 @@ async fn one_mode_reports_as_before_with_no_mode_anywhere() {
     assert!(through_modes.results.iter().all(|r| r.mode.is_none()));
     for format in Format::ALL {
         let text = report::render(format, &through_modes, None, &catalogue, None, false);
-        assert!(!text.contains("\"mode\""), "{format:?} shows a mode:\n{text}");
-        assert!(!text.contains("[api]") && !text.contains("@api"), "{format:?}");
+        assert!(
+            !text.contains("\"mode\""),
+            "{format:?} shows a mode:\n{text}"
+        );
+        assert!(
+            !text.contains("[api]") && !text.contains("@api"),
+            "{format:?}"
+        );
         assert!(!text.contains("auth modes"), "{format:?}");
     }
 }
 
 #[tokio::test]
 async fn two_modes_run_each_rule_in_every_mode_that_provides_it() {
-    let only = ["cookie.http-only", "jwt.alg-none-rejected", "transport.no-store"];
+    let only = [
+        "cookie.http-only",
+        "jwt.alg-none-rejected",
+        "transport.no-store",
+    ];
     let (report, _) = run_modes(&[], &only, true).await;
     let want = [
         ("cookie.http-only@browser", Status::Pass),
@@ -228,9 +250,12 @@ async fn two_modes_run_each_rule_in_every_mode_that_provides_it() {
 
 #[tokio::test]
 async fn a_rule_no_mode_provides_is_skipped_once_with_its_reason() {
-    let bed = testbed::spawn(SocketAddr::from(([127, 0, 0, 1], 0)), TestbedConfig::default())
-        .await
-        .expect("testbed starts");
+    let bed = testbed::spawn(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        TestbedConfig::default(),
+    )
+    .await
+    .expect("testbed starts");
     let mut profile = Profile::testbed(&bed.base_url()).unwrap_or_else(|d| panic!("{d}"));
     if let Some(f) = profile.spec.flows.as_mut() {
         f.logout_everywhere = None;
@@ -245,7 +270,10 @@ async fn a_rule_no_mode_provides_is_skipped_once_with_its_reason() {
     let skipped = &report.results[1];
     assert_eq!(skipped.status(), Status::Skip);
     let reason = skipped.reason().unwrap_or_default();
-    assert!(reason.contains("define flows.logout_everywhere"), "{reason}");
+    assert!(
+        reason.contains("define flows.logout_everywhere"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -259,14 +287,25 @@ async fn a_cookie_flaw_fails_the_cookie_mode_only() {
             Status::Pass
         };
         assert_eq!(status, want, "{key}");
-        assert!(!key.starts_with("cookie.") || key.ends_with("@browser"), "{key}");
+        assert!(
+            !key.starts_with("cookie.") || key.ends_with("@browser"),
+            "{key}"
+        );
     }
-    assert!(keyed(&report).iter().any(|(k, _)| k == "transport.no-store@api"));
+    assert!(
+        keyed(&report)
+            .iter()
+            .any(|(k, _)| k == "transport.no-store@api")
+    );
 }
 
 #[tokio::test]
 async fn a_token_flaw_fails_the_token_mode_only() {
-    let only = ["jwt.alg-none-rejected", "cookie.http-only", "transport.no-store"];
+    let only = [
+        "jwt.alg-none-rejected",
+        "cookie.http-only",
+        "transport.no-store",
+    ];
     let (report, _) = run_modes(&[Flaw::JwtAlgNone], &only, true).await;
     let failed: Vec<String> = keyed(&report)
         .into_iter()
@@ -281,12 +320,16 @@ async fn a_token_flaw_fails_the_token_mode_only() {
 async fn every_format_shows_the_mode_and_keys_results_by_it() {
     let only = ["cookie.http-only", "transport.no-store"];
     let (report, catalogue) = run_modes(&[Flaw::CookieNoHttpOnly], &only, true).await;
-    let json: serde_json::Value =
-        serde_json::from_str(&report::json(&report, None)).expect("JSON");
+    let json: serde_json::Value = serde_json::from_str(&report::json(&report, None)).expect("JSON");
     let results = json["results"].as_array().expect("results");
     let modes: Vec<(&str, &str)> = results
         .iter()
-        .map(|r| (r["id"].as_str().unwrap_or(""), r["mode"].as_str().unwrap_or("")))
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or(""),
+                r["mode"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(
         modes,
@@ -296,7 +339,10 @@ async fn every_format_shows_the_mode_and_keys_results_by_it() {
             ("transport.no-store", "browser")
         ]
     );
-    assert_eq!(json["target"]["modes"], serde_json::json!(["api", "browser"]));
+    assert_eq!(
+        json["target"]["modes"],
+        serde_json::json!(["api", "browser"])
+    );
 
     let sarif: serde_json::Value =
         serde_json::from_str(&report::sarif::render(&report, &catalogue)).expect("SARIF");
@@ -305,7 +351,10 @@ async fn every_format_shows_the_mode_and_keys_results_by_it() {
     assert_eq!(failed["ruleId"], "cookie.http-only@browser");
     assert_eq!(failed["properties"]["mode"], "browser");
     let index = failed["ruleIndex"].as_u64().expect("ruleIndex") as usize;
-    assert_eq!(run["tool"]["driver"]["rules"][index]["id"], "cookie.http-only@browser");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][index]["id"],
+        "cookie.http-only@browser"
+    );
     let ids: Vec<&str> = run["tool"]["driver"]["rules"]
         .as_array()
         .expect("rules")
@@ -314,12 +363,23 @@ async fn every_format_shows_the_mode_and_keys_results_by_it() {
         .collect();
     assert_eq!(
         ids,
-        ["cookie.http-only@browser", "transport.no-store@api", "transport.no-store@browser"]
+        [
+            "cookie.http-only@browser",
+            "transport.no-store@api",
+            "transport.no-store@browser"
+        ]
     );
 
     let junit = report::junit::render(&report);
-    for name in ["cookie.http-only [browser]", "transport.no-store [api]", "transport.no-store [browser]"] {
-        assert!(junit.contains(&format!("name=\"{name}\"")), "{name}:\n{junit}");
+    for name in [
+        "cookie.http-only [browser]",
+        "transport.no-store [api]",
+        "transport.no-store [browser]",
+    ] {
+        assert!(
+            junit.contains(&format!("name=\"{name}\"")),
+            "{name}:\n{junit}"
+        );
     }
     let human = report::render(Format::Human, &report, None, &catalogue, None, false);
     assert!(human.contains("cookie.http-only [browser]"), "{human}");
@@ -390,13 +450,47 @@ fn only_takes_id_at_mode_and_refuses_an_unknown_mode() {
         .as_array()
         .expect("results")
         .iter()
-        .map(|r| format!("{}@{}", r["id"].as_str().unwrap_or(""), r["mode"].as_str().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{}@{}",
+                r["id"].as_str().unwrap_or(""),
+                r["mode"].as_str().unwrap_or("")
+            )
+        })
         .collect();
-    assert_eq!(keys, ["cookie.http-only@browser", "transport.no-store@browser"]);
+    assert_eq!(
+        keys,
+        ["cookie.http-only@browser", "transport.no-store@browser"]
+    );
 
-    let (code, _, err) = authprobe(&["demo", "--modes", "--quiet", "--only", "cookie.http-only@admin"]);
+    let (code, _, err) = authprobe(&[
+        "demo",
+        "--modes",
+        "--quiet",
+        "--only",
+        "cookie.http-only@admin",
+    ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("names no auth mode of the profile (its modes: api, browser)"), "{err}");
+    assert!(
+        err.contains("names no auth mode of the profile (its modes: api, browser)"),
+        "{err}"
+    );
     let (code, _, err) = authprobe(&["demo", "--quiet", "--only", "cookie.http-only@api"]);
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn validate_warns_about_a_mode_no_selected_rule_can_run_in() {
+    let p = parse_profile(&profile_with(API_MODE), Path::new("p.yaml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let mut catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    assert!(p.idle_modes(&catalogue).is_empty());
+    // Only rules that need a cookie session: the token-only mode `api` runs none of them.
+    catalogue
+        .rules
+        .retain(|r| r.requires.contains(&spec::Capability::Session));
+    assert_eq!(
+        p.idle_modes(&catalogue),
+        ["mode `api` provides nothing a selected rule requires: no rule will run in it"]
+    );
 }

@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use budget::{BudgetPlan, Coverage, CoverageUnit};
+pub use modes::{run_modes, run_modes_until};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
     Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
@@ -60,7 +61,6 @@ pub use outcome::{
 };
 pub(crate) use preflight::preflight;
 pub use preflight::{Baseline, PreflightError};
-pub use modes::{run_modes, run_modes_until};
 pub use select::{SelectionError, seed_for, select};
 pub use sizing::RunLimits;
 

@@ -49,7 +49,8 @@ pub async fn run_modes(
         resolved.push((name, target));
     }
     let client = client.ok_or(SelectionError::Empty)?;
-    let report = run_modes_until(catalogue, resolved, client.clone(), options, events, stop).await?;
+    let report =
+        run_modes_until(catalogue, resolved, client.clone(), options, events, stop).await?;
     Ok((report, client))
 }
 
@@ -110,31 +111,75 @@ pub async fn run_modes_until(
         }
         other => events(other),
     };
-    let mut left = per_mode.iter().flatten().count();
+    // A mode in which no selected rule can run is not logged into: its rules are skipped
+    // with what it lacks, and it takes no part of the budget.
+    let per_mode: Vec<Option<(RunOptions, bool)>> = per_mode
+        .into_iter()
+        .zip(&targets)
+        .map(|(o, (_, target))| {
+            let o = o?;
+            let caps = target.capabilities();
+            let runs = select(catalogue, &o.only, &o.skip).is_ok_and(|rules| {
+                rules
+                    .iter()
+                    .any(|r| r.requires.iter().all(|c| caps.contains(c)))
+            });
+            Some((o, runs))
+        })
+        .collect();
+    let mut left = per_mode.iter().flatten().filter(|(_, runs)| *runs).count();
     let mut results = Vec::new();
     let mut infos: Vec<(String, TargetInfo)> = Vec::new();
     let mut incomplete: Option<String> = None;
     for ((name, target), o) in targets.into_iter().zip(per_mode) {
-        let Some(mut o) = o else { continue };
+        let Some((mut o, runs)) = o else { continue };
         let mode = name.unwrap_or_else(|| crate::profile::DEFAULT_MODE.to_owned());
+        if !runs && (left > 0 || !infos.is_empty()) {
+            let caps = target.capabilities();
+            for rule in select(catalogue, &o.only, &o.skip)? {
+                let missing = rule
+                    .requires
+                    .iter()
+                    .filter(|c| !caps.contains(c))
+                    .map(|c| (*c, super::missing_hint(*c)))
+                    .collect();
+                let skip = Verdict::new(Outcome::Skip(Skip::Missing(missing)));
+                let mut r = RuleResult::new(rule, skip);
+                r.mode = Some(mode.clone());
+                relay(&Event::RuleFinished(r.clone()));
+                results.push(r);
+            }
+            continue;
+        }
         let why = incomplete.clone().or_else(|| stop.borrow().clone());
         if let (Some(why), false) = (why, infos.is_empty()) {
             // The run was stopped: the later modes' rules are listed as not run.
             for rule in select(catalogue, &o.only, &o.skip)? {
-                let mut r = RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::NotRun(why.clone()))));
+                let mut r =
+                    RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::NotRun(why.clone()))));
                 r.mode = Some(mode.clone());
+                relay(&Event::RuleFinished(r.clone()));
                 results.push(r);
             }
             continue;
         }
         if let Some(b) = budget {
-            let share = b.saturating_sub(started.elapsed()) / u32::try_from(left).unwrap_or(1);
+            let parts = u32::try_from(left.max(1)).unwrap_or(1);
+            let share = b.saturating_sub(started.elapsed()) / parts;
             o.budget = Some(share);
         }
-        left -= 1;
-        let report = run_in_mode(catalogue, target, client.clone(), &o, &relay, stop.clone(), Some(&mode))
-            .await
-            .map_err(|e| in_mode(Some(&mode), e))?;
+        left = left.saturating_sub(1);
+        let report = run_in_mode(
+            catalogue,
+            target,
+            client.clone(),
+            &o,
+            &relay,
+            stop.clone(),
+            Some(&mode),
+        )
+        .await
+        .map_err(|e| in_mode(Some(&mode), e))?;
         match &report.incomplete {
             Some(why) => incomplete = Some(why.clone()),
             // A mode whose share of the budget ran out stopped the client: the next mode
@@ -145,13 +190,20 @@ pub async fn run_modes_until(
         infos.push((mode, report.target));
     }
     let results = merge(catalogue, results);
+    let mut target = target_info(infos, mode_names).ok_or(SelectionError::Empty)?;
+    if let Some(b) = budget {
+        target.limits.notes.push(format!(
+            "the budget ({} s) is shared by the auth modes: each had an equal part of what was left when it started (the budget line is the first mode's)",
+            b.as_secs()
+        ));
+    }
     Ok(Report {
         schema: REPORT_SCHEMA,
         tool: Tool {
             name: "authprobe",
             version: env!("CARGO_PKG_VERSION"),
         },
-        target: target_info(infos, mode_names).ok_or(SelectionError::Empty)?,
+        target,
         seed: options.seed,
         summary: Summary::of(&results),
         results,

@@ -63,13 +63,17 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
         let path = format!("modes.{name}");
         if !valid_name(name) {
             out.push(
-                unlocated(path.clone(), format!("`{name}` is not a mode name"))
-                    .with_hint("a lowercase letter, then lowercase letters, digits, `_` or `-`, e.g. `api`"),
+                unlocated(path.clone(), format!("`{name}` is not a mode name")).with_hint(
+                    "a lowercase letter, then lowercase letters, digits, `_` or `-`, e.g. `api`",
+                ),
             );
         } else if name == DEFAULT_MODE && top {
             out.push(
-                unlocated(path.clone(), "the top level's `flows`/`token` are the mode `default`".into())
-                    .with_hint("name this mode otherwise, or move it to the top level"),
+                unlocated(
+                    path.clone(),
+                    "the top level's `flows`/`token` are the mode `default`".into(),
+                )
+                .with_hint("name this mode otherwise, or move it to the top level"),
             );
         }
         let m = &mode.value;

@@ -869,6 +869,7 @@ pub(crate) mod tests {
     fn result(id: &str, title: &str, severity: Severity, outcome: Outcome) -> RuleResult {
         RuleResult {
             id: id.into(),
+            mode: None,
             title: title.into(),
             severity,
             level: Level::Must,
