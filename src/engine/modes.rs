@@ -95,38 +95,8 @@ pub async fn run_modes_until(
         .flatten()
         .map(|o| select(catalogue, &o.only, &o.skip).map_or(0, |r| r.len()))
         .sum();
-    let announced = AtomicBool::new(false);
-    let relay = |e: &Event| match e {
-        Event::Started { target, seed, .. } => {
-            if !announced.swap(true, Ordering::SeqCst) {
-                let mut target = target.clone();
-                target.modes = mode_names.clone();
-                let seed = *seed;
-                events(&Event::Started {
-                    target,
-                    rules: total,
-                    seed,
-                });
-            }
-        }
-        other => events(other),
-    };
-    // A mode in which no selected rule can run is not logged into: its rules are skipped
-    // with what it lacks, and it takes no part of the budget.
-    let per_mode: Vec<Option<(RunOptions, bool)>> = per_mode
-        .into_iter()
-        .zip(&targets)
-        .map(|(o, (_, target))| {
-            let o = o?;
-            let caps = target.capabilities();
-            let runs = select(catalogue, &o.only, &o.skip).is_ok_and(|rules| {
-                rules
-                    .iter()
-                    .any(|r| r.requires.iter().all(|c| caps.contains(c)))
-            });
-            Some((o, runs))
-        })
-        .collect();
+    let relay = announce_once(events, mode_names.clone(), total);
+    let per_mode = runnable(catalogue, per_mode, &targets);
     let mut left = per_mode.iter().flatten().filter(|(_, runs)| *runs).count();
     let mut results = Vec::new();
     let mut infos: Vec<(String, TargetInfo)> = Vec::new();
@@ -134,29 +104,19 @@ pub async fn run_modes_until(
     for ((name, target), o) in targets.into_iter().zip(per_mode) {
         let Some((mut o, runs)) = o else { continue };
         let mode = name.unwrap_or_else(|| crate::profile::DEFAULT_MODE.to_owned());
-        if !runs && (left > 0 || !infos.is_empty()) {
-            let caps = target.capabilities();
-            for rule in select(catalogue, &o.only, &o.skip)? {
-                let missing = rule
-                    .requires
-                    .iter()
-                    .filter(|c| !caps.contains(c))
-                    .map(|c| (*c, super::missing_hint(*c)))
-                    .collect();
-                let skip = Verdict::new(Outcome::Skip(Skip::Missing(missing)));
-                let mut r = RuleResult::new(rule, skip);
-                r.mode = Some(mode.clone());
-                relay(&Event::RuleFinished(r.clone()));
-                results.push(r);
-            }
-            continue;
-        }
         let why = incomplete.clone().or_else(|| stop.borrow().clone());
-        if let (Some(why), false) = (why, infos.is_empty()) {
+        // The first mode always runs (the report needs its preflight's view of the target).
+        let unrun = match (runs, why) {
+            _ if infos.is_empty() && (runs || left == 0) => None,
+            // Nothing to run in this mode: its rules are skipped with what it lacks (no
+            // login, no part of the budget).
+            (false, _) => Some(lacking(catalogue, &o, &target)?),
             // The run was stopped: the later modes' rules are listed as not run.
-            for rule in select(catalogue, &o.only, &o.skip)? {
-                let mut r =
-                    RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::NotRun(why.clone()))));
+            (true, Some(why)) => Some(not_run(catalogue, &o, &why)?),
+            (true, None) => None,
+        };
+        if let Some(unrun) = unrun {
+            for mut r in unrun {
                 r.mode = Some(mode.clone());
                 relay(&Event::RuleFinished(r.clone()));
                 results.push(r);
@@ -165,17 +125,17 @@ pub async fn run_modes_until(
         }
         if let Some(b) = budget {
             let parts = u32::try_from(left.max(1)).unwrap_or(1);
-            let share = b.saturating_sub(started.elapsed()) / parts;
-            o.budget = Some(share);
+            o.budget = Some(b.saturating_sub(started.elapsed()) / parts);
         }
         left = left.saturating_sub(1);
+        let (client, stop) = (client.clone(), stop.clone());
         let report = run_in_mode(
             catalogue,
             target,
             client.clone(),
             &o,
             &relay,
-            stop.clone(),
+            stop,
             Some(&mode),
         )
         .await
@@ -190,13 +150,7 @@ pub async fn run_modes_until(
         infos.push((mode, report.target));
     }
     let results = merge(catalogue, results);
-    let mut target = target_info(infos, mode_names).ok_or(SelectionError::Empty)?;
-    if let Some(b) = budget {
-        target.limits.notes.push(format!(
-            "the budget ({} s) is shared by the auth modes: each had an equal part of what was left when it started (the budget line is the first mode's)",
-            b.as_secs()
-        ));
-    }
+    let target = target_info(infos, mode_names, budget).ok_or(SelectionError::Empty)?;
     Ok(Report {
         schema: REPORT_SCHEMA,
         tool: Tool {
@@ -211,6 +165,91 @@ pub async fn run_modes_until(
         duration_ms: started.elapsed().as_millis() as u64,
         incomplete,
     })
+}
+
+/// `events` with one [`Event::Started`] for the whole run: the first mode's, naming the
+/// `modes` and the `rules` of every mode; the other modes' are dropped.
+fn announce_once<'a>(
+    events: &'a (dyn Fn(&Event) + Send + Sync),
+    modes: Vec<String>,
+    rules: usize,
+) -> impl Fn(&Event) + Send + Sync + 'a {
+    let announced = AtomicBool::new(false);
+    move |e: &Event| match e {
+        Event::Started { target, seed, .. } => {
+            if !announced.swap(true, Ordering::SeqCst) {
+                let mut target = target.clone();
+                target.modes = modes.clone();
+                let seed = *seed;
+                events(&Event::Started {
+                    target,
+                    rules,
+                    seed,
+                });
+            }
+        }
+        other => events(other),
+    }
+}
+
+/// Each selected mode's options with whether any of its selected rules can run in it (the
+/// target provides everything the rule requires).
+fn runnable(
+    catalogue: &Catalogue,
+    per_mode: Vec<Option<RunOptions>>,
+    targets: &[(Option<String>, Target)],
+) -> Vec<Option<(RunOptions, bool)>> {
+    per_mode
+        .into_iter()
+        .zip(targets)
+        .map(|(o, (_, target))| {
+            let o = o?;
+            let caps = target.capabilities();
+            let runs = select(catalogue, &o.only, &o.skip).is_ok_and(|rules| {
+                rules
+                    .iter()
+                    .any(|r| r.requires.iter().all(|c| caps.contains(c)))
+            });
+            Some((o, runs))
+        })
+        .collect()
+}
+
+/// The selected rules of a mode that runs none of them, each skipped with what `target`
+/// lacks (as the engine skips them).
+fn lacking(
+    catalogue: &Catalogue,
+    o: &RunOptions,
+    target: &Target,
+) -> Result<Vec<RuleResult>, SelectionError> {
+    let caps = target.capabilities();
+    Ok(select(catalogue, &o.only, &o.skip)?
+        .into_iter()
+        .map(|rule| {
+            let missing = rule
+                .requires
+                .iter()
+                .filter(|c| !caps.contains(c))
+                .map(|c| (*c, super::missing_hint(*c)))
+                .collect();
+            RuleResult::new(rule, Verdict::new(Outcome::Skip(Skip::Missing(missing))))
+        })
+        .collect())
+}
+
+/// The selected rules of a mode the run stopped before, each not run for `why`.
+fn not_run(
+    catalogue: &Catalogue,
+    o: &RunOptions,
+    why: &str,
+) -> Result<Vec<RuleResult>, SelectionError> {
+    Ok(select(catalogue, &o.only, &o.skip)?
+        .into_iter()
+        .map(|rule| {
+            let skip = Skip::NotRun(why.to_owned());
+            RuleResult::new(rule, Verdict::new(Outcome::Skip(skip)))
+        })
+        .collect())
 }
 
 /// Each mode's options (by position in `modes`): the `--only`/`--skip` patterns that concern
@@ -298,9 +337,14 @@ fn merge(catalogue: &Catalogue, results: Vec<RuleResult>) -> Vec<RuleResult> {
 }
 
 /// The run's target as the first mode's preflight found it, with the modes, the first
-/// session cookie any mode used and every mode's sizing notes (`None` when no mode ran,
-/// which the selection rules out: the first selected mode always runs).
-fn target_info(infos: Vec<(String, TargetInfo)>, modes: Vec<String>) -> Option<TargetInfo> {
+/// session cookie any mode used, every mode's sizing notes and, with a `budget`, how it was
+/// shared (`None` when no mode ran, which the selection rules out: the first selected mode
+/// always runs).
+fn target_info(
+    infos: Vec<(String, TargetInfo)>,
+    modes: Vec<String>,
+    budget: Option<Duration>,
+) -> Option<TargetInfo> {
     let session_cookie = infos.iter().find_map(|(_, i)| i.session_cookie.clone());
     let mut infos = infos.into_iter();
     let (_, mut first) = infos.next()?;
@@ -311,7 +355,93 @@ fn target_info(infos: Vec<(String, TargetInfo)>, modes: Vec<String>) -> Option<T
             .notes
             .extend(notes.map(|n| format!("[{mode}] {n}")));
     }
+    if let Some(b) = budget {
+        first.limits.notes.push(format!(
+            "the budget ({} s) is shared by the auth modes: each had an equal part of what was left when it started (the budget line is the first mode's)",
+            b.as_secs()
+        ));
+    }
     first.modes = modes;
     first.session_cookie = session_cookie;
     Some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Capability, builtin_catalogue};
+
+    fn catalogue() -> Catalogue {
+        builtin_catalogue().unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn options(only: &[&str], skip: &[&str]) -> RunOptions {
+        RunOptions {
+            only: only.iter().map(|s| s.to_string()).collect(),
+            skip: skip.iter().map(|s| s.to_string()).collect(),
+            ..RunOptions::default()
+        }
+    }
+
+    fn two() -> Vec<Option<String>> {
+        vec![Some("api".into()), Some("browser".into())]
+    }
+
+    #[test]
+    fn only_id_at_mode_selects_the_rule_in_that_mode_alone() {
+        let c = catalogue();
+        let o = options(&["cookie.http-only@browser", "transport.no-store"], &[]);
+        let per = mode_options(&c, &o, &two()).unwrap();
+        let only = |i: usize| per[i].as_ref().map(|o| o.only.clone());
+        assert_eq!(only(0), Some(vec!["transport.no-store".to_owned()]));
+        assert_eq!(
+            only(1),
+            Some(vec!["cookie.http-only".to_owned(), "transport.no-store".to_owned()])
+        );
+        let per = mode_options(&c, &options(&["cookie.http-only@browser"], &[]), &two()).unwrap();
+        assert!(per[0].is_none() && per[1].is_some());
+        let per = mode_options(&c, &options(&["cookie.*"], &["cookie.*@api"]), &two()).unwrap();
+        assert!(per[0].is_none() && per[1].is_some());
+    }
+
+    #[test]
+    fn an_unknown_mode_and_a_mode_on_a_one_mode_profile_are_refused() {
+        let c = catalogue();
+        let e = mode_options(&c, &options(&["cookie.http-only@admin"], &[]), &two()).unwrap_err();
+        assert!(matches!(e, SelectionError::UnknownMode { .. }), "{e}");
+        let e = mode_options(&c, &options(&[], &["cookie.secure@api"]), &[None]).unwrap_err();
+        assert!(matches!(e, SelectionError::UnknownMode { .. }), "{e}");
+        let e = mode_options(&c, &options(&["cookie.nope@api"], &[]), &two()).unwrap_err();
+        assert!(matches!(e, SelectionError::NoMatch(_)), "{e}");
+    }
+
+    #[test]
+    fn merge_keeps_the_modes_that_ran_a_rule_and_one_skip_when_none_could() {
+        let c = catalogue();
+        let rule = |id: &str| c.rule(id).unwrap_or_else(|| panic!("{id}"));
+        let tagged = |id: &str, mode: &str, outcome: Outcome| {
+            let mut r = RuleResult::new(rule(id), Verdict::new(outcome));
+            r.mode = Some(mode.to_owned());
+            r
+        };
+        let lacks = || Outcome::Skip(Skip::Missing(vec![(Capability::Session, "define flows")]));
+        let results = vec![
+            tagged("cookie.http-only", "api", lacks()),
+            tagged("transport.no-store", "api", Outcome::Pass),
+            tagged("session.logout-everywhere", "api", lacks()),
+            tagged("cookie.http-only", "browser", Outcome::Pass),
+            tagged("transport.no-store", "browser", Outcome::Pass),
+            tagged("session.logout-everywhere", "browser", lacks()),
+        ];
+        let keys: Vec<String> = merge(&c, results).iter().map(RuleResult::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "cookie.http-only@browser",
+                "session.logout-everywhere",
+                "transport.no-store@api",
+                "transport.no-store@browser"
+            ]
+        );
+    }
 }

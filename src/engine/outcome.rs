@@ -504,6 +504,15 @@ impl RuleResult {
         }
     }
 
+    /// What a replay line adds to `--seed N` for a rule that ran in one of several auth
+    /// modes (` --only id@mode`: the rule in that mode); nothing with one mode.
+    pub fn replay_only(&self) -> String {
+        match &self.mode {
+            Some(_) => format!(" --only {}", self.key()),
+            None => String::new(),
+        }
+    }
+
     /// The rule's key in baselines, gates, `--only` and the machine-readable reports: its
     /// id, and with several auth modes `id@mode` (`cookie.http-only@browser`).
     pub fn key(&self) -> String {
@@ -747,6 +756,17 @@ pub struct TargetInfo {
     /// How the run was sized to the service: rules and cases in flight, the per-request
     /// timeout, the measured login latency, and why any of them changed.
     pub limits: super::sizing::RunLimits,
+}
+
+impl TargetInfo {
+    /// `; auth modes api, browser` for a run over several auth modes; nothing with one.
+    pub fn modes_words(&self) -> String {
+        if self.modes.is_empty() {
+            String::new()
+        } else {
+            format!("; auth modes {}", self.modes.join(", "))
+        }
+    }
 }
 
 /// What a run produced: schema `authprobe.report/v1` (the CI gate's decision is added by

@@ -58,14 +58,24 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
         c.token(t, url.as_ref(), &spec.base_url.referenced);
     }
     c.policy_and_limits(spec);
-    c.out.extend(super::modes::check(file, spec));
+    let (problems, modes) = super::modes::check(file, spec);
+    c.out.extend(problems);
+    for (path, mode) in modes {
+        for mut d in check_sections(file, &mode, url.as_ref()).0 {
+            d.path = match d.path.as_str() {
+                "" => path.clone(),
+                key => format!("{path}.{key}"),
+            };
+            c.out.push(d);
+        }
+    }
     c.out
 }
 
 /// The problems of one auth mode's sections (`session`, `flows`, `token`) in `spec`, a
 /// profile whose top level holds the mode's sections (see `modes`); key paths as at the top
 /// level.
-pub(super) fn check_sections(file: &Path, spec: &ProfileFile, url: Option<&Url>) -> Diagnostics {
+fn check_sections(file: &Path, spec: &ProfileFile, url: Option<&Url>) -> Diagnostics {
     let mut c = Checker {
         file,
         out: Diagnostics::default(),

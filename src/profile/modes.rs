@@ -12,12 +12,10 @@ use std::path::Path;
 
 use url::Url;
 
-use super::check::check_sections;
 use super::format::{ModeSpec, ProfileFile};
-use super::load::Profile;
 use super::origin::is_loopback;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::spec::{Capability, Catalogue};
+use crate::spec::Capability;
 
 /// The most named modes a profile may have.
 pub const MAX_MODES: usize = 16;
@@ -42,13 +40,15 @@ pub fn split_mode(pattern: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// The problems of `spec`'s `modes` (none without it): names, their number, empty modes and
-/// modes with nothing a rule can use, and every problem of each mode's sections at
-/// `modes.NAME.…`.
-pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
+/// The problems of `spec`'s `modes` themselves (none without it): names, their number, empty
+/// modes and modes with nothing a rule can use, each at `modes` or `modes.NAME`; and the
+/// modes to check further, each as (`modes.NAME`, a profile with the mode's sections at the
+/// top level), whose problems the caller reports under that key.
+pub(super) fn check(file: &Path, spec: &ProfileFile) -> (Diagnostics, Vec<(String, ProfileFile)>) {
     let mut out = Diagnostics::default();
+    let mut sections = Vec::new();
     if spec.modes.is_empty() {
-        return out;
+        return (out, sections);
     }
     let unlocated = |path: String, msg: String| Diagnostic::new(file, 0, 0, path, msg);
     if spec.modes.len() > MAX_MODES {
@@ -58,7 +58,6 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
         ));
     }
     let top = spec.flows.is_some() || spec.token.is_some();
-    let url = Url::parse(&spec.base_url.value).ok();
     for (name, mode) in &spec.modes {
         let path = format!("modes.{name}");
         if !valid_name(name) {
@@ -84,21 +83,14 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
                 "the mode has only `session`: no rule can use it without `flows` or `token`"
             };
             out.push(
-                unlocated(path.clone(), msg.into())
+                unlocated(path, msg.into())
                     .with_hint("give the mode `flows` (a cookie login) or `token` (access tokens)"),
             );
             continue;
         }
-        for mut d in check_sections(file, &mode_file(spec, m), url.as_ref()).0 {
-            d.path = if d.path.is_empty() {
-                path.clone()
-            } else {
-                format!("{path}.{}", d.path)
-            };
-            out.push(d);
-        }
+        sections.push((path, mode_file(spec, m)));
     }
-    out
+    (out, sections)
 }
 
 /// The secrets the named modes' `token` sections name that cannot be read here, at
@@ -121,7 +113,7 @@ pub(super) fn unreadable_secrets(file: &Path, spec: &ProfileFile) -> Diagnostics
 }
 
 /// `spec` with the mode's sections at the top level and no `modes`.
-fn mode_file(spec: &ProfileFile, m: &ModeSpec) -> ProfileFile {
+pub(super) fn mode_file(spec: &ProfileFile, m: &ModeSpec) -> ProfileFile {
     let mut f = spec.clone();
     f.session = m.session.clone().unwrap_or_default();
     f.flows = m.flows.clone();
@@ -132,7 +124,7 @@ fn mode_file(spec: &ProfileFile, m: &ModeSpec) -> ProfileFile {
 
 /// What a profile (its top level) provides before it is resolved; `token.oauth` counts as
 /// providing what it may derive (refresh, revocation, JWKS).
-fn static_capabilities(spec: &ProfileFile) -> BTreeSet<Capability> {
+pub(super) fn static_capabilities(spec: &ProfileFile) -> BTreeSet<Capability> {
     use Capability as C;
     let mut c = BTreeSet::new();
     if let Some(f) = &spec.flows {
@@ -171,84 +163,6 @@ fn static_capabilities(spec: &ProfileFile) -> BTreeSet<Capability> {
     c
 }
 
-impl Profile {
-    /// The profile's auth modes, each as a profile with the mode's `session`, `flows` and
-    /// `token` at the top level (everything else shared): the top level first as `default`
-    /// (when it has `flows` or `token`), then the named modes by name. A profile with one
-    /// mode gives itself, unnamed — its reports show no mode.
-    pub fn modes(&self) -> Vec<(Option<String>, Profile)> {
-        let spec = &self.spec;
-        let mut out = Vec::new();
-        if spec.flows.is_some() || spec.token.is_some() {
-            let mut top = spec.clone();
-            top.modes = BTreeMap::new();
-            out.push((DEFAULT_MODE.to_owned(), top));
-        }
-        for (name, m) in &spec.modes {
-            out.push((name.clone(), mode_file(spec, &m.value)));
-        }
-        let named = out.len() > 1;
-        out.into_iter()
-            .map(|(name, spec)| {
-                let p = Profile {
-                    file: self.file.clone(),
-                    spec,
-                };
-                (named.then_some(name), p)
-            })
-            .collect()
-    }
-
-    /// Warnings for modes in which no rule of `catalogue` can run (each selected rule
-    /// requires something the mode does not provide).
-    pub fn idle_modes(&self, catalogue: &Catalogue) -> Vec<String> {
-        self.modes()
-            .into_iter()
-            .filter_map(|(name, p)| {
-                let caps = static_capabilities(&p.spec);
-                let runs = catalogue
-                    .rules
-                    .iter()
-                    .any(|r| r.requires.iter().all(|c| caps.contains(c)));
-                (!runs).then(|| {
-                    let name = name.unwrap_or_else(|| DEFAULT_MODE.to_owned());
-                    format!(
-                        "mode `{name}` provides nothing a selected rule requires: no rule will run in it"
-                    )
-                })
-            })
-            .collect()
-    }
-
-    /// Moves the top level's cookie session (`session`, `flows`) into the mode `cookie` and
-    /// its `token` into the mode `token`, and checks the profile again: the built-in testbed
-    /// profile as two auth modes (`authprobe demo --modes`).
-    pub fn split_into_modes(&mut self, cookie: &str, token: &str) -> Result<(), Diagnostics> {
-        let at = |value: ModeSpec| serde_saphyr::Spanned {
-            value,
-            referenced: self.spec.base_url.referenced,
-            defined: self.spec.base_url.defined,
-        };
-        let cookie_mode = ModeSpec {
-            session: Some(std::mem::take(&mut self.spec.session)),
-            flows: self.spec.flows.take(),
-            token: None,
-        };
-        let token_mode = ModeSpec {
-            session: None,
-            flows: None,
-            token: self.spec.token.take(),
-        };
-        for (name, m) in [(cookie, cookie_mode), (token, token_mode)] {
-            if m.flows.is_some() || m.token.is_some() {
-                self.spec.modes.insert(name.to_owned(), at(m));
-            }
-        }
-        let d = super::check::check(&self.file, &self.spec);
-        if d.is_empty() { Ok(()) } else { Err(d) }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,23 +184,5 @@ mod tests {
             ("cookie.http-only", Some("browser"))
         );
         assert_eq!(split_mode("cookie.*"), ("cookie.*", None));
-    }
-
-    #[test]
-    fn the_testbed_profile_splits_into_a_cookie_and_a_token_mode() {
-        let mut p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
-        assert_eq!(p.modes().len(), 1);
-        assert_eq!(p.modes()[0].0, None);
-        p.split_into_modes("browser", "api")
-            .unwrap_or_else(|d| panic!("{d}"));
-        let modes = p.modes();
-        let names: Vec<_> = modes.iter().map(|(n, _)| n.clone().unwrap()).collect();
-        assert_eq!(names, ["api", "browser"]);
-        assert!(modes[0].1.spec.flows.is_none() && modes[0].1.spec.token.is_some());
-        assert!(modes[1].1.spec.flows.is_some() && modes[1].1.spec.token.is_none());
-        assert_eq!(
-            modes[1].1.spec.session.cookie.as_deref(),
-            Some("__Host-session")
-        );
     }
 }

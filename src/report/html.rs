@@ -233,7 +233,7 @@ fn counterexample(out: &mut String, c: &Counterexample, r: &RuleResult) {
         c.seed,
         c.shrink_steps,
         c.seed,
-        escape(&super::replay_only(r))
+        escape(&r.replay_only())
     );
     if c.steps.is_empty() {
         for step in &c.input {

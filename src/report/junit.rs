@@ -58,7 +58,7 @@ pub fn failure_text(r: &RuleResult) -> String {
             "counterexample: seed {} (replay with --seed {}{}), case {}, shrunk in {} steps",
             c.seed,
             c.seed,
-            super::replay_only(r),
+            r.replay_only(),
             c.case,
             c.shrink_steps
         );

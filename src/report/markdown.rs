@@ -136,10 +136,7 @@ fn details(out: &mut String, r: &RuleResult) {
             c.seed,
             c.case,
             c.shrink_steps,
-            code_span(
-                &format!("--seed {}{}", c.seed, super::replay_only(r)),
-                false
-            )
+            code_span(&format!("--seed {}{}", c.seed, r.replay_only()), false)
         );
         if c.steps.is_empty() {
             for (i, step) in c.input.iter().enumerate() {

@@ -153,7 +153,7 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
                 String::new()
             } else {
                 format!("; replicas {}", target.replicas.join(", "))
-            } + &modes_words(&target.modes),
+            } + &target.modes_words(),
             // How the run was sized to the service, when it differs from what was asked.
             target
                 .limits
@@ -212,24 +212,6 @@ pub(crate) fn token_lines(r: &RuleResult) -> Vec<String> {
         .collect()
 }
 
-/// `; auth modes api, browser` for a run over several auth modes; nothing with one.
-fn modes_words(modes: &[String]) -> String {
-    if modes.is_empty() {
-        String::new()
-    } else {
-        format!("; auth modes {}", modes.join(", "))
-    }
-}
-
-/// What a replay line adds to `--seed N` for a rule that ran in one of several auth modes
-/// (` --only id@mode`: the rule in that mode); nothing with one mode.
-pub(crate) fn replay_only(r: &RuleResult) -> String {
-    match &r.mode {
-        Some(_) => format!(" --only {}", r.key()),
-        None => String::new(),
-    }
-}
-
 fn details(out: &mut String, r: &RuleResult, st: &Style) {
     let _ = writeln!(out, "      requirement: {}", r.requirement);
     for line in token_lines(r) {
@@ -262,7 +244,7 @@ fn details(out: &mut String, r: &RuleResult, st: &Style) {
                 c.case,
                 c.shrink_steps,
                 c.seed,
-                replay_only(r)
+                r.replay_only()
             );
             for s in &c.steps {
                 let _ = writeln!(
@@ -325,7 +307,7 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
         report.tool.version,
         sanitize(&report.target.name),
         report.target.base_url,
-        modes_words(&report.target.modes),
+        report.target.modes_words(),
         match report.target.session_cookie.as_deref() {
             Some(c) => format!("session cookie `{c}`"),
             None => "no cookie session (token only)".to_string(),
