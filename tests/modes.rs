@@ -494,3 +494,24 @@ fn validate_warns_about_a_mode_no_selected_rule_can_run_in() {
         ["mode `api` provides nothing a selected rule requires: no rule will run in it"]
     );
 }
+
+#[test]
+fn validate_warns_about_a_mode_flow_no_selected_rule_needs() {
+    let with_logout = API_MODE.replace(
+        "      from: access_token\n",
+        "      from: access_token\n      logout:\n        - request: {method: POST, path: /api/token/logout}\n",
+    );
+    let p = parse_profile(&profile_with(&with_logout), Path::new("p.yaml"))
+        .unwrap_or_else(|d| panic!("{d}"));
+    let mut catalogue = spec::builtin_catalogue().unwrap_or_else(|d| panic!("{d}"));
+    catalogue
+        .rules
+        .retain(|r| !r.may_use(spec::Capability::TokenLogout));
+    let warnings = p.unused_flows(&catalogue);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("`modes.api.token.logout` is declared")),
+        "{warnings:?}"
+    );
+}

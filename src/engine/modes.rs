@@ -396,7 +396,10 @@ mod tests {
         assert_eq!(only(0), Some(vec!["transport.no-store".to_owned()]));
         assert_eq!(
             only(1),
-            Some(vec!["cookie.http-only".to_owned(), "transport.no-store".to_owned()])
+            Some(vec![
+                "cookie.http-only".to_owned(),
+                "transport.no-store".to_owned()
+            ])
         );
         let per = mode_options(&c, &options(&["cookie.http-only@browser"], &[]), &two()).unwrap();
         assert!(per[0].is_none() && per[1].is_some());

@@ -91,17 +91,26 @@ impl Profile {
 
     /// Warnings for flows the profile declares that no rule of `catalogue` would run (a
     /// declared flow nothing uses is easy to believe tested).
+    /// The named modes' flows count too (`modes.NAME.flows.logout`).
     pub fn unused_flows(&self, catalogue: &crate::spec::Catalogue) -> Vec<String> {
-        self.declared_flows()
-            .into_iter()
-            .filter(|(_, cap)| !catalogue.rules.iter().any(|r| r.may_use(*cap)))
-            .map(|(key, cap)| {
-                format!(
-                    "`{key}` is declared but no selected rule needs `{}`: the flow will never run",
-                    cap.name()
-                )
-            })
-            .collect()
+        let mut out = Vec::new();
+        let mut sources = vec![(String::new(), self.clone())];
+        for (n, m) in &self.spec.modes {
+            let spec = modes::mode_file(&self.spec, &m.value);
+            let file = self.file.clone();
+            sources.push((format!("modes.{n}."), Profile { file, spec }));
+        }
+        for (prefix, p) in sources {
+            for (key, cap) in p.declared_flows() {
+                if !catalogue.rules.iter().any(|r| r.may_use(cap)) {
+                    out.push(format!(
+                        "`{prefix}{key}` is declared but no selected rule needs `{}`: the flow will never run",
+                        cap.name()
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The secrets this profile names that cannot be read here: unset environment variables
