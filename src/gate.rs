@@ -34,7 +34,8 @@ pub struct BaselineFile {
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineEntry {
-    /// The rule id, e.g. `cookie.http-only`.
+    /// The rule id, e.g. `cookie.http-only`; with a profile of several auth modes
+    /// `cookie.http-only@browser` names the rule in one mode only (the id alone: every mode).
     pub rule: String,
     /// Why the failure is accepted (required, one line).
     pub reason: String,
@@ -118,7 +119,7 @@ pub fn parse_baseline(
         let path = format!("expected_failures[{i}]");
         let v = &e.value;
         if let Some(c) = catalogue
-            && c.rule(&v.rule).is_none()
+            && c.rule(crate::profile::split_mode(&v.rule).0).is_none()
         {
             out.push(
                 Diagnostic::new(
@@ -241,20 +242,20 @@ pub fn decide(
         {
             g.expired.push(e.rule.clone());
         }
-        let status = report
+        let mut matched = report
             .results
             .iter()
-            .find(|r| r.id == e.rule)
-            .map(|r| r.status());
-        if status == Some(Status::Pass) {
+            .filter(|r| covers(&e.rule, r))
+            .peekable();
+        if matched.peek().is_some() && matched.all(|r| r.status() == Status::Pass) {
             g.stale.push(e.rule.clone());
         }
     }
     for r in report.results.iter().filter(|r| r.status() == Status::Fail) {
-        if let Some(e) = entries.iter().find(|e| e.rule == r.id)
+        if let Some(e) = entries.iter().find(|e| covers(&e.rule, r))
             && !g.expired.contains(&e.rule)
         {
-            g.baselined.push((r.id.clone(), e.reason.clone()));
+            g.baselined.push((r.key(), e.reason.clone()));
             continue;
         }
         let counts = match options.fail_on {
@@ -262,12 +263,18 @@ pub fn decide(
             Some(min) => r.severity >= min && (r.level == Level::Must || options.strict),
         };
         if counts {
-            g.counted.push(r.id.clone());
+            g.counted.push(r.key());
         } else {
-            g.below_threshold.push(r.id.clone());
+            g.below_threshold.push(r.key());
         }
     }
     g
+}
+
+/// Whether a baseline entry's `rule` covers a result: the rule id covers it in every auth
+/// mode, `id@mode` in that mode only.
+fn covers(rule: &str, r: &crate::engine::RuleResult) -> bool {
+    rule == r.id || (r.mode.is_some() && rule == r.key())
 }
 
 /// The exit code of a run: 3 when it was interrupted ([`Report::incomplete`]: what it found

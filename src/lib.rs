@@ -78,7 +78,8 @@ pub use engine::{
     BudgetPlan, Counterexample, Coverage, CoverageUnit, EVIDENCE_BODY_BYTES, Event, Evidence,
     Finding, Inconclusive, Outcome, PreflightError, REPORT_SCHEMA, Report, RuleError, RuleResult,
     RunError, RunLimits, RunOptions, SelectionError, SequenceStep, Skip, Status, Stop, Summary,
-    TargetInfo, TokenPart, TokenRole, Tool, run, run_until, seed_for, select,
+    TargetInfo, TokenPart, TokenRole, Tool, run, run_modes, run_modes_until, run_until, seed_for,
+    select,
 };
 pub use http::{
     Capture, Captured, Client, ClientConfig, Exchange, HttpError, HttpErrorKind, ProbeRequest,

@@ -21,6 +21,7 @@ mod id_token;
 mod init_discovery;
 mod inspect_jose;
 mod model;
+mod modes;
 mod oauth;
 mod outputs;
 mod profile_language;

@@ -166,7 +166,7 @@ pub fn validate(files: &[PathBuf]) -> Result<Exit, CliError> {
     };
     if let Some(c) = &catalogue {
         for p in &profiles {
-            for w in p.unused_flows(c) {
+            for w in p.unused_flows(c).into_iter().chain(p.idle_modes(c)) {
                 lines.push(format!("warning: {}: {w}", p.file.display()));
             }
         }

@@ -41,10 +41,11 @@ pub struct RunArgs {
     /// Seed for generated cases; the same seed replays the same cases (default: random, printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Run only these rules (id or glob, e.g. `cookie.*`); repeatable.
+    /// Run only these rules (id or glob, e.g. `cookie.*`; `ID@MODE` in one auth mode of the
+    /// profile only); repeatable.
     #[arg(long, value_name = "RULE")]
     pub only: Vec<String>,
-    /// Skip these rules (id or glob); repeatable.
+    /// Skip these rules (id or glob; `ID@MODE` in one auth mode only); repeatable.
     #[arg(long, value_name = "RULE")]
     pub skip: Vec<String>,
     /// Most rules in flight at once (1 to 256).
@@ -164,6 +165,11 @@ pub struct DemoArgs {
     /// a time: the `slow-logins` quirk with this delay (implies `--quirk slow-logins`).
     #[arg(long, value_name = "DURATION", value_parser = super::limits::login_delay)]
     pub login_delay: Option<Duration>,
+    /// Run the built-in profile as two auth modes: its cookie login as the mode `browser`
+    /// and its token login as the mode `api` (every rule runs in each mode that provides
+    /// what it requires, and reports show the mode beside the rule id).
+    #[arg(long)]
+    pub modes: bool,
     /// Run options.
     #[command(flatten)]
     pub run: RunArgs,
@@ -211,13 +217,18 @@ pub async fn demo(a: DemoArgs) -> Result<Exit, CliError> {
                 diag::lower(&e.to_string())
             ))
         })?;
-    let mut target =
-        authprobe::demo::replicated_profile(&bed, &config).and_then(|p| p.load_secrets())?;
+    let mut profile = authprobe::demo::replicated_profile(&bed, &config)?;
+    if a.modes {
+        profile.split_into_modes("browser", "api")?;
+    }
+    let mut targets = load_modes(&profile)?;
     if let Some(what) = describe_config(&config) {
-        target.name = format!("{} ({what})", target.name);
+        for (_, target) in &mut targets {
+            target.name = format!("{} ({what})", target.name);
+        }
     }
     let stop = signals::listen();
-    let result = execute(&catalogue, target, &a.run, None, stop.clone()).await;
+    let result = execute(&catalogue, targets, &a.run, None, stop.clone()).await;
     if stop.borrow().is_none() {
         bed.shutdown().await;
     }
@@ -234,9 +245,20 @@ pub async fn check(a: CheckArgs) -> Result<Exit, CliError> {
         inputs.add(&path, what);
     }
     a.run.check_report_paths(inputs)?;
-    let target = profile.load_secrets()?;
+    let targets = load_modes(&profile)?;
     let stop = signals::listen();
-    execute(&catalogue, target, &a.run, Some(&a.profile), stop).await
+    execute(&catalogue, targets, &a.run, Some(&a.profile), stop).await
+}
+
+/// Every auth mode of `profile` with its secrets read (one, unnamed, without `modes:`).
+fn load_modes(
+    profile: &profile::Profile,
+) -> Result<Vec<(Option<String>, UnresolvedTarget)>, CliError> {
+    let mut targets = Vec::new();
+    for (name, p) in profile.modes() {
+        targets.push((name, p.load_secrets()?));
+    }
+    Ok(targets)
 }
 
 impl RunArgs {
@@ -291,13 +313,15 @@ impl RunArgs {
 /// the profile file (for SARIF locations). The report paths were checked before.
 async fn execute(
     catalogue: &Catalogue,
-    mut target: UnresolvedTarget,
+    mut targets: Vec<(Option<String>, UnresolvedTarget)>,
     a: &RunArgs,
     profile: Option<&Path>,
     stop: Stop,
 ) -> Result<Exit, CliError> {
     if let Some(w) = a.max_wait {
-        target.policy.max_wait = Some(w);
+        for (_, target) in &mut targets {
+            target.policy.max_wait = Some(w);
+        }
     }
     let (options, config) = a.options()?;
     let progress = RunProgress::new(a.quiet);
@@ -310,7 +334,7 @@ async fn execute(
     // A HAR report is made of the run's traffic: the client captures it (bounded) only then.
     let capture = a.format == Format::Har || a.reports.iter().any(|(f, _)| *f == Format::Har);
     let result = resolve_and_run(
-        catalogue, target, config, &options, &on_event, stop, capture,
+        catalogue, targets, config, &options, &on_event, stop, capture,
     )
     .await;
     progress.finish();
@@ -356,26 +380,25 @@ async fn execute(
     }
 }
 
-/// Resolves the target (its probe client, the discovery document) and runs the catalogue
-/// against it until `stop`; `--only`/`--skip` are checked first, before any request is sent.
+/// Resolves the target of every auth mode (one probe client, each mode's discovery document)
+/// and runs the catalogue in each until `stop`; `--only`/`--skip` are checked first, before
+/// any request is sent.
 /// With `capture`, the client captures the run's traffic (from the discovery on), returned
 /// redacted for the HAR report.
 async fn resolve_and_run(
     catalogue: &Catalogue,
-    target: UnresolvedTarget,
+    targets: Vec<(Option<String>, UnresolvedTarget)>,
     config: ClientConfig,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
     stop: Stop,
     capture: bool,
 ) -> Result<(Report, Redactor, Option<Capture>), RunError> {
-    authprobe::select(catalogue, &options.only, &options.skip)?;
     let config = ClientConfig { capture, ..config };
-    let (target, client) = target.resolve(config).await?;
+    let (report, client) =
+        authprobe::run_modes(catalogue, targets, config, options, events, stop).await?;
     let redactor = client.redactor().clone();
-    let kept = client.clone();
-    let report = authprobe::run_until(catalogue, target, client, options, events, stop).await?;
-    Ok((report, redactor, capture.then(|| kept.captured())))
+    Ok((report, redactor, capture.then(|| client.captured())))
 }
 
 /// A finished document through the one choke point before output ([`report::seal_text`]),

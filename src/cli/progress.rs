@@ -48,7 +48,7 @@ impl RunProgress {
         match (&self.bar, e) {
             (Some(pb), Event::RuleFinished(r)) => {
                 pb.set_position(n as u64);
-                pb.set_message(format!("{} {}", r.status().as_str(), r.id));
+                pb.set_message(format!("{} {}", r.status().as_str(), r.label()));
             }
             (Some(pb), Event::Started { .. }) => {
                 if let Some(line) = line() {

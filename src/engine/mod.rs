@@ -33,6 +33,7 @@ mod idtoken;
 mod jwks;
 mod jwt;
 mod model;
+mod modes;
 mod outcome;
 mod preflight;
 mod probe;
@@ -52,6 +53,7 @@ use std::time::{Duration, Instant};
 
 pub use browser::{AccessOutcome, Browser, Ctx, Jar, StepError, classify, classify_token};
 pub use budget::{BudgetPlan, Coverage, CoverageUnit};
+pub use modes::{run_modes, run_modes_until};
 pub use outcome::{
     Counterexample, EVIDENCE_BODY_BYTES, Evidence, Finding, Inconclusive, Outcome, REPORT_SCHEMA,
     Report, RuleError, RuleResult, SequenceStep, Skip, Status, Summary, TargetInfo, TokenPart,
@@ -136,6 +138,14 @@ pub enum RunError {
     /// endpoints it names are unusable (exit 3).
     #[error("{}", resolve_message(.0))]
     Resolve(ResolveError),
+    /// One auth mode of the profile could not be resolved or tested (the mode's name and why).
+    #[error("auth mode `{mode}`: {source}")]
+    Mode {
+        /// The mode.
+        mode: String,
+        /// Why.
+        source: Box<RunError>,
+    },
 }
 
 impl RunError {
@@ -145,6 +155,7 @@ impl RunError {
             RunError::Selection(_) | RunError::Client(_) => 2,
             RunError::Resolve(ResolveError::DiscoveryUrl(_)) => 2,
             RunError::Unreachable(_) | RunError::LoginFailed(_) | RunError::Resolve(_) => 3,
+            RunError::Mode { source, .. } => source.exit_code(),
         }
     }
 }
@@ -240,7 +251,21 @@ pub async fn run_until(
     client: Client,
     options: &RunOptions,
     events: &(dyn Fn(&Event) + Send + Sync),
+    stop: Stop,
+) -> Result<Report, RunError> {
+    run_in_mode(catalogue, target, client, options, events, stop, None).await
+}
+
+/// [`run_until`] in one auth mode of the profile (`None`: the profile has one): the results
+/// carry the mode, and each rule's traffic is filed under `id@mode`.
+pub(crate) async fn run_in_mode(
+    catalogue: &Catalogue,
+    target: Target,
+    client: Client,
+    options: &RunOptions,
+    events: &(dyn Fn(&Event) + Send + Sync),
     mut stop: Stop,
+    mode: Option<&str>,
 ) -> Result<Report, RunError> {
     let started = Instant::now();
     let rules = select(catalogue, &options.only, &options.skip)?;
@@ -250,6 +275,7 @@ pub async fn run_until(
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
         replicas: replica_names(&target),
+        modes: Vec::new(),
         session_cookie: None,
         limits: RunLimits::default(),
     };
@@ -261,7 +287,7 @@ pub async fn run_until(
         &rules,
         target,
         &client,
-        (options, budget, started),
+        (options, budget, started, mode),
         events,
         (&finished, &started_info),
     );
@@ -308,7 +334,13 @@ pub async fn run_until(
             });
         }
     }
-    let results: Vec<RuleResult> = finished.into_values().collect();
+    let results: Vec<RuleResult> = finished
+        .into_values()
+        .map(|mut r| {
+            r.mode = mode.map(str::to_owned);
+            r
+        })
+        .collect();
     let target = started_info
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
@@ -327,6 +359,14 @@ pub async fn run_until(
         duration_ms: started.elapsed().as_millis() as u64,
         incomplete,
     })
+}
+
+/// A rule's key in one mode: `id`, or `id@mode` (see [`RuleResult::key`]).
+fn mode_key(id: &str, mode: Option<&str>) -> String {
+    match mode {
+        Some(m) => format!("{id}@{m}"),
+        None => id.to_owned(),
+    }
 }
 
 /// The reason `stop` holds, once it holds one (never, when its sender is gone unused).
@@ -355,7 +395,7 @@ async fn run_rules(
     rules: &[&Rule],
     target: Target,
     client: &Client,
-    (options, budget, started): (&RunOptions, Option<Duration>, Instant),
+    (options, budget, started, mode): (&RunOptions, Option<Duration>, Instant, Option<&str>),
     events: &(dyn Fn(&Event) + Send + Sync),
     (finished, started_info): Progress<'_>,
 ) -> Result<(), RunError> {
@@ -406,6 +446,7 @@ async fn run_rules(
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
         replicas: replica_names(&target),
+        modes: Vec::new(),
         session_cookie: baseline
             .session
             .as_ref()
@@ -423,7 +464,7 @@ async fn run_rules(
             // A client of its own scope, so the rule's retries are counted in its requests
             // (and its traffic is filed under the rule when captured for the HAR report).
             ctx: Ctx {
-                client: ctx.client.scoped_as(&rule.id),
+                client: ctx.client.scoped_as(&mode_key(&rule.id, mode)),
                 ..ctx.clone()
             },
             baseline: baseline.clone(),
@@ -438,6 +479,7 @@ async fn run_rules(
     // target passes the redactor here.
     let redactor = client.redactor().clone();
     let finish = |i: usize, mut r: RuleResult| {
+        r.mode = mode.map(str::to_owned);
         r.redact(&redactor);
         events(&Event::RuleFinished(r.clone()));
         finished

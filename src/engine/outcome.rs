@@ -442,6 +442,9 @@ impl Verdict {
 pub struct RuleResult {
     /// Rule id.
     pub id: String,
+    /// The profile's auth mode (`modes:`) the rule ran in; `None` when the profile has one
+    /// mode (then no report shows a mode).
+    pub mode: Option<String>,
     /// Rule title.
     pub title: String,
     /// Severity.
@@ -472,6 +475,7 @@ impl RuleResult {
     pub fn new(rule: &Rule, verdict: Verdict) -> RuleResult {
         RuleResult {
             id: rule.id.to_string(),
+            mode: None,
             title: rule.title.clone(),
             severity: rule.severity,
             level: rule.level,
@@ -489,6 +493,33 @@ impl RuleResult {
     /// How it ended.
     pub fn status(&self) -> Status {
         self.outcome.status()
+    }
+
+    /// The rule as reports show it: its id, and with several auth modes the mode beside it
+    /// (`cookie.http-only [browser]`).
+    pub fn label(&self) -> String {
+        match &self.mode {
+            Some(m) => format!("{} [{m}]", self.id),
+            None => self.id.clone(),
+        }
+    }
+
+    /// What a replay line adds to `--seed N` for a rule that ran in one of several auth
+    /// modes (` --only id@mode`: the rule in that mode); nothing with one mode.
+    pub fn replay_only(&self) -> String {
+        match &self.mode {
+            Some(_) => format!(" --only {}", self.key()),
+            None => String::new(),
+        }
+    }
+
+    /// The rule's key in baselines, gates, `--only` and the machine-readable reports: its
+    /// id, and with several auth modes `id@mode` (`cookie.http-only@browser`).
+    pub fn key(&self) -> String {
+        match &self.mode {
+            Some(m) => format!("{}@{m}", self.id),
+            None => self.id.clone(),
+        }
     }
 
     /// Why (for fail, skip, inconclusive, error): one line; `None` for a pass.
@@ -618,6 +649,8 @@ impl Serialize for RuleResult {
         #[derive(Serialize)]
         struct Wire<'a> {
             id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            mode: Option<&'a str>,
             title: &'a str,
             severity: Severity,
             level: Level,
@@ -640,6 +673,7 @@ impl Serialize for RuleResult {
         }
         Wire {
             id: &self.id,
+            mode: self.mode.as_deref(),
             title: &self.title,
             severity: self.severity,
             level: self.level,
@@ -713,11 +747,26 @@ pub struct TargetInfo {
     /// origins); left out when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<String>,
+    /// The profile's auth modes the rules ran in (`modes:`, the top level as `default`);
+    /// left out when the profile has one mode.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modes: Vec<String>,
     /// The session cookie the run used.
     pub session_cookie: Option<String>,
     /// How the run was sized to the service: rules and cases in flight, the per-request
     /// timeout, the measured login latency, and why any of them changed.
     pub limits: super::sizing::RunLimits,
+}
+
+impl TargetInfo {
+    /// `; auth modes api, browser` for a run over several auth modes; nothing with one.
+    pub fn modes_words(&self) -> String {
+        if self.modes.is_empty() {
+            String::new()
+        } else {
+            format!("; auth modes {}", self.modes.join(", "))
+        }
+    }
 }
 
 /// What a run produced: schema `authprobe.report/v1` (the CI gate's decision is added by

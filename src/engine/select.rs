@@ -13,6 +13,14 @@ pub enum SelectionError {
     /// The patterns leave no rule to run.
     #[error("the selection leaves no rule to run")]
     Empty,
+    /// An `--only`/`--skip` pattern `id@mode` names a mode the profile does not have.
+    #[error("`{pattern}` names no auth mode of the profile ({known})")]
+    UnknownMode {
+        /// The pattern as given.
+        pattern: String,
+        /// The profile's modes in words.
+        known: String,
+    },
 }
 
 /// Matches `text` against a glob with `*` (any run) and `?` (one char).

@@ -282,6 +282,14 @@ impl Client {
         self.inner.stop_signal.send_replace(true);
     }
 
+    /// Lets a stopped client send again: a run over several auth modes stops the client when
+    /// one mode's share of the budget runs out and resumes it for the next mode (its request
+    /// count and rate stay one for the whole run).
+    pub fn resume(&self) {
+        self.inner.stopped.store(false, Ordering::SeqCst);
+        self.inner.stop_signal.send_replace(false);
+    }
+
     /// One attempt of `request`, abandoned when the client is stopped meanwhile.
     async fn attempt_until_stopped(&self, request: &ProbeRequest) -> Result<Exchange, HttpError> {
         let mut stopped = self.inner.stop_signal.subscribe();

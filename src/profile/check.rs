@@ -41,7 +41,7 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
     c.out
         .extend(super::replicas::check(file, &spec.replicas, url.as_ref()));
     c.session_cookie(spec);
-    if spec.flows.is_none() && spec.token.is_none() {
+    if spec.flows.is_none() && spec.token.is_none() && spec.modes.is_empty() {
         c.out.push(
             // About the file as a whole: neither key is there to point at.
             c.unlocated(
@@ -58,6 +58,35 @@ pub(super) fn check(file: &Path, spec: &ProfileFile) -> Diagnostics {
         c.token(t, url.as_ref(), &spec.base_url.referenced);
     }
     c.policy_and_limits(spec);
+    let (problems, modes) = super::modes::check(file, spec);
+    c.out.extend(problems);
+    for (path, mode) in modes {
+        for mut d in check_sections(file, &mode, url.as_ref()).0 {
+            d.path = match d.path.as_str() {
+                "" => path.clone(),
+                key => format!("{path}.{key}"),
+            };
+            c.out.push(d);
+        }
+    }
+    c.out
+}
+
+/// The problems of one auth mode's sections (`session`, `flows`, `token`) in `spec`, a
+/// profile whose top level holds the mode's sections (see `modes`); key paths as at the top
+/// level.
+fn check_sections(file: &Path, spec: &ProfileFile, url: Option<&Url>) -> Diagnostics {
+    let mut c = Checker {
+        file,
+        out: Diagnostics::default(),
+    };
+    c.session_cookie(spec);
+    if let Some(flows) = &spec.flows {
+        c.flows(flows, &spec.base_url.referenced);
+    }
+    if let Some(t) = &spec.token {
+        c.token(t, url, &spec.base_url.referenced);
+    }
     c.out
 }
 

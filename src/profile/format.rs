@@ -64,6 +64,20 @@ pub struct ProfileFile {
     /// Access tokens (JWTs): how to obtain one and where it is accepted.
     #[serde(default)]
     pub token: Option<TokenSpec>,
+    /// More auth modes of the same service beside the top-level one (which is the mode
+    /// `default` when it has `flows` or `token`): a name (`[a-z][a-z0-9_-]*`, at most 16
+    /// modes) → its own `session`, `flows` and `token`, e.g. a browser's cookie login and a
+    /// second client's bearer API, or two cookie logins on two apps. Every rule runs once per
+    /// mode that provides what it requires; reports show the mode beside the rule id.
+    ///
+    /// ```yaml
+    /// modes:
+    ///   api:
+    ///     token: {login: [...], from: access_token, access: {...}}
+    /// ```
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, ModeSpec>")]
+    pub modes: BTreeMap<String, Spanned<ModeSpec>>,
     /// HTML pages whose security headers (CSP) are checked, e.g. `[/, /login]`; default `[/]`.
     #[serde(default)]
     pub pages: Option<Vec<String>>,
@@ -78,6 +92,22 @@ pub struct ProfileFile {
     #[serde(default)]
     #[schemars(with = "Option<TlsSpec>")]
     pub tls: Option<Spanned<TlsSpec>>,
+}
+
+/// One named auth mode (`modes.NAME`): the same keys as the profile's top level, each
+/// optional, at least `flows` or `token`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModeSpec {
+    /// Session cookie settings of this mode's cookie login.
+    #[serde(default)]
+    pub session: Option<SessionSpec>,
+    /// This mode's cookie-session flows.
+    #[serde(default)]
+    pub flows: Option<Flows>,
+    /// This mode's access tokens.
+    #[serde(default)]
+    pub token: Option<TokenSpec>,
 }
 
 /// TLS settings for reaching the service.

@@ -5,8 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use super::check::check;
-use super::format::{ProfileFile, SecretSource};
+use super::format::{ModeSpec, ProfileFile, SecretSource};
+use super::modes;
 use super::secrets;
 use super::target::UnresolvedTarget;
 use crate::diag::{self, Diagnostic, Diagnostics};
@@ -88,17 +91,26 @@ impl Profile {
 
     /// Warnings for flows the profile declares that no rule of `catalogue` would run (a
     /// declared flow nothing uses is easy to believe tested).
+    /// The named modes' flows count too (`modes.NAME.flows.logout`).
     pub fn unused_flows(&self, catalogue: &crate::spec::Catalogue) -> Vec<String> {
-        self.declared_flows()
-            .into_iter()
-            .filter(|(_, cap)| !catalogue.rules.iter().any(|r| r.may_use(*cap)))
-            .map(|(key, cap)| {
-                format!(
-                    "`{key}` is declared but no selected rule needs `{}`: the flow will never run",
-                    cap.name()
-                )
-            })
-            .collect()
+        let mut out = Vec::new();
+        let mut sources = vec![(String::new(), self.clone())];
+        for (n, m) in &self.spec.modes {
+            let spec = modes::mode_file(&self.spec, &m.value);
+            let file = self.file.clone();
+            sources.push((format!("modes.{n}."), Profile { file, spec }));
+        }
+        for (prefix, p) in sources {
+            for (key, cap) in p.declared_flows() {
+                if !catalogue.rules.iter().any(|r| r.may_use(cap)) {
+                    out.push(format!(
+                        "`{prefix}{key}` is declared but no selected rule needs `{}`: the flow will never run",
+                        cap.name()
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The secrets this profile names that cannot be read here: unset environment variables
@@ -106,7 +118,9 @@ impl Profile {
     /// `token.signing_keys[0].key`, `token.oauth.client.secret`). `validate` prints them as
     /// warnings; [`Profile::load_secrets`] refuses the profile for them.
     pub fn unreadable_secrets(&self) -> Diagnostics {
-        secrets::unreadable(&self.file, &self.spec)
+        let mut d = secrets::unreadable(&self.file, &self.spec);
+        d.extend(modes::unreadable_secrets(&self.file, &self.spec));
+        d
     }
 
     /// The testbed profile pointed at `base_url`.
@@ -207,6 +221,16 @@ impl Profile {
         if let Some(ca) = self.ca_file() {
             files.push((ca, "the CA file (tls.ca_file)".to_owned()));
         }
+        if !self.spec.modes.is_empty() {
+            // The named modes' token sections name key and secret files of their own.
+            for (_, p) in self.modes() {
+                for f in p.named_files() {
+                    if !files.iter().any(|(path, _)| *path == f.0) {
+                        files.push(f);
+                    }
+                }
+            }
+        }
         files
     }
 
@@ -217,6 +241,85 @@ impl Profile {
         } else {
             self.file.parent().unwrap_or(Path::new(".")).join(path)
         }
+    }
+}
+
+/// The profile's auth modes (`modes:`; see `modes`).
+impl Profile {
+    /// The profile's auth modes, each as a profile with the mode's `session`, `flows` and
+    /// `token` at the top level (everything else shared): the top level first as `default`
+    /// (when it has `flows` or `token`), then the named modes by name. A profile with one
+    /// mode gives itself, unnamed — its reports show no mode.
+    pub fn modes(&self) -> Vec<(Option<String>, Profile)> {
+        let spec = &self.spec;
+        let mut out = Vec::new();
+        if spec.flows.is_some() || spec.token.is_some() {
+            let mut top = spec.clone();
+            top.modes = BTreeMap::new();
+            out.push((modes::DEFAULT_MODE.to_owned(), top));
+        }
+        for (name, m) in &spec.modes {
+            out.push((name.clone(), modes::mode_file(spec, &m.value)));
+        }
+        let named = out.len() > 1;
+        out.into_iter()
+            .map(|(name, spec)| {
+                let p = Profile {
+                    file: self.file.clone(),
+                    spec,
+                };
+                (named.then_some(name), p)
+            })
+            .collect()
+    }
+
+    /// Warnings for modes in which no rule of `catalogue` can run (each selected rule
+    /// requires something the mode does not provide).
+    pub fn idle_modes(&self, catalogue: &crate::spec::Catalogue) -> Vec<String> {
+        self.modes()
+            .into_iter()
+            .filter_map(|(name, p)| {
+                let caps = modes::static_capabilities(&p.spec);
+                let runs = catalogue
+                    .rules
+                    .iter()
+                    .any(|r| r.requires.iter().all(|c| caps.contains(c)));
+                (!runs).then(|| {
+                    let name = name.unwrap_or_else(|| modes::DEFAULT_MODE.to_owned());
+                    format!(
+                        "mode `{name}` provides nothing a selected rule requires: no rule will run in it"
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Moves the top level's cookie session (`session`, `flows`) into the mode `cookie` and
+    /// its `token` into the mode `token`, and checks the profile again: the built-in testbed
+    /// profile as two auth modes (`authprobe demo --modes`).
+    pub fn split_into_modes(&mut self, cookie: &str, token: &str) -> Result<(), Diagnostics> {
+        let at = |value: ModeSpec| serde_saphyr::Spanned {
+            value,
+            referenced: self.spec.base_url.referenced,
+            defined: self.spec.base_url.defined,
+        };
+        let cookie_mode = ModeSpec {
+            session: Some(std::mem::take(&mut self.spec.session)),
+            flows: self.spec.flows.take(),
+            token: None,
+        };
+        let token_mode = ModeSpec {
+            session: None,
+            flows: None,
+            token: self.spec.token.take(),
+        };
+        for (name, m) in [(cookie, cookie_mode), (token, token_mode)] {
+            if m.flows.is_some() || m.token.is_some() {
+                self.spec.modes.insert(name.to_owned(), at(m));
+            }
+        }
+        let d = check(&self.file, &self.spec);
+        if d.is_empty() { Ok(()) } else { Err(d) }
     }
 }
 
@@ -240,5 +343,23 @@ mod tests {
         let d = load_profile(Path::new("/surely/not/here/profile.yaml")).unwrap_err();
         assert_eq!(d.0.len(), 1, "{d}");
         assert_eq!(d.0[0].file, Path::new("/surely/not/here/profile.yaml"));
+    }
+
+    #[test]
+    fn the_testbed_profile_splits_into_a_cookie_and_a_token_mode() {
+        let mut p = Profile::testbed("http://127.0.0.1:9").unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(p.modes().len(), 1);
+        assert_eq!(p.modes()[0].0, None);
+        p.split_into_modes("browser", "api")
+            .unwrap_or_else(|d| panic!("{d}"));
+        let modes = p.modes();
+        let names: Vec<_> = modes.iter().map(|(n, _)| n.clone().unwrap()).collect();
+        assert_eq!(names, ["api", "browser"]);
+        assert!(modes[0].1.spec.flows.is_none() && modes[0].1.spec.token.is_some());
+        assert!(modes[1].1.spec.flows.is_some() && modes[1].1.spec.token.is_none());
+        assert_eq!(
+            modes[1].1.spec.session.cookie.as_deref(),
+            Some("__Host-session")
+        );
     }
 }

@@ -26,6 +26,7 @@ mod classifier;
 mod extractor;
 mod format;
 mod load;
+mod modes;
 mod oauth;
 mod origin;
 mod replicas;
@@ -43,10 +44,12 @@ pub use classifier::{MAX_ANY_OF_ALTERNATIVES, MAX_ANY_OF_DEPTH, PATTERN_SIZE_LIM
 pub use extractor::{ExtractMap, ExtractSpec, Extractor, ExtractorError};
 pub use format::{
     AccessSpec, Classifier, ClientAuth, ClientKind, DEFAULT_ID_TOKEN_EXTRACTOR, FlowName, FlowStep,
-    Flows, ID_TOKEN_VAR, KeySpec, Limits, OAuthClient, OAuthGrant, OAuthSpec, ProfileFile,
-    RequestSpec, RevocationSpec, SecretSource, SessionSpec, TokenSpec, UserSpec, statuses_in_words,
+    Flows, ID_TOKEN_VAR, KeySpec, Limits, ModeSpec, OAuthClient, OAuthGrant, OAuthSpec,
+    ProfileFile, RequestSpec, RevocationSpec, SecretSource, SessionSpec, TokenSpec, UserSpec,
+    statuses_in_words,
 };
 pub use load::{Profile, TESTBED_PROFILE, load_profile, parse_profile};
+pub use modes::{DEFAULT_MODE, MAX_MODES, split_mode};
 pub use oauth::{Endpoint, OAuthError};
 pub use origin::{UrlError, is_loopback};
 pub use replicas::MAX_REPLICAS;

@@ -63,6 +63,22 @@ impl Target<Unresolved> {
         Ok((target, client))
     }
 
+    /// Resolves this target through a probe client built for another mode of the same
+    /// profile (same origin and limits): registers this mode's secrets with the client's
+    /// redactor, then fetches its discovery document through it, so every mode of a run
+    /// shares one request budget and one rate.
+    pub async fn resolve_on(self, client: &Client) -> Result<Target, ResolveError> {
+        self.register_secrets(client);
+        let discovery = match self.discovery_url() {
+            None => None,
+            Some(url) => {
+                let url = url.map_err(ResolveError::DiscoveryUrl)?;
+                Some(fetch_discovery(client, url).await?)
+            }
+        };
+        Ok(self.resolve_with(discovery.as_ref())?)
+    }
+
     /// The probe client: requests may go to the target's origin only, within the profile's
     /// limits (where `config` is not stricter), trusting the profile's CA file unless
     /// `config` names one, and every secret is registered with its redactor.
@@ -85,6 +101,12 @@ impl Target<Unresolved> {
             config.trust_roots = self.trust_roots.clone();
         }
         let client = Client::new(config)?;
+        self.register_secrets(&client);
+        Ok(client)
+    }
+
+    /// Registers every secret of this target with `client`'s redactor.
+    fn register_secrets(&self, client: &Client) {
         let redactor = client.redactor();
         for (name, user) in &self.users {
             redactor.register(&user.password, &format!("password:{name}"));
@@ -98,7 +120,6 @@ impl Target<Unresolved> {
         if let Some(basic) = self.token_vars.get("client.basic") {
             redactor.register(basic, "client-basic");
         }
-        Ok(client)
     }
 }
 

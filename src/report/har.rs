@@ -261,7 +261,7 @@ fn log(report: &Report, capture: Option<&Capture>) -> Log {
         .map(|c| c.scopes.iter().flat_map(|s| &s.exchanges).collect())
         .unwrap_or_default();
     for r in &report.results {
-        let captured = scope(Some(&r.id));
+        let captured = scope(Some(&r.key()));
         let (page, mut e) = rule_page(r, captured, &everything, run_start);
         pages.push(page);
         entries.append(&mut e);
@@ -328,7 +328,7 @@ fn rule_page(
     let started = exchanges.first().map_or(run_start, |c| c.started);
     let mut entries: Vec<Entry> = exchanges
         .iter()
-        .map(|c| entry(&r.id, &Sent::captured(c)))
+        .map(|c| entry(&r.key(), &Sent::captured(c)))
         .collect();
     let mut matched = vec![false; exchanges.len()];
     for ev in &r.evidence {
@@ -356,7 +356,7 @@ fn rule_page(
                         " (not in the capture; dated at the rule's start)",
                     ),
                 };
-                let mut e = entry(&r.id, &sent);
+                let mut e = entry(&r.key(), &sent);
                 e.comment = format!("transcript: {}{why}", ev.step);
                 entries.push(e);
             }
@@ -375,8 +375,8 @@ fn rule_page(
     }
     let page = Page {
         started_date_time: iso8601(started),
-        id: r.id.clone(),
-        title: format!("{} — {} ({})", r.id, r.title, r.status().as_str()),
+        id: r.key(),
+        title: format!("{} — {} ({})", r.label(), r.title, r.status().as_str()),
         page_timings: PageTimings {
             on_content_load: -1,
             on_load: r.duration_ms as f64,

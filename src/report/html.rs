@@ -225,11 +225,15 @@ fn exchange(out: &mut String, e: &Evidence) {
 }
 
 /// A property or model counterexample: the shrunk steps, the answer, the replay script.
-fn counterexample(out: &mut String, c: &Counterexample) {
+fn counterexample(out: &mut String, c: &Counterexample, r: &RuleResult) {
     let _ = write!(
         out,
-        "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}</code>.</p><ol class=\"steps\">",
-        c.case, c.seed, c.shrink_steps, c.seed
+        "<div class=\"cx\"><h3>Counterexample</h3><p>Found at case {} with seed {}, shrunk in {} steps; replay with <code>--seed {}{}</code>.</p><ol class=\"steps\">",
+        c.case,
+        c.seed,
+        c.shrink_steps,
+        c.seed,
+        escape(&r.replay_only())
     );
     if c.steps.is_empty() {
         for step in &c.input {
@@ -305,9 +309,9 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
          <div class=\"card-head\"><span class=\"badge s-{st}\">{}</span> <code class=\"rule-id\">{}</code>\
          <h2>{}</h2><span class=\"sev sev-{}\" title=\"severity\">{}</span><span class=\"level\" title=\"level\">{level}</span></div>\
          <p class=\"req\">{}</p>",
-        anchor(&r.id),
+        anchor(&r.key()),
         st.to_uppercase(),
-        escape(&r.id),
+        escape(&r.label()),
         escape(&r.title),
         r.severity,
         r.severity,
@@ -343,7 +347,7 @@ fn card(out: &mut String, r: &RuleResult, catalogue: &Catalogue) {
         out.push_str("</dl>");
     }
     if let Some(c) = r.counterexample() {
-        counterexample(out, c);
+        counterexample(out, c, r);
     }
     if !r.notes.is_empty() {
         out.push_str("<ul class=\"notes\">");
@@ -435,9 +439,9 @@ pub fn render(report: &Report, gate: Option<&Gate>, catalogue: &Catalogue) -> St
             out,
             "<a class=\"s-{}\" href=\"#{}\" title=\"{} {}\"></a>",
             r.status().as_str(),
-            anchor(&r.id),
+            anchor(&r.key()),
             r.status().as_str().to_uppercase(),
-            escape(&r.id)
+            escape(&r.label())
         );
     }
     out.push_str("</nav><div class=\"filters\" id=\"filters\" hidden>Show:");

@@ -55,8 +55,12 @@ pub fn failure_text(r: &RuleResult) -> String {
     if let Some(c) = &r.counterexample() {
         let _ = writeln!(
             out,
-            "counterexample: seed {} (replay with --seed {}), case {}, shrunk in {} steps",
-            c.seed, c.seed, c.case, c.shrink_steps
+            "counterexample: seed {} (replay with --seed {}{}), case {}, shrunk in {} steps",
+            c.seed,
+            c.seed,
+            r.replay_only(),
+            c.case,
+            c.shrink_steps
         );
         if c.steps.is_empty() {
             for (i, step) in c.input.iter().enumerate() {
@@ -146,13 +150,16 @@ fn test_case(suite: &str, r: &RuleResult) -> TestCase {
             s
         }
     };
-    let mut case = TestCase::new(r.id.as_str(), status);
+    let mut case = TestCase::new(r.label(), status);
     case.set_classname(suite)
         .set_time(Duration::from_millis(r.duration_ms))
         .add_property(Property::new("status", r.status().as_str()))
         .add_property(Property::new("severity", r.severity.to_string()))
         .add_property(Property::new("title", xml_text(&r.title)))
         .add_property(Property::new("requests", r.requests.to_string()));
+    if let Some(mode) = &r.mode {
+        case.add_property(Property::new("mode", mode.as_str()));
+    }
     case
 }
 

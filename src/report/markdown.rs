@@ -107,7 +107,7 @@ fn details(out: &mut String, r: &RuleResult) {
         out,
         "<details>\n<summary><strong>{}</strong> <code>{}</code> ({}): {}</summary>\n",
         status_word(r.status()),
-        html(&r.id),
+        html(&r.label()),
         r.severity,
         html(&r.title)
     );
@@ -136,7 +136,7 @@ fn details(out: &mut String, r: &RuleResult) {
             c.seed,
             c.case,
             c.shrink_steps,
-            code_span(&format!("--seed {}", c.seed), false)
+            code_span(&format!("--seed {}{}", c.seed, r.replay_only()), false)
         );
         if c.steps.is_empty() {
             for (i, step) in c.input.iter().enumerate() {
@@ -245,7 +245,7 @@ pub fn render(report: &Report, gate: Option<&Gate>) -> String {
         let _ = writeln!(
             out,
             "| {status} | {} | {} | {} |",
-            code_span(&r.id, true),
+            code_span(&r.label(), true),
             r.severity,
             escape_inline(&r.title)
         );

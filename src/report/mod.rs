@@ -153,7 +153,7 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
                 String::new()
             } else {
                 format!("; replicas {}", target.replicas.join(", "))
-            },
+            } + &target.modes_words(),
             // How the run was sized to the service, when it differs from what was asked.
             target
                 .limits
@@ -165,7 +165,7 @@ pub fn progress_line(event: &Event, done: usize, total: usize) -> Option<String>
         Event::RuleFinished(r) => Some(format!(
             "[{done}/{total}] {:<12} {}",
             r.status().as_str(),
-            r.id
+            r.label()
         )),
     }
 }
@@ -239,8 +239,12 @@ fn details(out: &mut String, r: &RuleResult, st: &Style) {
         } else {
             let _ = writeln!(
                 out,
-                "      counterexample (seed {}, sequence {}, shrunk in {} runs; replay with --seed {}):",
-                c.seed, c.case, c.shrink_steps, c.seed
+                "      counterexample (seed {}, sequence {}, shrunk in {} runs; replay with --seed {}{}):",
+                c.seed,
+                c.case,
+                c.shrink_steps,
+                c.seed,
+                r.replay_only()
             );
             for s in &c.steps {
                 let _ = writeln!(
@@ -299,10 +303,11 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "authprobe {} — {} ({}), {}, seed {}",
+        "authprobe {} — {} ({}{}), {}, seed {}",
         report.tool.version,
         sanitize(&report.target.name),
         report.target.base_url,
+        report.target.modes_words(),
         match report.target.session_cookie.as_deref() {
             Some(c) => format!("session cookie `{c}`"),
             None => "no cookie session (token only)".to_string(),
@@ -311,7 +316,13 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
     );
     let _ = writeln!(out);
     for r in &report.results {
-        let _ = writeln!(out, "  {} {:<28} {}", st.status(r.status()), r.id, r.title);
+        let _ = writeln!(
+            out,
+            "  {} {:<28} {}",
+            st.status(r.status()),
+            r.label(),
+            r.title
+        );
         match r.status() {
             Status::Pass => {}
             Status::Skip => {
@@ -389,7 +400,7 @@ fn budget_lines(out: &mut String, report: &Report) {
             let c = r.coverage.filter(|c| c.ran < c.requested)?;
             Some(format!(
                 "{} ({} of {} {})",
-                r.id,
+                r.label(),
                 c.ran,
                 c.requested,
                 c.unit.word()
@@ -399,11 +410,11 @@ fn budget_lines(out: &mut String, report: &Report) {
     if !reduced.is_empty() {
         let _ = writeln!(out, "  reduced by the budget: {}", reduced.join(", "));
     }
-    let ended: Vec<&str> = report
+    let ended: Vec<String> = report
         .results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Inconclusive(Inconclusive::Budget(_))))
-        .map(|r| r.id.as_str())
+        .map(RuleResult::label)
         .collect();
     if !ended.is_empty() {
         let _ = writeln!(
@@ -840,6 +851,7 @@ pub(crate) mod tests {
     fn result(id: &str, title: &str, severity: Severity, outcome: Outcome) -> RuleResult {
         RuleResult {
             id: id.into(),
+            mode: None,
             title: title.into(),
             severity,
             level: Level::Must,
@@ -962,6 +974,7 @@ pub(crate) mod tests {
                 name: "shop <&> \"prod\"".into(),
                 base_url: base.into(),
                 replicas: Vec::new(),
+                modes: Vec::new(),
                 session_cookie: Some("sid".into()),
                 limits: Default::default(),
             },

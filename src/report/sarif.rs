@@ -222,8 +222,8 @@ fn rule_descriptor(r: &RuleResult, catalogue: &Catalogue) -> ReportingDescriptor
     let mut tags = vec!["security".to_string()];
     tags.extend(references);
     ReportingDescriptor {
-        id: r.id.clone(),
-        name: r.id.clone(),
+        id: r.key(),
+        name: r.label(),
         short_description: Message {
             text: r.title.clone(),
         },
@@ -270,6 +270,9 @@ fn result(
     properties.insert("severity", json!(r.severity.to_string()));
     properties.insert("targetUrl", json!(report.target.base_url));
     properties.insert("seed", json!(report.seed));
+    if let Some(mode) = &r.mode {
+        properties.insert("mode", json!(mode));
+    }
     if let Some(e) = &r.expected() {
         properties.insert("expected", json!(e));
     }
@@ -289,11 +292,14 @@ fn result(
         );
     }
     SarifResult {
-        rule_id: r.id.clone(),
+        rule_id: r.key(),
         rule_index: index,
         level: level(r.severity),
         message: Message {
-            text: format!("{}: {observed}", r.title),
+            text: match &r.mode {
+                Some(mode) => format!("{} [{mode}]: {observed}", r.title),
+                None => format!("{}: {observed}", r.title),
+            },
         },
         locations: vec![Location {
             physical_location: PhysicalLocation {
@@ -310,7 +316,7 @@ fn result(
         }],
         partial_fingerprints: BTreeMap::from([(
             FINGERPRINT_KEY,
-            fingerprint(&r.id, &report.target.base_url),
+            fingerprint(&r.key(), &report.target.base_url),
         )]),
         properties,
     }
