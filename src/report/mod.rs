@@ -315,10 +315,18 @@ pub fn human(report: &Report, gate: Option<&Gate>, color: bool) -> String {
         report.seed
     );
     let _ = writeln!(out);
+    // One column for the labels (`id` or `id [mode]`), as wide as the longest.
+    let width = report
+        .results
+        .iter()
+        .map(|r| r.label().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(28);
     for r in &report.results {
         let _ = writeln!(
             out,
-            "  {} {:<28} {}",
+            "  {} {:<width$} {}",
             st.status(r.status()),
             r.label(),
             r.title
