@@ -80,7 +80,9 @@ impl AttributeKind {
         // Dispatch on the length first: one case-insensitive comparison at most.
         let (known, kind) = match name.len() {
             4 => ("path", AttributeKind::Path),
-            6 if name.as_bytes()[0].eq_ignore_ascii_case(&b'd') => ("domain", AttributeKind::Domain),
+            6 if name.as_bytes()[0].eq_ignore_ascii_case(&b'd') => {
+                ("domain", AttributeKind::Domain)
+            }
             6 => ("secure", AttributeKind::Secure),
             7 if name.as_bytes()[0].eq_ignore_ascii_case(&b'e') => {
                 ("expires", AttributeKind::Expires)
@@ -839,16 +841,12 @@ fn duplicate_anomalies(c: &SetCookieRef<'_>, out: &mut Vec<Anomaly>) {
         }
     }
     for indices in seen.iter().filter(|v| v.len() > 1) {
-        let winner = indices
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| {
-                c.attributes
-                    .get(i)
-                    .and_then(|a| process(a.kind, a.value))
-                    .is_some()
-            });
+        let winner = indices.iter().rev().copied().find(|&i| {
+            c.attributes
+                .get(i)
+                .and_then(|a| process(a.kind, a.value))
+                .is_some()
+        });
         for &i in indices {
             if Some(i) == winner {
                 continue;
@@ -1226,8 +1224,22 @@ mod tests {
             assert_eq!(AttributeKind::from_name(name), kind, "{name}");
         }
         for name in [
-            "", "pat", "paths", "xath", "domaix", "secura", "xecure", "expirez", "max_age",
-            "httponlx", "samesitx", "xamesite", "partitionex", "Comment", "Version", "dómain",
+            "",
+            "pat",
+            "paths",
+            "xath",
+            "domaix",
+            "secura",
+            "xecure",
+            "expirez",
+            "max_age",
+            "httponlx",
+            "samesitx",
+            "xamesite",
+            "partitionex",
+            "Comment",
+            "Version",
+            "dómain",
         ] {
             assert_eq!(AttributeKind::from_name(name), K::Unknown, "{name}");
         }
@@ -1265,12 +1277,10 @@ mod tests {
             );
             assert_eq!(r.attributes.len(), o.attributes.len());
             for (a, b) in r.attributes.iter().zip(&o.attributes) {
-                assert_eq!((a.raw, a.name, a.value, a.kind), (
-                    b.raw.as_str(),
-                    b.name.as_str(),
-                    b.value.as_deref(),
-                    b.kind
-                ));
+                assert_eq!(
+                    (a.raw, a.name, a.value, a.kind),
+                    (b.raw.as_str(), b.name.as_str(), b.value.as_deref(), b.kind)
+                );
             }
             assert_eq!(r.effective(), o.effective());
             assert_eq!(r.to_set_cookie(), o);
