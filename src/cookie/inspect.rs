@@ -12,7 +12,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::date::format_http_date;
-use super::parse::{Effective, SetCookie, parse_set_cookie};
+use super::parse::{Effective, SetCookie, parse_set_cookie_ref};
 use super::store::{
     COOKIE_AGE_LIMIT, CookieStore, NotSent, Rejection, SiteContext, StoreOutcome, StoredCookie,
     is_secure_origin,
@@ -137,9 +137,11 @@ pub fn inspect(headers: &[&str], url: &Url, requests: &[Url], now: i64) -> Inspe
     let mut store = CookieStore::new();
     let mut reports = Vec::with_capacity(headers.len());
     for (index, header) in headers.iter().enumerate() {
-        let set_cookie = parse_set_cookie(header);
-        let effective = set_cookie.effective();
-        let result = store.set(&set_cookie, url, now);
+        // One borrowed parse and one attribute processing serve the store and the report.
+        let parsed = parse_set_cookie_ref(header);
+        let effective = parsed.effective();
+        let result = store.set_effective(&parsed, effective.clone(), url, now);
+        let set_cookie = parsed.to_set_cookie_with(&effective);
         let mut report = HeaderReport {
             index,
             set_cookie,

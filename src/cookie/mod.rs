@@ -20,8 +20,8 @@ pub use inspect::{
 };
 pub use parse::{
     Anomaly, AnomalyKind, Attribute, AttributeKind, AttributeRef, Effective,
-    MAX_ATTRIBUTE_VALUE_LEN, MAX_NAME_VALUE_LEN, SameSite, SetCookie, SetCookieRef,
-    parse_set_cookie, parse_set_cookie_ref,
+    MAX_ATTRIBUTE_VALUE_LEN, MAX_NAME_VALUE_LEN, SameSite, SetCookie, SetCookieFields,
+    SetCookieRef, parse_set_cookie, parse_set_cookie_ref,
 };
 pub use store::{
     COOKIE_AGE_LIMIT, CookieStore, NotSent, Rejection, RejectionKind, SiteContext, StoreOutcome,

@@ -77,20 +77,29 @@ impl AttributeKind {
 
     /// Classifies an attribute name, case-insensitively.
     pub fn from_name(name: &str) -> Self {
-        const TABLE: [(&str, AttributeKind); 8] = [
-            ("expires", AttributeKind::Expires),
-            ("max-age", AttributeKind::MaxAge),
-            ("domain", AttributeKind::Domain),
-            ("path", AttributeKind::Path),
-            ("secure", AttributeKind::Secure),
-            ("httponly", AttributeKind::HttpOnly),
-            ("samesite", AttributeKind::SameSite),
-            ("partitioned", AttributeKind::Partitioned),
-        ];
-        TABLE
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map_or(AttributeKind::Unknown, |&(_, k)| k)
+        // Dispatch on the length first: one case-insensitive comparison at most.
+        let (known, kind) = match name.len() {
+            4 => ("path", AttributeKind::Path),
+            6 if name.as_bytes()[0].eq_ignore_ascii_case(&b'd') => {
+                ("domain", AttributeKind::Domain)
+            }
+            6 => ("secure", AttributeKind::Secure),
+            7 if name.as_bytes()[0].eq_ignore_ascii_case(&b'e') => {
+                ("expires", AttributeKind::Expires)
+            }
+            7 => ("max-age", AttributeKind::MaxAge),
+            8 if name.as_bytes()[0].eq_ignore_ascii_case(&b'h') => {
+                ("httponly", AttributeKind::HttpOnly)
+            }
+            8 => ("samesite", AttributeKind::SameSite),
+            11 => ("partitioned", AttributeKind::Partitioned),
+            _ => return AttributeKind::Unknown,
+        };
+        if name.eq_ignore_ascii_case(known) {
+            kind
+        } else {
+            AttributeKind::Unknown
+        }
     }
 
     /// The spelling used by the RFC (`Max-Age`, `HttpOnly`, ...); `unknown` for [`Self::Unknown`].
@@ -248,36 +257,24 @@ pub struct Effective {
     pub partitioned: bool,
 }
 
-/// The result of processing one attribute; `None` from [`Attribute::process`] = ignored.
-enum Processed {
+/// The result of processing one attribute (borrowing its value); `None` from [`process`] =
+/// ignored.
+enum Processed<'a> {
     Expires(i64),
     MaxAge(i64),
-    Domain(Option<String>),
-    Path(Option<String>),
+    /// The domain without its leading dot (not yet lowercased); `None`: `Domain=.`.
+    Domain(Option<&'a str>),
+    /// A path starting with `/`; `None`: the default path.
+    Path(Option<&'a str>),
     Secure,
     HttpOnly,
     SameSite(SameSite),
     Partitioned,
 }
 
-impl Attribute {
-    fn value_str(&self) -> &str {
-        self.value.as_deref().unwrap_or("")
-    }
-
-    fn too_long(&self) -> bool {
-        self.value_str().len() > MAX_ATTRIBUTE_VALUE_LEN
-    }
-
-    /// §5.6 attribute processing; `None` when the user agent ignores this cookie-av.
-    fn process(&self) -> Option<Processed> {
-        process(self.kind, self.value.as_deref())
-    }
-}
-
 /// §5.6 attribute processing of one cookie-av of `kind` with `value` (`None`: no `=`);
-/// `None` when the user agent ignores it.
-fn process(kind: AttributeKind, value: Option<&str>) -> Option<Processed> {
+/// `None` when the user agent ignores it. Borrows: nothing is copied here.
+fn process(kind: AttributeKind, value: Option<&str>) -> Option<Processed<'_>> {
     let v = value.unwrap_or("");
     if v.len() > MAX_ATTRIBUTE_VALUE_LEN {
         return None;
@@ -289,14 +286,10 @@ fn process(kind: AttributeKind, value: Option<&str>) -> Option<Processed> {
         // in effect); `Domain=.` leaves an empty domain, which makes the cookie host-only.
         AttributeKind::Domain if v.is_empty() => return None,
         AttributeKind::Domain => {
-            let d = v.strip_prefix('.').unwrap_or(v).to_ascii_lowercase();
+            let d = v.strip_prefix('.').unwrap_or(v);
             Processed::Domain(if d.is_empty() { None } else { Some(d) })
         }
-        AttributeKind::Path => Processed::Path(if v.starts_with('/') {
-            Some(v.to_owned())
-        } else {
-            None
-        }),
+        AttributeKind::Path => Processed::Path(if v.starts_with('/') { Some(v) } else { None }),
         AttributeKind::Secure => Processed::Secure,
         AttributeKind::HttpOnly => Processed::HttpOnly,
         AttributeKind::SameSite => Processed::SameSite(parse_same_site(v)),
@@ -305,25 +298,30 @@ fn process(kind: AttributeKind, value: Option<&str>) -> Option<Processed> {
     })
 }
 
-/// What §5.6 attribute processing yields for these cookie-avs (kind, value), in order.
+/// What §5.6 attribute processing yields for these cookie-avs (kind, value), in order. The
+/// winners are kept as slices and copied once at the end.
 fn effective<'v>(attributes: impl Iterator<Item = (AttributeKind, Option<&'v str>)>) -> Effective {
     let mut e = Effective::default();
+    let (mut domain, mut path, mut same_site_raw) = (None, None, None);
     for (kind, value) in attributes {
         match process(kind, value) {
             None => {}
             Some(Processed::Expires(t)) => e.expires = Some(t),
             Some(Processed::MaxAge(s)) => e.max_age = Some(s),
-            Some(Processed::Domain(d)) => e.domain = d,
-            Some(Processed::Path(p)) => e.path = p,
+            Some(Processed::Domain(d)) => domain = d,
+            Some(Processed::Path(p)) => path = p,
             Some(Processed::Secure) => e.secure = true,
             Some(Processed::HttpOnly) => e.http_only = true,
             Some(Processed::SameSite(s)) => {
                 e.same_site = s;
-                e.same_site_raw = Some(value.unwrap_or("").to_owned());
+                same_site_raw = Some(value.unwrap_or(""));
             }
             Some(Processed::Partitioned) => e.partitioned = true,
         }
     }
+    e.domain = domain.map(str::to_ascii_lowercase);
+    e.path = path.map(str::to_owned);
+    e.same_site_raw = same_site_raw.map(str::to_owned);
     e
 }
 
@@ -356,8 +354,13 @@ fn parse_max_age(v: &str) -> Option<i64> {
     Some(if negative { -n } else { n })
 }
 
+/// Trims SP and HTAB (ASCII bytes: the slice stays on char boundaries).
 fn trim_wsp(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
+    let b = s.as_bytes();
+    let wsp = |c: &u8| *c == b' ' || *c == b'\t';
+    let start = b.iter().position(|c| !wsp(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !wsp(c)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or("")
 }
 
 /// CTL other than HTAB: `%x00-08 / %x0A-1F / %x7F`.
@@ -473,6 +476,50 @@ pub fn parse_set_cookie_ref(header: &str) -> SetCookieRef<'_> {
     }
 }
 
+/// What the cookie store reads of a parsed `Set-Cookie`: the borrowed [`SetCookieRef`] (the
+/// engine's path: no copy, no anomaly scan) and the owned [`SetCookie`] both provide it, so
+/// both go through the one store.
+pub trait SetCookieFields {
+    /// The exact header value.
+    fn raw(&self) -> &str;
+    /// The cookie name (trimmed; empty for a nameless cookie).
+    fn name(&self) -> &str;
+    /// The cookie value (trimmed).
+    fn value(&self) -> &str;
+    /// The RFC 6265bis §5.6 attribute processing result.
+    fn effective(&self) -> Effective;
+}
+
+impl SetCookieFields for SetCookieRef<'_> {
+    fn raw(&self) -> &str {
+        self.raw
+    }
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn value(&self) -> &str {
+        self.value
+    }
+    fn effective(&self) -> Effective {
+        SetCookieRef::effective(self)
+    }
+}
+
+impl SetCookieFields for SetCookie {
+    fn raw(&self) -> &str {
+        &self.raw
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+    fn effective(&self) -> Effective {
+        SetCookie::effective(self)
+    }
+}
+
 impl SetCookieRef<'_> {
     /// What the user agent's attribute processing yields (as [`SetCookie::effective`]).
     pub fn effective(&self) -> Effective {
@@ -481,6 +528,11 @@ impl SetCookieRef<'_> {
 
     /// The owned [`SetCookie`], with its anomalies.
     pub fn to_set_cookie(&self) -> SetCookie {
+        self.to_set_cookie_with(&self.effective())
+    }
+
+    /// [`Self::to_set_cookie`] when the caller already has [`Self::effective`].
+    pub(crate) fn to_set_cookie_with(&self, effective: &Effective) -> SetCookie {
         let mut cookie = SetCookie {
             raw: self.raw.to_owned(),
             name_value_raw: self.name_value_raw.to_owned(),
@@ -498,7 +550,7 @@ impl SetCookieRef<'_> {
                 .collect(),
             anomalies: Vec::new(),
         };
-        cookie.anomalies = find_anomalies(&cookie, self.has_eq);
+        cookie.anomalies = find_anomalies(self, effective);
         cookie
     }
 }
@@ -511,14 +563,13 @@ fn anomaly(kind: AnomalyKind, attribute: Option<usize>, message: String) -> Anom
     }
 }
 
-fn find_anomalies(c: &SetCookie, has_eq: bool) -> Vec<Anomaly> {
+fn find_anomalies(c: &SetCookieRef<'_>, e: &Effective) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    name_value_anomalies(c, has_eq, &mut out);
+    name_value_anomalies(c, &mut out);
     for (i, a) in c.attributes.iter().enumerate() {
         attribute_anomalies(i, a, &mut out);
     }
     duplicate_anomalies(c, &mut out);
-    let e = c.effective();
     if e.max_age.is_some() && e.expires.is_some() {
         out.push(anomaly(
             AnomalyKind::MaxAgeOverridesExpires,
@@ -543,14 +594,14 @@ fn find_anomalies(c: &SetCookie, has_eq: bool) -> Vec<Anomaly> {
     out
 }
 
-fn name_value_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
-    name_value_shape_anomalies(c, has_eq, out);
+fn name_value_anomalies(c: &SetCookieRef<'_>, out: &mut Vec<Anomaly>) {
+    name_value_shape_anomalies(c, out);
     name_value_character_anomalies(c, out);
 }
 
 /// Whole-pair problems: control characters, length, an empty or missing name.
-fn name_value_shape_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly>) {
-    if let Some(b) = first_ctl(&c.name_value_raw) {
+fn name_value_shape_anomalies(c: &SetCookieRef<'_>, out: &mut Vec<Anomaly>) {
+    if let Some(b) = first_ctl(c.name_value_raw) {
         out.push(anomaly(
             AnomalyKind::ControlCharacter,
             None,
@@ -575,7 +626,7 @@ fn name_value_shape_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly
             None,
             "empty name and empty value: browsers ignore the cookie".into(),
         ));
-    } else if !has_eq {
+    } else if !c.has_eq {
         out.push(anomaly(
             AnomalyKind::NamelessCookie,
             None,
@@ -595,7 +646,7 @@ fn name_value_shape_anomalies(c: &SetCookie, has_eq: bool, out: &mut Vec<Anomaly
 
 /// Character problems: quotes around the value, non-ASCII bytes, characters outside the
 /// token (name) and cookie-octet (value) grammars.
-fn name_value_character_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
+fn name_value_character_anomalies(c: &SetCookieRef<'_>, out: &mut Vec<Anomaly>) {
     let quoted = c.value.len() >= 2 && c.value.starts_with('"') && c.value.ends_with('"');
     if quoted {
         out.push(anomaly(
@@ -627,11 +678,9 @@ fn name_value_character_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
         ));
     }
     let inner = if quoted {
-        c.value
-            .get(1..c.value.len() - 1)
-            .unwrap_or(c.value.as_str())
+        c.value.get(1..c.value.len() - 1).unwrap_or(c.value)
     } else {
-        c.value.as_str()
+        c.value
     };
     if let Some(b) = inner
         .bytes()
@@ -648,10 +697,11 @@ fn name_value_character_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
     }
 }
 
-fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
+fn attribute_anomalies(i: usize, a: &AttributeRef<'_>, out: &mut Vec<Anomaly>) {
     let at = Some(i);
     let name = a.kind.canonical_name();
-    if let Some(b) = first_ctl(&a.raw) {
+    let v = a.value.unwrap_or("");
+    if let Some(b) = first_ctl(a.raw) {
         out.push(anomaly(
             AnomalyKind::ControlCharacter,
             at,
@@ -668,13 +718,13 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
             format!("non-ascii bytes in attribute {:?}", a.name),
         ));
     }
-    if a.too_long() {
+    if v.len() > MAX_ATTRIBUTE_VALUE_LEN {
         out.push(anomaly(
             AnomalyKind::AttributeValueTooLong,
             at,
             format!(
                 "{name} value is {} bytes, more than {MAX_ATTRIBUTE_VALUE_LEN}: the attribute is ignored",
-                a.value_str().len()
+                v.len()
             ),
         ));
         return;
@@ -683,9 +733,9 @@ fn attribute_anomalies(i: usize, a: &Attribute, out: &mut Vec<Anomaly>) {
 }
 
 /// What is wrong with an attribute's name or value for its kind, if anything.
-fn attribute_value_anomaly(at: Option<usize>, a: &Attribute) -> Option<Anomaly> {
+fn attribute_value_anomaly(at: Option<usize>, a: &AttributeRef<'_>) -> Option<Anomaly> {
     let name = a.kind.canonical_name();
-    let v = a.value_str();
+    let v = a.value.unwrap_or("");
     match a.kind {
         AttributeKind::Unknown if a.name.is_empty() && a.value.is_none() => Some(anomaly(
             AnomalyKind::EmptyAttribute,
@@ -770,7 +820,7 @@ fn domain_anomaly(at: Option<usize>, v: &str) -> Option<Anomaly> {
     }
 }
 
-fn duplicate_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
+fn duplicate_anomalies(c: &SetCookieRef<'_>, out: &mut Vec<Anomaly>) {
     // Count first: duplicates are rare, so index lists are built only for them.
     let mut counts = [0usize; AttributeKind::KNOWN];
     for a in &c.attributes {
@@ -791,11 +841,12 @@ fn duplicate_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
         }
     }
     for indices in seen.iter().filter(|v| v.len() > 1) {
-        let winner = indices
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| c.attributes.get(i).and_then(Attribute::process).is_some());
+        let winner = indices.iter().rev().copied().find(|&i| {
+            c.attributes
+                .get(i)
+                .and_then(|a| process(a.kind, a.value))
+                .is_some()
+        });
         for &i in indices {
             if Some(i) == winner {
                 continue;
@@ -808,8 +859,8 @@ fn duplicate_anomalies(c: &SetCookie, out: &mut Vec<Anomaly>) {
                 Some(w) => format!(
                     "{name} appears {} times; {:?} is overridden by the last valid one, {:?}",
                     indices.len(),
-                    trim_wsp(&a.raw),
-                    trim_wsp(&w.raw)
+                    trim_wsp(a.raw),
+                    trim_wsp(w.raw)
                 ),
                 None => format!(
                     "{name} appears {} times and none is valid; all are ignored",
@@ -1155,6 +1206,85 @@ mod tests {
         assert!(c.has_anomaly(AnomalyKind::PartitionedWithoutSecure));
         let c = parse_set_cookie("a=b; SameSite=None; Partitioned; Secure");
         assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+    }
+
+    #[test]
+    fn attribute_names_classify_case_insensitively_and_nothing_else_matches() {
+        use AttributeKind as K;
+        for (name, kind) in [
+            ("Expires", K::Expires),
+            ("max-AGE", K::MaxAge),
+            ("DOMAIN", K::Domain),
+            ("path", K::Path),
+            ("Secure", K::Secure),
+            ("httpOnly", K::HttpOnly),
+            ("SameSite", K::SameSite),
+            ("PARTITIONED", K::Partitioned),
+        ] {
+            assert_eq!(AttributeKind::from_name(name), kind, "{name}");
+        }
+        for name in [
+            "",
+            "pat",
+            "paths",
+            "xath",
+            "domaix",
+            "secura",
+            "xecure",
+            "expirez",
+            "max_age",
+            "httponlx",
+            "samesitx",
+            "xamesite",
+            "partitionex",
+            "Comment",
+            "Version",
+            "dómain",
+        ] {
+            assert_eq!(AttributeKind::from_name(name), K::Unknown, "{name}");
+        }
+    }
+
+    #[test]
+    fn trimming_is_sp_and_htab_only() {
+        assert_eq!(trim_wsp(" \t a b\t "), "a b");
+        assert_eq!(trim_wsp(" \t "), "");
+        assert_eq!(trim_wsp(""), "");
+        assert_eq!(trim_wsp("\u{a0}x\u{3000}"), "\u{a0}x\u{3000}");
+        assert_eq!(trim_wsp("\n x \r"), "\n x \r");
+    }
+
+    /// The borrowed parse and the owned one agree field for field, and the owned one is
+    /// built from the borrowed one (same effective attributes).
+    #[test]
+    fn borrowed_and_owned_parses_agree() {
+        for h in [
+            "SID=31; Path=/; Secure; HttpOnly; SameSite=Lax",
+            " n = v ;Domain=.Example.com; Path=/a;; Max-Age=5; Expires=Wed, 09 Jun 2021 10:18:14 GMT",
+            "justavalue; SameSite=Bogus; Partitioned=1",
+            "",
+        ] {
+            let r = parse_set_cookie_ref(h);
+            let o = parse_set_cookie(h);
+            assert_eq!(
+                (r.raw, r.name_value_raw, r.name, r.value),
+                (
+                    o.raw.as_str(),
+                    o.name_value_raw.as_str(),
+                    o.name.as_str(),
+                    o.value.as_str()
+                )
+            );
+            assert_eq!(r.attributes.len(), o.attributes.len());
+            for (a, b) in r.attributes.iter().zip(&o.attributes) {
+                assert_eq!(
+                    (a.raw, a.name, a.value, a.kind),
+                    (b.raw.as_str(), b.name.as_str(), b.value.as_deref(), b.kind)
+                );
+            }
+            assert_eq!(r.effective(), o.effective());
+            assert_eq!(r.to_set_cookie(), o);
+        }
     }
 
     #[test]

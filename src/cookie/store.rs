@@ -24,7 +24,7 @@ use serde::Serialize;
 use url::{Host, Url};
 
 use super::date::EARLIEST_COOKIE_DATE;
-use super::parse::{Effective, MAX_NAME_VALUE_LEN, SameSite, SetCookie};
+use super::parse::{Effective, MAX_NAME_VALUE_LEN, SameSite, SetCookieFields};
 
 /// The cap on a cookie's lifetime: 400 days in seconds (RFC 6265bis §5.5, §5.6.1, §5.6.2).
 pub const COOKIE_AGE_LIMIT: i64 = 400 * 86_400;
@@ -330,9 +330,12 @@ struct Scope<'a> {
 
 /// §5.6 steps 1 and 5, §5.7 step 2: no control characters, name and value within the size
 /// limit, not both empty.
-fn check_header_text(header: &SetCookie, reject: Reject<'_>) -> Result<(), Rejection> {
+fn check_header_text<H: SetCookieFields + ?Sized>(
+    header: &H,
+    reject: Reject<'_>,
+) -> Result<(), Rejection> {
     if let Some(b) = header
-        .raw
+        .raw()
         .bytes()
         .find(|&b| matches!(b, 0x00..=0x08 | 0x0A..=0x1F | 0x7F))
     {
@@ -342,7 +345,7 @@ fn check_header_text(header: &SetCookie, reject: Reject<'_>) -> Result<(), Rejec
             format!("the header contains the control character 0x{b:02x}"),
         ));
     }
-    let len = header.name.len() + header.value.len();
+    let len = header.name().len() + header.value().len();
     if len > MAX_NAME_VALUE_LEN {
         return Err(reject.because(
             RejectionKind::NameValueTooLong,
@@ -350,7 +353,7 @@ fn check_header_text(header: &SetCookie, reject: Reject<'_>) -> Result<(), Rejec
             format!("name and value are {len} bytes, more than {MAX_NAME_VALUE_LEN}"),
         ));
     }
-    if header.name.is_empty() && header.value.is_empty() {
+    if header.name().is_empty() && header.value().is_empty() {
         return Err(reject.because(
             RejectionKind::EmptyNameAndValue,
             "RFC 6265bis §5.7 step 2",
@@ -422,12 +425,12 @@ fn cookie_domain(
 /// ignores a partitioned cookie without `Secure`, and Chromium does: found by the Chromium
 /// differential, tests/browser_cookies); steps 20-21: the `__Secure-` and `__Host-`
 /// prefixes (case-insensitive; a nameless cookie's value counts too).
-fn check_same_site_and_prefixes(
-    header: &SetCookie,
+fn check_same_site_and_prefixes<H: SetCookieFields + ?Sized>(
+    header: &H,
     eff: &Effective,
     scope: &Scope<'_>,
 ) -> Result<(), Rejection> {
-    let reject = Reject(&header.name);
+    let reject = Reject(header.name());
     if eff.same_site == SameSite::None && !eff.secure {
         return Err(reject.because(
             RejectionKind::SameSiteNoneWithoutSecure,
@@ -443,8 +446,8 @@ fn check_same_site_and_prefixes(
         ));
     }
     let prefixed = |p: &str| {
-        has_prefix_ci(&header.name, p)
-            || (header.name.is_empty() && has_prefix_ci(&header.value, p))
+        has_prefix_ci(header.name(), p)
+            || (header.name().is_empty() && has_prefix_ci(header.value(), p))
     };
     if prefixed("__Secure-") && !eff.secure {
         return Err(reject.because(
@@ -505,13 +508,24 @@ impl CookieStore {
     /// Receives a `Set-Cookie` from a response to `request_url` at `now` (Unix seconds), the
     /// way a browser's HTTP layer does (RFC 6265bis §5.6 and §5.7). Expired cookies, including
     /// the one just received when it is a deletion, are evicted afterwards.
-    pub fn set(
+    pub fn set<H: SetCookieFields + ?Sized>(
         &mut self,
-        header: &SetCookie,
+        header: &H,
         request_url: &Url,
         now: i64,
     ) -> Result<Stored, Rejection> {
-        let reject = Reject(&header.name);
+        self.set_effective(header, header.effective(), request_url, now)
+    }
+
+    /// [`Self::set`] when the caller already has `header.effective()` as `eff`.
+    pub(crate) fn set_effective<H: SetCookieFields + ?Sized>(
+        &mut self,
+        header: &H,
+        eff: Effective,
+        request_url: &Url,
+        now: i64,
+    ) -> Result<Stored, Rejection> {
+        let reject = Reject(header.name());
         check_header_text(header, reject)?;
         let Some(host) = request_host(request_url) else {
             return Err(reject.because(
@@ -520,7 +534,6 @@ impl CookieStore {
                 format!("the request url {request_url} has no host"),
             ));
         };
-        let eff = header.effective();
         let secure_origin = is_secure_origin(request_url);
         let (expiry, expiry_capped) = expiry(&eff, now);
         let (domain, host_only) = cookie_domain(eff.domain.clone(), host, reject)?;
@@ -538,8 +551,8 @@ impl CookieStore {
         check_same_site_and_prefixes(header, &eff, &scope)?;
 
         let cookie = StoredCookie {
-            name: header.name.clone(),
-            value: header.value.clone(),
+            name: header.name().to_owned(),
+            value: header.value().to_owned(),
             domain,
             path,
             host_only,
@@ -562,16 +575,16 @@ impl CookieStore {
 
     /// Steps 12-13 and 16: `Secure` only from a secure origin, and a non-secure origin may
     /// not overlay a live `Secure` cookie.
-    fn check_secure(
+    fn check_secure<H: SetCookieFields + ?Sized>(
         &self,
-        header: &SetCookie,
+        header: &H,
         eff: &Effective,
         request_url: &Url,
         secure_origin: bool,
         scope: &Scope<'_>,
         now: i64,
     ) -> Result<(), Rejection> {
-        let reject = Reject(&header.name);
+        let reject = Reject(header.name());
         if eff.secure && !secure_origin {
             return Err(reject.because(
                 RejectionKind::SecureFromInsecureOrigin,
@@ -582,7 +595,7 @@ impl CookieStore {
         if !eff.secure
             && !secure_origin
             && let Some(old) = self.cookies.iter().find(|old| {
-                old.name == header.name
+                old.name == header.name()
                     && old.secure_only
                     && !old.is_expired(now)
                     && (domain_match(&old.domain, scope.domain)
@@ -702,7 +715,7 @@ impl CookieStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cookie::parse::parse_set_cookie;
+    use crate::cookie::parse::{parse_set_cookie, parse_set_cookie_ref};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -710,8 +723,15 @@ mod tests {
         Url::parse(s).unwrap()
     }
 
+    /// Stores through the owned parse and, on a twin jar, through the borrowed one (the
+    /// engine's path): both must give the same result and the same jar.
     fn set(store: &mut CookieStore, u: &str, h: &str) -> Result<Stored, Rejection> {
-        store.set(&parse_set_cookie(h), &url(u), NOW)
+        let mut twin = store.clone();
+        let owned = store.set(&parse_set_cookie(h), &url(u), NOW);
+        let borrowed = twin.set(&parse_set_cookie_ref(h), &url(u), NOW);
+        assert_eq!(owned, borrowed, "{h}");
+        assert_eq!(*store, twin, "{h}");
+        owned
     }
 
     fn rejection(u: &str, h: &str) -> RejectionKind {

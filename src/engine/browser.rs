@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use crate::cookie::{SetCookie, parse_set_cookie};
+use crate::cookie::{SetCookieFields, parse_set_cookie_ref};
 use crate::http::{Client, Exchange, HttpError, ProbeRequest};
 use crate::profile::{
     Extractor, FlowName, ID_TOKEN_VAR, RequestSpec, Target, Template, TokenSpec, User, Vars,
@@ -240,7 +240,7 @@ pub fn now_unix() -> i64 {
 }
 
 /// True when this Set-Cookie tells a browser to delete the cookie.
-pub fn is_deletion(sc: &SetCookie, now: i64) -> bool {
+pub fn is_deletion(sc: &(impl SetCookieFields + ?Sized), now: i64) -> bool {
     let e = sc.effective();
     match (e.max_age, e.expires) {
         (Some(m), _) => m <= 0,
@@ -361,7 +361,7 @@ impl Browser {
     pub fn absorb(&mut self, ctx: &Ctx, ex: &Exchange) {
         let now = now_unix();
         for raw in ex.response.set_cookies() {
-            let sc = parse_set_cookie(raw);
+            let sc = parse_set_cookie_ref(raw);
             self.set_cookies
                 .push((ex.request.url.clone(), raw.to_string()));
             self.last_flow_set_cookies
@@ -370,10 +370,10 @@ impl Browser {
                 continue;
             }
             if is_deletion(&sc, now) {
-                self.jar.remove(&sc.name);
+                self.jar.remove(sc.name);
             } else {
-                ctx.register_secret(&sc.value, &format!("cookie:{}", sc.name));
-                self.jar.insert(sc.name.clone(), sc.value.clone());
+                ctx.register_secret(sc.value, &format!("cookie:{}", sc.name));
+                self.jar.insert(sc.name.to_owned(), sc.value.to_owned());
             }
         }
     }
@@ -578,10 +578,10 @@ pub fn extract(ex_kind: &Extractor, ex: &Exchange) -> Option<String> {
         Extractor::Cookie(name) => ex
             .response
             .set_cookies()
-            .map(parse_set_cookie)
-            .filter(|sc| &sc.name == name)
+            .map(parse_set_cookie_ref)
+            .filter(|sc| sc.name == name.as_str())
             .last()
-            .map(|sc| sc.value),
+            .map(|sc| sc.value.to_owned()),
         Extractor::Header(name) => ex.response.header(name).map(str::to_string),
         Extractor::Json(pointer) => {
             let v: serde_json::Value = serde_json::from_slice(&ex.response.body).ok()?;

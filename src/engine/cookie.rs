@@ -4,7 +4,8 @@
 //! more login whose `Set-Cookie` must fail the same way.
 
 use crate::cookie::{
-    CookieStore, Effective, RejectionKind, SameSite, SetCookie, format_http_date, parse_set_cookie,
+    CookieStore, Effective, RejectionKind, SameSite, SetCookieRef, format_http_date,
+    parse_set_cookie_ref,
 };
 use crate::spec::{CookieAssertion, PrefixPolicy, SameSiteValue};
 
@@ -19,7 +20,7 @@ use crate::units::SpecUser;
 struct SetAtLogin<'a> {
     rc: &'a RuleCtx,
     baseline: &'a SessionBaseline,
-    cookie: SetCookie,
+    cookie: SetCookieRef<'a>,
     effective: Effective,
     /// The raw header, redacted, for observations.
     shown: String,
@@ -27,7 +28,7 @@ struct SetAtLogin<'a> {
 
 impl SetAtLogin<'_> {
     fn name(&self) -> &str {
-        &self.cookie.name
+        self.cookie.name
     }
 
     /// An attribute value from the target, redacted like the header it came from.
@@ -80,7 +81,7 @@ async fn relogin(
             .exchange
             .response
             .set_cookies()
-            .filter(|raw| parse_set_cookie(raw).name == *name)
+            .filter(|raw| parse_set_cookie_ref(raw).name == name.as_str())
             .last()?;
         Some(SessionBaseline {
             exchange: r.exchange.clone(),
@@ -103,7 +104,7 @@ async fn relogin(
 
 /// Judges one cookie assertion on the `Set-Cookie` of `baseline`.
 fn judge(rc: &RuleCtx, baseline: &SessionBaseline, a: CookieAssertion) -> Verdict {
-    let cookie = parse_set_cookie(&baseline.set_cookie);
+    let cookie = parse_set_cookie_ref(&baseline.set_cookie);
     let c = SetAtLogin {
         rc,
         baseline,

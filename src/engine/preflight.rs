@@ -245,7 +245,7 @@ async fn session_preflight(
                 .exchange
                 .response
                 .set_cookies()
-                .filter(|raw| crate::cookie::parse_set_cookie(raw).name == name)
+                .filter(|raw| crate::cookie::parse_set_cookie_ref(raw).name == name.as_str())
                 .last()?;
             Some((
                 r.exchange.request.url.clone(),

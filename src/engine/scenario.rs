@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cookie::parse_set_cookie;
+use crate::cookie::parse_set_cookie_ref;
 use crate::profile::FlowName;
 use crate::spec::{AccessStep, Expect, ExpectSessionIdStep, PlantStep, PlantValue, Step, Via};
 
@@ -390,7 +390,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
         .set_cookies
         .iter()
         .rfind(|(_, raw)| {
-            let sc = parse_set_cookie(raw);
+            let sc = parse_set_cookie_ref(raw);
             sc.name == cookie && !is_deletion(&sc, now)
         })
         .cloned();
@@ -399,7 +399,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
             "`{client}` never received a `{cookie}` cookie"
         )));
     };
-    let login = parse_set_cookie(&login_raw).effective();
+    let login = parse_set_cookie_ref(&login_raw).effective();
     let login_path = login
         .path
         .clone()
@@ -407,7 +407,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
     let clearing: Vec<(url::Url, String)> = b.last_flow_set_cookies.clone();
     let candidates: Vec<_> = clearing
         .iter()
-        .map(|(u, raw)| (u, parse_set_cookie(raw)))
+        .map(|(u, raw)| (u, parse_set_cookie_ref(raw)))
         .filter(|(_, sc)| sc.name == cookie)
         .collect();
     let redactor = rc.ctx.client.redactor();
@@ -432,7 +432,7 @@ fn expect_cleared(rc: &RuleCtx, st: &mut State, n: usize, client: &str) -> Optio
     }
     let shown: Vec<String> = candidates
         .iter()
-        .map(|(_, sc)| redactor.redact(&sc.raw))
+        .map(|(_, sc)| redactor.redact(sc.raw))
         .collect();
     Some(Stop::Fail(
         format!(

@@ -1,7 +1,7 @@
 //! `check: {transport: ...}`: caching of credential responses, the CSP of HTML pages, CORS
 //! with credentials, CSRF on the logout request, and where browser credentials are delivered.
 
-use crate::cookie::{CookieStore, SiteContext, parse_set_cookie};
+use crate::cookie::{CookieStore, SiteContext, parse_set_cookie_ref};
 use crate::http::{Exchange, ProbeRequest, Response};
 use crate::profile::{ClientKind, FlowName, RequestSpec, Template};
 use crate::spec::TransportAssertion;
@@ -316,7 +316,7 @@ fn cookies_in(b: &Browser, url: &url::Url, context: SiteContext) -> Jar {
     let now = now_unix();
     let mut store = CookieStore::new();
     for (from, raw) in &b.set_cookies {
-        let _ = store.set(&parse_set_cookie(raw), from, now);
+        let _ = store.set(&parse_set_cookie_ref(raw), from, now);
     }
     store
         .cookie_header_in(url, now, context)

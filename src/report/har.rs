@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::cookie::{AttributeKind, parse_cookie_date, parse_set_cookie};
+use crate::cookie::{AttributeKind, parse_cookie_date, parse_set_cookie_ref};
 use crate::engine::{Evidence, Report, RuleResult};
 use crate::http::{Capture, Captured, Exchange, ScopeCapture};
 
@@ -538,17 +538,17 @@ fn body_text(body: &[u8]) -> (String, Option<&'static str>) {
 
 /// A `Set-Cookie` header as a HAR cookie (authprobe's own lossless parser).
 fn set_cookie(header: &str) -> Cookie {
-    let c = parse_set_cookie(header);
+    let c = parse_set_cookie_ref(header);
     let attr = |kind: AttributeKind| c.attributes.iter().rev().find(|a| a.kind == kind);
     let expires = attr(AttributeKind::Expires)
-        .and_then(|a| a.value.as_deref())
+        .and_then(|a| a.value)
         .and_then(parse_cookie_date)
         .map(|secs| iso8601(unix(secs)));
     Cookie {
-        name: c.name.clone(),
-        value: c.value.clone(),
-        path: attr(AttributeKind::Path).and_then(|a| a.value.clone()),
-        domain: attr(AttributeKind::Domain).and_then(|a| a.value.clone()),
+        name: c.name.to_owned(),
+        value: c.value.to_owned(),
+        path: attr(AttributeKind::Path).and_then(|a| a.value.map(str::to_owned)),
+        domain: attr(AttributeKind::Domain).and_then(|a| a.value.map(str::to_owned)),
         expires,
         http_only: Some(attr(AttributeKind::HttpOnly).is_some()),
         secure: Some(attr(AttributeKind::Secure).is_some()),

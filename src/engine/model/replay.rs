@@ -174,15 +174,15 @@ impl Script<'_> {
             }
         }
         for raw in exchange.response.set_cookies() {
-            let sc = crate::cookie::parse_set_cookie(raw);
+            let sc = crate::cookie::parse_set_cookie_ref(raw);
             let plain_name = sc
                 .name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-            if !plain_name || !self.safe_word(&sc.name) {
+            if !plain_name || !self.safe_word(sc.name) {
                 continue;
             }
-            if let Some(label) = whole_redaction(&self.redactor.redact(&sc.value)) {
+            if let Some(label) = whole_redaction(&self.redactor.redact(sc.value)) {
                 let var = shell_var(&label);
                 if self.defined.insert(var.clone()) {
                     self.body.push_str(&format!(

@@ -345,12 +345,9 @@ fn embedded_jwk(c: &Compact<'_>, ctx: &ForgeContext) -> Result<Variants, ForgeEr
             ("jwk", ctx.attacker.public_jwk().key.to_jwk_json()),
         ],
     );
-    let t = sign_compact(
-        "ES256",
-        &h.to_b64(),
-        c.payload_b64,
-        &ctx.attacker.signing_key(),
-    )?;
+    let t = ctx
+        .attacker
+        .sign_es256_compact(&h.to_b64(), c.payload_b64)?;
     Ok(vec![("ES256, attacker public key in header jwk".into(), t)])
 }
 
@@ -373,12 +370,9 @@ fn attacker_key_url(
             ("kid", json!(ATTACKER_KID)),
         ],
     );
-    let t = sign_compact(
-        "ES256",
-        &h.to_b64(),
-        c.payload_b64,
-        &ctx.attacker.signing_key(),
-    )?;
+    let t = ctx
+        .attacker
+        .sign_es256_compact(&h.to_b64(), c.payload_b64)?;
     Ok(vec![(
         format!("ES256, {member} points at the attacker JWKS"),
         t,

@@ -2,6 +2,8 @@
 //! forge is available (including `ES512` and HMAC with an *empty* key, which a careful
 //! library refuses to build), and the attacker's own key pair.
 
+use std::sync::Arc;
+
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -186,10 +188,13 @@ pub(crate) fn sign_compact(
 }
 
 /// The EC P-256 key pair authprobe signs attacker-controlled tokens with (embedded `jwk`,
-/// `jku`, `x5u`). Generated fresh per run; the private half never leaves the process.
+/// `jku`, `x5u`). Generated fresh per run; the private half never leaves the process. The
+/// parsed key pair is built once and reused for every signature (reading PKCS#8 derives the
+/// public point, which costs more than signing).
 #[derive(Clone)]
 pub struct AttackerKey {
     pkcs8: Vec<u8>,
+    pair: Arc<EcdsaKeyPair>,
     public: Jwk,
 }
 
@@ -226,8 +231,23 @@ impl AttackerKey {
         };
         Ok(AttackerKey {
             pkcs8: pkcs8.as_ref().to_vec(),
+            pair: Arc::new(pair),
             public,
         })
+    }
+
+    /// `header_b64.payload_b64.signature`, ES256-signed with the cached key pair.
+    pub(crate) fn sign_es256_compact(
+        &self,
+        header_b64: &str,
+        payload_b64: &str,
+    ) -> Result<String, ForgeError> {
+        let input = format!("{header_b64}.{payload_b64}");
+        let s = self
+            .pair
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .map_err(|_| ForgeError::new(ForgeErrorKind::InvalidKey, "ES256"))?;
+        Ok(format!("{input}.{}", b64(s.as_ref())))
     }
 
     /// The public half, with kid, alg `ES256` and use `sig`.

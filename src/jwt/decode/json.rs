@@ -5,6 +5,7 @@
 //! anomalies. Depth is bounded by serde_json's recursion limit.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -14,9 +15,10 @@ use serde_json::{Map, Value};
 pub(crate) fn parse_json(text: &str) -> Result<(Value, Vec<String>), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut dups = Vec::new();
+    let mut path = String::new();
     let value = Checked {
         dups: &mut dups,
-        path: String::new(),
+        path: &mut path,
     }
     .deserialize(&mut de)?;
     de.end()?;
@@ -24,9 +26,11 @@ pub(crate) fn parse_json(text: &str) -> Result<(Value, Vec<String>), serde_json:
 }
 
 /// Builds a [`Value`] like serde_json does (last duplicate wins) while recording duplicates.
+/// `path` is the JSON pointer of the value being read: one buffer for the whole document,
+/// extended on the way in and cut back on the way out, copied only for a duplicate.
 struct Checked<'a> {
     dups: &'a mut Vec<String>,
-    path: String,
+    path: &'a mut String,
 }
 
 fn escape_pointer(key: &str) -> std::borrow::Cow<'_, str> {
@@ -76,12 +80,17 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
+        let base = self.path.len();
         loop {
+            // Writing to a String cannot fail.
+            let _ = write!(self.path, "/{}", items.len());
             let seed = Checked {
                 dups: &mut *self.dups,
-                path: format!("{}/{}", self.path, items.len()),
+                path: &mut *self.path,
             };
-            match seq.next_element_seed(seed)? {
+            let next = seq.next_element_seed(seed);
+            self.path.truncate(base);
+            match next? {
                 Some(v) => items.push(v),
                 None => break,
             }
@@ -90,15 +99,25 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
+        let base = self.path.len();
         while let Some(key) = map.next_key::<String>()? {
-            let path = format!("{}/{}", self.path, escape_pointer(&key));
+            self.path.push('/');
+            self.path.push_str(&escape_pointer(&key));
             let value = map.next_value_seed(Checked {
                 dups: &mut *self.dups,
-                path: path.clone(),
-            })?;
+                path: &mut *self.path,
+            });
+            let value = match value {
+                Ok(v) => v,
+                Err(e) => {
+                    self.path.truncate(base);
+                    return Err(e);
+                }
+            };
             if out.insert(key, value).is_some() {
-                self.dups.push(path);
+                self.dups.push(self.path.clone());
             }
+            self.path.truncate(base);
         }
         Ok(Value::Object(out))
     }
