@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::jwt::dangerous::ForgeryKind;
 use crate::spec::{Check, Model, Policy, Rule, RuleKind, SessionIdAssertion, Step};
 
 /// Fewest cases a property rule runs under a budget (or all it asks for, when fewer).
@@ -195,21 +196,26 @@ struct Scalable {
 }
 
 /// The estimated fixed cost of `rule`, and its generated work when the budget may cut it.
-fn estimate(rule: &Rule, policy: &Policy) -> (Cost, Option<Scalable>) {
+/// `harvest` is how many session ids the other rules' logins are expected to give the
+/// entropy check (it runs after them and logs in only for what is missing). A rule that
+/// only reads or attacks a session takes the run's shared login ([`super::pool`]): the
+/// properties and the attacks log in only for a second token.
+fn estimate(rule: &Rule, policy: &Policy, harvest: f64) -> (Cost, Option<Scalable>) {
     let fixed = |logins: f64, requests: f64| Cost { logins, requests };
     match &rule.kind {
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
             let n = f64::from(policy.session_id_samples);
-            (fixed(n, n * 2.0), None)
+            let missing = (n - harvest).max(0.0);
+            (fixed(missing, missing * 2.0), None)
         }
         RuleKind::Check(_) => (fixed(0.0, 3.0), None),
-        RuleKind::Scenario(steps) => {
-            let logins = steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64;
-            (fixed(logins, steps.len() as f64 * 1.5), None)
+        RuleKind::Scenario(steps) => (fixed(cookie_logins(rule), steps.len() as f64 * 1.5), None),
+        RuleKind::Attack(a) => {
+            let second = a.forge.contains(&ForgeryKind::ForeignSignature);
+            (fixed(if second { 1.0 } else { 0.0 }, 12.0), None)
         }
-        RuleKind::Attack(_) => (fixed(2.0, 12.0), None),
         RuleKind::Property(p) => (
-            fixed(1.0, 6.0),
+            fixed(0.0, 6.0),
             Some(Scalable {
                 unit: CoverageUnit::Cases,
                 requested: p.cases,
@@ -219,6 +225,25 @@ fn estimate(rule: &Rule, policy: &Policy) -> (Cost, Option<Scalable>) {
         ),
         RuleKind::Model(m) => model_cost(m),
     }
+}
+
+/// The cookie logins `rule` is expected to send at its minimum: what feeds the entropy
+/// check's sample (a scenario's login steps, the session model's logins).
+fn cookie_logins(rule: &Rule) -> f64 {
+    match &rule.kind {
+        RuleKind::Scenario(steps) => steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64,
+        RuleKind::Model(m @ Model::Session(_)) => {
+            let (fixed, scalable) = model_cost(m);
+            fixed.logins + scalable.map_or(0.0, |s| s.each.logins * f64::from(s.min))
+        }
+        _ => 0.0,
+    }
+}
+
+/// The session ids the preflight and the other `rules` are expected to give the entropy
+/// check.
+fn harvest(rules: &[&Rule]) -> f64 {
+    1.0 + rules.iter().map(|r| cookie_logins(r)).sum::<f64>()
 }
 
 /// A model rule: random sequences of about three quarters of `max_steps` on average, or
@@ -293,10 +318,11 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
     let reserve = inputs.budget * RESERVE_PERCENT / 100;
     let deadline = inputs.started + inputs.budget.saturating_sub(reserve);
     let left = inputs.budget.saturating_sub(spent).saturating_sub(reserve);
+    let harvest = harvest(rules);
     let mut items: Vec<Item> = rules
         .iter()
         .map(|rule| {
-            let (fixed, scalable) = estimate(rule, policy);
+            let (fixed, scalable) = estimate(rule, policy, harvest);
             Item {
                 rule,
                 fixed,

@@ -174,6 +174,18 @@ impl Tally {
 /// The first disagreement found: its 1-based sequence number, operations and run.
 type Failure<Op> = (u32, Vec<Op>, SeqRun);
 
+/// How a sequence starts: from scratch (every login sent), or, for a random sequence of the
+/// search, possibly from what an earlier sequence left logged in (where the declared
+/// semantics make that the same as a fresh login). A disagreement is always run again,
+/// confirmed, shrunk and replayed from scratch, so reuse never changes what is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// Every login of the sequence is sent.
+    Fresh,
+    /// A login may take what an earlier sequence left logged in.
+    MayReuse,
+}
+
 /// Runs random sequences or the script, confirms and shrinks a disagreement and builds the
 /// verdict.
 pub(super) async fn drive<Op, F, Fut>(
@@ -187,7 +199,7 @@ pub(super) async fn drive<Op, F, Fut>(
 ) -> Verdict
 where
     Op: Clone + std::fmt::Debug + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let mut tally = Tally::default();
@@ -292,7 +304,7 @@ async fn drive_script<Op, F, Fut>(
 ) -> Verdict
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let (trial, ops, first) = match run_script(rc, run_def, exec, &mut tally).await {
@@ -377,7 +389,7 @@ async fn retry_stopped<Op, F, Fut>(
 ) -> SeqRun
 where
     Op: Clone,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     for _ in 0..MAX_STEP_RETRIES {
@@ -386,7 +398,7 @@ where
         };
         tally.requests += run.transcript.len() as u64;
         tally.retried.push(e.to_string());
-        run = exec(ops.to_vec(), setup).await;
+        run = exec(ops.to_vec(), setup, Start::Fresh).await;
     }
     run
 }
@@ -404,18 +416,18 @@ async fn recheck<Op, F, Fut>(
 ) -> Recheck
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let timing = ops.iter().any(SimplerOp::timing_dependent);
     if !(timing && trials) {
-        let run = exec(ops.to_vec(), setup).await;
+        let run = exec(ops.to_vec(), setup, Start::Fresh).await;
         t.extend(run.transcript.iter().cloned());
         return judge_rerun(&run, like, timing);
     }
     let (mut again, mut settled, mut unclear) = (0, 0, Vec::new());
     for _ in 1..TRIALS {
-        let run = exec(ops.to_vec(), setup).await;
+        let run = exec(ops.to_vec(), setup, Start::Fresh).await;
         t.extend(run.transcript.iter().cloned());
         match judge_rerun(&run, like, true) {
             Recheck::Failed(_) => (again, settled) = (again + 1, settled + 1),
@@ -495,7 +507,7 @@ async fn run_script<Op, F, Fut>(
 ) -> Result<Option<Failure<Op>>, Verdict>
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let ops: Vec<Op> = run_def
@@ -507,7 +519,7 @@ where
     let timing = ops.iter().any(SimplerOp::timing_dependent);
     let trials = if timing { TRIALS } else { 1 };
     for trial in 1..=trials {
-        let first = exec(ops.clone(), run_def.setup.len()).await;
+        let first = exec(ops.clone(), run_def.setup.len(), Start::Fresh).await;
         let run = retry_stopped(exec, &ops, run_def.setup.len(), first, tally).await;
         tally.absorb(&run);
         if let Some(v) = stopped(rc, &run, tally.requests) {
@@ -586,25 +598,35 @@ impl<F> Search<'_, F> {
     ) -> Result<Option<Failure<Op>>, Verdict>
     where
         Op: Clone + SimplerOp,
-        F: Fn(Vec<Op>, usize) -> Fut,
+        F: Fn(Vec<Op>, usize, Start) -> Fut,
         Fut: std::future::Future<Output = SeqRun>,
     {
         let parallel = parallel.max(1);
-        let rest = all.get(from..).unwrap_or_default();
-        for (w, window) in rest.chunks(parallel).enumerate() {
+        let mut index = from;
+        while index < all.len() {
             // Past the budget's deadline no new sequence starts (the verdict says how many ran).
             if self.rc.share.is_some_and(|s| s.expired()) {
                 tally.out_of_time = true;
                 return Ok(None);
             }
-            if !self.more_fit(from + w * parallel, window.len(), tally.ran) {
+            // Within the plan a window ends at the planned number (a window of 8 when 4 are
+            // planned would spend the logins of 4 more).
+            let (planned, _) = self.pace;
+            let len = match self.rc.share {
+                Some(_) if index < planned => parallel.min(planned - index),
+                _ => parallel,
+            };
+            let window = &all[index..(index + len).min(all.len())];
+            if !self.more_fit(index, window.len(), tally.ran) {
                 return Ok(None);
             }
-            tally.ran = tally.ran.max((from + w * parallel + window.len()) as u32);
+            let first = index;
+            index += window.len();
+            tally.ran = tally.ran.max(index as u32);
             let runs = join_all(
                 window
                     .iter()
-                    .map(|ops| (self.exec)(ops.clone(), 0))
+                    .map(|ops| (self.exec)(ops.clone(), 0, Start::MayReuse))
                     .collect(),
             )
             .await;
@@ -618,7 +640,7 @@ impl<F> Search<'_, F> {
                 if !run.disagrees() {
                     continue;
                 }
-                let case = (from + w * parallel + j) as u32 + 1;
+                let case = (first + j) as u32 + 1;
                 let mut t = Vec::new();
                 let (check, run) = self.reproduces(ops, run, &mut t).await;
                 tally.requests += t.len() as u64;
@@ -663,14 +685,14 @@ impl<F> Search<'_, F> {
     ) -> (Recheck, SeqRun)
     where
         Op: Clone + SimplerOp,
-        F: Fn(Vec<Op>, usize) -> Fut,
+        F: Fn(Vec<Op>, usize, Start) -> Fut,
         Fut: std::future::Future<Output = SeqRun>,
     {
         let mut needed = if server_error_at_failure(&run) { 2 } else { 1 };
         let (mut reproduced, mut check) = (0, Recheck::Unclear("not re-run".into()));
         for _ in 0..MAX_CONFIRM_RUNS + 1 {
             // One run: the trials of a timing-dependent sequence wait for the shrunk one.
-            let again = (self.exec)(ops.to_vec(), 0).await;
+            let again = (self.exec)(ops.to_vec(), 0, Start::Fresh).await;
             t.extend(again.transcript.iter().cloned());
             let timing = ops.iter().any(SimplerOp::timing_dependent);
             check = judge_rerun(&again, &run, timing);
@@ -714,7 +736,7 @@ async fn shrink<Op, F, Fut>(
 ) -> (Vec<Op>, SeqRun, u32)
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let cut = |ops: &[Op], run: &SeqRun| -> Vec<Op> {
@@ -725,7 +747,7 @@ where
     let mut best_ops = cut(&ops, &first);
     let mut best = first;
     let mut try_candidate = async |cand: Vec<Op>, best_ops: &mut Vec<Op>, best: &mut SeqRun| {
-        let run = exec(cand.clone(), 0).await;
+        let run = exec(cand.clone(), 0, Start::Fresh).await;
         tally.requests += run.transcript.len() as u64;
         if run.disagrees() && (server_error_allowed || !server_error_at_failure(&run)) {
             *best_ops = cut(&cand, &run);

@@ -14,7 +14,7 @@ use crate::spec::{Capability, ModelRun, Rule};
 use super::super::browser::{Browser, Ctx, Jar, StepError};
 use super::super::outcome::Verdict;
 use super::super::rule::RuleCtx;
-use super::driver::{Driving, drive};
+use super::driver::{Driving, Start, drive};
 use super::{Observed, SeqRun, StepRecord, answer, last_status};
 
 /// What the profile and the declared semantics let session sequences do.
@@ -75,7 +75,7 @@ pub(super) async fn run(
             let mut sim = SessionModel::new(env.semantics, env.has_bob, env.has_logout_everywhere);
             Box::new(move |op: &SessionOp| sim.simulate(op))
         },
-        |ops, setup| {
+        |ops, setup, _start: Start| {
             let env = &env;
             async move { run_sequence(ctx, env, &ops, setup).await }
         },
