@@ -134,13 +134,18 @@ impl Pool {
         }
     }
 
-    /// A token of `role` the run obtained other than `not` (whether it is still valid does
-    /// not matter to its reader), counted as a login shared.
+    /// A genuine token the run obtained other than `not`, one of `role` first, else one of
+    /// another role (the ID token of the same login is signed by the same service; whether it
+    /// is still valid does not matter to a reader of its signature), counted as a login
+    /// shared.
     pub fn other_token(&self, role: TokenRole, not: &str) -> Option<String> {
-        let t = lock(&self.seen_tokens)
+        let seen = lock(&self.seen_tokens);
+        let t = seen
             .iter()
             .find(|(r, t)| *r == role && t != not)
+            .or_else(|| seen.iter().find(|(_, t)| t != not))
             .map(|(_, t)| t.clone())?;
+        drop(seen);
         self.shared.fetch_add(1, Ordering::Relaxed);
         Some(t)
     }
