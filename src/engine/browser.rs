@@ -468,7 +468,6 @@ impl Browser {
         }
         if matches!(flow, FlowName::Login | FlowName::TokenLogin) {
             ctx.pool.count_login();
-            eprintln!("TMPLOGIN {} {flow} {}", ctx.client.tmp_scope(), self.name);
         }
         if flow == FlowName::Login {
             self.record_issued_id(ctx);

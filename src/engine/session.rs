@@ -163,11 +163,14 @@ async fn sample_ids(
     Ok((ids.into_iter().map(|(_, id)| id).collect(), transcript))
 }
 
+/// Fresh logins whose ids confirm a failure found on a sample that drew on the run's ids.
+const CONFIRM_SAMPLES: usize = 8;
+
 /// `session_id: entropy`: ids from fresh logins are unique, unpatterned and long enough.
-/// The sample starts with the ids the run's own logins received (the rule runs after the
-/// others, see the engine's `schedule`) and logs in only for what is missing; a sample that
-/// fails is taken again from fresh logins only (the engine runs the rule again with no
-/// shared login).
+/// The sample starts with the ids the run's own logins received (each issued by a login in
+/// a `Set-Cookie`; the rule runs after the others, see the engine's `schedule`) and logs in
+/// only for what is missing. A sample that drew on the run and fails is confirmed on
+/// [`CONFIRM_SAMPLES`] ids of fresh logins alone, which must show a problem too.
 pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
     let n = rc.policy.session_id_samples as usize;
     let from_run = if rc.ctx.share {
@@ -175,11 +178,6 @@ pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
     } else {
         Vec::new()
     };
-    if !from_run.is_empty() {
-        rc.ctx
-            .took
-            .fetch_add(from_run.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    }
     let missing = n - from_run.len();
     let (fresh, transcript) = match sample_ids(rc, missing).await {
         Ok(x) => x,
@@ -213,7 +211,38 @@ pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
         .evidence(rc.evidence(&transcript))
     };
     let per_login = rc.ctx.target.flow(FlowName::Login).map_or(0, <[_]>::len) as u64;
-    verdict.requests(missing as u64 * per_login)
+    let verdict = verdict.requests(missing as u64 * per_login);
+    if from_run.is_empty() {
+        return verdict;
+    }
+    let what = format!(
+        "sampled {CONFIRM_SAMPLES} fresh logins alone (no id from the run) and judged their ids"
+    );
+    confirm(rc, verdict, &what, async |t| {
+        let (ids, transcript) = match sample_ids(rc, CONFIRM_SAMPLES).await {
+            Ok(x) => x,
+            Err((e, t2)) => {
+                t.extend(t2);
+                return Recheck::from_step_error(&e);
+            }
+        };
+        t.extend(transcript);
+        let again = analyse_sample(&ids);
+        let problems = problems_with_min_bits(&again, min_bits);
+        match problems.is_empty() {
+            true => Recheck::Passed(format!(
+                "{CONFIRM_SAMPLES} ids from fresh logins showed no problem"
+            )),
+            false => Recheck::Failed(
+                problems
+                    .iter()
+                    .map(|p| mask_prefix(p, &again.common_prefix_text))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -193,9 +193,6 @@ impl Client {
         }
     }
 
-    #[allow(missing_docs)]
-    pub fn tmp_scope(&self) -> String { self.scope.as_deref().unwrap_or("run").to_string() }
-
     /// A [scoped](Client::scoped) clone whose exchanges the capture files under `name` (the
     /// engine names each rule's scope after the rule).
     pub fn scoped_as(&self, name: &str) -> Client {
