@@ -6,10 +6,15 @@
 //! entropy check's samples) and prices them with the latencies the preflight measured:
 //! logins are counted one after the other (a service with one slow password-hashing worker
 //! queues them, and a fast service makes the sum small anyway), other requests spread over
-//! the rules in flight. When the whole run does not fit in what is left of the budget (less a
-//! reserve for controls, confirmations and shrinking), the property rules' cases and the
-//! random model rules' sequences are cut by one factor, each to no fewer than its minimum;
-//! a rule whose minimum does not fit is not run and ends inconclusive with the estimate.
+//! the rules in flight. Logins are counted as the run will send them: a rule that only reads
+//! or attacks a session takes the run's shared login (`pool`), and the entropy check draws
+//! on the session ids the other rules' cookie logins receive, logging in only for the rest.
+//! Every rule is admitted at its minimum while the minimums fit in the budget less a small
+//! reserve ([`ADMISSION_RESERVE_PERCENT`]); when the whole run does not fit in what is left
+//! of the budget less the full reserve for controls, confirmations and shrinking
+//! ([`RESERVE_PERCENT`]), the property rules' cases and the random model rules' sequences
+//! are cut by one factor, each to no fewer than its minimum; a rule whose minimum does not
+//! fit is not run and ends inconclusive with the estimate.
 //! Every cut is reported: the rule's note and `coverage` say how many ran of how many were
 //! requested, and the plan (JSON `target.limits.budget`) lists the rules reduced.
 //!
@@ -35,6 +40,9 @@ pub const MIN_SEQUENCES: u32 = 4;
 /// Share of the budget, in percent, kept back for what the estimates leave out (positive
 /// controls, re-runs that confirm a failure, shrinking).
 pub const RESERVE_PERCENT: u32 = 15;
+/// Share of the budget, in percent, that admitting the rules at their minimum leaves free: every
+/// rule's minimum may use what the growth of generated work keeps in reserve, less this.
+pub const ADMISSION_RESERVE_PERCENT: u32 = 5;
 
 /// Estimated logins per operation of a random model sequence (measured on the testbed: the
 /// session model logs in at about 3 of its 10 operations, the refresh model at 2 or 3).
@@ -338,7 +346,13 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         let (ta, tb) = (inputs.time(a.least()), inputs.time(b.least()));
         ta.cmp(&tb).then_with(|| a.rule.id.cmp(&b.rule.id))
     });
-    let mut a = admit(&items, &inputs, left);
+    // Every rule at its minimum may take all but a small reserve; only the growth of
+    // generated work keeps the full reserve free.
+    let admission = inputs
+        .budget
+        .saturating_sub(spent)
+        .saturating_sub(inputs.budget * ADMISSION_RESERVE_PERCENT / 100);
+    let mut a = admit(&items, &inputs, admission);
     let room = left.saturating_sub(inputs.time(a.cost));
     let (shares, extra, reduced) = grow(&mut a.growing, &inputs, room, deadline);
     let planned = a.cost.plus(extra);
