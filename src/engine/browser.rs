@@ -523,7 +523,8 @@ impl Browser {
         if let Some(t) = ctx
             .share
             .then(|| ctx.pool.take_token(user, ctx.token_role))
-            .flatten() {
+            .flatten()
+        {
             ctx.took.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.vars.extend(t.vars);
             return Ok(t.token);

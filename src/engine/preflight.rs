@@ -10,8 +10,8 @@ use crate::profile::{AccessSpec, FlowName, Target};
 use crate::units::SpecUser;
 
 use super::RunError;
-use super::pool::{SharedSession, SharedToken};
 use super::browser::{AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, TokenRole};
+use super::pool::{SharedSession, SharedToken};
 
 /// What the preflight login produced; check-kind rules read it instead of logging in again.
 #[derive(Debug, Clone)]
@@ -175,7 +175,10 @@ async fn token_preflight(
     }
     let id_token = tb.vars.get(crate::profile::ID_TOKEN_VAR).cloned();
     // The rules that judge the ID token take it from the same login.
-    let roles = [(TokenRole::AccessToken, Some(&token)), (TokenRole::IdToken, id_token.as_ref())];
+    let roles = [
+        (TokenRole::AccessToken, Some(&token)),
+        (TokenRole::IdToken, id_token.as_ref()),
+    ];
     for (role, shared) in roles {
         if let Some(shared) = shared {
             ctx.pool.offer_token(SharedToken {

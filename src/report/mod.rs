@@ -400,7 +400,13 @@ fn budget_lines(out: &mut String, report: &Report) {
         let _ = writeln!(out, "  reduced by the budget: {}", reduced.join(", "));
     }
     // The run's logins: how many were sent and how many shared (the engine's last note).
-    for note in report.target.limits.notes.iter().filter(|n| n.starts_with("logins: ")) {
+    for note in report
+        .target
+        .limits
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("logins: "))
+    {
         let _ = writeln!(out, "  {}", sanitize(note));
     }
     let ended: Vec<&str> = report

@@ -604,8 +604,10 @@ impl<F> Search<'_, F> {
         let parallel = parallel.max(1);
         let mut index = from;
         while index < all.len() {
-            // Past the budget's deadline no new sequence starts (the verdict says how many ran).
-            if self.rc.share.is_some_and(|s| s.expired()) {
+            // Past the budget's deadline no new sequence starts (the verdict says how many ran),
+            // but the rule's minimum, admitted into the budget, may run to the hard stop.
+            let min = MIN_SEQUENCES.min(u32::try_from(all.len()).unwrap_or(u32::MAX)) as usize;
+            if index >= min && self.rc.share.is_some_and(|s| s.expired()) {
                 tally.out_of_time = true;
                 return Ok(None);
             }
