@@ -352,9 +352,22 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         .budget
         .saturating_sub(spent)
         .saturating_sub(inputs.budget * ADMISSION_RESERVE_PERCENT / 100);
-    let mut a = admit(&items, &inputs, admission);
-    let room = left.saturating_sub(inputs.time(a.cost));
-    let (shares, extra, reduced) = grow(&mut a.growing, &inputs, room, deadline);
+    let a = admit(&items, &inputs, admission);
+    // Generated work that logs in grows into what leaves the full reserve; work without
+    // logins (property cases, a few milliseconds each) into what admission leaves, since
+    // it cannot crowd out a confirmation's logins.
+    let (mut free, mut logging): (Vec<_>, Vec<_>) =
+        a.growing.iter().partition(|(_, s)| s.each.logins == 0.0);
+    let room_free = admission.saturating_sub(inputs.time(a.cost));
+    let (mut shares, free_extra, mut reduced) = grow(&mut free, &inputs, room_free, deadline);
+    let room = left
+        .saturating_sub(inputs.time(a.cost))
+        .saturating_sub(inputs.time(free_extra));
+    let (more, extra, also) = grow(&mut logging, &inputs, room, deadline);
+    shares.extend(more);
+    reduced.extend(also);
+    reduced.sort();
+    let extra = extra.plus(free_extra);
     let planned = a.cost.plus(extra);
     let late_cost = items
         .iter()
@@ -595,10 +608,11 @@ mod tests {
         // The cases of a property rule cost no login: all of them fit.
         let c = p.shares["session.tamper-rejected"].coverage;
         assert_eq!((c.ran, c.unit), (c.requested, CoverageUnit::Cases));
-        // The cheapest rule starts first, the dearest last.
+        // The cheapest rule starts first (the property: it takes the run's shared login), the
+        // dearest last.
         assert_eq!(
             p.order.first().map(String::as_str),
-            Some("session.revoked-on-logout")
+            Some("session.tamper-rejected")
         );
         assert_eq!(p.order.len(), RULES.len());
     }
