@@ -356,7 +356,7 @@ async fn forge_cases(
         // Only its signature is read: any other genuine token the run obtained will do.
         match ctx
             .share
-            .then(|| ctx.pool.other_token(ctx.token_role, token))
+            .then(|| ctx.pool.other_token(ctx.token_role.label(), token))
             .flatten()
         {
             Some(other) => {

@@ -188,7 +188,7 @@ impl TokenRole {
     }
 
     /// The redaction label of such a token.
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             TokenRole::AccessToken => "access-token",
             TokenRole::IdToken => "id-token",
@@ -522,7 +522,7 @@ impl Browser {
     ) -> Result<String, StepError> {
         if let Some(t) = ctx
             .share
-            .then(|| ctx.pool.take_token(user, ctx.token_role))
+            .then(|| ctx.pool.take_token(user, ctx.token_role.label()))
             .flatten()
         {
             ctx.took.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -702,9 +702,10 @@ impl Browser {
         }
         ctx.register_secret(&access, TokenRole::AccessToken.label());
         let id_token = self.capture_id_token(ctx, &extracted, transcript)?;
-        ctx.pool.record_token(TokenRole::AccessToken, &access);
+        ctx.pool
+            .record_token(TokenRole::AccessToken.label(), &access);
         if let Some(id_token) = &id_token {
-            ctx.pool.record_token(TokenRole::IdToken, id_token);
+            ctx.pool.record_token(TokenRole::IdToken.label(), id_token);
         }
         match ctx.token_role {
             TokenRole::AccessToken => Ok(access),

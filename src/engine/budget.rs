@@ -239,7 +239,7 @@ fn estimate(rule: &Rule, policy: &Policy, harvest: f64) -> (Cost, Option<Scalabl
 /// check's sample (a scenario's login steps, the session model's logins).
 fn cookie_logins(rule: &Rule) -> f64 {
     match &rule.kind {
-        RuleKind::Scenario(steps) if super::scenario::reads_only(steps) => 0.0,
+        RuleKind::Scenario(steps) if super::pool::reads_only(steps) => 0.0,
         RuleKind::Scenario(steps) => {
             steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64
         }

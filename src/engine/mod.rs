@@ -370,13 +370,7 @@ async fn run_rules(
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
     client.set_repeatable_targets(id_token_login_target(&target).into_iter().collect());
-    for (name, user) in &target.users {
-        // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
-        let pair = format!("{}:{}", user.username, user.password);
-        client
-            .redactor()
-            .register(&pair, &format!("password:{name}"));
-    }
+    register_pairs(&target, client);
     let (ctx, baseline, mut notes) = preflight_retried(&target, client).await?;
     *pool_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.pool.clone());
     let limits = sizing::size(
@@ -463,6 +457,17 @@ async fn run_rules(
     };
     schedule(rules, &target, (concurrency, planned), make_ctx, &finish).await;
     Ok(())
+}
+
+/// Registers each user's `user:password` pair with the redactor: an `Authorization: Basic
+/// base64(user:password)` echoed back is the pair's spelling.
+fn register_pairs(target: &Target, client: &Client) {
+    for (name, user) in &target.users {
+        let pair = format!("{}:{}", user.username, user.password);
+        client
+            .redactor()
+            .register(&pair, &format!("password:{name}"));
+    }
 }
 
 /// Why `rule` has nothing to test on the preflight's token, when the token is opaque and

@@ -20,8 +20,15 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::browser::{Jar, TokenRole};
 use crate::profile::Vars;
+use crate::spec::Step;
+
+/// Cookies by name (the engine's `Jar`).
+type Jar = std::collections::BTreeMap<String, String>;
+
+/// Which token of a login (the engine's `TokenRole`, by its label): the pool does not depend on
+/// the browser that fills it.
+pub(crate) type Role = &'static str;
 
 /// The preflight's cookie session as a rule adopts it: the cookies and the variables its
 /// login extracted (a CSRF token, say).
@@ -41,7 +48,7 @@ pub(crate) struct SharedToken {
     /// The user it belongs to.
     pub user: String,
     /// Which token of the login it is.
-    pub role: TokenRole,
+    pub role: Role,
     /// The token.
     pub token: String,
     /// The variables the token login extracted.
@@ -56,7 +63,7 @@ pub(crate) struct Pool {
     /// Session ids issued at login, distinct, in the order the logins ended.
     ids: Mutex<Vec<String>>,
     /// Tokens the token logins returned, by role (a signature source for a forgery).
-    seen_tokens: Mutex<Vec<(TokenRole, String)>>,
+    seen_tokens: Mutex<Vec<(Role, String)>>,
     /// Login flows sent (cookie and token).
     logins: AtomicU64,
     /// Logins a rule did not send because it took a shared one.
@@ -95,7 +102,7 @@ impl Pool {
     }
 
     /// The shared token of `user` in `role`, counted as a login shared.
-    pub fn take_token(&self, user: &str, role: TokenRole) -> Option<SharedToken> {
+    pub fn take_token(&self, user: &str, role: Role) -> Option<SharedToken> {
         let t = lock(&self.tokens)
             .iter()
             .find(|t| t.user == user && t.role == role)
@@ -127,7 +134,7 @@ impl Pool {
     }
 
     /// Records a token a token login returned in `role` (at most a few are kept).
-    pub fn record_token(&self, role: TokenRole, token: &str) {
+    pub fn record_token(&self, role: Role, token: &str) {
         let mut seen = lock(&self.seen_tokens);
         if seen.len() < 8 && !seen.iter().any(|(_, t)| t == token) {
             seen.push((role, token.to_owned()));
@@ -138,7 +145,7 @@ impl Pool {
     /// another role (the ID token of the same login is signed by the same service; whether it
     /// is still valid does not matter to a reader of its signature), counted as a login
     /// shared.
-    pub fn other_token(&self, role: TokenRole, not: &str) -> Option<String> {
+    pub fn other_token(&self, role: Role, not: &str) -> Option<String> {
         let seen = lock(&self.seen_tokens);
         let t = seen
             .iter()
@@ -174,6 +181,16 @@ impl LoginCounts {
             self.sent, self.shared, self.ids
         )
     }
+}
+
+/// Whether a scenario only reads the one session it logs in (a login and protected requests,
+/// no logout, no planted or saved id): its login may take the run's shared session.
+pub(crate) fn reads_only(steps: &[Step]) -> bool {
+    let logins = steps.iter().filter(|s| matches!(s, Step::Login(_))).count();
+    logins == 1
+        && steps
+            .iter()
+            .all(|s| matches!(s, Step::Login(_) | Step::Access(_)))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -183,7 +183,7 @@ async fn token_preflight(
         if let Some(shared) = shared {
             ctx.pool.offer_token(SharedToken {
                 user: SpecUser::Alice.name().to_owned(),
-                role,
+                role: role.label(),
                 token: shared.clone(),
                 vars: tb.vars.clone(),
             });

@@ -22,7 +22,7 @@ struct State {
     notes: Vec<String>,
     probes_checked: usize,
     rng: u64,
-    /// Whether its one login may take the run's shared session ([`reads_only`]).
+    /// Whether its one login may take the run's shared session (`pool::reads_only`).
     share: bool,
 }
 
@@ -94,16 +94,6 @@ pub(crate) async fn run(rc: &RuleCtx, steps: &[Step]) -> Verdict {
 }
 
 /// One run of the scenario from fresh clients: the verdict and the transcript.
-/// Whether a scenario only reads the one session it logs in (a login and protected requests,
-/// no logout, no planted or saved id): its login may take the run's shared session.
-pub(crate) fn reads_only(steps: &[Step]) -> bool {
-    let logins = steps.iter().filter(|s| matches!(s, Step::Login(_))).count();
-    logins == 1
-        && steps
-            .iter()
-            .all(|s| matches!(s, Step::Login(_) | Step::Access(_)))
-}
-
 async fn run_once(rc: &RuleCtx, steps: &[Step]) -> (Verdict, Vec<Recorded>) {
     let mut st = State {
         clients: BTreeMap::new(),
@@ -112,7 +102,7 @@ async fn run_once(rc: &RuleCtx, steps: &[Step]) -> (Verdict, Vec<Recorded>) {
         notes: Vec::new(),
         probes_checked: 0,
         rng: rc.seed,
-        share: reads_only(steps),
+        share: super::pool::reads_only(steps),
     };
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;

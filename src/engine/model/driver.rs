@@ -31,6 +31,7 @@ use super::super::probe::{MAX_CONFIRM_RUNS, Recheck, confirm};
 use super::super::rule::RuleCtx;
 use super::SeqRun;
 use super::replay::replay_script;
+use super::{Start, join_all};
 
 /// Most shrinking runs (each a whole sequence against the live service).
 pub const MAX_SHRINK_RUNS: u32 = 64;
@@ -173,18 +174,6 @@ impl Tally {
 
 /// The first disagreement found: its 1-based sequence number, operations and run.
 type Failure<Op> = (u32, Vec<Op>, SeqRun);
-
-/// How a sequence starts: from scratch (every login sent), or, for a random sequence of the
-/// search, possibly from what an earlier sequence left logged in (where the declared
-/// semantics make that the same as a fresh login). A disagreement is always run again,
-/// confirmed, shrunk and replayed from scratch, so reuse never changes what is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Start {
-    /// Every login of the sequence is sent.
-    Fresh,
-    /// A login may take what an earlier sequence left logged in.
-    MayReuse,
-}
 
 /// Runs random sequences or the script, confirms and shrinks a disagreement and builds the
 /// verdict.
@@ -604,15 +593,14 @@ impl<F> Search<'_, F> {
         let parallel = parallel.max(1);
         let mut index = from;
         while index < all.len() {
-            // Past the budget's deadline no new sequence starts (the verdict says how many ran),
-            // but the rule's minimum, admitted into the budget, may run to the hard stop.
+            // Past the budget's deadline no new sequence starts (the verdict says how many ran);
+            // the rule's minimum, admitted into the budget, runs to the hard stop.
             let min = MIN_SEQUENCES.min(u32::try_from(all.len()).unwrap_or(u32::MAX)) as usize;
             if index >= min && self.rc.share.is_some_and(|s| s.expired()) {
                 tally.out_of_time = true;
                 return Ok(None);
             }
-            // Within the plan a window ends at the planned number (a window of 8 when 4 are
-            // planned would spend the logins of 4 more).
+            // Within the plan a window ends at the planned number.
             let (planned, _) = self.pace;
             let len = match self.rc.share {
                 Some(_) if index < planned => parallel.min(planned - index),
@@ -973,30 +961,6 @@ fn generate<Op: std::fmt::Debug>(
         }
     }
     Ok(ops)
-}
-
-/// Polls every future concurrently on the current task and returns their outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 /// The verdict when a sequence stopped without a verdict (a step that could not be

@@ -21,7 +21,8 @@ use super::super::browser::{Browser, Ctx, FlowError, Recorded, StepError, now_un
 use super::super::outcome::Verdict;
 use super::super::rule::{RuleCtx, step_verdict};
 use super::super::select::seed_for;
-use super::driver::{Driving, Start, drive};
+use super::Start;
+use super::driver::{Driving, drive};
 use super::{Observed, SeqRun, StepRecord, answer, flow_words, last_status};
 
 /// What the profile and the declared semantics let refresh sequences do.

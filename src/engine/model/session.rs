@@ -14,7 +14,8 @@ use crate::spec::{Capability, ModelRun, Rule};
 use super::super::browser::{Browser, Ctx, Jar, StepError};
 use super::super::outcome::Verdict;
 use super::super::rule::RuleCtx;
-use super::driver::{Driving, Start, drive};
+use super::Start;
+use super::driver::{Driving, drive};
 use super::{Observed, SeqRun, StepRecord, answer, last_status};
 
 /// What the profile and the declared semantics let session sequences do.
