@@ -55,8 +55,10 @@ pub(crate) async fn run(rc: &RuleCtx, a: &Attack) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript: Vec<Recorded> = Vec::new();
     let mut b = Browser::new(SpecUser::Alice.name());
+    // Forged, re-signed and moved copies leave the genuine token alive: the run's shared one
+    // will do.
     let token = match b
-        .token_login(ctx, SpecUser::Alice.name(), &mut transcript)
+        .shared_token_login(ctx, SpecUser::Alice.name(), &mut transcript)
         .await
     {
         Ok(t) => t,
@@ -351,10 +353,23 @@ async fn forge_cases(
             .push(format!("JWKS keys skipped: {}", skipped.join("; ")));
     }
     let other = if a.forge.contains(&ForgeryKind::ForeignSignature) {
-        let mut b2 = Browser::new(format!("{} (second token)", SpecUser::Alice.name()));
-        b2.token_login(ctx, SpecUser::Alice.name(), transcript)
-            .await
-            .ok()
+        // Only its signature is read: any other genuine token the run obtained will do.
+        match ctx
+            .share
+            .then(|| ctx.pool.other_token(ctx.token_role.label(), token))
+            .flatten()
+        {
+            Some(other) => {
+                ctx.took.fetch_add(1, Ordering::Relaxed);
+                Some(other)
+            }
+            None => {
+                let mut b2 = Browser::new(format!("{} (second token)", SpecUser::Alice.name()));
+                b2.token_login(ctx, SpecUser::Alice.name(), transcript)
+                    .await
+                    .ok()
+            }
+        }
     } else {
         None
     };

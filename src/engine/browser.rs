@@ -157,6 +157,14 @@ pub struct Ctx {
     /// the OpenID Connect ID token (obtained by the token login, presented to
     /// `token.id_token_login`).
     pub token_role: TokenRole,
+    /// The run's logins shared across rules and the session ids they produced.
+    pub(crate) pool: std::sync::Arc<super::pool::Pool>,
+    /// Whether this rule may take the preflight's login instead of logging in
+    /// ([`Browser::shared_login`]); off for the preflight and for a rule run again on fresh
+    /// logins.
+    pub(crate) share: bool,
+    /// Logins this rule took from the pool.
+    pub(crate) took: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Which token of a token login a rule judges.
@@ -180,7 +188,7 @@ impl TokenRole {
     }
 
     /// The redaction label of such a token.
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             TokenRole::AccessToken => "access-token",
             TokenRole::IdToken => "id-token",
@@ -458,12 +466,70 @@ impl Browser {
                 extracted.insert(var.clone(), value);
             }
         }
+        if matches!(flow, FlowName::Login | FlowName::TokenLogin) {
+            ctx.pool.count_login();
+        }
+        if flow == FlowName::Login {
+            self.record_issued_id(ctx);
+        }
         match flow {
             FlowName::Login => self.vars = extracted.clone(),
             FlowName::TokenLogin => self.vars.extend(extracted.clone()),
             _ => {}
         }
         Ok(extracted)
+    }
+
+    /// Gives the pool the session id this login received in a `Set-Cookie` (an id kept from
+    /// before the login, as with fixation, was not issued by it).
+    fn record_issued_id(&self, ctx: &Ctx) {
+        let Some(id) = self.session_id(ctx) else {
+            return;
+        };
+        let issued = self.last_flow_set_cookies.iter().any(|(_, raw)| {
+            let sc = parse_set_cookie_ref(raw);
+            sc.name == ctx.session_cookie && sc.value == id
+        });
+        if issued {
+            ctx.pool.record_id(id);
+        }
+    }
+
+    /// Takes the run's shared cookie session of `user` when this rule may
+    /// ([`Ctx::share`]) and the pool has one (no request: the preflight's cookies and
+    /// variables); logs in otherwise. For rules that only read or attack the session.
+    pub(crate) async fn shared_login(
+        &mut self,
+        ctx: &Ctx,
+        user: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<(), StepError> {
+        if let Some(s) = ctx.share.then(|| ctx.pool.take_session(user)).flatten() {
+            ctx.took.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.jar = s.jar;
+            self.vars = s.vars;
+            return Ok(());
+        }
+        self.login(ctx, user, transcript).await
+    }
+
+    /// As [`Browser::shared_login`], for the token login: the preflight's token.
+    pub(crate) async fn shared_token_login(
+        &mut self,
+        ctx: &Ctx,
+        user: &str,
+        transcript: &mut Vec<Recorded>,
+    ) -> Result<String, StepError> {
+        if let Some(t) = ctx
+            .share
+            .then(|| ctx.pool.take_token(user, ctx.token_role.label()))
+            .flatten()
+        {
+            ctx.took.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.vars.extend(t.vars);
+            return Ok(t.token);
+        }
+        self.token_login(ctx, user, transcript).await
     }
 
     /// Logs `user` in.
@@ -636,6 +702,11 @@ impl Browser {
         }
         ctx.register_secret(&access, TokenRole::AccessToken.label());
         let id_token = self.capture_id_token(ctx, &extracted, transcript)?;
+        ctx.pool
+            .record_token(TokenRole::AccessToken.label(), &access);
+        if let Some(id_token) = &id_token {
+            ctx.pool.record_token(TokenRole::IdToken.label(), id_token);
+        }
         match ctx.token_role {
             TokenRole::AccessToken => Ok(access),
             TokenRole::IdToken => id_token.ok_or_else(|| {

@@ -6,10 +6,15 @@
 //! entropy check's samples) and prices them with the latencies the preflight measured:
 //! logins are counted one after the other (a service with one slow password-hashing worker
 //! queues them, and a fast service makes the sum small anyway), other requests spread over
-//! the rules in flight. When the whole run does not fit in what is left of the budget (less a
-//! reserve for controls, confirmations and shrinking), the property rules' cases and the
-//! random model rules' sequences are cut by one factor, each to no fewer than its minimum;
-//! a rule whose minimum does not fit is not run and ends inconclusive with the estimate.
+//! the rules in flight. Logins are counted as the run will send them: a rule that only reads
+//! or attacks a session takes the run's shared login (`pool`), and the entropy check draws
+//! on the session ids the other rules' cookie logins receive, logging in only for the rest.
+//! Every rule is admitted at its minimum while the minimums fit in the budget less a small
+//! reserve ([`ADMISSION_RESERVE_PERCENT`]); when the whole run does not fit in what is left
+//! of the budget less the full reserve for controls, confirmations and shrinking
+//! ([`RESERVE_PERCENT`]), the property rules' cases and the random model rules' sequences
+//! are cut by one factor, each to no fewer than its minimum; a rule whose minimum does not
+//! fit is not run and ends inconclusive with the estimate.
 //! Every cut is reported: the rule's note and `coverage` say how many ran of how many were
 //! requested, and the plan (JSON `target.limits.budget`) lists the rules reduced.
 //!
@@ -25,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::jwt::dangerous::ForgeryKind;
 use crate::spec::{Check, Model, Policy, Rule, RuleKind, SessionIdAssertion, Step};
 
 /// Fewest cases a property rule runs under a budget (or all it asks for, when fewer).
@@ -34,6 +40,9 @@ pub const MIN_SEQUENCES: u32 = 4;
 /// Share of the budget, in percent, kept back for what the estimates leave out (positive
 /// controls, re-runs that confirm a failure, shrinking).
 pub const RESERVE_PERCENT: u32 = 15;
+/// Share of the budget, in percent, that admitting the rules at their minimum leaves free: every
+/// rule's minimum may use what the growth of generated work keeps in reserve, less this.
+pub const ADMISSION_RESERVE_PERCENT: u32 = 5;
 
 /// Estimated logins per operation of a random model sequence (measured on the testbed: the
 /// session model logs in at about 3 of its 10 operations, the refresh model at 2 or 3).
@@ -195,21 +204,26 @@ struct Scalable {
 }
 
 /// The estimated fixed cost of `rule`, and its generated work when the budget may cut it.
-fn estimate(rule: &Rule, policy: &Policy) -> (Cost, Option<Scalable>) {
+/// `harvest` is how many session ids the other rules' logins are expected to give the
+/// entropy check (it runs after them and logs in only for what is missing). A rule that
+/// only reads or attacks a session takes the run's shared login ([`super::pool`]): the
+/// properties and the attacks log in only for a second token.
+fn estimate(rule: &Rule, policy: &Policy, harvest: f64) -> (Cost, Option<Scalable>) {
     let fixed = |logins: f64, requests: f64| Cost { logins, requests };
     match &rule.kind {
         RuleKind::Check(Check::SessionId(SessionIdAssertion::Entropy)) => {
             let n = f64::from(policy.session_id_samples);
-            (fixed(n, n * 2.0), None)
+            let missing = (n - harvest).max(0.0);
+            (fixed(missing, missing * 2.0), None)
         }
         RuleKind::Check(_) => (fixed(0.0, 3.0), None),
-        RuleKind::Scenario(steps) => {
-            let logins = steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64;
-            (fixed(logins, steps.len() as f64 * 1.5), None)
+        RuleKind::Scenario(steps) => (fixed(cookie_logins(rule), steps.len() as f64 * 1.5), None),
+        RuleKind::Attack(a) => {
+            let second = a.forge.contains(&ForgeryKind::ForeignSignature);
+            (fixed(if second { 1.0 } else { 0.0 }, 12.0), None)
         }
-        RuleKind::Attack(_) => (fixed(2.0, 12.0), None),
         RuleKind::Property(p) => (
-            fixed(1.0, 6.0),
+            fixed(0.0, 6.0),
             Some(Scalable {
                 unit: CoverageUnit::Cases,
                 requested: p.cases,
@@ -219,6 +233,28 @@ fn estimate(rule: &Rule, policy: &Policy) -> (Cost, Option<Scalable>) {
         ),
         RuleKind::Model(m) => model_cost(m),
     }
+}
+
+/// The cookie logins `rule` is expected to send at its minimum: what feeds the entropy
+/// check's sample (a scenario's login steps, the session model's logins).
+fn cookie_logins(rule: &Rule) -> f64 {
+    match &rule.kind {
+        RuleKind::Scenario(steps) if super::pool::reads_only(steps) => 0.0,
+        RuleKind::Scenario(steps) => {
+            steps.iter().filter(|s| matches!(s, Step::Login(_))).count() as f64
+        }
+        RuleKind::Model(m @ Model::Session(_)) => {
+            let (fixed, scalable) = model_cost(m);
+            fixed.logins + scalable.map_or(0.0, |s| s.each.logins * f64::from(s.min))
+        }
+        _ => 0.0,
+    }
+}
+
+/// The session ids the preflight and the other `rules` are expected to give the entropy
+/// check.
+fn harvest(rules: &[&Rule]) -> f64 {
+    1.0 + rules.iter().map(|r| cookie_logins(r)).sum::<f64>()
 }
 
 /// A model rule: random sequences of about three quarters of `max_steps` on average, or
@@ -293,10 +329,11 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
     let reserve = inputs.budget * RESERVE_PERCENT / 100;
     let deadline = inputs.started + inputs.budget.saturating_sub(reserve);
     let left = inputs.budget.saturating_sub(spent).saturating_sub(reserve);
+    let harvest = harvest(rules);
     let mut items: Vec<Item> = rules
         .iter()
         .map(|rule| {
-            let (fixed, scalable) = estimate(rule, policy);
+            let (fixed, scalable) = estimate(rule, policy, harvest);
             Item {
                 rule,
                 fixed,
@@ -309,9 +346,28 @@ pub(crate) fn plan(rules: &[&Rule], policy: &Policy, inputs: Inputs) -> Plan {
         let (ta, tb) = (inputs.time(a.least()), inputs.time(b.least()));
         ta.cmp(&tb).then_with(|| a.rule.id.cmp(&b.rule.id))
     });
-    let mut a = admit(&items, &inputs, left);
-    let room = left.saturating_sub(inputs.time(a.cost));
-    let (shares, extra, reduced) = grow(&mut a.growing, &inputs, room, deadline);
+    // Every rule at its minimum may take all but a small reserve; only the growth of
+    // generated work keeps the full reserve free.
+    let admission = inputs
+        .budget
+        .saturating_sub(spent)
+        .saturating_sub(inputs.budget * ADMISSION_RESERVE_PERCENT / 100);
+    let a = admit(&items, &inputs, admission);
+    // Generated work that logs in grows into what leaves the full reserve; work without
+    // logins (property cases, a few milliseconds each) into what admission leaves, since
+    // it cannot crowd out a confirmation's logins.
+    let (mut free, mut logging): (Vec<_>, Vec<_>) =
+        a.growing.iter().partition(|(_, s)| s.each.logins == 0.0);
+    let room_free = admission.saturating_sub(inputs.time(a.cost));
+    let (mut shares, free_extra, mut reduced) = grow(&mut free, &inputs, room_free, deadline);
+    let room = left
+        .saturating_sub(inputs.time(a.cost))
+        .saturating_sub(inputs.time(free_extra));
+    let (more, extra, also) = grow(&mut logging, &inputs, room, deadline);
+    shares.extend(more);
+    reduced.extend(also);
+    reduced.sort();
+    let extra = extra.plus(free_extra);
     let planned = a.cost.plus(extra);
     let late_cost = items
         .iter()
@@ -552,10 +608,11 @@ mod tests {
         // The cases of a property rule cost no login: all of them fit.
         let c = p.shares["session.tamper-rejected"].coverage;
         assert_eq!((c.ran, c.unit), (c.requested, CoverageUnit::Cases));
-        // The cheapest rule starts first, the dearest last.
+        // The cheapest rule starts first (the property: it takes the run's shared login), the
+        // dearest last.
         assert_eq!(
             p.order.first().map(String::as_str),
-            Some("session.revoked-on-logout")
+            Some("session.tamper-rejected")
         );
         assert_eq!(p.order.len(), RULES.len());
     }

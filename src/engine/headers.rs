@@ -94,14 +94,14 @@ fn is_json(r: &Response) -> bool {
 }
 
 /// The authenticated protected responses: the cookie session's and the access token's,
-/// whichever the profile defines; each from a fresh login.
+/// whichever the profile defines; each from the run's shared login (or a fresh one).
 async fn authenticated(rc: &RuleCtx, t: &mut Vec<Recorded>) -> Result<Vec<usize>, Verdict> {
     let ctx = &rc.ctx;
     let user = SpecUser::Alice.name();
     let mut allowed = Vec::new();
     if rc.baseline.session.is_some() {
         let mut b = Browser::new("session");
-        b.login(ctx, user, t)
+        b.shared_login(ctx, user, t)
             .await
             .map_err(|e| step_verdict(rc, e, t))?;
         let label = "the protected request with the session";
@@ -116,7 +116,7 @@ async fn authenticated(rc: &RuleCtx, t: &mut Vec<Recorded>) -> Result<Vec<usize>
     if ctx.target.token.is_some() {
         let mut b = Browser::new("token");
         let token = b
-            .token_login(ctx, user, t)
+            .shared_token_login(ctx, user, t)
             .await
             .map_err(|e| step_verdict(rc, e, t))?;
         let label = "the token-protected request";

@@ -296,8 +296,9 @@ async fn weak_secret_online(rc: &RuleCtx, jws: &Jws, alg: &str) -> Verdict {
     let ctx = &rc.ctx;
     let mut transcript = Vec::new();
     let mut b = Browser::new(SpecUser::Alice.name());
+    // Re-signed copies leave the genuine token alive: the run's shared one will do.
     let token = match b
-        .token_login(ctx, SpecUser::Alice.name(), &mut transcript)
+        .shared_token_login(ctx, SpecUser::Alice.name(), &mut transcript)
         .await
     {
         Ok(t) => t,

@@ -35,6 +35,7 @@ mod jwt;
 mod model;
 mod modes;
 mod outcome;
+mod pool;
 mod preflight;
 mod probe;
 mod property;
@@ -271,6 +272,7 @@ pub(crate) async fn run_in_mode(
     let rules = select(catalogue, &options.only, &options.skip)?;
     let finished = std::sync::Mutex::new(BTreeMap::new());
     let started_info = std::sync::Mutex::new(None);
+    let pool_slot = std::sync::Mutex::new(None);
     let fallback_info = TargetInfo {
         name: target.name.clone(),
         base_url: target.base_url.to_string(),
@@ -289,7 +291,7 @@ pub(crate) async fn run_in_mode(
         &client,
         (options, budget, started, mode),
         events,
-        (&finished, &started_info),
+        (&finished, &started_info, &pool_slot),
     );
     let out_of_budget = async {
         match budget {
@@ -341,10 +343,14 @@ pub(crate) async fn run_in_mode(
             r
         })
         .collect();
-    let target = started_info
+    let mut target = started_info
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .unwrap_or(fallback_info);
+    if let Some(pool) = pool_slot.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        // What the run's logins cost, and how many the sharing saved.
+        target.limits.notes.push(pool.counts().note());
+    }
     Ok(Report {
         schema: REPORT_SCHEMA,
         tool: Tool {
@@ -387,6 +393,7 @@ async fn stopped(stop: &mut Stop) -> String {
 type Progress<'a> = (
     &'a std::sync::Mutex<BTreeMap<usize, RuleResult>>,
     &'a std::sync::Mutex<Option<TargetInfo>>,
+    &'a std::sync::Mutex<Option<Arc<pool::Pool>>>,
 );
 
 /// The preflight, the sizing and the rules of a run; results go to `progress` as they come.
@@ -397,20 +404,15 @@ async fn run_rules(
     client: &Client,
     (options, budget, started, mode): (&RunOptions, Option<Duration>, Instant, Option<&str>),
     events: &(dyn Fn(&Event) + Send + Sync),
-    (finished, started_info): Progress<'_>,
+    (finished, started_info, pool_slot): Progress<'_>,
 ) -> Result<(), RunError> {
     let policy = target.policy.apply(&catalogue.policy);
     let target = Arc::new(target);
     client.set_repeatable_bodies(login_markers(target.users.values()));
     client.set_repeatable_targets(id_token_login_target(&target).into_iter().collect());
-    for (name, user) in &target.users {
-        // `Authorization: Basic base64(user:password)` echoed back is the pair's spelling.
-        let pair = format!("{}:{}", user.username, user.password);
-        client
-            .redactor()
-            .register(&pair, &format!("password:{name}"));
-    }
+    register_pairs(&target, client);
     let (ctx, baseline, mut notes) = preflight_retried(&target, client).await?;
+    *pool_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(ctx.pool.clone());
     let limits = sizing::size(
         options.concurrency,
         target.limits.concurrency,
@@ -465,6 +467,8 @@ async fn run_rules(
             // (and its traffic is filed under the rule when captured for the HAR report).
             ctx: Ctx {
                 client: ctx.client.scoped_as(&mode_key(&rule.id, mode)),
+                share: true,
+                took: Default::default(),
                 ..ctx.clone()
             },
             baseline: baseline.clone(),
@@ -495,6 +499,17 @@ async fn run_rules(
     };
     schedule(rules, &target, (concurrency, planned), make_ctx, &finish).await;
     Ok(())
+}
+
+/// Registers each user's `user:password` pair with the redactor: an `Authorization: Basic
+/// base64(user:password)` echoed back is the pair's spelling.
+fn register_pairs(target: &Target, client: &Client) {
+    for (name, user) in &target.users {
+        let pair = format!("{}:{}", user.username, user.password);
+        client
+            .redactor()
+            .register(&pair, &format!("password:{name}"));
+    }
 }
 
 /// Why `rule` has nothing to test on the preflight's token, when the token is opaque and
@@ -564,7 +579,7 @@ async fn schedule(
             finish(i, RuleResult::new(rule, Verdict::inconclusive(why)));
         } else if rule.is_exclusive() {
             exclusive.push((i, (*rule).clone()));
-        } else if rule.reads_the_run() {
+        } else if rule.reads_the_run() || draws_ids_from_the_run(rule) {
             last.push((i, (*rule).clone()));
         } else {
             pending.push((i, (*rule).clone()));
@@ -607,11 +622,21 @@ async fn schedule(
         }
     }
     // Alone, since they end sessions others use; then the rules that judge what the whole
-    // run has seen.
+    // run has seen, the entropy check last (it may still log in for ids).
+    last.sort_by_key(|(_, rule)| draws_ids_from_the_run(rule));
     for (i, rule) in exclusive.into_iter().chain(last) {
         let rc = make_ctx(&rule);
         finish(i, run_rule_detached(rc, rule).await);
     }
+}
+
+/// Whether `rule` samples session ids, and so takes those the run's other logins received
+/// ([`pool`]): it runs after them.
+fn draws_ids_from_the_run(rule: &Rule) -> bool {
+    matches!(
+        rule.kind,
+        RuleKind::Check(Check::SessionId(crate::spec::SessionIdAssertion::Entropy))
+    )
 }
 
 /// How a rule that waited for a real expiry ran.
@@ -687,7 +712,7 @@ fn panicked(rule: &Rule) -> RuleResult {
 /// POST), runs it once more from scratch (new clients, new cases). The second run's verdict
 /// stands, with a note naming the first run's error; requests and time add up.
 async fn run_rule_detached(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
-    let first = run_rule_blocking(rc.clone(), rule.clone()).await;
+    let first = run_rule_shared(rc.clone(), &rule).await;
     let Some(cause) = transport_error(&first) else {
         return first;
     };
@@ -695,6 +720,28 @@ async fn run_rule_detached(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
     second.notes.push(format!(
         "run again from scratch after a transport failure in the first run ({cause}); this is \
          the second run's verdict"
+    ));
+    second.requests += first.requests;
+    second.duration_ms += first.duration_ms;
+    second
+}
+
+/// Runs a rule that may take the run's shared logins (`pool`); when it took one and did not
+/// pass, runs it again from scratch on fresh logins, and that verdict stands (with a note):
+/// a session others hold may have been ended or changed by them, so only a pass on it is
+/// kept.
+async fn run_rule_shared(rc: Arc<RuleCtx>, rule: &Rule) -> RuleResult {
+    let first = run_rule_blocking(rc.clone(), rule.clone()).await;
+    let took = rc.ctx.took.load(std::sync::atomic::Ordering::Relaxed);
+    if took == 0 || matches!(first.status(), Status::Pass | Status::Skip) {
+        return first;
+    }
+    let fresh = Arc::new(rc.fresh());
+    let mut second = run_rule_blocking(fresh, rule.clone()).await;
+    second.notes.push(format!(
+        "run again on fresh logins: the first run, on the run's shared login, ended {}; this is \
+         the second run's verdict",
+        first.status().as_str()
     ));
     second.requests += first.requests;
     second.duration_ms += first.duration_ms;

@@ -10,7 +10,8 @@ use crate::profile::{AccessSpec, FlowName, Target};
 use crate::units::SpecUser;
 
 use super::RunError;
-use super::browser::{AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError};
+use super::browser::{AccessOutcome, Browser, Ctx, FlowError, Recorded, StepError, TokenRole};
+use super::pool::{SharedSession, SharedToken};
 
 /// What the preflight login produced; check-kind rules read it instead of logging in again.
 #[derive(Debug, Clone)]
@@ -125,6 +126,9 @@ pub(crate) async fn preflight(
         session_set: target.session_cookies.clone(),
         secret_seq: Default::default(),
         token_role: Default::default(),
+        pool: Default::default(),
+        share: false,
+        took: Default::default(),
     };
     let mut transcript = Vec::new();
     let session = match target.session_access() {
@@ -170,6 +174,21 @@ async fn token_preflight(
         return Err(PreflightError::TokenNotAllowed(last_status(transcript)).into());
     }
     let id_token = tb.vars.get(crate::profile::ID_TOKEN_VAR).cloned();
+    // The rules that judge the ID token take it from the same login.
+    let roles = [
+        (TokenRole::AccessToken, Some(&token)),
+        (TokenRole::IdToken, id_token.as_ref()),
+    ];
+    for (role, shared) in roles {
+        if let Some(shared) = shared {
+            ctx.pool.offer_token(SharedToken {
+                user: SpecUser::Alice.name().to_owned(),
+                role: role.label(),
+                token: shared.clone(),
+                vars: tb.vars.clone(),
+            });
+        }
+    }
     Ok(TokenBaseline {
         token,
         exchange,
@@ -255,6 +274,12 @@ async fn session_preflight(
         })
         .ok_or_else(|| PreflightError::NoSetCookie(name.clone()))?;
     let session_id = b.jar.get(&name).cloned().unwrap_or_default();
+    ctx.pool.record_id(&session_id);
+    ctx.pool.offer_session(SharedSession {
+        user: SpecUser::Alice.name().to_owned(),
+        jar: b.jar.clone(),
+        vars: b.vars.clone(),
+    });
     Ok(SessionBaseline {
         exchange,
         set_cookie,

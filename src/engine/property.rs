@@ -92,11 +92,13 @@ async fn login(
     transcript: &mut Vec<super::browser::Recorded>,
 ) -> Result<String, StepError> {
     match subject {
+        // The cases tamper with copies; the genuine credential stays alive, so the run's
+        // shared one will do.
         Subject::Session => {
-            b.login(ctx, user, transcript).await?;
+            b.shared_login(ctx, user, transcript).await?;
             Ok(b.session_id(ctx).unwrap_or_default().to_string())
         }
-        Subject::Token => b.token_login(ctx, user, transcript).await,
+        Subject::Token => b.shared_token_login(ctx, user, transcript).await,
     }
 }
 

@@ -32,6 +32,23 @@ pub(crate) struct RuleCtx {
 }
 
 impl RuleCtx {
+    /// The same rule's context with no shared login: every login is sent.
+    pub(crate) fn fresh(&self) -> RuleCtx {
+        RuleCtx {
+            ctx: super::browser::Ctx {
+                share: false,
+                took: Default::default(),
+                ..self.ctx.clone()
+            },
+            baseline: self.baseline.clone(),
+            policy: self.policy.clone(),
+            seed: self.seed,
+            run_seed: self.run_seed,
+            case_concurrency: self.case_concurrency,
+            share: self.share,
+        }
+    }
+
     /// Turns recorded exchanges into redacted evidence.
     pub(crate) fn evidence(&self, transcript: &[Recorded]) -> Vec<Evidence> {
         evidence(&self.ctx, transcript)

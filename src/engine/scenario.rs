@@ -22,6 +22,8 @@ struct State {
     notes: Vec<String>,
     probes_checked: usize,
     rng: u64,
+    /// Whether its one login may take the run's shared session (`pool::reads_only`).
+    share: bool,
 }
 
 impl State {
@@ -100,6 +102,7 @@ async fn run_once(rc: &RuleCtx, steps: &[Step]) -> (Verdict, Vec<Recorded>) {
         notes: Vec::new(),
         probes_checked: 0,
         rng: rc.seed,
+        share: super::pool::reads_only(steps),
     };
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
@@ -150,7 +153,12 @@ async fn run_step(rc: &RuleCtx, st: &mut State, n: usize, step: &Step) -> StepRe
         }
         Step::Login(l) => {
             let mut t = std::mem::take(&mut st.transcript);
-            let res = st.client(&l.client).login(ctx, &l.user, &mut t).await;
+            let share = st.share;
+            let b = st.client(&l.client);
+            let res = match share {
+                true => b.shared_login(ctx, &l.user, &mut t).await,
+                false => b.login(ctx, &l.user, &mut t).await,
+            };
             st.transcript = t;
             return controlled_step(res);
         }

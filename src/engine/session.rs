@@ -163,22 +163,42 @@ async fn sample_ids(
     Ok((ids.into_iter().map(|(_, id)| id).collect(), transcript))
 }
 
+/// Fresh logins whose ids confirm a failure found on a sample that drew on the run's ids.
+const CONFIRM_SAMPLES: usize = 8;
+
 /// `session_id: entropy`: ids from fresh logins are unique, unpatterned and long enough.
+/// The sample starts with the ids the run's own logins received (each issued by a login in
+/// a `Set-Cookie`; the rule runs after the others, see the engine's `schedule`) and logs in
+/// only for what is missing. A sample that drew on the run and fails is confirmed on
+/// [`CONFIRM_SAMPLES`] ids of fresh logins alone, which must show a problem too.
 pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
     let n = rc.policy.session_id_samples as usize;
-    let (ids, transcript) = match sample_ids(rc, n).await {
+    let from_run = if rc.ctx.share {
+        rc.ctx.pool.ids(n)
+    } else {
+        Vec::new()
+    };
+    let missing = n - from_run.len();
+    let (fresh, transcript) = match sample_ids(rc, missing).await {
         Ok(x) => x,
         Err((e, t)) => return step_verdict(rc, e, &t),
     };
+    let ids: Vec<String> = from_run.iter().cloned().chain(fresh).collect();
     let a = analyse_sample(&ids);
     let min_bits = rc.policy.session_id_min_entropy_bits;
     let problems: Vec<String> = problems_with_min_bits(&a, min_bits)
         .into_iter()
         .map(|p| mask_prefix(&p, &a.common_prefix_text))
         .collect();
+    let source = match from_run.len() {
+        0 => format!("{n} fresh logins"),
+        k => format!(
+            "{n} fresh logins ({k} ids the run's other logins received, {missing} logged in for this rule)"
+        ),
+    };
     let summary = format!(
-        "{} ids from {} fresh logins: {} unique, length {}..={}, {} alphabet, about {:.0} bits of entropy, common prefix {} chars",
-        a.samples, n, a.unique, a.min_len, a.max_len, a.alphabet, a.estimated_bits, a.common_prefix
+        "{} ids from {source}: {} unique, length {}..={}, {} alphabet, about {:.0} bits of entropy, common prefix {} chars",
+        a.samples, a.unique, a.min_len, a.max_len, a.alphabet, a.estimated_bits, a.common_prefix
     );
     let verdict = if problems.is_empty() {
         Verdict::pass(summary)
@@ -191,7 +211,38 @@ pub(crate) async fn entropy(rc: &RuleCtx) -> Verdict {
         .evidence(rc.evidence(&transcript))
     };
     let per_login = rc.ctx.target.flow(FlowName::Login).map_or(0, <[_]>::len) as u64;
-    verdict.requests(n as u64 * per_login)
+    let verdict = verdict.requests(missing as u64 * per_login);
+    if from_run.is_empty() {
+        return verdict;
+    }
+    let what = format!(
+        "sampled {CONFIRM_SAMPLES} fresh logins alone (no id from the run) and judged their ids"
+    );
+    confirm(rc, verdict, &what, async |t| {
+        let (ids, transcript) = match sample_ids(rc, CONFIRM_SAMPLES).await {
+            Ok(x) => x,
+            Err((e, t2)) => {
+                t.extend(t2);
+                return Recheck::from_step_error(&e);
+            }
+        };
+        t.extend(transcript);
+        let again = analyse_sample(&ids);
+        let problems = problems_with_min_bits(&again, min_bits);
+        match problems.is_empty() {
+            true => Recheck::Passed(format!(
+                "{CONFIRM_SAMPLES} ids from fresh logins showed no problem"
+            )),
+            false => Recheck::Failed(
+                problems
+                    .iter()
+                    .map(|p| mask_prefix(p, &again.common_prefix_text))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

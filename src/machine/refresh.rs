@@ -381,6 +381,26 @@ impl RefreshModel {
         }
     }
 
+    /// The families a new sequence may take as if it had just logged in, with how many
+    /// refresh and access tokens each had: not ended, predicted with certainty, its newest
+    /// refresh token live and its newest access token neither revoked nor within
+    /// `min_left` seconds of its `exp` at `now`. (A login gives exactly that: a live grant
+    /// with one refresh and one access token; the older tokens a new sequence never names.)
+    pub fn reusable(&self, now: f64, min_left: f64) -> Vec<(usize, usize, usize)> {
+        self.families
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.ended.is_none() && !f.uncertain && !f.grant_maybe_revoked)
+            .filter(|(_, f)| matches!(f.refresh.last(), Some(RState::Live)))
+            .filter(|(_, f)| {
+                f.access.last().is_some_and(|t| {
+                    !t.revoked && t.exp.is_none_or(|exp| exp as f64 - now > min_left)
+                })
+            })
+            .map(|(i, f)| (i, f.refresh.len(), f.access.len()))
+            .collect()
+    }
+
     fn family_ref(&self, back: u8) -> Option<usize> {
         from_newest(self.families.len(), back)
     }

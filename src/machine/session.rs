@@ -236,6 +236,14 @@ impl SessionModel {
         self.sessions.len()
     }
 
+    /// The clients whose cookie names a live session, with its user: what a later sequence
+    /// may take as if it had just logged in.
+    pub fn live_clients(&self) -> Vec<(usize, SpecUser)> {
+        (0..self.clients.len())
+            .filter_map(|c| Some((c, self.sessions[self.live_current(c)?].user)))
+            .collect()
+    }
+
     fn live_current(&self, client: usize) -> Option<usize> {
         self.clients[client]
             .current

@@ -418,6 +418,16 @@ fn budget_lines(out: &mut String, report: &Report) {
     if !reduced.is_empty() {
         let _ = writeln!(out, "  reduced by the budget: {}", reduced.join(", "));
     }
+    // The run's logins: how many were sent and how many shared (the engine's last note).
+    for note in report
+        .target
+        .limits
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("logins: "))
+    {
+        let _ = writeln!(out, "  {}", sanitize(note));
+    }
     let ended: Vec<String> = report
         .results
         .iter()

@@ -31,6 +31,7 @@ use super::super::probe::{MAX_CONFIRM_RUNS, Recheck, confirm};
 use super::super::rule::RuleCtx;
 use super::SeqRun;
 use super::replay::replay_script;
+use super::{Start, join_all};
 
 /// Most shrinking runs (each a whole sequence against the live service).
 pub const MAX_SHRINK_RUNS: u32 = 64;
@@ -187,7 +188,7 @@ pub(super) async fn drive<Op, F, Fut>(
 ) -> Verdict
 where
     Op: Clone + std::fmt::Debug + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let mut tally = Tally::default();
@@ -292,7 +293,7 @@ async fn drive_script<Op, F, Fut>(
 ) -> Verdict
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let (trial, ops, first) = match run_script(rc, run_def, exec, &mut tally).await {
@@ -377,7 +378,7 @@ async fn retry_stopped<Op, F, Fut>(
 ) -> SeqRun
 where
     Op: Clone,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     for _ in 0..MAX_STEP_RETRIES {
@@ -386,7 +387,7 @@ where
         };
         tally.requests += run.transcript.len() as u64;
         tally.retried.push(e.to_string());
-        run = exec(ops.to_vec(), setup).await;
+        run = exec(ops.to_vec(), setup, Start::Fresh).await;
     }
     run
 }
@@ -404,18 +405,18 @@ async fn recheck<Op, F, Fut>(
 ) -> Recheck
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let timing = ops.iter().any(SimplerOp::timing_dependent);
     if !(timing && trials) {
-        let run = exec(ops.to_vec(), setup).await;
+        let run = exec(ops.to_vec(), setup, Start::Fresh).await;
         t.extend(run.transcript.iter().cloned());
         return judge_rerun(&run, like, timing);
     }
     let (mut again, mut settled, mut unclear) = (0, 0, Vec::new());
     for _ in 1..TRIALS {
-        let run = exec(ops.to_vec(), setup).await;
+        let run = exec(ops.to_vec(), setup, Start::Fresh).await;
         t.extend(run.transcript.iter().cloned());
         match judge_rerun(&run, like, true) {
             Recheck::Failed(_) => (again, settled) = (again + 1, settled + 1),
@@ -495,7 +496,7 @@ async fn run_script<Op, F, Fut>(
 ) -> Result<Option<Failure<Op>>, Verdict>
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let ops: Vec<Op> = run_def
@@ -507,7 +508,7 @@ where
     let timing = ops.iter().any(SimplerOp::timing_dependent);
     let trials = if timing { TRIALS } else { 1 };
     for trial in 1..=trials {
-        let first = exec(ops.clone(), run_def.setup.len()).await;
+        let first = exec(ops.clone(), run_def.setup.len(), Start::Fresh).await;
         let run = retry_stopped(exec, &ops, run_def.setup.len(), first, tally).await;
         tally.absorb(&run);
         if let Some(v) = stopped(rc, &run, tally.requests) {
@@ -586,25 +587,36 @@ impl<F> Search<'_, F> {
     ) -> Result<Option<Failure<Op>>, Verdict>
     where
         Op: Clone + SimplerOp,
-        F: Fn(Vec<Op>, usize) -> Fut,
+        F: Fn(Vec<Op>, usize, Start) -> Fut,
         Fut: std::future::Future<Output = SeqRun>,
     {
         let parallel = parallel.max(1);
-        let rest = all.get(from..).unwrap_or_default();
-        for (w, window) in rest.chunks(parallel).enumerate() {
-            // Past the budget's deadline no new sequence starts (the verdict says how many ran).
-            if self.rc.share.is_some_and(|s| s.expired()) {
+        let mut index = from;
+        while index < all.len() {
+            // Past the budget's deadline no new sequence starts (the verdict says how many ran);
+            // the rule's minimum, admitted into the budget, runs to the hard stop.
+            let min = MIN_SEQUENCES.min(u32::try_from(all.len()).unwrap_or(u32::MAX)) as usize;
+            if index >= min && self.rc.share.is_some_and(|s| s.expired()) {
                 tally.out_of_time = true;
                 return Ok(None);
             }
-            if !self.more_fit(from + w * parallel, window.len(), tally.ran) {
+            // Within the plan a window ends at the planned number.
+            let (planned, _) = self.pace;
+            let len = match self.rc.share {
+                Some(_) if index < planned => parallel.min(planned - index),
+                _ => parallel,
+            };
+            let window = &all[index..(index + len).min(all.len())];
+            if !self.more_fit(index, window.len(), tally.ran) {
                 return Ok(None);
             }
-            tally.ran = tally.ran.max((from + w * parallel + window.len()) as u32);
+            let first = index;
+            index += window.len();
+            tally.ran = tally.ran.max(index as u32);
             let runs = join_all(
                 window
                     .iter()
-                    .map(|ops| (self.exec)(ops.clone(), 0))
+                    .map(|ops| (self.exec)(ops.clone(), 0, Start::MayReuse))
                     .collect(),
             )
             .await;
@@ -618,7 +630,7 @@ impl<F> Search<'_, F> {
                 if !run.disagrees() {
                     continue;
                 }
-                let case = (from + w * parallel + j) as u32 + 1;
+                let case = (first + j) as u32 + 1;
                 let mut t = Vec::new();
                 let (check, run) = self.reproduces(ops, run, &mut t).await;
                 tally.requests += t.len() as u64;
@@ -663,14 +675,14 @@ impl<F> Search<'_, F> {
     ) -> (Recheck, SeqRun)
     where
         Op: Clone + SimplerOp,
-        F: Fn(Vec<Op>, usize) -> Fut,
+        F: Fn(Vec<Op>, usize, Start) -> Fut,
         Fut: std::future::Future<Output = SeqRun>,
     {
         let mut needed = if server_error_at_failure(&run) { 2 } else { 1 };
         let (mut reproduced, mut check) = (0, Recheck::Unclear("not re-run".into()));
         for _ in 0..MAX_CONFIRM_RUNS + 1 {
             // One run: the trials of a timing-dependent sequence wait for the shrunk one.
-            let again = (self.exec)(ops.to_vec(), 0).await;
+            let again = (self.exec)(ops.to_vec(), 0, Start::Fresh).await;
             t.extend(again.transcript.iter().cloned());
             let timing = ops.iter().any(SimplerOp::timing_dependent);
             check = judge_rerun(&again, &run, timing);
@@ -714,7 +726,7 @@ async fn shrink<Op, F, Fut>(
 ) -> (Vec<Op>, SeqRun, u32)
 where
     Op: Clone + SimplerOp,
-    F: Fn(Vec<Op>, usize) -> Fut,
+    F: Fn(Vec<Op>, usize, Start) -> Fut,
     Fut: std::future::Future<Output = SeqRun>,
 {
     let cut = |ops: &[Op], run: &SeqRun| -> Vec<Op> {
@@ -725,7 +737,7 @@ where
     let mut best_ops = cut(&ops, &first);
     let mut best = first;
     let mut try_candidate = async |cand: Vec<Op>, best_ops: &mut Vec<Op>, best: &mut SeqRun| {
-        let run = exec(cand.clone(), 0).await;
+        let run = exec(cand.clone(), 0, Start::Fresh).await;
         tally.requests += run.transcript.len() as u64;
         if run.disagrees() && (server_error_allowed || !server_error_at_failure(&run)) {
             *best_ops = cut(&cand, &run);
@@ -949,30 +961,6 @@ fn generate<Op: std::fmt::Debug>(
         }
     }
     Ok(ops)
-}
-
-/// Polls every future concurrently on the current task and returns their outputs in order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 /// The verdict when a sequence stopped without a verdict (a step that could not be

@@ -27,6 +27,18 @@ use crate::spec::{Model, Rule};
 
 use super::browser::{AccessOutcome, Recorded, StepError};
 use super::outcome::Verdict;
+
+/// How a sequence starts: from scratch (every login sent), or, for a random sequence of the
+/// search, possibly from what an earlier sequence left logged in (where the declared
+/// semantics make that the same as a fresh login). A disagreement is always run again,
+/// confirmed, shrunk and replayed from scratch, so reuse never changes what is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Start {
+    /// Every login of the sequence is sent.
+    Fresh,
+    /// A login may take what an earlier sequence left logged in.
+    MayReuse,
+}
 use super::rule::RuleCtx;
 
 /// The RFC 7009 revocation request, shared with the replica replay.
@@ -123,4 +135,28 @@ pub(crate) async fn run(rc: &RuleCtx, rule: &Rule, m: &Model) -> Verdict {
         Model::Session(def) => session::run(rc, rule, def).await,
         Model::Refresh(def) => refresh::run(rc, rule, def).await,
     }
+}
+
+/// Polls every future concurrently on the current task and returns their outputs in order.
+pub(super) async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }

@@ -21,6 +21,7 @@ use super::super::browser::{Browser, Ctx, FlowError, Recorded, StepError, now_un
 use super::super::outcome::Verdict;
 use super::super::rule::{RuleCtx, step_verdict};
 use super::super::select::seed_for;
+use super::Start;
 use super::driver::{Driving, drive};
 use super::{Observed, SeqRun, StepRecord, answer, flow_words, last_status};
 
@@ -34,6 +35,11 @@ pub(super) struct RefreshEnv {
     from: String,
     refresh_from: String,
     seed: u64,
+    /// Grants that sequences of the search left live (newest access and refresh token), for
+    /// a later sequence's login to take ([`Start::MayReuse`]).
+    leftover: std::sync::Mutex<Vec<(String, String)>>,
+    /// Logins taken from `leftover`.
+    reused: std::sync::atomic::AtomicU64,
 }
 
 /// Runs a `model: {refresh: ...}` rule.
@@ -57,11 +63,12 @@ pub(super) async fn run(
     if let Some(why) = def.when.as_ref().and_then(|w| w.unmet(&semantics)) {
         return Verdict::not_applicable(why);
     }
-    // Control: the token login must yield a refresh token, or there is nothing to test.
+    // Control: the token login must yield a refresh token, or there is nothing to test. It
+    // only reads what the login returned: the run's shared login will do.
     let mut control = Vec::new();
     let mut b = Browser::new("control");
     match b
-        .token_login(ctx, SpecUser::Alice.name(), &mut control)
+        .shared_token_login(ctx, SpecUser::Alice.name(), &mut control)
         .await
     {
         Ok(_) if b.vars.contains_key(&t.refresh_from) => {}
@@ -83,9 +90,11 @@ pub(super) async fn run(
         from: t.from.clone(),
         refresh_from: t.refresh_from.clone(),
         seed: rc.seed,
+        leftover: Default::default(),
+        reused: Default::default(),
     };
     let note = semantics_note(&env);
-    drive(
+    let verdict = drive(
         rc,
         rule,
         def,
@@ -94,17 +103,31 @@ pub(super) async fn run(
             let mut sim = RefreshModel::new(env.semantics);
             Box::new(move |op: &RefreshOp| sim.simulate(op, 0.0))
         },
-        |ops, setup| {
+        |ops, setup, start| {
             let env = &env;
-            async move { run_sequence(ctx, env, &ops, setup).await }
+            let start = if ctx.share { start } else { Start::Fresh };
+            async move { run_sequence(ctx, env, &ops, setup, start).await }
         },
         Driving {
-            // Families are independent: sequences run side by side.
-            parallel: rc.case_concurrency.clamp(1, 8),
+            // Families are independent: sequences run side by side; under a budget two at a
+            // time, so that later windows can take the grants earlier ones left live (the
+            // logins queue at the service anyway).
+            parallel: match rc.share {
+                Some(_) => rc.case_concurrency.clamp(1, 2),
+                None => rc.case_concurrency.clamp(1, 8),
+            },
             note,
         },
     )
-    .await
+    .await;
+    let reused = env.reused.load(std::sync::atomic::Ordering::Relaxed);
+    if reused == 0 {
+        return verdict;
+    }
+    ctx.pool.count_shared(reused);
+    verdict.note(format!(
+        "{reused} logins of the random sequences took a grant an earlier sequence left live (as good as a fresh login under the declared semantics); a disagreement is always run again, shrunk and replayed from fresh logins"
+    ))
 }
 
 fn semantics_note(env: &RefreshEnv) -> String {
@@ -166,6 +189,10 @@ fn exp_of(token: &str) -> Option<i64> {
         .and_then(|j| j.claim_i64("exp"))
 }
 
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn token_vars(ctx: &Ctx) -> Vars {
     ctx.target.token_vars.clone()
 }
@@ -178,7 +205,13 @@ fn unix_now_f64() -> f64 {
 
 /// One sequence against the service: every operation whose precondition holds, until the
 /// first disagreement (or a request failure, or an unclassified answer).
-async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len: usize) -> SeqRun {
+async fn run_sequence(
+    ctx: &Ctx,
+    env: &RefreshEnv,
+    ops: &[RefreshOp],
+    setup_len: usize,
+    start: Start,
+) -> SeqRun {
     let mut model = RefreshModel::new(env.semantics);
     let mut s = Sequence {
         ctx,
@@ -186,6 +219,7 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
         fams: Vec::new(),
         pending: BTreeMap::new(),
         run: SeqRun::default(),
+        start,
     };
     for (index, op) in ops.iter().enumerate() {
         if (op.needs_logout() && !env.has_logout)
@@ -223,6 +257,7 @@ async fn run_sequence(ctx: &Ctx, env: &RefreshEnv, ops: &[RefreshOp], setup_len:
             break;
         }
     }
+    s.leave(&model);
     s.run
 }
 
@@ -233,6 +268,8 @@ struct Sequence<'a> {
     fams: Vec<Tokens>,
     pending: BTreeMap<(usize, usize), Pending>,
     run: SeqRun,
+    /// Whether a login may take a grant an earlier sequence left live.
+    start: Start,
 }
 
 impl Sequence<'_> {
@@ -274,7 +311,47 @@ impl Sequence<'_> {
         self.fams.iter().flat_map(|f| f.access.clone()).collect()
     }
 
+    /// After a search sequence that agreed with the model throughout: the grants the model
+    /// says are still as good as a fresh login go to `leftover` for a later sequence.
+    fn leave(&self, model: &RefreshModel) {
+        let clean = self.run.error.is_none() && self.run.unexpected.is_none();
+        if self.start != Start::MayReuse || !clean || self.run.failed.is_some() {
+            return;
+        }
+        // A minute of validity left at least, so the grant outlives the next sequence.
+        for (i, refreshes, accesses) in model.reusable(unix_now_f64(), 60.0) {
+            let Some(f) = self.fams.get(i) else { continue };
+            if f.refresh.len() != refreshes || f.access.len() != accesses {
+                continue;
+            }
+            if let (Some(a), Some(r)) = (f.access.last(), f.refresh.last()) {
+                lock(&self.env.leftover).push((a.clone(), r.clone()));
+            }
+        }
+    }
+
+    /// A grant an earlier sequence left live, in place of a login (no request).
+    fn reuse(&mut self) -> Option<Observed<RefreshObs>> {
+        if self.start != Start::MayReuse {
+            return None;
+        }
+        let (access, refresh) = lock(&self.env.leftover).pop()?;
+        self.env
+            .reused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let obs = RefreshObs::Login(Ok((true, exp_of(&access))));
+        self.fams.push(Tokens {
+            access: vec![access],
+            refresh: vec![refresh],
+        });
+        let words = "took a grant an earlier sequence left live (its newest access and refresh token), in place of a login";
+        Some(("login", words.to_string(), obs))
+    }
+
     async fn login(&mut self) -> Option<Observed<RefreshObs>> {
+        if let Some(reused) = self.reuse() {
+            return Some(reused);
+        }
         let ctx = self.ctx;
         let mut b = Browser::new(format!("family {}", self.fams.len() + 1));
         let access = match b

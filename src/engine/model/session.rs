@@ -14,6 +14,7 @@ use crate::spec::{Capability, ModelRun, Rule};
 use super::super::browser::{Browser, Ctx, Jar, StepError};
 use super::super::outcome::Verdict;
 use super::super::rule::RuleCtx;
+use super::Start;
 use super::driver::{Driving, drive};
 use super::{Observed, SeqRun, StepRecord, answer, last_status};
 
@@ -23,6 +24,18 @@ pub(super) struct SessionEnv {
     has_bob: bool,
     has_logout: bool,
     has_logout_everywhere: bool,
+    /// The live sessions the previous sequence of the search left (user, cookies, login
+    /// variables), for the next one's logins to take ([`Start::MayReuse`]).
+    leftover: std::sync::Mutex<Vec<Leftover>>,
+    /// Logins taken from `leftover`.
+    reused: std::sync::atomic::AtomicU64,
+}
+
+/// A session a sequence left live: its user, the client's cookies and login variables.
+type Leftover = (SpecUser, Jar, crate::profile::Vars);
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs a `model: {session: ...}` rule.
@@ -46,6 +59,8 @@ pub(super) async fn run(
         has_logout: caps.contains(&Capability::Logout),
         has_logout_everywhere: caps.contains(&Capability::LogoutEverywhere)
             && semantics.logout_everywhere,
+        leftover: Default::default(),
+        reused: Default::default(),
     };
     let exercised = |yes: bool, no: &str| {
         if yes {
@@ -66,7 +81,7 @@ pub(super) async fn run(
         ),
         exercised(env.has_bob, "not defined"),
     );
-    drive(
+    let verdict = drive(
         rc,
         rule,
         def,
@@ -75,9 +90,10 @@ pub(super) async fn run(
             let mut sim = SessionModel::new(env.semantics, env.has_bob, env.has_logout_everywhere);
             Box::new(move |op: &SessionOp| sim.simulate(op))
         },
-        |ops, setup| {
+        |ops, setup, start: Start| {
             let env = &env;
-            async move { run_sequence(ctx, env, &ops, setup).await }
+            let start = if ctx.share { start } else { Start::Fresh };
+            async move { run_sequence(ctx, env, &ops, setup, start).await }
         },
         Driving {
             // Sequences share the users' sessions (logout everywhere ends them all).
@@ -85,13 +101,35 @@ pub(super) async fn run(
             note,
         },
     )
-    .await
+    .await;
+    let reused = env.reused.load(std::sync::atomic::Ordering::Relaxed);
+    if reused == 0 {
+        return verdict;
+    }
+    ctx.pool.count_shared(reused);
+    verdict.note(format!(
+        "{reused} logins of the random sequences took a session the sequence before left live (as good as a fresh login under the declared semantics); a disagreement is always run again, shrunk and replayed from fresh logins"
+    ))
 }
 
 /// One sequence against the service: fresh clients, then every operation whose precondition
 /// holds, until the first disagreement (or a request failure, or an unclassified answer).
-async fn run_sequence(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len: usize) -> SeqRun {
+///
+/// A sequence of the search ([`Start::MayReuse`]) takes the live sessions the sequence just
+/// before it left (sequences run one at a time, so nothing ended them since; whatever it does
+/// not take is dropped), and leaves its own when it agreed with the model throughout.
+async fn run_sequence(
+    ctx: &Ctx,
+    env: &SessionEnv,
+    ops: &[SessionOp],
+    setup_len: usize,
+    start: Start,
+) -> SeqRun {
     let mut model = SessionModel::new(env.semantics, env.has_bob, env.has_logout_everywhere);
+    let carry = match start {
+        Start::MayReuse => std::mem::take(&mut *lock(&env.leftover)),
+        Start::Fresh => Vec::new(),
+    };
     let mut s = Sequence {
         ctx,
         clients: (0..CLIENTS)
@@ -99,6 +137,8 @@ async fn run_sequence(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len:
             .collect(),
         ids: Vec::new(),
         run: SeqRun::default(),
+        carry,
+        reused: 0,
     };
     for (index, op) in ops.iter().enumerate() {
         if op.needs_logout() && !env.has_logout {
@@ -135,6 +175,17 @@ async fn run_sequence(ctx: &Ctx, env: &SessionEnv, ops: &[SessionOp], setup_len:
             break;
         }
     }
+    let clean = s.run.error.is_none() && s.run.unexpected.is_none() && s.run.failed.is_none();
+    if start == Start::MayReuse && clean {
+        let left: Vec<Leftover> = model
+            .live_clients()
+            .into_iter()
+            .map(|(c, user)| (user, s.clients[c].jar.clone(), s.clients[c].vars.clone()))
+            .collect();
+        *lock(&env.leftover) = left;
+    }
+    env.reused
+        .fetch_add(s.reused, std::sync::atomic::Ordering::Relaxed);
     s.run
 }
 
@@ -146,6 +197,10 @@ struct Sequence<'a> {
     /// these and sends the whole set).
     ids: Vec<Jar>,
     run: SeqRun,
+    /// Live sessions the sequence before left, for this one's logins to take.
+    carry: Vec<Leftover>,
+    /// Logins taken from `carry`.
+    reused: u64,
 }
 
 impl Sequence<'_> {
@@ -172,6 +227,16 @@ impl Sequence<'_> {
     }
 
     async fn login(&mut self, client: usize, user: SpecUser) -> Option<Observed<SessionObs>> {
+        if let Some(at) = self.carry.iter().position(|(u, _, _)| *u == user) {
+            let (_, jar, vars) = self.carry.swap_remove(at);
+            let b = &mut self.clients[client];
+            b.jar = jar;
+            b.vars = vars;
+            self.ids.push(self.ctx.session_part(&b.jar));
+            self.reused += 1;
+            let words = "took a session the sequence before left live, in place of a login";
+            return Some(("login", words.into(), SessionObs::Flow(Ok(()))));
+        }
         let b = &mut self.clients[client];
         match b
             .login(self.ctx, user.name(), &mut self.run.transcript)
@@ -227,6 +292,10 @@ impl Sequence<'_> {
         flow: FlowName,
         kind: &'static str,
     ) -> Option<Observed<SessionObs>> {
+        // A logout (everywhere, or of every session of the user) may end the sessions
+        // carried from the sequence before that this one's model does not know: none is taken
+        // after it.
+        self.carry.clear();
         let t = &mut self.run.transcript;
         match self.clients[client].run_flow(self.ctx, flow, None, t).await {
             Ok(_) => Some((kind, "completed".into(), SessionObs::Flow(Ok(())))),
