@@ -733,7 +733,13 @@ async fn run_rule_detached(rc: Arc<RuleCtx>, rule: Rule) -> RuleResult {
 async fn run_rule_shared(rc: Arc<RuleCtx>, rule: &Rule) -> RuleResult {
     let first = run_rule_blocking(rc.clone(), rule.clone()).await;
     let took = rc.ctx.took.load(std::sync::atomic::Ordering::Relaxed);
-    if took == 0 || matches!(first.status(), Status::Pass | Status::Skip) {
+    // A failure that did not reproduce was already run again on its own (and its verdict
+    // says so): running the rule once more would only hide it.
+    let unconfirmed = matches!(
+        first.outcome,
+        Outcome::Inconclusive(Inconclusive::NotReproduced { .. })
+    );
+    if took == 0 || unconfirmed || matches!(first.status(), Status::Pass | Status::Skip) {
         return first;
     }
     let fresh = Arc::new(rc.fresh());
