@@ -351,20 +351,13 @@ pub(crate) async fn run_in_mode(
         // What the run's logins cost, and how many the sharing saved.
         target.limits.notes.push(pool.counts().note());
     }
-    Ok(Report {
-        schema: REPORT_SCHEMA,
-        tool: Tool {
-            name: "authprobe",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+    Ok(Report::assemble(
         target,
-        seed: options.seed,
-        summary: Summary::of(&results),
+        options.seed,
         results,
-        requests: client.requests_sent(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        (client.requests_sent(), started),
         incomplete,
-    })
+    ))
 }
 
 /// A rule's key in one mode: `id`, or `id@mode` (see [`RuleResult::key`]).

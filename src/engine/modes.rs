@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::outcome::{Outcome, REPORT_SCHEMA, Report, RuleResult, Skip, Summary, Tool, Verdict};
+use super::outcome::{Outcome, Report, RuleResult, Skip, Verdict};
 use super::select::{SelectionError, select};
 use super::{Event, RunError, RunOptions, Stop, TargetInfo, run_in_mode, run_until};
 use crate::http::{Client, ClientConfig};
@@ -151,20 +151,13 @@ pub async fn run_modes_until(
     }
     let results = merge(catalogue, results);
     let target = target_info(infos, mode_names, budget).ok_or(SelectionError::Empty)?;
-    Ok(Report {
-        schema: REPORT_SCHEMA,
-        tool: Tool {
-            name: "authprobe",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+    Ok(Report::assemble(
         target,
-        seed: options.seed,
-        summary: Summary::of(&results),
+        options.seed,
         results,
-        requests: client.requests_sent(),
-        duration_ms: started.elapsed().as_millis() as u64,
+        (client.requests_sent(), started),
         incomplete,
-    })
+    ))
 }
 
 /// `events` with one [`Event::Started`] for the whole run: the first mode's, naming the

@@ -797,3 +797,30 @@ pub struct Report {
 
 /// The report schema id.
 pub const REPORT_SCHEMA: &str = "authprobe.report/v1";
+
+impl Report {
+    /// The report of a run of `target` that started at `started` and sent `requests`: this
+    /// tool, the schema and the summary counted from `results`.
+    pub(crate) fn assemble(
+        target: TargetInfo,
+        seed: u64,
+        results: Vec<RuleResult>,
+        (requests, started): (u64, std::time::Instant),
+        incomplete: Option<String>,
+    ) -> Report {
+        Report {
+            schema: REPORT_SCHEMA,
+            tool: Tool {
+                name: "authprobe",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            target,
+            seed,
+            summary: Summary::of(&results),
+            results,
+            requests,
+            duration_ms: started.elapsed().as_millis() as u64,
+            incomplete,
+        }
+    }
+}

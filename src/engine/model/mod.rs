@@ -44,6 +44,24 @@ use super::rule::RuleCtx;
 /// The RFC 7009 revocation request, shared with the replica replay.
 pub(crate) use refresh::revoke;
 
+/// The verdict of a model rule whose random sequences took `reused` logins an earlier sequence
+/// left live (`what` they took): counted as shared in the run's pool and said in a note.
+fn noted_reuse(
+    verdict: Verdict,
+    ctx: &super::browser::Ctx,
+    reused: &std::sync::atomic::AtomicU64,
+    what: &str,
+) -> Verdict {
+    let reused = reused.load(std::sync::atomic::Ordering::Relaxed);
+    if reused == 0 {
+        return verdict;
+    }
+    ctx.pool.count_shared(reused);
+    verdict.note(format!(
+        "{reused} logins of the random sequences took {what} (as good as a fresh login under the declared semantics); a disagreement is always run again, shrunk and replayed from fresh logins"
+    ))
+}
+
 /// One executed operation.
 #[derive(Debug, Clone)]
 struct StepRecord {

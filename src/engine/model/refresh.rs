@@ -120,14 +120,12 @@ pub(super) async fn run(
         },
     )
     .await;
-    let reused = env.reused.load(std::sync::atomic::Ordering::Relaxed);
-    if reused == 0 {
-        return verdict;
-    }
-    ctx.pool.count_shared(reused);
-    verdict.note(format!(
-        "{reused} logins of the random sequences took a grant an earlier sequence left live (as good as a fresh login under the declared semantics); a disagreement is always run again, shrunk and replayed from fresh logins"
-    ))
+    super::noted_reuse(
+        verdict,
+        ctx,
+        &env.reused,
+        "a grant an earlier sequence left live",
+    )
 }
 
 fn semantics_note(env: &RefreshEnv) -> String {
