@@ -3,7 +3,8 @@
 # time from its committed seed corpus, and fails if any target crashes (panic, failed property,
 # timeout or OOM). Works from a clean clone; installs cargo-fuzz when it is missing.
 #
-#   .ci/fuzz-smoke.sh                      # every target, 20 s each
+#   .ci/fuzz-smoke.sh                      # every target, 20 s each, two at a time
+#   FUZZ_JOBS=1 .ci/fuzz-smoke.sh          # one at a time (for exec/s figures on a busy machine)
 #   FUZZ_SECONDS=60 .ci/fuzz-smoke.sh jwt_decode spec_load
 #   FUZZ_SANITIZER=address FUZZ_TOOLCHAIN=nightly .ci/fuzz-smoke.sh   # with ASan (slower)
 #   FUZZ_BUILD_ONLY=1 .ci/fuzz-smoke.sh    # install cargo-fuzz and build the targets, run none
@@ -51,17 +52,36 @@ dict_for() {
     esac
 }
 
-failed=()
-for t in "${targets[@]}"; do
-    echo "== $t (${SECONDS_PER_TARGET}s)"
-    work="target/smoke-corpus/$t"
+# One target: its log in target/smoke-T.log; a crash leaves target/smoke-T.failed.
+smoke_one() {
+    local t=$1
+    local work="target/smoke-corpus/$t"
     mkdir -p "$work" "corpus/$t"
-    args=(-max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+    rm -f "target/smoke-$t.failed"
+    local args=(-max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+    local d
     d=$(dict_for "$t")
     if [ -n "$d" ]; then args+=(-dict="$d"); fi
     case "$t" in set_cookie_*) args+=(-max_len=8192) ;; esac
     # New inputs go to the scratch corpus (first directory); the committed seeds stay as they are.
     if ! fuzz run -s "$SANITIZER" -O "$t" "$work" "corpus/$t" -- "${args[@]}" 2>"target/smoke-$t.log"; then
+        touch "target/smoke-$t.failed"
+    fi
+}
+
+# FUZZ_JOBS targets at a time (default 2: each libFuzzer run is one process on one core).
+JOBS="${FUZZ_JOBS:-2}"
+echo "== running ${#targets[@]} targets, ${SECONDS_PER_TARGET}s each, $JOBS at a time"
+for t in "${targets[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    smoke_one "$t" &
+done
+wait
+
+failed=()
+for t in "${targets[@]}"; do
+    echo "== $t"
+    if [ -e "target/smoke-$t.failed" ]; then
         tail -n 40 "target/smoke-$t.log"
         failed+=("$t")
     fi
