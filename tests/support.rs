@@ -16,13 +16,17 @@ pub const SEED: u64 = 20261126;
 
 /// Runs the rules matching `only` (all when empty) against a testbed with `flaws`.
 pub async fn run(flaws: &[Flaw], only: &[&str]) -> Report {
-    let config = TestbedConfig {
-        flaws: flaws.iter().copied().collect::<BTreeSet<_>>(),
-        ..TestbedConfig::default()
-    };
-    run_with(config, only, SEED, |t| t, |_| {})
+    run_with(flawed(flaws), only, SEED, |t| t, |_| {})
         .await
         .unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// The testbed with `flaws` and nothing else.
+fn flawed(flaws: &[Flaw]) -> TestbedConfig {
+    TestbedConfig {
+        flaws: flaws.iter().copied().collect::<BTreeSet<_>>(),
+        ..TestbedConfig::default()
+    }
 }
 
 /// Starts a testbed with `config`, edits the testbed profile's text (already pointed at the
@@ -120,11 +124,7 @@ pub fn compact_catalogue(keep: &[&str]) -> spec::Catalogue {
 
 /// Runs every rule of `catalogue` against a testbed with `flaws` (see [`compact_catalogue`]).
 pub async fn run_compact(flaws: &[Flaw], catalogue: spec::Catalogue) -> Report {
-    let config = TestbedConfig {
-        flaws: flaws.iter().copied().collect::<BTreeSet<_>>(),
-        ..TestbedConfig::default()
-    };
-    run_catalogue_with(config, &catalogue, &[], SEED, |t| t, |_| {})
+    run_catalogue_with(flawed(flaws), &catalogue, &[], SEED, |t| t, |_| {})
         .await
         .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
